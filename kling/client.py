@@ -1,0 +1,666 @@
+"""A WaveSpeed client for Kling v2.0 master that never loses or duplicates a paid task.
+
+`AsyncKlingClient` does the work over one pooled `httpx.AsyncClient`; `KlingClient` is a thin
+blocking face over it for scripts. The rules (DESIGN.md, "Rules that hold everywhere"):
+
+* A submit is sent once. It is sent again only when it provably never reached the server
+  (a connect error) or the server refused it outright (429, or 503 without a task). Any other
+  failure raises `SubmitUncertainError`: the task may exist and be billed.
+* Polls back off with jitter, honour `Retry-After`, ride out 429/5xx/timeouts, stop at once on
+  401/403/404, and end at a total deadline with the task id in the error.
+* Any status that is not known to be in flight ends the wait.
+* The key is sent only to the API base, never to the URLs of outputs, and never appears in a
+  repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    DeadlineExceededError,
+    DownloadError,
+    InsufficientCreditsError,
+    KlingError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    ServerError,
+    SubmitUncertainError,
+    TaskFailedError,
+)
+from .params import I2VRequest, PreparedImage, T2VRequest
+
+DEFAULT_BASE_URL = "https://api.wavespeed.ai"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Not the API's limit: ours. A 10 s 1080p clip is ~20 MB; anything far past that is not a clip.
+MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
+
+IN_FLIGHT = frozenset({"created", "processing"})
+# Reasons for `data.code` on a failed task (CONTRACT.md, [docs]).
+FAILURE_REASONS = {
+    1200: "blocked by content moderation",
+    1400: "a required parameter was missing",
+    1401: "a parameter was invalid",
+    1402: "an image URL could not be fetched by WaveSpeed",
+    1403: "generation failed",
+    1405: "generation failed",
+    5000: "WaveSpeed had an internal error",
+    5003: "the model was unavailable",
+    5004: "the task timed out at WaveSpeed",
+}
+
+Request = I2VRequest | T2VRequest
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A snapshot of one prediction, read from the envelope's `data` object."""
+
+    id: str
+    model: str = ""
+    status: str = "created"
+    outputs: tuple[str, ...] = ()
+    has_nsfw_contents: tuple[bool, ...] = ()
+    error: str = ""
+    error_code: int | None = None
+    created_at: str = ""
+    inference_ms: int | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Task:
+        task_id = data.get("id")
+        if not isinstance(task_id, str) or not task_id:
+            raise ProtocolError("The API's answer has no task id in `data.id`.")
+        timings = data.get("timings") if isinstance(data.get("timings"), Mapping) else {}
+        inference = timings.get("inference")
+        code = data.get("code")
+        return cls(
+            id=task_id,
+            model=str(data.get("model") or ""),
+            status=str(data.get("status") or ""),
+            outputs=tuple(o for o in data.get("outputs") or () if isinstance(o, str)),
+            has_nsfw_contents=tuple(bool(n) for n in data.get("has_nsfw_contents") or ()),
+            error=str(data.get("error") or ""),
+            error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+            created_at=str(data.get("created_at") or ""),
+            inference_ms=inference if isinstance(inference, int) and not isinstance(inference, bool) else None,
+        )
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in IN_FLIGHT
+
+    @property
+    def video_url(self) -> str | None:
+        return self.outputs[0] if self.outputs else None
+
+    @property
+    def nsfw(self) -> bool:
+        return any(self.has_nsfw_contents)
+
+
+@dataclass(frozen=True)
+class Update:
+    """One step of a generation, for progress displays.
+
+    stage: "uploading", "submitting", "submitted", "polled", "retrying", "downloading", "done".
+    """
+
+    stage: str
+    task: Task | None = None
+    message: str = ""
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often to ask. WaveSpeed asks video clients for about 5 s between polls and backoff."""
+
+    first: float = 2.0
+    factor: float = 1.4
+    ceiling: float = 8.0
+    jitter: float = 0.2
+    deadline: float = 20 * 60.0
+    max_retry_after: float = 60.0
+
+    def delay(self, polls_done: int, rng: random.Random) -> float:
+        base = min(self.ceiling, self.first * self.factor**polls_done)
+        return base * (1 + self.jitter * (2 * rng.random() - 1))
+
+
+@dataclass(frozen=True)
+class SubmitPolicy:
+    """Retries for a submit that provably created nothing."""
+
+    attempts: int = 4
+    backoff: float = 1.0
+    max_retry_after: float = 30.0
+
+
+def task_failed_message(task: Task) -> str:
+    reason = FAILURE_REASONS.get(task.error_code or 0, "")
+    if task.status != "failed":
+        reason = f"it ended with status '{task.status}'"
+    parts = [f"Task {task.id} failed"]
+    if reason:
+        parts.append(f": {reason}")
+    if task.error_code is not None:
+        parts.append(f" (code {task.error_code})")
+    if task.error:
+        parts.append(f". WaveSpeed says: {task.error}")
+    return "".join(parts) + "."
+
+
+def parse_retry_after(value: str | None, cap: float) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), capped."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value) if value.strip() else None
+        if when is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, min(cap, seconds))
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The server's reason: `message`, then `error`, then the raw text (short)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        for key in ("message", "error"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return body[key].strip()
+    text = response.text.strip()
+    return text[:300] if text else response.reason_phrase or "no details"
+
+
+def _envelope_data(response: httpx.Response) -> dict[str, Any]:
+    """`data` of a 200 envelope, or ProtocolError. Never assumes `data` is an object."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise ProtocolError(
+            f"The API answered HTTP {response.status_code} with a body that is not JSON "
+            f"({response.headers.get('content-type', 'no content type')})."
+        ) from None
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
+        message = body.get("message") if isinstance(body, Mapping) else None
+        raise ProtocolError(
+            "The API's answer has no `data` object" + (f" (message: {message})." if message else ".")
+        )
+    return dict(body["data"])
+
+
+def _is_mp4(head: bytes) -> bool:
+    return len(head) >= 12 and head[4:8] == b"ftyp"
+
+
+class AsyncKlingClient:
+    """The WaveSpeed API for Kling v2.0 master.
+
+    Cheap to make: many clients (one per key) can share one pooled `httpx.AsyncClient` via `http`.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        poll: PollPolicy = PollPolicy(),
+        submit_policy: SubmitPolicy = SubmitPolicy(),
+        upload: Literal["binary", "data_uri"] = "binary",
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("WAVESPEED_API_KEY", "")
+        if not key.strip():
+            raise AuthenticationError(
+                "No WaveSpeed API key: set WAVESPEED_API_KEY or pass api_key (without one, use preview mode)."
+            )
+        self._key = key.strip()
+        self.base_url = (base_url or os.environ.get("WAVESPEED_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT)
+        self.poll_policy = poll
+        self.submit_policy = submit_policy
+        self.upload_mode = upload
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.max_download_bytes = max_download_bytes
+
+    def __repr__(self) -> str:
+        return f"AsyncKlingClient(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    async def __aenter__(self) -> AsyncKlingClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}", "Accept": "application/json"}
+
+    def _scrub(self, text: str) -> str:
+        """A server that echoes the request must not put the key into our messages."""
+        return text.replace(self._key, "<hidden>") if self._key else text
+
+    def _error(self, response: httpx.Response, *, task_id: str | None = None, what: str) -> KlingError:
+        status = response.status_code
+        reason = self._scrub(_error_text(response))
+        suffix = f" (task {task_id})" if task_id else ""
+        if status == 401:
+            return AuthenticationError(
+                f"The API key was refused (401: {reason}). Check the key and try again.", task_id=task_id
+            )
+        if status == 403:
+            return AuthenticationError(
+                f"The WaveSpeed account may not do this (403: {reason}); it may be suspended.", task_id=task_id
+            )
+        if status == 402:
+            return InsufficientCreditsError(
+                f"The WaveSpeed account has no credits left (402: {reason}). Top up, then try again.",
+                task_id=task_id,
+            )
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), 3600)
+            when = f" Try again in {retry_after:.0f} s." if retry_after is not None else " Try again shortly."
+            return RateLimitedError(
+                f"WaveSpeed is rate limiting this account (429: {reason}).{when}",
+                retry_after=retry_after,
+                task_id=task_id,
+            )
+        if status == 404:
+            return NotFoundError(f"Not found while trying to {what}{suffix} (404: {reason}).", task_id=task_id)
+        if 400 <= status < 500:
+            return BadRequestError(f"The API refused to {what} ({status}: {reason}).", task_id=task_id)
+        return ServerError(f"WaveSpeed failed to {what}{suffix} ({status}: {reason}).", task_id=task_id)
+
+    # -- images -----------------------------------------------------------------------------
+
+    async def upload(self, image: PreparedImage) -> str:
+        """A URL (or data URI) for an image that passed `prepare_image`. Uploads are free and
+        create nothing billable, so transient failures are retried."""
+        if self.upload_mode == "data_uri":
+            return image.data_uri()
+        url = f"{self.base_url}/api/v3/media/upload/binary"
+        files = {"file": (image.filename, image.data, image.mime_type)}
+        last: KlingError = ServerError("The image upload failed.")
+        for attempt in range(self.submit_policy.attempts):
+            if attempt:
+                await self._sleep(self.submit_policy.backoff * 2 ** (attempt - 1))
+            try:
+                response = await self._http.post(url, files=files, headers=self._headers())
+            except httpx.TransportError as exc:
+                last = ServerError(f"The image upload did not go through ({type(exc).__name__}).")
+                continue
+            if response.status_code == 200:
+                download_url = _envelope_data(response).get("download_url")
+                if not isinstance(download_url, str) or not download_url.startswith(("http://", "https://")):
+                    raise ProtocolError("The upload's answer has no `data.download_url`.")
+                return download_url
+            last = self._error(response, what="upload the image")
+            if response.status_code != 429 and response.status_code < 500:
+                raise last
+        raise last
+
+    async def _resolve_images(self, request: Request) -> Request:
+        if not isinstance(request, I2VRequest):
+            return request
+        refs = {}
+        for name in ("image", "end_image"):
+            value = getattr(request, name)
+            refs[name] = await self.upload(value) if isinstance(value, PreparedImage) else value
+        return replace(request, **refs)
+
+    # -- submit -----------------------------------------------------------------------------
+
+    async def submit(self, request: Request, *, webhook: str | None = None) -> Task:
+        """Validate, upload images, and create the task. One POST unless it provably failed."""
+        request = await self._resolve_images(request.validate())
+        return await self.submit_payload(request.model, request.payload(), webhook=webhook)
+
+    async def submit_payload(self, model: str, payload: Mapping[str, Any], *, webhook: str | None = None) -> Task:
+        url = f"{self.base_url}/api/v3/{model}"
+        params = {"webhook": webhook} if webhook else None
+        policy = self.submit_policy
+        last: KlingError = ServerError("The submit did not go through.")
+        for attempt in range(policy.attempts):
+            delay = policy.backoff * 2**attempt
+            try:
+                response = await self._http.post(url, json=dict(payload), params=params, headers=self._headers())
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # The request never left this machine: sending it again cannot duplicate a task.
+                last = ServerError(f"Could not reach {self.base_url} ({type(exc).__name__}); nothing was submitted.")
+            except httpx.TransportError as exc:
+                raise SubmitUncertainError(
+                    f"The submit was sent but its answer was lost ({type(exc).__name__}). The task may have "
+                    "been created and billed, so it was not sent again. Check your WaveSpeed dashboard "
+                    "before you retry."
+                ) from None
+            else:
+                if response.status_code == 200:
+                    return self._submitted_task(response)
+                task_id = self._task_id_in(response)
+                if response.status_code in (429, 503) and task_id is None:
+                    last = self._error(response, what="submit")
+                    retry_after = parse_retry_after(response.headers.get("retry-after"), policy.max_retry_after)
+                    delay = retry_after if retry_after is not None else delay
+                elif response.status_code >= 500:
+                    raise SubmitUncertainError(
+                        f"WaveSpeed answered the submit with {response.status_code} "
+                        f"({self._scrub(_error_text(response))}). The task may have been created and billed, "
+                        "so it was not sent again."
+                        + (f" Its id: {task_id}." if task_id else " Check your WaveSpeed dashboard before you retry."),
+                        task_id=task_id,
+                    )
+                else:
+                    raise self._error(response, what="submit", task_id=task_id)
+            if attempt + 1 < policy.attempts:
+                await self._sleep(delay)
+        raise last
+
+    def _submitted_task(self, response: httpx.Response) -> Task:
+        try:
+            return Task.from_data(_envelope_data(response))
+        except ProtocolError as exc:
+            raise SubmitUncertainError(
+                f"The submit was accepted but the answer could not be read: {exc} The task may have been "
+                "created and billed; it was not sent again."
+            ) from None
+
+    @staticmethod
+    def _task_id_in(response: httpx.Response) -> str | None:
+        try:
+            return Task.from_data(_envelope_data(response)).id
+        except KlingError:
+            return None
+
+    # -- poll -------------------------------------------------------------------------------
+
+    async def get(self, task_id: str) -> Task:
+        """One status request, no retries."""
+        response = await self._http.get(self._result_url(task_id), headers=self._headers())
+        if response.status_code != 200:
+            raise self._error(response, task_id=task_id, what="read the task")
+        return Task.from_data(_envelope_data(response))
+
+    def _result_url(self, task_id: str) -> str:
+        # Built from our base, never taken from `urls.get`: the key goes nowhere else.
+        return f"{self.base_url}/api/v3/predictions/{httpx.URL(path=task_id).raw_path.decode()}/result"
+
+    async def watch(self, task_id: str, *, first_delay: float | None = None) -> AsyncIterator[Update]:
+        """Poll until the task ends. Yields "polled" and "retrying" updates; returns after a
+        completed snapshot; raises TaskFailedError, DeadlineExceededError or a fatal HTTP error."""
+        policy = self.poll_policy
+        deadline = self._clock() + policy.deadline
+        polls = 0
+        bad_answers = 0
+        delay = policy.first if first_delay is None else first_delay
+        while True:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise DeadlineExceededError(
+                    f"Stopped waiting for task {task_id} after {policy.deadline / 60:.0f} min. It keeps running "
+                    f"at WaveSpeed and is billed; resume it with: python -m kling result {task_id}",
+                    task_id=task_id,
+                )
+            await self._sleep(min(delay, remaining))
+            delay = policy.delay(polls, self._rng)
+            polls += 1
+            try:
+                response = await self._http.get(self._result_url(task_id), headers=self._headers())
+            except httpx.TransportError as exc:
+                yield Update("retrying", message=f"status check failed ({type(exc).__name__}); trying again")
+                continue
+            status = response.status_code
+            if status in (429, 408) or status >= 500:
+                retry_after = parse_retry_after(response.headers.get("retry-after"), policy.max_retry_after)
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+                yield Update("retrying", message=f"status check answered {status}; trying again in {delay:.0f} s")
+                continue
+            if status != 200:
+                raise self._error(response, task_id=task_id, what="read the task")
+            try:
+                task = Task.from_data(_envelope_data(response))
+            except ProtocolError as exc:
+                bad_answers += 1
+                if bad_answers >= 3:
+                    raise ProtocolError(f"{exc} (task {task_id}, 3 times in a row)", task_id=task_id) from None
+                yield Update("retrying", message=f"unreadable status answer; trying again ({exc})")
+                continue
+            bad_answers = 0
+            yield Update("polled", task=task)
+            if task.in_flight:
+                continue
+            if task.status == "completed" and task.outputs:
+                return
+            if task.status == "completed":
+                raise TaskFailedError(
+                    f"Task {task_id} completed without an output.", task_id=task_id, status=task.status
+                )
+            raise TaskFailedError(
+                self._scrub(task_failed_message(task)), task_id=task_id, code=task.error_code, status=task.status
+            )
+
+    async def wait(self, task_id: str, *, first_delay: float | None = None) -> Task:
+        task: Task | None = None
+        async for update in self.watch(task_id, first_delay=first_delay):
+            task = update.task or task
+        assert task is not None  # watch returns only after a completed snapshot
+        return task
+
+    # -- download ---------------------------------------------------------------------------
+
+    async def download(self, url: str, dest: Path, *, task_id: str | None = None, attempts: int = 3) -> Path:
+        """Stream `url` to a temp file beside `dest`, check it is an MP4, rename it into place.
+        No partial file is ever left. The API key is not sent: outputs live on a CDN."""
+        if not url.startswith(("http://", "https://")):
+            raise DownloadError(f"The output of task {task_id} is not an http(s) URL.", url=url, task_id=task_id)
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        last: DownloadError | None = None
+        for attempt in range(attempts):
+            if attempt:
+                await self._sleep(2.0 * attempt)
+            try:
+                return await self._download_once(url, dest, task_id)
+            except _TransientDownload as exc:
+                last = DownloadError(str(exc), url=url, task_id=task_id)
+        assert last is not None
+        raise last
+
+    async def _download_once(self, url: str, dest: Path, task_id: str | None) -> Path:
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
+        what = f"the clip of task {task_id}" if task_id else "the clip"
+        try:
+            async with self._http.stream("GET", url, follow_redirects=True) as response:
+                if response.status_code >= 500 or response.status_code == 429:
+                    raise _TransientDownload(f"Downloading {what} failed with HTTP {response.status_code}.")
+                if response.status_code != 200:
+                    hint = " The URL may have expired (outputs are kept 7 days)." if response.status_code in (403, 404, 410) else ""
+                    raise DownloadError(
+                        f"Downloading {what} failed with HTTP {response.status_code}.{hint}", url=url, task_id=task_id
+                    )
+                size = 0
+                head = b""
+                with tmp.open("wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > self.max_download_bytes:
+                            raise DownloadError(
+                                f"{what.capitalize()} is larger than {self.max_download_bytes // 2**20} MB; refused.",
+                                url=url,
+                                task_id=task_id,
+                            )
+                        if len(head) < 12:
+                            head += chunk[:12]
+                        out.write(chunk)
+            if not _is_mp4(head):
+                raise DownloadError(f"{what.capitalize()} is not an MP4 file.", url=url, task_id=task_id)
+            os.replace(tmp, dest)
+            return dest
+        except httpx.TransportError as exc:
+            raise _TransientDownload(f"Downloading {what} was interrupted ({type(exc).__name__}).") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # -- all of it --------------------------------------------------------------------------
+
+    async def stream(self, request: Request, output_dir: Path, *, webhook: str | None = None) -> AsyncIterator[Update]:
+        """Validate, upload, submit, wait, download; one Update per step.
+
+        The "submitted" update comes before the first poll: a consumer that records the task id
+        there (the journal does) can always resume it."""
+        request = request.validate()
+        if isinstance(request, I2VRequest):
+            yield Update("uploading", message="uploading the image(s)")
+            request = await self._resolve_images(request)
+        yield Update("submitting", message="submitting the task")
+        task = await self.submit_payload(request.model, request.payload(), webhook=webhook)
+        yield Update("submitted", task=task, message=f"task {task.id} created")
+        async for update in self.follow(task.id, output_dir):
+            yield update
+
+    async def follow(self, task_id: str, output_dir: Path, *, first_delay: float | None = None) -> AsyncIterator[Update]:
+        """Wait for an existing task and download its clip to `output_dir/<task id>.mp4`."""
+        task: Task | None = None
+        async for update in self.watch(task_id, first_delay=first_delay):
+            task = update.task or task
+            yield update
+        assert task is not None and task.video_url
+        yield Update("downloading", task=task, message="downloading the clip")
+        path = await self.download(task.video_url, Path(output_dir) / f"{task.id}.mp4", task_id=task.id)
+        yield Update("done", task=task, path=path, message="done")
+
+    async def generate(
+        self,
+        request: Request,
+        output_dir: Path,
+        *,
+        on_task: Callable[[Task], Any] | None = None,
+        on_update: Callable[[Update], Any] | None = None,
+        webhook: str | None = None,
+    ) -> Update:
+        """The whole path; `on_task` gets the task the moment it exists (before the first poll)."""
+        last = Update("submitting")
+        async for update in self.stream(request, output_dir, webhook=webhook):
+            if update.stage == "submitted" and on_task is not None:
+                result = on_task(update.task)
+                if asyncio.iscoroutine(result):
+                    await result
+            if on_update is not None:
+                on_update(update)
+            last = update
+        return last
+
+
+class _TransientDownload(Exception):
+    """A download failure worth one more try."""
+
+
+@dataclass
+class _LoopThread:
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self.loop.run_forever, name="kling-client", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Awaitable[T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if self.thread is not None:
+            self.thread.join()
+        self.loop.close()
+
+
+class KlingClient:
+    """Blocking face for scripts: the async client on a private event-loop thread."""
+
+    def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
+        self._runner = _LoopThread()
+        self._runner.start()
+
+        async def make() -> AsyncKlingClient:
+            return AsyncKlingClient(api_key, **kwargs)
+
+        try:
+            self._client = self._runner.run(make())
+        except BaseException:
+            self._runner.stop()
+            raise
+
+    def __repr__(self) -> str:
+        return f"KlingClient(base_url={self._client.base_url!r}, api_key=<hidden>)"
+
+    def __enter__(self) -> KlingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._runner.run(self._client.aclose())
+        self._runner.stop()
+
+    def submit(self, request: Request) -> Task:
+        return self._runner.run(self._client.submit(request))
+
+    def get(self, task_id: str) -> Task:
+        return self._runner.run(self._client.get(task_id))
+
+    def wait(self, task_id: str) -> Task:
+        return self._runner.run(self._client.wait(task_id))
+
+    def upload(self, image: PreparedImage) -> str:
+        return self._runner.run(self._client.upload(image))
+
+    def download(self, url: str, dest: Path, *, task_id: str | None = None) -> Path:
+        return self._runner.run(self._client.download(url, dest, task_id=task_id))
+
+    def stream(self, request: Request, output_dir: Path) -> Iterator[Update]:
+        updates = self._client.stream(request, output_dir)
+        while True:
+            try:
+                yield self._runner.run(updates.__anext__())
+            except StopAsyncIteration:
+                return
+
+    def generate(self, request: Request, output_dir: Path, **kwargs: Any) -> Update:
+        return self._runner.run(self._client.generate(request, output_dir, **kwargs))

@@ -1,0 +1,97 @@
+"""Every error the kling package raises, in one place.
+
+Messages are written for a person: they say what happened and what to do, and carry the task
+id whenever a task exists. No message ever contains an API key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class KlingError(Exception):
+    """Base class. `task_id` is set whenever a task is known to (possibly) exist."""
+
+    def __init__(self, message: str, *, task_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.task_id = task_id
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a request was refused before anything was sent."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ValidationError(KlingError, ValueError):
+    """The input breaks a documented limit. Raised before any request; lists every problem."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class AuthenticationError(KlingError):
+    """401 (missing or wrong key) or 403 (account suspended)."""
+
+
+class InsufficientCreditsError(KlingError):
+    """402: the account has no credits left."""
+
+
+class RateLimitedError(KlingError):
+    """429 after the retries a submit is allowed."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, task_id: str | None = None) -> None:
+        super().__init__(message, task_id=task_id)
+        self.retry_after = retry_after
+
+
+class BadRequestError(KlingError):
+    """400/422: the server refused the parameters; the message is the server's."""
+
+
+class NotFoundError(KlingError):
+    """404: unknown model, or a task id the server does not know (or no longer keeps)."""
+
+
+class ServerError(KlingError):
+    """5xx or network failure on a request that is safe to repeat, after its retries."""
+
+
+class ProtocolError(KlingError):
+    """The answer is not the documented envelope (not JSON, `data` null, no id...)."""
+
+
+class SubmitUncertainError(KlingError):
+    """The submit may have created a (billed) task but its answer was lost. Never resubmitted."""
+
+
+class TaskFailedError(KlingError):
+    """The task ended without a clip: `failed`, or a final status such as `cancelled`."""
+
+    def __init__(self, message: str, *, task_id: str, code: int | None = None, status: str = "failed") -> None:
+        super().__init__(message, task_id=task_id)
+        self.code = code
+        self.status = status
+
+
+class DeadlineExceededError(KlingError):
+    """We stopped waiting. The task keeps running (and is billed); resume it by id."""
+
+
+class DownloadError(KlingError):
+    """The clip exists but could not be fetched or is not an MP4. Its URL is kept for a retry."""
+
+    def __init__(self, message: str, *, url: str, task_id: str | None = None) -> None:
+        super().__init__(message, task_id=task_id)
+        self.url = url

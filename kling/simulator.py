@@ -1,0 +1,602 @@
+"""The preview backend: a local ASGI app that speaks the WaveSpeed v3 API (CONTRACT.md).
+
+With no API key the app and the CLI talk to it in-process (`httpx.ASGITransport`); tests and
+`python -m kling simulator` serve it with uvicorn on loopback. Clips are real H.264 MP4 made by
+`kling.render`, marked PREVIEW on every frame: a stand-in, never Kling output.
+
+Status follows the clock: `created` for `queue_s`, then `processing` for `process_s` per 5 s of
+clip, then `completed`; every delay is multiplied by `time_scale` (tests use ~0.01). Faults are
+switched per test through `Simulator.faults` (or `POST /_sim/faults` when served), and every
+request is in `Simulator.log` (or `GET /_sim/log`) with the key redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import heapq
+import hmac
+import json
+import secrets
+import tempfile
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import ValidationError
+from .params import I2V_MODEL, T2V_MODEL, I2VRequest, T2VRequest, prepare_image
+
+API = "/api/v3"
+MODELS = {I2V_MODEL: I2VRequest, T2V_MODEL: T2VRequest}
+SUBMIT_FAULTS = {
+    # refused outright, no task made
+    "401", "402", "403", "429", "500_before_create", "503",
+    # the task is made, then the answer goes wrong
+    "500", "502", "504", "drop", "timeout",
+}
+POLL_FAULTS = {"429", "500", "502", "503", "504", "timeout", "drop", "null_data", "not_json", "404"}
+
+
+@dataclass
+class SimConfig:
+    api_key: str | None = None  # when set, only this bearer is accepted
+    queue_s: float = 1.5
+    process_s: float = 5.0  # per 5 s of clip
+    time_scale: float = 1.0
+    max_concurrent: int | None = None  # tasks beyond it wait in `created`
+    sync_timeout_s: float = 90.0
+    webhook_secret: str = field(default_factory=lambda: "whsec_" + secrets.token_hex(16))
+    render_workers: int = 2
+
+
+@dataclass
+class Faults:
+    """Switches a test flips. `submit` and `poll` are one-shot queues, consumed in order."""
+
+    submit: list[str] = field(default_factory=list)
+    poll: list[str] = field(default_factory=list)
+    fail_code: int | None = None  # new tasks end `failed` with this data.code
+    final_status: str | None = None  # new tasks end with this status instead (e.g. "cancelled")
+    nsfw: bool = False
+    stuck: bool = False  # new tasks never leave `processing`
+    expire_outputs: bool = False  # output URLs answer 404
+    retry_after: int = 1
+    hang_s: float = 30.0  # how long a "timeout" fault keeps the client waiting
+
+    def update(self, changes: dict[str, Any]) -> None:
+        names = {f.name for f in fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown fault switches: {sorted(unknown)}")
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+
+@dataclass
+class LoggedRequest:
+    time: float
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any
+    status: int | None = None
+
+
+@dataclass
+class SimTask:
+    id: str
+    model: str
+    params: dict[str, Any]
+    submitted: float
+    run_s: float
+    fail_code: int | None
+    final_status: str | None
+    nsfw: bool
+    stuck: bool
+    base64_output: bool
+    webhook: str | None
+    render: Future[Path] | None = None
+    media_error: str = ""
+
+
+FAILURE_TEXT = {
+    1200: "The content was flagged by moderation.",
+    1400: "A required parameter is missing.",
+    1401: "A parameter is invalid.",
+    1402: "The media URL could not be fetched.",
+    1403: "Execution failed.",
+    1405: "Execution failed.",
+    5000: "Internal server error.",
+    5003: "The service is unavailable.",
+    5004: "The task timed out.",
+}
+
+
+class _Dropped(httpx.RemoteProtocolError):
+    """Raised inside a handler to cut the connection: uvicorn closes it, ASGITransport raises it."""
+
+
+def _envelope(data: Any, code: int = 200, message: str = "success") -> dict[str, Any]:
+    return {"code": code, "message": message, "data": data}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(_envelope(None, status, message), status_code=status, headers=headers)
+
+
+def _summarize(body: bytes, content_type: str) -> Any:
+    """What the log keeps of a body: JSON with long strings (images) shortened, else a size."""
+    if not body:
+        return None
+    if content_type.startswith("application/json"):
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return {"bytes": len(body), "json": False}
+        if isinstance(value, dict):
+            return {k: (v[:60] + f"...({len(v)} chars)" if isinstance(v, str) and len(v) > 200 else v) for k, v in value.items()}
+        return value
+    return {"bytes": len(body), "content_type": content_type.split(";")[0]}
+
+
+class Simulator:
+    """One simulated WaveSpeed account. `app` is the ASGI application."""
+
+    def __init__(self, config: SimConfig | None = None, *, clock=time.monotonic, webhook_transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config or SimConfig()
+        self.faults = Faults()
+        self.log: list[LoggedRequest] = []
+        self.tasks: dict[str, SimTask] = {}
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self._tickets: dict[str, str] = {}
+        self._clock = clock
+        self._workdir = Path(tempfile.mkdtemp(prefix="kling-sim-"))
+        self._renders: dict[str, Future[Path]] = {}
+        self._executor = ThreadPoolExecutor(max_workers=self.config.render_workers, thread_name_prefix="kling-render")
+        self._webhook_transport = webhook_transport
+        self._background: set[asyncio.Task[None]] = set()
+        routes = [
+            Route(f"{API}/{{owner}}/{{model}}", self.submit, methods=["POST"]),
+            Route(f"{API}/predictions/{{task_id}}/result", self.result, methods=["GET"]),
+            Route(f"{API}/predictions/{{task_id}}", self.result, methods=["GET"]),
+            Route(f"{API}/media/upload/binary", self.upload_binary, methods=["POST"]),
+            Route(f"{API}/media/uploads", self.upload_ticket, methods=["POST"]),
+            Route(f"{API}/webhook/secret", self.webhook_secret, methods=["GET"]),
+            Route(f"{API}/balance", self.balance, methods=["GET"]),
+            Route("/_sim/upload/{token}", self.upload_put, methods=["PUT"]),
+            Route("/media/{name}", self.media_file, methods=["GET", "HEAD"]),
+            Route("/outputs/{name}", self.output_file, methods=["GET", "HEAD"]),
+            Route("/_sim/log", self.get_log, methods=["GET"]),
+            Route("/_sim/faults", self.set_faults, methods=["POST"]),
+        ]
+        self._app = Starlette(routes=routes)
+
+    # -- the ASGI entry, with the request log ------------------------------------------------
+
+    async def app(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self._app(scope, receive, send)
+        headers = {k.decode().lower(): v.decode(errors="replace") for k, v in scope["headers"]}
+        if "authorization" in headers:
+            headers["authorization"] = "Bearer <redacted>"
+        entry = LoggedRequest(
+            time=time.time(), method=scope["method"], path=scope["path"],
+            query=scope.get("query_string", b"").decode(), headers=headers, body=None,
+        )
+        if not scope["path"].startswith("/_sim/log"):
+            self.log.append(entry)
+        body = bytearray()
+
+        async def logged_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                body.extend(message.get("body", b""))
+            return message
+
+        async def logged_send(message):
+            if message["type"] == "http.response.start":
+                entry.status = message["status"]
+            await send(message)
+
+        try:
+            await self._app(scope, logged_receive, logged_send)
+        finally:
+            entry.body = _summarize(bytes(body), headers.get("content-type", ""))
+
+    __call__ = app
+
+    def requests(self, method: str | None = None, path_contains: str = "") -> list[LoggedRequest]:
+        return [r for r in self.log if (method is None or r.method == method) and path_contains in r.path]
+
+    def submits(self) -> list[LoggedRequest]:
+        return [r for r in self.log if r.method == "POST" and "/kwaivgi/" in r.path]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _scaled(self, seconds: float) -> float:
+        return seconds * self.config.time_scale
+
+    def _authorized(self, request: Request) -> JSONResponse | None:
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or not auth[7:].strip():
+            return _error(401, "Unauthorized: missing API key")
+        expected = self.config.api_key
+        if expected is not None and not hmac.compare_digest(auth[7:].strip(), expected):
+            return _error(401, "Unauthorized: invalid API key")
+        return None
+
+    def _schedule(self) -> dict[str, tuple[float, float]]:
+        """(start, end) of every task on the clock, honouring the concurrency cap in submit order."""
+        cap = self.config.max_concurrent
+        free_at: list[float] = []
+        times: dict[str, tuple[float, float]] = {}
+        for task in sorted(self.tasks.values(), key=lambda t: t.submitted):
+            start = task.submitted + self._scaled(self.config.queue_s)
+            if cap is not None and len(free_at) >= cap:
+                start = max(start, heapq.heappop(free_at))
+            end = float("inf") if task.stuck else start + task.run_s
+            if cap is not None:
+                heapq.heappush(free_at, end)
+            times[task.id] = (start, end)
+        return times
+
+    def status(self, task: SimTask) -> str:
+        start, end = self._schedule()[task.id]
+        now = self._clock()
+        if task.media_error:
+            return "failed"
+        if now < start:
+            return "created"
+        if now < end:
+            return "processing"
+        if task.fail_code is not None:
+            return "failed"
+        return task.final_status or "completed"
+
+    def _data(self, task: SimTask, base_url: str, status: str | None = None) -> dict[str, Any]:
+        status = status or self.status(task)
+        data: dict[str, Any] = {
+            "id": task.id,
+            "model": task.model,
+            "outputs": [],
+            "urls": {"get": f"{base_url}{API}/predictions/{task.id}/result"},
+            "has_nsfw_contents": [],
+            "status": status,
+            "created_at": task.params["_created_at"],
+            "error": "",
+            "timings": {"inference": 0},
+        }
+        if status == "completed":
+            data["outputs"] = [f"{base_url}/outputs/{task.id}.mp4"]
+            data["has_nsfw_contents"] = [task.nsfw]
+            data["timings"] = {"inference": int(task.run_s * 1000 / max(self.config.time_scale, 1e-9))}
+        elif status == "failed":
+            code = 1402 if task.media_error else task.fail_code
+            data["error"] = task.media_error or FAILURE_TEXT.get(code, "Execution failed.")
+            data["code"] = code
+        elif status not in ("created", "processing"):
+            data["error"] = f"The task was {status}."
+        return data
+
+    def _base_url(self, request: Request) -> str:
+        return str(request.base_url).rstrip("/")
+
+    # -- submit ----------------------------------------------------------------------------------
+
+    async def submit(self, request: Request) -> Response:
+        denied = self._authorized(request)
+        if denied:
+            return denied
+        model = f"{request.path_params['owner']}/{request.path_params['model']}"
+        if model not in MODELS:
+            return _error(404, f"Model not found: {model}")
+        fault = self.faults.submit.pop(0) if self.faults.submit else None
+        refused = self._refusal(fault)
+        if refused:
+            return refused
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "The request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return _error(400, "The request body must be a JSON object.")
+        webhook = request.query_params.get("webhook")
+        if webhook and body.get("enable_base64_output"):
+            return _error(400, "enable_base64_output cannot be combined with a webhook.")
+        task_or_error = self._create(model, body, webhook)
+        if isinstance(task_or_error, Response):
+            return task_or_error
+        task = task_or_error
+        base_url = self._base_url(request)
+        if webhook:
+            self._spawn(self._deliver_webhook(task, webhook, base_url))
+        if fault in ("500", "502", "504"):
+            return _error(int(fault), "Internal server error" if fault == "500" else "Bad gateway")
+        if fault == "drop":
+            raise _Dropped("simulated: connection dropped after the task was created")
+        if fault == "timeout":
+            await asyncio.sleep(self.faults.hang_s)
+        if body.get("enable_sync_mode"):
+            return JSONResponse(_envelope(await self._sync_wait(task, base_url)))
+        return JSONResponse(_envelope(self._data(task, base_url, status="created")))
+
+    def _refusal(self, fault: str | None) -> Response | None:
+        if fault is None or fault not in SUBMIT_FAULTS:
+            return None
+        retry = {"Retry-After": str(self.faults.retry_after)}
+        return {
+            "401": lambda: _error(401, "Unauthorized: invalid API key"),
+            "402": lambda: _error(402, "Insufficient credits"),
+            "403": lambda: _error(403, "Account suspended"),
+            "429": lambda: _error(429, "Rate limit exceeded", retry),
+            "503": lambda: _error(503, "Service temporarily unavailable", retry),
+            "500_before_create": lambda: _error(500, "Internal server error"),
+        }.get(fault, lambda: None)()
+
+    def _create(self, model: str, body: dict[str, Any], webhook: str | None) -> SimTask | Response:
+        """Check the body as the API documents it; make the task and start its render."""
+        fields_in = {k: v for k, v in body.items() if not k.startswith("enable_")}
+        request_type = MODELS[model]
+        known = {f.name for f in fields(request_type)}
+        unknown = set(fields_in) - known
+        if unknown:
+            return _error(400, f"Unknown parameter(s): {', '.join(sorted(unknown))}")
+        images: dict[str, bytes | None] = {"image": None, "end_image": None}
+        media_error = ""
+        checked = dict(fields_in)
+        if request_type is I2VRequest:
+            if "image" not in fields_in:
+                return _error(400, "image is required")
+            for name in images:
+                ref = fields_in.get(name)
+                if ref is None:
+                    continue
+                if not isinstance(ref, str):
+                    return _error(400, f"{name} must be a string (a URL or data URI).")
+                images[name] = self._media_bytes(ref)
+                if images[name] is None:
+                    media_error = (
+                        f"Failed to fetch {name} from {ref[:100]}: the preview simulator reads only images "
+                        "uploaded to it or sent as data URIs."
+                    )
+                # The bytes are checked below; a URL passes the request's own checks untouched.
+                checked[name] = "https://media.invalid/" + name
+        try:
+            validated = request_type(**checked).validate()  # type: ignore[arg-type]
+            for name, data in images.items():
+                if data is not None:
+                    prepare_image(data, field=name)
+        except ValidationError as exc:
+            return _error(400, str(exc))
+        except TypeError as exc:
+            return _error(400, f"Missing or unknown parameter ({exc}).")
+        duration = validated.duration
+        task = SimTask(
+            id=uuid.uuid4().hex,
+            model=model,
+            params={
+                "prompt": validated.prompt,
+                "duration": duration,
+                "aspect_ratio": getattr(validated, "aspect_ratio", None),
+                "_created_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            },
+            submitted=self._clock(),
+            run_s=self._scaled(self.config.process_s * duration / 5),
+            fail_code=self.faults.fail_code,
+            final_status=self.faults.final_status,
+            nsfw=self.faults.nsfw,
+            stuck=self.faults.stuck,
+            base64_output=bool(body.get("enable_base64_output")),
+            webhook=webhook,
+            media_error=media_error,
+        )
+        if not media_error and task.fail_code is None:
+            task.render = self._render(model, validated, images)
+        self.tasks[task.id] = task
+        return task
+
+    def _media_bytes(self, ref: str) -> bytes | None:
+        if ref.startswith("data:"):
+            try:
+                return base64.b64decode(ref.split(",", 1)[1], validate=True)
+            except (IndexError, binascii.Error):
+                return None
+        name = ref.rstrip("/").rsplit("/", 1)[-1]
+        stored = self.media.get(name)
+        return stored[0] if stored and "/media/" in ref else None
+
+    def _render(self, model: str, request: I2VRequest | T2VRequest, images: dict[str, bytes | None]) -> Future[Path]:
+        """Start (or reuse) the clip's render: identical requests share one file."""
+        digest = hashlib.sha256()
+        for part in (model, request.prompt, str(request.duration), str(getattr(request, "aspect_ratio", ""))):
+            digest.update(part.encode() + b"\0")
+        for data in images.values():
+            digest.update(hashlib.sha256(data or b"").digest())
+        key = digest.hexdigest()[:24]
+        if key not in self._renders:
+            from . import render  # PyAV is imported on the first clip, not at start-up
+            out = self._workdir / f"{key}.mp4"
+            if model == I2V_MODEL:
+                job = (render.render_i2v, images["image"], images["end_image"], request.prompt, request.duration, out)
+            else:
+                job = (render.render_t2v, request.prompt, request.aspect_ratio, request.duration, out)
+            self._renders[key] = self._executor.submit(_render_file, *job)
+        return self._renders[key]
+
+    async def _sync_wait(self, task: SimTask, base_url: str) -> dict[str, Any]:
+        deadline = self._clock() + self._scaled(self.config.sync_timeout_s)
+        while self._clock() < deadline:
+            status = self.status(task)
+            if status not in ("created", "processing"):
+                return await self._final_data(task, base_url, status)
+            await asyncio.sleep(min(0.05, max(0.0, deadline - self._clock())))
+        data = self._data(task, base_url)
+        data.update(code=5004, error="Sync mode timed out after 90 seconds; the task is still running.")
+        return data
+
+    async def _final_data(self, task: SimTask, base_url: str, status: str) -> dict[str, Any]:
+        data = self._data(task, base_url, status)
+        if status == "completed" and task.base64_output and task.render is not None:
+            path = await asyncio.wrap_future(task.render)
+            data["outputs"] = [base64.b64encode(path.read_bytes()).decode()]
+        return data
+
+    # -- poll ------------------------------------------------------------------------------------
+
+    async def result(self, request: Request) -> Response:
+        denied = self._authorized(request)
+        if denied:
+            return denied
+        fault = self.faults.poll.pop(0) if self.faults.poll else None
+        if fault in ("429", "500", "502", "503", "504"):
+            return _error(int(fault), "Simulated fault", {"Retry-After": str(self.faults.retry_after)})
+        if fault == "timeout":
+            await asyncio.sleep(self.faults.hang_s)
+        if fault == "drop":
+            raise _Dropped("simulated: connection dropped")
+        if fault == "null_data":
+            return JSONResponse({"code": 200, "message": "success", "data": None})
+        if fault == "not_json":
+            return Response("<html>Bad gateway</html>", media_type="text/html")
+        task = self.tasks.get(request.path_params["task_id"])
+        if task is None or fault == "404":
+            return _error(404, "Prediction not found")
+        base_url = self._base_url(request)
+        return JSONResponse(_envelope(await self._final_data(task, base_url, self.status(task))))
+
+    # -- media -----------------------------------------------------------------------------------
+
+    async def upload_binary(self, request: Request) -> Response:
+        denied = self._authorized(request)
+        if denied:
+            return denied
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return _error(400, "Missing multipart field 'file'.")
+        data = await upload.read()
+        name = self._store(data, upload.filename or "upload", upload.content_type or "application/octet-stream")
+        return JSONResponse(_envelope({
+            "type": "image" if (upload.content_type or "").startswith("image/") else "file",
+            "download_url": f"{self._base_url(request)}/media/{name}",
+            "filename": upload.filename,
+            "size": len(data),
+        }))
+
+    async def upload_ticket(self, request: Request) -> Response:
+        denied = self._authorized(request)
+        if denied:
+            return denied
+        body = await request.json()
+        filename = str(body.get("filename") or "upload")
+        content_type = str(body.get("content_type") or "application/octet-stream")
+        name = f"{uuid.uuid4().hex[:12]}-{Path(filename).name}"
+        token = secrets.token_urlsafe(16)
+        self._tickets[token] = name
+        self.media[name] = (b"", content_type)
+        base = self._base_url(request)
+        return JSONResponse(_envelope({
+            "upload": {"method": "PUT", "url": f"{base}/_sim/upload/{token}", "headers": {"Content-Type": content_type}},
+            "download_url": f"{base}/media/{name}",
+        }))
+
+    async def upload_put(self, request: Request) -> Response:
+        name = self._tickets.pop(request.path_params["token"], None)
+        if name is None:
+            return Response("unknown or used upload ticket", status_code=403)
+        self.media[name] = (await request.body(), self.media[name][1])
+        return Response(status_code=200)
+
+    def _store(self, data: bytes, filename: str, content_type: str) -> str:
+        name = f"{uuid.uuid4().hex[:12]}-{Path(filename).name}"
+        self.media[name] = (data, content_type)
+        return name
+
+    async def media_file(self, request: Request) -> Response:
+        stored = self.media.get(request.path_params["name"])
+        if stored is None:
+            return Response("not found", status_code=404)
+        return Response(stored[0], media_type=stored[1])
+
+    async def output_file(self, request: Request) -> Response:
+        task = self.tasks.get(request.path_params["name"].removesuffix(".mp4"))
+        if task is None or self.faults.expire_outputs or task.render is None or self.status(task) != "completed":
+            return Response("<Error><Code>NoSuchKey</Code></Error>", status_code=404, media_type="application/xml")
+        path = await asyncio.wrap_future(task.render)
+        # FileResponse serves Content-Length and Range, like the CDN.
+        return FileResponse(path, media_type="video/mp4")
+
+    async def webhook_secret(self, request: Request) -> Response:
+        return self._authorized(request) or JSONResponse(_envelope({"secret": self.config.webhook_secret}))
+
+    async def balance(self, request: Request) -> Response:
+        return self._authorized(request) or JSONResponse(_envelope({"balance": 100.0}))
+
+    # -- webhooks --------------------------------------------------------------------------------
+
+    def _spawn(self, coro) -> None:
+        job = asyncio.ensure_future(coro)
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
+
+    async def _deliver_webhook(self, task: SimTask, url: str, base_url: str) -> None:
+        while (status := self.status(task)) in ("created", "processing"):
+            await asyncio.sleep(0.05)
+        body = json.dumps(await self._final_data(task, base_url, status)).encode()
+        message_id = f"msg_{uuid.uuid4().hex}"
+        timestamp = str(int(time.time()))
+        async with httpx.AsyncClient(transport=self._webhook_transport, timeout=10) as http:
+            try:
+                await http.post(url, content=body, headers={
+                    "content-type": "application/json",
+                    "webhook-id": message_id,
+                    "webhook-timestamp": timestamp,
+                    "webhook-signature": "v3," + sign_webhook(self.config.webhook_secret, message_id, timestamp, body),
+                })
+            except httpx.HTTPError:
+                pass  # WaveSpeed does not promise delivery; the client's polling is the safety net
+
+    # -- test controls (served, not part of WaveSpeed's API) -------------------------------------
+
+    async def get_log(self, request: Request) -> Response:
+        return JSONResponse([asdict(entry) for entry in self.log])
+
+    async def set_faults(self, request: Request) -> Response:
+        try:
+            self.faults.update(await request.json())
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(asdict(self.faults))
+
+
+def _render_file(render_fn, *args) -> Path:
+    render_fn(*args)
+    return args[-1]
+
+
+def sign_webhook(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 hex over "{id}.{timestamp}.{body}", keyed by the secret without `whsec_`."""
+    key = secret.removeprefix("whsec_").encode()
+    return hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8911, config: SimConfig | None = None) -> None:
+    import uvicorn
+
+    uvicorn.run(Simulator(config).app, host=host, port=port, log_level="warning")

@@ -1,0 +1,162 @@
+"""Shared fixtures: a scripted fake API (httpx.MockTransport), the simulator served on loopback,
+and images made on the fly."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from PIL import Image
+
+from kling.simulator import SimConfig, Simulator
+
+KEY = "sk-test-0123456789abcdef"
+FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+TASK_ID = "abc123"
+
+
+def envelope(status: str = "created", task_id: str = TASK_ID, **data: Any) -> dict[str, Any]:
+    body = {
+        "id": task_id,
+        "model": "kwaivgi/kling-v2.0-t2v-master",
+        "outputs": [],
+        "urls": {"get": f"https://api.example/api/v3/predictions/{task_id}/result"},
+        "has_nsfw_contents": [],
+        "status": status,
+        "created_at": "2026-11-21T12:34:56.789Z",
+        "error": "",
+        "timings": {"inference": 0},
+    }
+    if status == "completed":
+        body.update(outputs=["https://cdn.example/out/clip.mp4"], has_nsfw_contents=[False])
+    body.update(data)
+    return {"code": 200, "message": "success", "data": body}
+
+
+Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+@dataclass
+class FakeAPI:
+    """Answers from queues; when a queue is empty, the default for that route."""
+
+    submits: list[Reply] = field(default_factory=list)
+    polls: list[Reply] = field(default_factory=list)
+    downloads: list[Reply] = field(default_factory=list)
+    uploads: list[Reply] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if request.method == "POST" and "/kwaivgi/" in path:
+            queue, default = self.submits, lambda r: httpx.Response(200, json=envelope("created"))
+        elif request.method == "POST" and path.endswith("/media/upload/binary"):
+            queue, default = self.uploads, lambda r: httpx.Response(
+                200, json={"code": 200, "message": "success", "data": {"download_url": "https://cdn.example/in.png"}}
+            )
+        elif request.method == "GET" and "/predictions/" in path:
+            queue, default = self.polls, lambda r: httpx.Response(200, json=envelope("completed"))
+        else:
+            queue, default = self.downloads, lambda r: httpx.Response(200, content=FAKE_MP4)
+        reply = queue.pop(0) if queue else default
+        if isinstance(reply, Exception):
+            raise reply
+        return reply(request) if callable(reply) else reply
+
+    def count(self, method: str, contains: str) -> int:
+        return sum(1 for r in self.requests if r.method == method and contains in r.url.path)
+
+    @property
+    def posts(self) -> int:
+        return self.count("POST", "/kwaivgi/")
+
+    @property
+    def gets(self) -> int:
+        return self.count("GET", "/predictions/")
+
+
+class FakeTime:
+    """A clock that only moves when the client sleeps: no real waiting, every delay recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_api() -> FakeAPI:
+    return FakeAPI()
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+def image_bytes(width: int, height: int, fmt: str = "PNG", color=(200, 120, 40)) -> bytes:
+    buffer = io.BytesIO()
+    img = Image.new("RGB", (width, height), color)
+    # A little structure so renders and encoders have something to move.
+    for x in range(0, width, max(1, width // 8)):
+        img.paste((40, 80, 200), (x, 0, x + max(1, width // 16), height))
+    img.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Served:
+    simulator: Simulator
+    url: str
+
+
+def serve_in_thread(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    return server, thread
+
+
+@pytest.fixture
+def served_simulator() -> Iterator[Served]:
+    """The simulator on a real loopback port, fast clock, requiring KEY."""
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.2, process_s=0.6, time_scale=1.0))
+    port = free_port()
+    server, thread = serve_in_thread(simulator.app, port)
+    try:
+        yield Served(simulator, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        simulator.close()
+
+
+def log_json(url: str) -> list[dict[str, Any]]:
+    return json.loads(httpx.get(f"{url}/_sim/log").text)

@@ -1,0 +1,375 @@
+"""The client against exact request sequences (httpx.MockTransport, a clock that moves only when
+the client sleeps). Each test names a rule from DESIGN.md and breaks if the rule is broken."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kling.client import AsyncKlingClient, KlingClient, PollPolicy, SubmitPolicy, Task
+from kling.errors import (
+    AuthenticationError,
+    BadRequestError,
+    DeadlineExceededError,
+    DownloadError,
+    InsufficientCreditsError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    SubmitUncertainError,
+    TaskFailedError,
+    ValidationError,
+)
+from kling.params import I2VRequest, T2VRequest
+
+from .conftest import FAKE_MP4, KEY, TASK_ID, FakeAPI, FakeTime, envelope, image_bytes
+
+REQUEST = T2VRequest(prompt="a red kite over a beach", duration=5)
+NO_JITTER = PollPolicy(first=2.0, factor=1.5, ceiling=8.0, jitter=0.0, deadline=600)
+
+
+def client_for(api: FakeAPI, time_: FakeTime, poll: PollPolicy = NO_JITTER, **kwargs) -> AsyncKlingClient:
+    return AsyncKlingClient(
+        KEY,
+        base_url="https://api.example",
+        transport=httpx.MockTransport(api),
+        poll=poll,
+        sleep=time_.sleep,
+        clock=time_.clock,
+        rng=random.Random(1),
+        **kwargs,
+    )
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def error_response(status: int, message: str = "nope", **headers: str) -> httpx.Response:
+    return httpx.Response(status, json={"code": status, "message": message, "data": None}, headers=headers)
+
+
+# -- submit: sent once ------------------------------------------------------------------------
+
+
+def test_submit_sends_one_post_with_the_documented_body(fake_api, fake_time):
+    task = run(client_for(fake_api, fake_time).submit(REQUEST))
+    assert task.id == TASK_ID and task.status == "created"
+    (post,) = fake_api.requests
+    assert post.url == "https://api.example/api/v3/kwaivgi/kling-v2.0-t2v-master"
+    assert post.headers["authorization"] == f"Bearer {KEY}"
+    assert httpx.Response(200, content=post.content).json() == {
+        "prompt": "a red kite over a beach",
+        "aspect_ratio": "16:9",
+        "duration": 5,
+    }
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        httpx.ReadTimeout("read timed out"),
+        httpx.RemoteProtocolError("peer closed connection"),
+        httpx.ReadError("connection reset"),
+        httpx.WriteTimeout("write timed out"),
+        error_response(500),
+        error_response(502),
+        error_response(504),
+        httpx.Response(200, json={"code": 200, "message": "success", "data": None}),
+        httpx.Response(200, text="<html>gateway</html>", headers={"content-type": "text/html"}),
+    ],
+    ids=["read-timeout", "dropped", "reset", "write-timeout", "500", "502", "504", "data-null", "not-json"],
+)
+def test_a_submit_that_may_have_landed_is_never_sent_again(fake_api, fake_time, fault):
+    fake_api.submits.append(fault)
+    with pytest.raises(SubmitUncertainError) as caught:
+        run(client_for(fake_api, fake_time).submit(REQUEST))
+    assert fake_api.posts == 1
+    assert "may have been created" in str(caught.value)
+    assert fake_time.sleeps == []
+
+
+def test_a_5xx_that_names_the_task_keeps_its_id(fake_api, fake_time):
+    fake_api.submits.append(httpx.Response(500, json=envelope("created", task_id="t-known")))
+    with pytest.raises(SubmitUncertainError) as caught:
+        run(client_for(fake_api, fake_time).submit(REQUEST))
+    assert caught.value.task_id == "t-known" and "t-known" in str(caught.value)
+    assert fake_api.posts == 1
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        error_response(429, "slow down", **{"Retry-After": "7"}),
+        error_response(503, "busy", **{"Retry-After": "7"}),
+        httpx.ConnectError("connection refused"),
+        httpx.ConnectTimeout("connect timed out"),
+    ],
+    ids=["429", "503-no-task", "connect-refused", "connect-timeout"],
+)
+def test_a_submit_that_created_nothing_is_retried(fake_api, fake_time, refusal):
+    fake_api.submits.append(refusal)
+    task = run(client_for(fake_api, fake_time).submit(REQUEST))
+    assert task.id == TASK_ID
+    assert fake_api.posts == 2
+    if isinstance(refusal, httpx.Response):
+        assert fake_time.sleeps == [7.0]  # Retry-After honoured
+
+
+def test_rate_limit_gives_up_after_the_allowed_attempts(fake_api, fake_time):
+    fake_api.submits.extend(error_response(429, "slow down", **{"Retry-After": "3"}) for _ in range(10))
+    with pytest.raises(RateLimitedError) as caught:
+        run(client_for(fake_api, fake_time, submit_policy=SubmitPolicy(attempts=3)).submit(REQUEST))
+    assert fake_api.posts == 3
+    assert caught.value.retry_after == 3.0
+
+
+@pytest.mark.parametrize(
+    "status, error",
+    [(401, AuthenticationError), (403, AuthenticationError), (402, InsufficientCreditsError), (400, BadRequestError), (404, NotFoundError)],
+)
+def test_submit_refusals_are_typed_and_not_retried(fake_api, fake_time, status, error):
+    fake_api.submits.append(error_response(status, "server reason here"))
+    with pytest.raises(error) as caught:
+        run(client_for(fake_api, fake_time).submit(REQUEST))
+    assert fake_api.posts == 1
+    assert "server reason here" in str(caught.value)
+
+
+def test_error_text_falls_back_to_the_error_field_then_raw_text(fake_api, fake_time):
+    fake_api.submits.append(httpx.Response(400, json={"error": "prompt too spicy"}))
+    with pytest.raises(BadRequestError, match="prompt too spicy"):
+        run(client_for(fake_api, fake_time).submit(REQUEST))
+    fake_api.submits.append(httpx.Response(400, text="plain words"))
+    with pytest.raises(BadRequestError, match="plain words"):
+        run(client_for(fake_api, fake_time).submit(REQUEST))
+
+
+# -- poll ------------------------------------------------------------------------------------
+
+
+def test_polls_back_off_to_a_ceiling(fake_api, fake_time):
+    fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(7))
+    task = run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert task.status == "completed" and task.video_url
+    assert fake_api.gets == 8
+    assert fake_time.sleeps == [2.0, 2.0, 3.0, 4.5, 6.75, 8.0, 8.0, 8.0]
+
+
+def test_poll_jitter_stays_within_its_band(fake_api, fake_time):
+    policy = PollPolicy(first=2.0, factor=1.0, ceiling=2.0, jitter=0.2, deadline=600)
+    fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(30))
+    run(client_for(fake_api, fake_time, poll=policy).wait(TASK_ID))
+    later = fake_time.sleeps[1:]
+    assert all(1.6 <= s <= 2.4 for s in later) and len(set(later)) > 5
+
+
+def test_poll_honours_retry_after(fake_api, fake_time):
+    fake_api.polls.append(error_response(429, "slow", **{"Retry-After": "13"}))
+    run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert fake_time.sleeps[1] == 13.0
+    assert fake_api.gets == 2
+
+
+@pytest.mark.parametrize(
+    "flake",
+    [
+        error_response(500),
+        error_response(502),
+        error_response(503),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("dropped"),
+        httpx.ConnectError("refused"),
+        httpx.Response(200, json={"code": 200, "message": "success", "data": None}),
+        httpx.Response(200, text="<html>oops</html>"),
+    ],
+    ids=["500", "502", "503", "timeout", "dropped", "refused", "data-null", "not-json"],
+)
+def test_polls_survive_transient_failures(fake_api, fake_time, flake):
+    fake_api.polls.extend([flake, flake])
+    task = run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert task.status == "completed"
+    assert fake_api.gets == 3
+    assert fake_api.posts == 0
+
+
+def test_three_unreadable_answers_in_a_row_end_the_wait(fake_api, fake_time):
+    fake_api.polls.extend(httpx.Response(200, json={"data": None}) for _ in range(3))
+    with pytest.raises(ProtocolError, match=TASK_ID):
+        run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert fake_api.gets == 3
+
+
+@pytest.mark.parametrize("status, error", [(401, AuthenticationError), (403, AuthenticationError), (404, NotFoundError)])
+def test_fatal_poll_answers_stop_after_one_request(fake_api, fake_time, status, error):
+    fake_api.polls.append(error_response(status))
+    with pytest.raises(error) as caught:
+        run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert fake_api.gets == 1
+    assert caught.value.task_id == TASK_ID
+
+
+@pytest.mark.parametrize("status", ["cancelled", "timeout", "deleted", "exploded"])
+def test_any_status_not_in_flight_ends_the_wait(fake_api, fake_time, status):
+    fake_api.polls.append(httpx.Response(200, json=envelope(status)))
+    with pytest.raises(TaskFailedError) as caught:
+        run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert caught.value.status == status and status in str(caught.value)
+    assert fake_api.gets == 1
+
+
+def test_a_failed_task_carries_its_id_code_and_reason(fake_api, fake_time):
+    fake_api.polls.append(httpx.Response(200, json=envelope("failed", code=1200, error="nsfw input")))
+    with pytest.raises(TaskFailedError) as caught:
+        run(client_for(fake_api, fake_time).wait(TASK_ID))
+    err = caught.value
+    assert (err.task_id, err.code) == (TASK_ID, 1200)
+    assert "moderation" in str(err) and "nsfw input" in str(err) and TASK_ID in str(err)
+
+
+def test_the_deadline_ends_the_wait_with_the_task_id(fake_api, fake_time):
+    policy = PollPolicy(first=2.0, factor=1.5, ceiling=8.0, jitter=0.0, deadline=60)
+    fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(100))
+    with pytest.raises(DeadlineExceededError) as caught:
+        run(client_for(fake_api, fake_time, poll=policy).wait(TASK_ID))
+    assert caught.value.task_id == TASK_ID and f"python -m kling result {TASK_ID}" in str(caught.value)
+    assert sum(fake_time.sleeps) == pytest.approx(60)
+    assert fake_api.gets < 15
+
+
+def test_the_poll_url_is_built_from_the_base_never_from_the_answer(fake_api, fake_time):
+    fake_api.submits.append(httpx.Response(200, json=envelope("created", urls={"get": "https://evil.example/steal"})))
+    run(client_for(fake_api, fake_time).generate(REQUEST, Path("/tmp/kling-test-out")))
+    assert {r.url.host for r in fake_api.requests if "authorization" in r.headers} == {"api.example"}
+
+
+# -- download --------------------------------------------------------------------------------
+
+
+def test_download_is_atomic_and_sends_no_key(fake_api, fake_time, tmp_path):
+    dest = tmp_path / "clip.mp4"
+    run(client_for(fake_api, fake_time).download("https://cdn.example/out/clip.mp4", dest, task_id=TASK_ID))
+    assert dest.read_bytes() == FAKE_MP4
+    (request,) = fake_api.requests
+    assert "authorization" not in request.headers
+    assert list(tmp_path.iterdir()) == [dest]
+
+
+@pytest.mark.parametrize(
+    "reply, words",
+    [
+        (httpx.Response(200, text="<html>not a video</html>"), "not an MP4"),
+        (httpx.Response(404, text="NoSuchKey"), "expired"),
+    ],
+)
+def test_a_bad_download_leaves_no_file_and_keeps_the_url(fake_api, fake_time, tmp_path, reply, words):
+    fake_api.downloads.append(reply)
+    url = "https://cdn.example/out/clip.mp4"
+    with pytest.raises(DownloadError, match=words) as caught:
+        run(client_for(fake_api, fake_time).download(url, tmp_path / "clip.mp4", task_id=TASK_ID))
+    assert caught.value.url == url and caught.value.task_id == TASK_ID
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_oversized_download_is_cut_off(fake_api, fake_time, tmp_path):
+    fake_api.downloads.append(httpx.Response(200, content=FAKE_MP4 + b"\0" * 5000))
+    with pytest.raises(DownloadError, match="larger than"):
+        run(client_for(fake_api, fake_time, max_download_bytes=1000).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_download_is_retried(fake_api, fake_time, tmp_path):
+    fake_api.downloads.extend([httpx.ReadError("reset"), error_response(503)])
+    run(client_for(fake_api, fake_time).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
+    assert fake_api.count("GET", "/x.mp4") == 3
+
+
+# -- the whole path --------------------------------------------------------------------------
+
+
+def test_generate_hands_over_the_task_before_the_first_poll(fake_api, fake_time, tmp_path):
+    seen: list[tuple[str, int]] = []
+    fake_api.polls.append(httpx.Response(200, json=envelope("processing")))
+    result = run(
+        client_for(fake_api, fake_time).generate(REQUEST, tmp_path, on_task=lambda t: seen.append((t.id, fake_api.gets)))
+    )
+    assert seen == [(TASK_ID, 0)]
+    assert result.stage == "done" and result.path == tmp_path / f"{TASK_ID}.mp4"
+    assert result.path.read_bytes() == FAKE_MP4
+    assert fake_api.posts == 1
+
+
+def test_i2v_uploads_the_image_then_submits_its_url(fake_api, fake_time, tmp_path):
+    request = I2VRequest(image=image_bytes(640, 480), prompt="slow push-in", guidance_scale=0.7)
+    run(client_for(fake_api, fake_time).generate(request, tmp_path))
+    upload, submit = fake_api.requests[:2]
+    assert upload.url.path == "/api/v3/media/upload/binary" and b'name="file"' in upload.content
+    body = httpx.Response(200, content=submit.content).json()
+    assert body == {"image": "https://cdn.example/in.png", "prompt": "slow push-in", "guidance_scale": 0.7, "duration": 5}
+
+
+def test_i2v_inline_data_uri_option_sends_no_upload(fake_api, fake_time, tmp_path):
+    request = I2VRequest(image=image_bytes(640, 480), prompt="orbit")
+    run(client_for(fake_api, fake_time, upload="data_uri").submit(request))
+    assert [r.url.path for r in fake_api.requests] == ["/api/v3/kwaivgi/kling-v2.0-i2v-master"]
+    assert httpx.Response(200, content=fake_api.requests[0].content).json()["image"].startswith("data:image/png;base64,")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        T2VRequest(prompt=""),
+        T2VRequest(prompt="x" * 2501),
+        T2VRequest(prompt="ok", duration=7),
+        T2VRequest(prompt="ok", aspect_ratio="4:3"),
+        I2VRequest(image=image_bytes(200, 200), prompt="ok"),
+        I2VRequest(image=image_bytes(1000, 300), prompt="ok"),
+        I2VRequest(image=b"this is text, not a picture", prompt="ok"),
+        I2VRequest(image=image_bytes(640, 480), prompt="ok", guidance_scale=1.5),
+        I2VRequest(image=image_bytes(640, 480), prompt="ok", end_image=image_bytes(100, 100)),
+    ],
+    ids=["blank", "long", "duration", "aspect", "tiny", "wide", "text", "guidance", "tiny-end"],
+)
+def test_refused_input_sends_no_request(fake_api, fake_time, tmp_path, request_):
+    with pytest.raises(ValidationError):
+        run(client_for(fake_api, fake_time).generate(request_, tmp_path))
+    assert fake_api.requests == []
+
+
+# -- the key ---------------------------------------------------------------------------------
+
+
+def test_the_key_is_read_when_the_client_is_made(monkeypatch):
+    monkeypatch.delenv("WAVESPEED_API_KEY", raising=False)
+    with pytest.raises(AuthenticationError):
+        AsyncKlingClient()
+    monkeypatch.setenv("WAVESPEED_API_KEY", "from-env")
+    assert AsyncKlingClient()._key == "from-env"
+
+
+def test_the_key_never_shows_in_repr_or_errors(fake_api, fake_time):
+    client = client_for(fake_api, fake_time)
+    assert KEY not in repr(client)
+    fake_api.submits.append(error_response(401, f"bad key {KEY}"))
+    with pytest.raises(AuthenticationError) as caught:
+        run(client.submit(REQUEST))
+    assert KEY not in str(caught.value) and "<hidden>" in str(caught.value)
+
+
+def test_task_snapshot_tolerates_odd_fields():
+    task = Task.from_data({"id": "x", "status": "completed", "outputs": ["u", 3], "timings": None, "code": True})
+    assert task.outputs == ("u",) and task.inference_ms is None and task.error_code is None
+    with pytest.raises(ProtocolError):
+        Task.from_data({"status": "created"})
+
+
+def test_the_sync_face_runs_the_whole_path(fake_api, tmp_path):
+    with KlingClient(KEY, base_url="https://api.example", transport=httpx.MockTransport(fake_api), poll=PollPolicy(first=0.01, ceiling=0.01)) as client:
+        assert KEY not in repr(client)
+        stages = [u.stage for u in client.stream(REQUEST, tmp_path)]
+    assert stages == ["submitting", "submitted", "polled", "downloading", "done"]
+    assert (tmp_path / f"{TASK_ID}.mp4").read_bytes() == FAKE_MP4
