@@ -169,13 +169,14 @@ class Simulator:
         self._webhook_transport = webhook_transport
         self._background: set[asyncio.Task[None]] = set()
         routes = [
-            Route(f"{API}/{{owner}}/{{model}}", self.submit, methods=["POST"]),
             Route(f"{API}/predictions/{{task_id}}/result", self.result, methods=["GET"]),
             Route(f"{API}/predictions/{{task_id}}", self.result, methods=["GET"]),
             Route(f"{API}/media/upload/binary", self.upload_binary, methods=["POST"]),
             Route(f"{API}/media/uploads", self.upload_ticket, methods=["POST"]),
             Route(f"{API}/webhook/secret", self.webhook_secret, methods=["GET"]),
             Route(f"{API}/balance", self.balance, methods=["GET"]),
+            # Last: any other POST /api/v3/<owner>/<model> is a submit (unknown models get 404).
+            Route(f"{API}/{{owner}}/{{model}}", self.submit, methods=["POST"]),
             Route("/_sim/upload/{token}", self.upload_put, methods=["PUT"]),
             Route("/media/{name}", self.media_file, methods=["GET", "HEAD"]),
             Route("/outputs/{name}", self.output_file, methods=["GET", "HEAD"]),
@@ -599,4 +600,4 @@ def sign_webhook(secret: str, message_id: str, timestamp: str, body: bytes) -> s
 def serve(host: str = "127.0.0.1", port: int = 8911, config: SimConfig | None = None) -> None:
     import uvicorn
 
-    uvicorn.run(Simulator(config).app, host=host, port=port, log_level="warning")
+    uvicorn.run(Simulator(config).app, host=host, port=port, log_level="warning", interface="asgi3")

@@ -133,7 +133,7 @@ class Served:
 
 
 def serve_in_thread(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off", interface="asgi3"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -160,3 +160,29 @@ def served_simulator() -> Iterator[Served]:
 
 def log_json(url: str) -> list[dict[str, Any]]:
     return json.loads(httpx.get(f"{url}/_sim/log").text)
+
+
+@dataclass(frozen=True)
+class Probe:
+    codec: str
+    pix_fmt: str
+    width: int
+    height: int
+    frames: int
+    fps: float
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.fps
+
+
+def probe(path_or_bytes: Any) -> Probe:
+    """Decode a clip fully: codec, size, frame count. Fails on anything that is not a real video."""
+    import av
+
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
+    with av.open(source) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return Probe(stream.codec_context.name, stream.codec_context.pix_fmt or "", stream.codec_context.width,
+                     stream.codec_context.height, frames, float(stream.average_rate))
