@@ -1,0 +1,197 @@
+"""The Space as its users reach it: `python app.py` launched for real on a free port, driven with
+gradio_client through the two public API names. Twice: preview mode (no key) and live mode
+against the simulator on loopback, which requires the key the app was given."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kling.simulator import SimConfig, Simulator
+
+from .conftest import KEY, free_port, image_bytes, probe, serve_in_thread
+
+ROOT = Path(__file__).resolve().parent.parent
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@dataclass
+class LaunchedApp:
+    url: str
+    process: subprocess.Popen
+    data_dir: Path
+    simulator: Simulator | None = None
+
+    def client(self, **kwargs):
+        return gradio_client.Client(self.url, verbose=False, **kwargs)
+
+
+def launch_app(tmp: Path, env_extra: dict[str, str]) -> LaunchedApp:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_", "GRADIO_"))}
+    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", KLING_DATA_DIR=str(tmp / "data"),
+               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **env_extra)
+    log = (tmp / "app.log").open("w")
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app exited: {(tmp / 'app.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return LaunchedApp(url, process, tmp / "data")
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    process.kill()
+    raise RuntimeError("app did not answer within 90 s")
+
+
+def stop(app: LaunchedApp) -> None:
+    app.process.terminate()
+    try:
+        app.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        app.process.kill()
+
+
+@pytest.fixture(scope="module")
+def preview_app(tmp_path_factory) -> Iterator[LaunchedApp]:
+    app = launch_app(tmp_path_factory.mktemp("preview"), {})
+    yield app
+    stop(app)
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5))
+    port = free_port()
+    server, thread = serve_in_thread(simulator.app, port)
+    app = launch_app(tmp_path_factory.mktemp("live"), {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}"})
+    app.simulator = simulator
+    yield app
+    stop(app)
+    server.should_exit = True
+    thread.join(timeout=10)
+    simulator.close()
+
+
+def stream(job) -> list[str]:
+    """Every status the endpoint streamed, in order, until it finished."""
+    statuses = []
+    for outputs in job:
+        statuses.append(outputs[0])
+    return statuses
+
+
+def test_the_api_is_exactly_the_two_endpoints(preview_app):
+    info = preview_app.client().view_api(print_info=False, return_format="dict")
+    endpoints = info["named_endpoints"]
+    assert set(endpoints) == {"/image_to_video", "/text_to_video"}
+    assert [p["parameter_name"] for p in endpoints["/image_to_video"]["parameters"]] == [
+        "image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image"]
+    assert [p["parameter_name"] for p in endpoints["/text_to_video"]["parameters"]] == [
+        "prompt", "negative_prompt", "aspect_ratio", "duration"]
+    assert info["unnamed_endpoints"] == {}
+
+
+def test_preview_t2v_streams_stages_and_ends_with_a_clip(preview_app):
+    job = preview_app.client().submit("a paper lantern rising at night", "", "9:16", 5, api_name="/text_to_video")
+    statuses = stream(job)
+    status, video, details = job.result()
+    assert len(statuses) >= 4
+    assert any("**created**" in s for s in statuses) and any("**processing**" in s for s in statuses)
+    assert "**completed**" in status and "Done" in status and "not Kling output" in status
+    info = probe(video)
+    assert (info.codec, info.frames) == ("h264", 120) and info.width * 16 == info.height * 9
+    assert "free (preview)" in details
+
+
+def test_preview_i2v_from_an_example_photo(preview_app):
+    job = preview_app.client().submit(
+        gradio_client.handle_file(str(ROOT / "assets" / "coffee.png")), "camera slow orbit", "blur", 0.5, 5, None,
+        api_name="/image_to_video",
+    )
+    stream(job)
+    status, video, _ = job.result()
+    info = probe(video)
+    assert info.codec == "h264" and abs(info.width / info.height - 1.5) < 0.02
+    assert any(p.suffix == ".mp4" for p in (preview_app.data_dir / "outputs").iterdir())
+
+
+def test_live_both_endpoints_through_the_simulator(live_app):
+    client = live_app.client()
+    job = client.submit("a fox in the snow", "", "1:1", 5, api_name="/text_to_video")
+    statuses = stream(job)
+    status, video, details = job.result()
+    assert any("**processing**" in s for s in statuses) and "**completed**" in status
+    assert "$1.30" in details and "not Kling output" not in status
+    info = probe(video)
+    assert info.width == info.height and info.frames == 120
+
+    job = client.submit(gradio_client.handle_file(str(ROOT / "assets" / "astronaut.png")), "push in", "", 0.5, 10, None,
+                        api_name="/image_to_video")
+    stream(job)
+    _, video, _ = job.result()
+    assert probe(video).frames == 240
+    assert len(live_app.simulator.submits()) == 2
+
+
+@pytest.mark.parametrize(
+    "endpoint, args",
+    [
+        ("/text_to_video", ("x" * 2600, "", "16:9", 5)),
+        ("/text_to_video", ("", "", "16:9", 5)),
+        ("/text_to_video", ("ok", "", "4:3", 5)),
+        ("/text_to_video", ("ok", "", "16:9", 7)),
+        ("/image_to_video", ("tiny", "ok", "", 0.5, 5, None)),
+        ("/image_to_video", ("wide", "ok", "", 0.5, 5, None)),
+        ("/image_to_video", ("coffee", "ok", "", 1.5, 5, None)),
+        ("/image_to_video", ("text", "ok", "", 0.5, 5, None)),
+    ],
+    ids=["long-prompt", "blank-prompt", "aspect", "duration", "tiny-image", "wide-image", "guidance", "text-as-image"],
+)
+def test_invalid_input_is_refused_and_nothing_is_sent(live_app, tmp_path, endpoint, args):
+    files = {
+        "tiny": image_bytes(200, 200),
+        "wide": image_bytes(1300, 400),
+        "text": b"I am not a picture",
+    }
+    if endpoint == "/image_to_video":
+        name = args[0]
+        path = ROOT / "assets" / "coffee.png" if name == "coffee" else tmp_path / f"{name}.png"
+        if name in files:
+            path.write_bytes(files[name])
+        args = (gradio_client.handle_file(str(path)), *args[1:])
+    before = len(live_app.simulator.log)
+    with pytest.raises(Exception) as caught:
+        live_app.client().predict(*args, api_name=endpoint)
+    assert "Traceback" not in str(caught.value)
+    assert len(live_app.simulator.log) == before  # not one request reached the API
+
+
+def test_a_failed_task_is_one_clear_error(live_app):
+    live_app.simulator.faults.fail_code = 1200
+    try:
+        with pytest.raises(Exception, match="moderation"):
+            live_app.client().predict("x", "", "16:9", 5, api_name="/text_to_video")
+    finally:
+        live_app.simulator.faults.fail_code = None
+
+
+def test_the_page_never_carries_the_server_key(live_app):
+    page = httpx.get(live_app.url).text
+    config = httpx.get(f"{live_app.url}/config").text
+    api = httpx.get(f"{live_app.url}/gradio_api/info").text
+    assert "Live (WaveSpeed API)" in config
+    for text in (page, config, api):
+        assert KEY not in text
