@@ -1,8 +1,9 @@
 """Kling Studio, the Hugging Face Space entry point: `python app.py`."""
 
-from kling.ui import build_app, launch_kwargs
+from kling.ui import Studio
 
-demo = build_app()
+studio = Studio.from_env()
+demo = studio.build()
 
 if __name__ == "__main__":
-    demo.launch(**launch_kwargs())
+    demo.launch(**studio.launch_kwargs())

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from .backend import Backend
-from .client import AsyncKlingClient, Update
+from .client import is_task_id
 from .config import Settings
-from .errors import KlingError, Problem, ValidationError
+from .errors import KlingError, NotFoundError, Problem, ValidationError
+from .journal import Journal
+from .runner import Runner, RunState
 from .params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-TASK_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     common(i2v)
     i2v.add_argument("--end-image", help="end image: a file path or an http(s) URL")
     i2v.add_argument("--guidance-scale", default=str(DEFAULT_GUIDANCE), help="0.0 to 1.0 (default 0.5)")
+
+    history = commands.add_parser("history", help="list the tasks in the journal, newest first")
+    history.add_argument("--limit", type=int, default=50)
 
     result = commands.add_parser("result", help="fetch or resume a task submitted earlier")
     result.add_argument("task_id")
@@ -84,35 +88,44 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _show(update: Update) -> None:
-    """One stderr line per step; the task id and the path also go to stdout."""
-    task = update.task
-    if update.stage == "submitted" and task:
-        print(task.id, flush=True)
-        _say(f"task {task.id} created; waiting (Ctrl-C stops waiting, not the task)")
-    elif update.stage == "polled" and task:
-        _say(f"status: {task.status}")
-    elif update.stage in ("retrying", "uploading", "submitting", "downloading"):
-        _say(update.message)
+def _progress_line(state: RunState) -> str:
+    if state.stage == "polled" and state.task:
+        return f"status: {state.task.status}"
+    if state.stage == "submitted" and state.task_id:
+        return f"task {state.task_id} created; waiting (Ctrl-C stops waiting, not the task)"
+    return state.message if state.stage not in ("done", "error") else ""
 
 
-async def _run(client: AsyncKlingClient, args: argparse.Namespace, settings: Settings) -> Path:
+async def _run(runner: Runner, args: argparse.Namespace, seen: dict[str, str]) -> Path:
     if args.command == "result":
-        updates = client.follow(args.task_id, settings.outputs_dir, first_delay=0)
+        run = runner.resume(args.task_id, owner="cli")
     else:
-        updates = client.stream(args.request, settings.outputs_dir)
-    task_id = None
-    try:
-        async for update in updates:
-            _show(update)
-            task_id = update.task.id if update.task else task_id
-            if update.stage == "done" and update.path:
-                return update.path
-    except asyncio.CancelledError:
-        if task_id:
-            _say(f"Stopped waiting. Task {task_id} keeps running and is billed; resume: python -m kling result {task_id}")
-        raise
-    raise KlingError("The generation ended without a clip.", task_id=task_id)
+        run = runner.start(args.request, owner="cli")
+    last = ""
+    async for state in run.watch(tick=5.0):
+        if state.task_id and "task_id" not in seen and args.command != "result":
+            seen["task_id"] = state.task_id
+            print(state.task_id, flush=True)
+        line = _progress_line(state)
+        if line and line != last:
+            _say(line)
+            last = line
+    if state.error is not None:
+        raise state.error
+    assert state.path is not None
+    return state.path
+
+
+def _history(journal: Journal, limit: int) -> int:
+    jobs = journal.all(limit)
+    if not jobs:
+        _say(f"No tasks in {journal.path} yet.")
+    for job in jobs:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created))
+        price = "free" if job.preview else format_price(job.price_cents)
+        where = job.local_path if job.clip_saved else (job.error or "no clip saved")
+        print(f"{when}  {job.id}  {job.mode:7}  {job.model.split('/')[-1]:24}  {job.status:10}  {price:6}  {where}")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.command == "result":
-            if not TASK_ID.match(args.task_id):
+            if not is_task_id(args.task_id):
                 raise ValidationError([Problem("task_id", f"{args.task_id[:80]!r} is not a task id")])
         else:
             args.request = _request(args).validate()
@@ -137,24 +150,34 @@ def main(argv: list[str] | None = None) -> int:
         _say("Nothing was sent.")
         return EXIT_BAD_INPUT
 
+    journal = Journal(settings.journal_path)
+    if args.command == "history":
+        return _history(journal, args.limit)
     backend = Backend(settings)
     if backend.is_preview():
         _say("Preview mode (no WAVESPEED_API_KEY): the clip is simulated locally. It is not Kling output.")
     elif args.command != "result":
         _say(f"Live: this {args.request.duration} s clip costs {format_price(args.request.price_cents)}.")
 
+    seen: dict[str, str] = {"task_id": args.task_id} if args.command == "result" else {}
+
     async def run() -> Path:
         try:
-            return await _run(backend.client(), args, settings)
+            return await _run(Runner(backend, journal), args, seen)
         finally:
             await backend.aclose()
 
     try:
         path = asyncio.run(run())
     except KeyboardInterrupt:
+        if "task_id" in seen:
+            _say(f"Stopped waiting. Task {seen['task_id']} keeps running and may be billed; "
+                 f"resume: python -m kling result {seen['task_id']}")
         return EXIT_FAILED
     except KlingError as exc:
         _say(f"error: {exc}")
+        if backend.is_preview() and isinstance(exc, NotFoundError):
+            _say("Preview tasks live only inside the process that made them.")
         return EXIT_FAILED
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

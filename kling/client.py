@@ -19,6 +19,7 @@ import asyncio
 import email.utils
 import os
 import random
+import re
 import threading
 import time
 import uuid
@@ -51,6 +52,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 
 IN_FLIGHT = frozenset({"created", "processing"})
+TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # Reasons for `data.code` on a failed task (CONTRACT.md, [docs]).
 FAILURE_REASONS = {
     1200: "blocked by content moderation",
@@ -151,6 +153,11 @@ class SubmitPolicy:
     attempts: int = 4
     backoff: float = 1.0
     max_retry_after: float = 30.0
+
+
+def is_task_id(value: str) -> bool:
+    """WaveSpeed ids are hex; anything else must not reach a URL path."""
+    return bool(TASK_ID.fullmatch(value or ""))
 
 
 def task_failed_message(task: Task) -> str:
@@ -418,7 +425,9 @@ class AsyncKlingClient:
 
     def _result_url(self, task_id: str) -> str:
         # Built from our base, never taken from `urls.get`: the key goes nowhere else.
-        return f"{self.base_url}/api/v3/predictions/{httpx.URL(path=task_id).raw_path.decode()}/result"
+        if not is_task_id(task_id):
+            raise NotFoundError(f"{task_id[:60]!r} is not a task id.", task_id=None)
+        return f"{self.base_url}/api/v3/predictions/{task_id}/result"
 
     async def watch(self, task_id: str, *, first_delay: float | None = None) -> AsyncIterator[Update]:
         """Poll until the task ends. Yields "polled" and "retrying" updates; returns after a

@@ -16,7 +16,9 @@ from typing import Any
 
 from .backend import Backend
 from .client import Request, Task, Update
-from .errors import KlingError
+from .errors import DownloadError, KlingError, TaskFailedError
+from .journal import Journal
+from .params import I2VRequest, PreparedImage
 
 STAGE_WORDS = {
     "validating": "Checking the input",
@@ -72,7 +74,7 @@ Listener = Callable[[RunState], Awaitable[None] | None]
 class Run:
     def __init__(self, state: RunState, updates: AsyncIterator[Update], listener: Listener | None) -> None:
         self.state = state
-        self._changed = asyncio.Event()
+        self._watchers: set[asyncio.Queue[RunState]] = set()
         self._listener = listener
         self.job = asyncio.create_task(self._drive(updates))
 
@@ -94,59 +96,169 @@ class Run:
 
     async def _set(self, **changes: Any) -> None:
         self.state = replace(self.state, **changes)
-        self._changed.set()
+        for queue in self._watchers:
+            queue.put_nowait(self.state)
         if self._listener is not None:
             result = self._listener(self.state)
             if asyncio.iscoroutine(result):
                 await result
 
     async def watch(self, tick: float = 1.0) -> AsyncIterator[RunState]:
-        """Every change, and at least one snapshot per `tick` seconds, until the run ends."""
-        while True:
-            try:
-                await asyncio.wait_for(self._changed.wait(), tick)
-            except asyncio.TimeoutError:
-                pass
-            self._changed.clear()
-            yield self.state
-            if self.state.finished:
-                return
+        """Every state in order, and the current one again after `tick` quiet seconds (so a clock
+        can advance), until the run ends. Leaving early does not stop the run."""
+        state = self.state
+        if state.finished:
+            yield state
+            return
+        queue: asyncio.Queue[RunState] = asyncio.Queue()
+        self._watchers.add(queue)
+        try:
+            while True:
+                try:
+                    state = await asyncio.wait_for(queue.get(), tick)
+                except asyncio.TimeoutError:
+                    state = self.state
+                yield state
+                if state.finished:
+                    return
+        finally:
+            self._watchers.discard(queue)
 
 
 class Runner:
-    """Starts runs and keeps them alive (a reference to each job) until they end."""
+    """Starts runs, keeps them alive until they end, records each in the journal, and never runs
+    two waits for the same task."""
 
-    def __init__(self, backend: Backend, *, listener: Listener | None = None) -> None:
+    def __init__(self, backend: Backend, journal: Journal | None = None) -> None:
         self.backend = backend
-        self.listener = listener
+        self.journal = journal
+        self._runs: dict[str, Run] = {}
         self._jobs: set[asyncio.Task[None]] = set()
 
     @property
     def outputs_dir(self) -> Path:
         return self.backend.settings.outputs_dir
 
-    def start(self, request: Request, *, user_key: str | None = None, listener: Listener | None = None) -> Run:
+    def _key(self, user_key: str | None) -> str | None:
+        return (user_key or "").strip() or self.backend.settings.api_key
+
+    def start(self, request: Request, *, owner: str = "", user_key: str | None = None) -> Run:
+        """Raises ValidationError before anything starts; a request validated already passes as is."""
+        request = request.validate()
         client = self.backend.client(user_key)
         state = RunState(model=request.model, preview=self.backend.is_preview(user_key),
                          price_cents=request.price_cents, started=time.monotonic())
-        return self._keep(Run(state, client.stream(request, self.outputs_dir), listener or self.listener))
+        box: dict[str, Run] = {}
+        listener = self._recorder(owner, self._key(user_key), journal_params(request, self.journal), box)
+        # The job cannot start before the next await, so the box is filled before it is read.
+        box["run"] = Run(state, client.stream(request, self.outputs_dir), listener)
+        return self._keep(box["run"])
 
-    def resume(self, task_id: str, *, model: str = "", price_cents: int = 0, user_key: str | None = None,
-               listener: Listener | None = None) -> Run:
+    def resume(self, task_id: str, *, owner: str = "", user_key: str | None = None) -> Run:
+        """Wait for a task made earlier (by the app, the CLI, or seen in WaveSpeed's dashboard)."""
+        if task_id in self._runs:
+            return self._runs[task_id]
+        job = self.journal.get(task_id) if self.journal else None
+        model = job.model if job else ""
+        state = RunState(model=model, preview=self.backend.is_preview(user_key),
+                         price_cents=job.price_cents if job else 0, started=time.monotonic(),
+                         stage="submitted", task=Task(id=task_id, model=model))
         client = self.backend.client(user_key)
-        state = RunState(model=model, preview=self.backend.is_preview(user_key), price_cents=price_cents,
-                         started=time.monotonic(), stage="submitted", task=Task(id=task_id, model=model))
-        return self._keep(Run(state, client.follow(task_id, self.outputs_dir, first_delay=0), listener or self.listener))
+        listener = self._recorder(job.owner if job else owner, self._key(user_key), job.params if job else {}, {})
+        run = self._keep(Run(state, client.follow(task_id, self.outputs_dir, first_delay=0), listener))
+        self._runs[task_id] = run
+        return run
+
+    def resume_unfinished(self, *, owner: str | None = None, user_key: str | None = None) -> list[Run]:
+        """Every live task this key paid for whose clip is not saved yet: on start-up with the
+        server's key; when a browser comes back, with that browser's own key."""
+        if self.journal is None or self.backend.is_preview(user_key):
+            return []
+        key = self._key(user_key)
+        jobs = self.journal.unfinished(key=key, owner=owner)
+        return [self.resume(job.id, owner=job.owner, user_key=user_key) for job in jobs]
+
+    def _recorder(self, owner: str, key: str | None, params: dict[str, Any], box: dict[str, Run]) -> Listener:
+        """Writes the run into the journal: the row when the task exists, then every change."""
+        journal = self.journal
+        seen = {"status": ""}
+
+        def record(state: RunState) -> None:
+            task = state.task
+            if task is None:
+                return
+            if state.stage == "submitted" and "run" in box:
+                self._runs.setdefault(task.id, box["run"])  # a later resume joins this wait
+            if journal is None:
+                return
+            if state.stage == "submitted" or journal.get(task.id) is None:
+                journal.record(task_id=task.id, model=task.model or state.model, mode="preview" if state.preview else "live",
+                               owner=owner, key=key, params=params, price_cents=state.price_cents)
+            changes = journal_changes(state)
+            if changes.get("status") == seen["status"] and state.stage == "polled":
+                return  # no change worth a write
+            seen["status"] = changes.get("status", seen["status"])
+            journal.update(task.id, **changes)
+
+        return record
 
     def _keep(self, run: Run) -> Run:
         self._jobs.add(run.job)
-        run.job.add_done_callback(self._jobs.discard)
+
+        def done(job: asyncio.Task[None]) -> None:
+            self._jobs.discard(job)
+            if run.state.task_id and self._runs.get(run.state.task_id) is run:
+                del self._runs[run.state.task_id]
+
+        run.job.add_done_callback(done)
         return run
 
     @property
     def active(self) -> int:
         return len(self._jobs)
 
+    def run_for(self, task_id: str) -> Run | None:
+        return self._runs.get(task_id)
+
     async def drain(self) -> None:
         if self._jobs:
             await asyncio.gather(*self._jobs, return_exceptions=True)
+
+
+def journal_changes(state: RunState) -> dict[str, Any]:
+    """The journal columns a run state sets."""
+    task = state.task
+    changes: dict[str, Any] = {}
+    if task is not None and task.status:
+        changes.update(status=task.status, output_url=task.video_url or "", nsfw=int(task.nsfw),
+                       inference_ms=task.inference_ms, error_code=task.error_code, error=task.error)
+    if state.stage == "done" and state.path is not None:
+        changes.update(status="completed", local_path=str(state.path), error="")
+    elif state.stage == "error" and state.error is not None:
+        error = state.error
+        changes["error"] = str(error)
+        if isinstance(error, TaskFailedError):
+            changes.update(status=error.status, error_code=error.code)
+        elif isinstance(error, DownloadError):
+            changes.update(status="completed", output_url=error.url)  # done, clip not saved: resumable
+    return {k: v for k, v in changes.items() if v is not None or k in ("error_code", "inference_ms")}
+
+
+def journal_params(request: Request, journal: Journal | None) -> dict[str, Any]:
+    """The settings of a request, without a key; images as a stored copy or their URL."""
+    params: dict[str, Any] = {
+        "prompt": request.prompt,
+        "negative_prompt": request.negative_prompt,
+        "duration": request.duration,
+    }
+    if isinstance(request, I2VRequest):
+        params["guidance_scale"] = request.guidance_scale
+        for name in ("image", "end_image"):
+            value = getattr(request, name)
+            if isinstance(value, PreparedImage):
+                params[name] = str(journal.store_image(value)) if journal else ""
+            elif value:
+                params[name] = str(value)
+    else:
+        params["aspect_ratio"] = request.aspect_ratio
+    return params

@@ -9,17 +9,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from .backend import Backend
+from .client import is_task_id
 from .config import Settings
 from .errors import ValidationError
+from .journal import Job, Journal
 from .params import (
     ASPECT_RATIOS,
     DEFAULT_GUIDANCE,
@@ -32,7 +35,7 @@ from .params import (
     format_price,
     price_cents,
 )
-from .runner import Run, Runner, RunState
+from .runner import Runner, RunState
 
 # -- copy --------------------------------------------------------------------------------------
 
@@ -86,6 +89,10 @@ I2V_EXAMPLES = [
     [str(ASSETS / "coffee.png"), EXAMPLE_PROMPTS[2], EXAMPLE_NEGATIVES[2]],
 ]
 T2V_EXAMPLES = [[p, n] for p, n in zip(EXAMPLE_PROMPTS, EXAMPLE_NEGATIVES)]
+
+HISTORY_COLUMNS = ["When", "Mode", "Model", "Prompt", "Status", "Price", "Task id"]
+HISTORY_HELP = "This browser's tasks, newest first. Select a row to see its clip and settings."
+MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "Image to Video", "kwaivgi/kling-v2.0-t2v-master": "Text to Video"}
 
 COUNT_JS = f"(text) => `${{(text || '').length}} / {PROMPT_MAX_CHARS} characters`"
 CSS = """
@@ -176,6 +183,42 @@ def servable(path: Path) -> str:
     return str(link)
 
 
+def job_status(job: Job) -> str:
+    if job.clip_saved:
+        return "clip saved"
+    if job.status == "completed":
+        return "done, clip not downloaded: resume"
+    if job.status in ("created", "processing"):
+        return "interrupted (preview)" if job.preview else f"{job.status}: resume"
+    return job.status + (f" ({job.error_code})" if job.error_code else "")
+
+
+def history_rows(jobs: list[Job]) -> list[list[str]]:
+    return [
+        [datetime.fromtimestamp(job.created).strftime("%Y-%m-%d %H:%M"), "Preview" if job.preview else "Live",
+         MODEL_SHORT.get(job.model, job.model), (job.params.get("prompt") or "")[:90], job_status(job),
+         "free" if job.preview else format_price(job.price_cents), job.id]
+        for job in jobs
+    ]
+
+
+def history_total(jobs: list[Job]) -> str:
+    live = [job for job in jobs if not job.preview]
+    spent = format_price(sum(job.price_cents for job in live))
+    return f"{HISTORY_HELP}\n\n**{len(jobs)} tasks** · spent on live clips: **{spent}** ({len(live)} live, {len(jobs) - len(live)} preview)"
+
+
+def job_markdown(job: Job) -> str:
+    settings = ", ".join(f"{k}: {v}" for k, v in job.params.items() if k not in ("prompt", "image", "end_image") and v != "")
+    lines = [f"**{MODEL_SHORT.get(job.model, job.model)}** · {'preview (simulated)' if job.preview else 'live'} · "
+             f"task `{job.id}`", f"> {job.params.get('prompt', '')}", settings, f"Status: **{job_status(job)}**"]
+    if job.error:
+        lines.append(job.error)
+    if job.output_url and not job.preview:
+        lines.append(f"Output URL: {job.output_url}")
+    return "\n\n".join(line for line in lines if line)
+
+
 # -- handlers -----------------------------------------------------------------------------------
 
 
@@ -183,11 +226,18 @@ def servable(path: Path) -> str:
 class Handlers:
     settings: Settings
     runner: Runner
+    journal: Journal
 
     def _key(self, session: dict | None, request: gr.Request | None) -> str | None:
         own = (session or {}).get("key") or ""
         header = request.headers.get(HEADER_KEY, "") if request is not None else ""
         return own.strip() or header.strip() or None
+
+    def _owner(self, session: dict | None, request: gr.Request | None) -> str:
+        owner = (session or {}).get("owner") or ""
+        if not owner and request is not None and request.session_hash:
+            owner = f"api-{request.session_hash}"  # a script via gradio_client: no browser storage
+        return owner
 
     def _preview(self, session: dict | None) -> bool:
         return self.runner.backend.is_preview((session or {}).get("key"))
@@ -235,7 +285,7 @@ class Handlers:
             checked = request_.validate()
         except ValidationError as exc:
             raise gr.Error(refusal_text(exc), title="Check the input") from None
-        run = self.runner.start(checked, user_key=self._key(session, request))
+        run = self.runner.start(checked, owner=self._owner(session, request), user_key=self._key(session, request))
         async for state in run.watch(tick=1.0):
             yield self._outputs(state)
         if state.error is not None:
@@ -270,9 +320,12 @@ class Handlers:
         return (f"### ⏹ Stopped waiting\n\nTask `{task_id}` keeps running at WaveSpeed. {billed} "
                 f"Its clip is still downloaded when it finishes; its id: `{task_id}`.")
 
-    def restore(self, owner: str | None, saved_key: str | None, i2v_duration: Any, t2v_duration: Any):
+    async def restore(self, owner: str | None, saved_key: str | None, i2v_duration: Any, t2v_duration: Any):
         owner = owner or uuid.uuid4().hex
         session = {"owner": owner, "key": (saved_key or "").strip()}
+        if session["key"]:
+            # Tasks paid with this browser's own key can only resume now that the key is back.
+            self.runner.resume_unfinished(owner=owner, user_key=session["key"])
         return owner, session, *self._mode_view(session, i2v_duration, t2v_duration)
 
     def save_key(self, typed: str, session: dict | None, i2v_duration: Any, t2v_duration: Any):
@@ -297,6 +350,59 @@ class Handlers:
         return price_text(duration, self._preview(session))
 
 
+class HistoryHandlers:
+    """The History tab: a browser sees only its own rows."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.h = handlers
+
+    def _job(self, task_id: str, session: dict | None) -> Job | None:
+        job = self.h.journal.get(task_id) if task_id else None
+        return job if job is not None and job.owner == (session or {}).get("owner") else None
+
+    def list(self, session: dict | None):
+        jobs = self.h.journal.for_owner((session or {}).get("owner") or "-")
+        return history_total(jobs), history_rows(jobs)
+
+    def select(self, session: dict | None, evt: gr.SelectData):
+        row = evt.row_value or []
+        job = self._job(str(row[-1]) if row else "", session)
+        if job is None:
+            return "", None, "Select a row to see its clip and settings."
+        return job.id, (servable(Path(job.local_path)) if job.clip_saved else None), job_markdown(job)
+
+    def use_settings(self, task_id: str, session: dict | None):
+        """Fill the form of the job's tab with its settings and switch to that tab."""
+        job = self._job(task_id, session)
+        skip_i2v, skip_t2v = [gr.skip()] * 6, [gr.skip()] * 4
+        if job is None:
+            gr.Warning("Select one of your tasks first.")
+            return gr.skip(), *skip_i2v, *skip_t2v
+        p = job.params
+        if job.model.endswith("i2v-master"):
+            image, end = p.get("image") or None, p.get("end_image") or None
+            return (gr.Tabs(selected="i2v"), image, p.get("prompt", ""), p.get("negative_prompt", ""),
+                    p.get("guidance_scale", 0.5), p.get("duration", 5), end, *skip_t2v)
+        return (gr.Tabs(selected="t2v"), *skip_i2v, p.get("prompt", ""), p.get("negative_prompt", ""),
+                p.get("aspect_ratio", "16:9"), p.get("duration", 5))
+
+    async def resume(self, task_id: str, session: dict | None, request: gr.Request = None):
+        task_id = (task_id or "").strip()
+        if not is_task_id(task_id):
+            raise gr.Error(f"{task_id[:60]!r} is not a task id (letters, digits, - and _).", title="Check the id")
+        job = self.h.journal.get(task_id)
+        if job is not None and job.owner != (session or {}).get("owner"):
+            raise gr.Error("That task belongs to another browser.", title="Not yours")
+        if job is not None and job.preview and job.unfinished:
+            raise gr.Error("Preview tasks live only as long as the app that made them; this one cannot be resumed.")
+        run = self.h.runner.resume(task_id, owner=self.h._owner(session, request), user_key=self.h._key(session, request))
+        async for state in run.watch(tick=1.0):
+            video = servable(state.path) if state.stage == "done" and state.path else None
+            yield status_markdown(state), video
+        if state.error is not None:
+            raise gr.Error(str(state.error), title="Could not resume")
+
+
 def _field_checks(request_: I2VRequest | T2VRequest, names: list[str]) -> list[dict]:
     try:
         request_.validate()
@@ -311,10 +417,52 @@ def _field_checks(request_: I2VRequest | T2VRequest, names: list[str]) -> list[d
 # -- the page -----------------------------------------------------------------------------------
 
 
-def build_app(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
-    settings = settings or Settings.from_env()
-    backend = backend or Backend(settings)
-    handlers = Handlers(settings, Runner(backend))
+@dataclass
+class Studio:
+    """Everything the app holds for its lifetime: configuration and the services built from it."""
+
+    settings: Settings
+    backend: Backend
+    journal: Journal
+    runner: Runner
+
+    @classmethod
+    def from_env(cls, settings: Settings | None = None) -> Studio:
+        settings = settings or Settings.from_env()
+        backend = Backend(settings)
+        journal = Journal(settings.journal_path)
+        return cls(settings, backend, journal, Runner(backend, journal))
+
+    def build(self) -> gr.Blocks:
+        return build_app(self)
+
+    def launch_kwargs(self) -> dict[str, Any]:
+        """What `launch()` needs: theme and css (Gradio 6 takes them here), no run history, no file
+        route into the data folder, and a start-up hook that resumes unfinished paid tasks."""
+        runner = self.runner
+
+        @asynccontextmanager
+        async def resume_on_start(app):
+            resumed = runner.resume_unfinished()
+            if resumed:
+                print(f"Resuming {len(resumed)} unfinished task(s) paid with this Space's key.", flush=True)
+            yield
+
+        return {
+            "theme": gr.themes.Soft(),
+            "css": CSS,
+            "run_history": False,
+            "footer_links": ["api", "gradio"],
+            "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],
+            "app_kwargs": {"lifespan": resume_on_start},
+        }
+
+
+def build_app(studio: Studio | None = None) -> gr.Blocks:
+    studio = studio or Studio.from_env()
+    settings = studio.settings
+    handlers = Handlers(settings, studio.runner, studio.journal)
+    history = HistoryHandlers(handlers)
     secret = os.environ.get("KLING_STATE_SECRET") or None
 
     with gr.Blocks(title=TITLE) as demo:
@@ -332,7 +480,7 @@ def build_app(settings: Settings | None = None, backend: Backend | None = None) 
                 clear_key = gr.Button("Clear", size="sm")
             key_info = gr.Markdown(key_status(settings, ""))
 
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Image to Video", id="i2v"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
@@ -382,6 +530,23 @@ def build_app(settings: Settings | None = None, backend: Backend | None = None) 
                 gr.Examples(T2V_EXAMPLES, inputs=[t2v_prompt, t2v_negative], cache_examples=False,
                             label="Examples from the model page (click to fill the form)")
 
+            with gr.Tab("History", id="history") as history_tab:
+                history_info = gr.Markdown(HISTORY_HELP)
+                history_table = gr.Dataframe(headers=HISTORY_COLUMNS, interactive=False, wrap=True, max_height=420)
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=320):
+                        history_video = gr.Video(label="Clip", loop=True, buttons=["download"], interactive=False)
+                    with gr.Column(scale=1, min_width=320):
+                        history_job = gr.Markdown("Select a row to see its clip and settings.")
+                        with gr.Row():
+                            use_settings = gr.Button("Use these settings", size="sm")
+                            resume_selected = gr.Button("Resume", size="sm")
+                            refresh = gr.Button("Refresh", size="sm")
+                        resume_id = gr.Textbox(label="Resume any task id",
+                                               placeholder="an id from the CLI or WaveSpeed's dashboard")
+                        resume_typed = gr.Button("Resume this id", size="sm")
+                selected_id = gr.State("")
+
         with gr.Accordion("How to prompt", open=False):
             gr.Markdown(HOW_TO_PROMPT)
 
@@ -412,18 +577,16 @@ def build_app(settings: Settings | None = None, backend: Backend | None = None) 
                                validator=handlers.check_t2v, api_name="text_to_video", **generation)
         t2v_stop.click(handlers.stop_waiting, [t2v_task, session], t2v_status, cancels=[t2v_run], **private)
 
+        listing = [history_info, history_table]
+        history_tab.select(history.list, session, listing, **private)
+        refresh.click(history.list, session, listing, **private)
+        history_table.select(history.select, session, [selected_id, history_video, history_job], **private)
+        use_settings.click(history.use_settings, [selected_id, session],
+                           [tabs, i2v_image, i2v_prompt, i2v_negative, i2v_guidance, i2v_duration, i2v_end,
+                            t2v_prompt, t2v_negative, t2v_aspect, t2v_duration], **private)
+        for trigger, source in ((resume_selected, selected_id), (resume_typed, resume_id)):
+            trigger.click(history.resume, [source, session], [history_job, history_video],
+                          api_visibility="private", **generation).then(history.list, session, listing, **private)
+
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
-
-
-def launch_kwargs(settings: Settings | None = None) -> dict[str, Any]:
-    """What `launch()` needs: theme and css (Gradio 6 takes them here), no run history, no
-    file route into the data folder."""
-    settings = settings or Settings.from_env(dotenv=False)
-    return {
-        "theme": gr.themes.Soft(),
-        "css": CSS,
-        "run_history": False,
-        "footer_links": ["api", "gradio"],
-        "blocked_paths": [str(settings.data_dir.resolve()), str(Path(".env").resolve())],
-    }

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +19,11 @@ import httpx
 import pytest
 import uvicorn
 from PIL import Image
+from pathlib import Path
 
 from kling.simulator import SimConfig, Simulator
 
+ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-0123456789abcdef"
 FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
 TASK_ID = "abc123"
@@ -186,3 +191,46 @@ def probe(path_or_bytes: Any) -> Probe:
         frames = sum(1 for _ in container.decode(stream))
         return Probe(stream.codec_context.name, stream.codec_context.pix_fmt or "", stream.codec_context.width,
                      stream.codec_context.height, frames, float(stream.average_rate))
+
+
+@dataclass
+class LaunchedApp:
+    url: str
+    process: subprocess.Popen
+    data_dir: Path
+    simulator: Simulator | None = None
+
+    def client(self, **kwargs):
+        import gradio_client
+
+        return gradio_client.Client(self.url, verbose=False, **kwargs)
+
+
+def launch_app(tmp: Path, env_extra: dict[str, str]) -> LaunchedApp:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_", "GRADIO_"))}
+    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", KLING_DATA_DIR=str(tmp / "data"),
+               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **env_extra)
+    log = (tmp / "app.log").open("w")
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app exited: {(tmp / 'app.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return LaunchedApp(url, process, tmp / "data")
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    process.kill()
+    raise RuntimeError("app did not answer within 90 s")
+
+
+def stop(app: LaunchedApp) -> None:
+    app.process.terminate()
+    try:
+        app.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        app.process.kill()

@@ -4,64 +4,15 @@ against the simulator on loopback, which requires the key the app was given."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
+import gradio_client
 import httpx
 import pytest
 
 from kling.simulator import SimConfig, Simulator
 
-from .conftest import KEY, free_port, image_bytes, probe, serve_in_thread
-
-ROOT = Path(__file__).resolve().parent.parent
-gradio_client = pytest.importorskip("gradio_client")
-
-
-@dataclass
-class LaunchedApp:
-    url: str
-    process: subprocess.Popen
-    data_dir: Path
-    simulator: Simulator | None = None
-
-    def client(self, **kwargs):
-        return gradio_client.Client(self.url, verbose=False, **kwargs)
-
-
-def launch_app(tmp: Path, env_extra: dict[str, str]) -> LaunchedApp:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_", "GRADIO_"))}
-    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", KLING_DATA_DIR=str(tmp / "data"),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **env_extra)
-    log = (tmp / "app.log").open("w")
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"app exited: {(tmp / 'app.log').read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return LaunchedApp(url, process, tmp / "data")
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    process.kill()
-    raise RuntimeError("app did not answer within 90 s")
-
-
-def stop(app: LaunchedApp) -> None:
-    app.process.terminate()
-    try:
-        app.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        app.process.kill()
+from .conftest import KEY, ROOT, LaunchedApp, free_port, image_bytes, launch_app, probe, serve_in_thread, stop
 
 
 @pytest.fixture(scope="module")

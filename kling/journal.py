@@ -1,0 +1,194 @@
+"""A SQLite record of every submitted task, so nothing paid for is lost.
+
+One row per task, written the moment the submit returns an id (before the first poll) and updated
+at every status change. The row never holds a key: who paid is a short SHA-256 fingerprint of the
+key, enough to know which unfinished tasks a key can resume, useless to spend with. WAL mode and
+one lock per process keep many concurrent generations from tripping over each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .params import PreparedImage
+
+UNFINISHED = ("created", "processing", "submitted")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    mode TEXT NOT NULL,              -- live | preview
+    owner TEXT NOT NULL,             -- opaque browser id, or "cli"
+    key_fingerprint TEXT NOT NULL,   -- sha256(key)[:16]: which key paid, never the key
+    params TEXT NOT NULL,            -- JSON: prompt, negative_prompt, guidance_scale, duration, aspect_ratio, images
+    status TEXT NOT NULL,
+    error_code INTEGER,
+    error TEXT NOT NULL DEFAULT '',
+    output_url TEXT NOT NULL DEFAULT '',
+    local_path TEXT NOT NULL DEFAULT '',
+    price_cents INTEGER NOT NULL,
+    inference_ms INTEGER,
+    nsfw INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, created);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
+"""
+
+
+def key_fingerprint(key: str | None) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    model: str
+    mode: str
+    owner: str
+    key_fingerprint: str
+    params: dict[str, Any]
+    status: str
+    error_code: int | None
+    error: str
+    output_url: str
+    local_path: str
+    price_cents: int
+    inference_ms: int | None
+    nsfw: bool
+    created: float
+    updated: float
+
+    @property
+    def unfinished(self) -> bool:
+        """Still running, or done at WaveSpeed but its clip not yet saved here."""
+        return self.status in UNFINISHED or (self.status == "completed" and not self.clip_saved)
+
+    @property
+    def clip_saved(self) -> bool:
+        return bool(self.local_path) and Path(self.local_path).exists()
+
+    @property
+    def preview(self) -> bool:
+        return self.mode == "preview"
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        values = dict(row)
+        values["params"] = json.loads(values["params"])
+        values["nsfw"] = bool(values["nsfw"])
+        return cls(**values)
+
+
+_COLUMNS = [f.name for f in fields(Job)]
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    @property
+    def inputs_dir(self) -> Path:
+        return self.path.parent / "inputs"
+
+    def store_image(self, image: PreparedImage) -> Path:
+        """A copy of an input image, named by its content, so "Use these settings" can refill the form."""
+        suffix = ".png" if image.mime_type == "image/png" else ".jpg"
+        path = self.inputs_dir / (hashlib.sha256(image.data).hexdigest()[:24] + suffix)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + f".{threading.get_ident()}.part")
+            tmp.write_bytes(image.data)
+            tmp.replace(path)
+        return path
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def record(self, *, task_id: str, model: str, mode: str, owner: str, key: str | None, params: dict[str, Any],
+               price_cents: int, status: str = "created") -> None:
+        """The row for a task that now exists. Idempotent: a second call keeps the first row."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO tasks (id, model, mode, owner, key_fingerprint, params, status, price_cents,"
+                " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (task_id, model, mode, owner, key_fingerprint(key), json.dumps(params), status, price_cents, now, now),
+            )
+
+    def update(self, task_id: str, **changes: Any) -> None:
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown journal columns: {sorted(unknown)}")
+        if not changes:
+            return
+        changes["updated"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        with self._tx() as db:
+            db.execute(f"UPDATE tasks SET {assignments} WHERE id = ?", (*changes.values(), task_id))
+
+    def get(self, task_id: str) -> Job | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return Job.from_row(row) if row else None
+
+    def for_owner(self, owner: str, limit: int = 200) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM tasks WHERE owner = ? ORDER BY created DESC LIMIT ?", (owner, limit)
+            ).fetchall()
+        return [Job.from_row(row) for row in rows]
+
+    def all(self, limit: int = 200) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM tasks ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+        return [Job.from_row(row) for row in rows]
+
+    def unfinished(self, *, key: str | None, owner: str | None = None) -> list[Job]:
+        """Live tasks the given key paid for that have no saved clip yet (oldest first)."""
+        query = "SELECT * FROM tasks WHERE mode = 'live' AND key_fingerprint = ?"
+        args: list[Any] = [key_fingerprint(key)]
+        if owner is not None:
+            query += " AND owner = ?"
+            args.append(owner)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY created", args).fetchall()
+        return [job for job in map(Job.from_row, rows) if job.unfinished]
+
+    def spent_cents(self, owner: str) -> int:
+        """What this owner's live tasks cost (failed tasks included: WaveSpeed may bill them)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(price_cents), 0) FROM tasks WHERE owner = ? AND mode = 'live'", (owner,)
+            ).fetchone()
+        return int(row[0])

@@ -1,0 +1,85 @@
+"""A paid task survives a hard kill of the app: real subprocesses, `kill -9`, a restart, and the
+simulator's log as the proof that nothing was submitted twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from .conftest import KEY, ROOT, free_port, launch_app, probe, stop
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def simulator_process():
+    """`python -m kling simulator` in its own process, so it outlives the app we kill."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kling", "simulator", "--port", str(port), "--require-key", KEY, "--time-scale", "4"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/_sim/log", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def journal_row(data_dir, task_id):
+    db = sqlite3.connect(f"file:{data_dir / 'jobs.sqlite3'}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT status, local_path FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    finally:
+        db.close()
+    return row
+
+
+def test_a_task_survives_kill_9_and_completes_after_restart(simulator_process, tmp_path):
+    env = {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": simulator_process}
+    app = launch_app(tmp_path, env)
+    job = app.client().submit("a lighthouse in a storm", "", "16:9", 5, api_name="/text_to_video")
+    task_id = None
+    deadline = time.monotonic() + 60
+    while task_id is None and time.monotonic() < deadline:
+        for update in job:
+            if "Task `" in update[0]:
+                task_id = update[0].split("Task `", 1)[1].split("`", 1)[0]
+                break
+    assert task_id, "the status never showed a task id"
+    assert journal_row(app.data_dir, task_id)[0] in ("created", "processing")  # in the journal before the end
+
+    os.kill(app.process.pid, signal.SIGKILL)
+    app.process.wait(timeout=10)
+    status_at_kill = json.loads(httpx.get(f"{simulator_process}/_sim/log").text)
+    assert not any(e["path"] == f"/outputs/{task_id}.mp4" for e in status_at_kill)  # it really was mid-task
+
+    restarted = launch_app(tmp_path, env)  # same data dir: it must find the task and finish it
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            status, local_path = journal_row(restarted.data_dir, task_id)
+            if local_path:
+                break
+            time.sleep(0.5)
+        assert status == "completed" and local_path.endswith(f"{task_id}.mp4")
+        assert probe(local_path).frames == 120
+    finally:
+        stop(restarted)
+
+    log = json.loads(httpx.get(f"{simulator_process}/_sim/log").text)
+    submits = [e for e in log if e["method"] == "POST" and "/kwaivgi/" in e["path"]]
+    assert len(submits) == 1
