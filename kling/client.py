@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import os
 import random
 import re
@@ -50,6 +51,7 @@ DEFAULT_BASE_URL = "https://api.wavespeed.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Not the API's limit: ours. A 10 s 1080p clip is ~20 MB; anything far past that is not a clip.
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
+MAX_REDIRECTS = 5
 
 IN_FLIGHT = frozenset({"created", "processing"})
 TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -217,6 +219,20 @@ def _envelope_data(response: httpx.Response) -> dict[str, Any]:
             "The API's answer has no `data` object" + (f" (message: {message})." if message else ".")
         )
     return dict(body["data"])
+
+
+async def _is_private_host(host: str) -> bool:
+    """True when `host` is, or resolves to, a loopback, private, link-local or reserved address."""
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        except OSError:
+            return False  # unresolvable: the request itself will fail
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return any(a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_multicast or a.is_unspecified
+               for a in addresses)
 
 
 def _is_mp4(head: bytes) -> bool:
@@ -515,7 +531,8 @@ class AsyncKlingClient:
         tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
         what = f"the clip of task {task_id}" if task_id else "the clip"
         try:
-            async with self._http.stream("GET", url, follow_redirects=True) as response:
+            response = await self._open_download(url, what, task_id)
+            try:
                 if response.status_code >= 500 or response.status_code == 429:
                     raise _TransientDownload(f"Downloading {what} failed with HTTP {response.status_code}.")
                 if response.status_code != 200:
@@ -523,20 +540,22 @@ class AsyncKlingClient:
                     raise DownloadError(
                         f"Downloading {what} failed with HTTP {response.status_code}.{hint}", url=url, task_id=task_id
                     )
+                too_big = DownloadError(f"{what.capitalize()} is larger than {self.max_download_bytes // 2**20} MB; refused.",
+                                        url=url, task_id=task_id)
+                if int(response.headers.get("content-length") or 0) > self.max_download_bytes:
+                    raise too_big
                 size = 0
                 head = b""
                 with tmp.open("wb") as out:
                     async for chunk in response.aiter_bytes():
                         size += len(chunk)
                         if size > self.max_download_bytes:
-                            raise DownloadError(
-                                f"{what.capitalize()} is larger than {self.max_download_bytes // 2**20} MB; refused.",
-                                url=url,
-                                task_id=task_id,
-                            )
+                            raise too_big
                         if len(head) < 12:
                             head += chunk[:12]
                         out.write(chunk)
+            finally:
+                await response.aclose()
             if not _is_mp4(head):
                 raise DownloadError(f"{what.capitalize()} is not an MP4 file.", url=url, task_id=task_id)
             os.replace(tmp, dest)
@@ -545,6 +564,26 @@ class AsyncKlingClient:
             raise _TransientDownload(f"Downloading {what} was interrupted ({type(exc).__name__}).") from None
         finally:
             tmp.unlink(missing_ok=True)
+
+    async def _open_download(self, url: str, what: str, task_id: str | None) -> httpx.Response:
+        """GET with redirects followed by hand: each hop must be http(s), and a hop to another host
+        must not lead into a private network (the URL came from a server; its redirects did not)."""
+        origin = httpx.URL(url).host
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self._http.send(self._http.build_request("GET", url), stream=True, follow_redirects=False)
+            if not response.is_redirect:
+                return response
+            await response.aclose()
+            url = str(httpx.URL(url).join(response.headers.get("location", "")))
+            target = httpx.URL(url)
+            if target.scheme not in ("http", "https"):
+                raise DownloadError(f"Downloading {what} was redirected to a {target.scheme or 'non-web'} URL; refused.",
+                                    url=url, task_id=task_id)
+            if target.host != origin and await _is_private_host(target.host):
+                raise DownloadError(f"Downloading {what} was redirected to a private address ({target.host}); refused.",
+                                    url=url, task_id=task_id)
+        raise DownloadError(f"Downloading {what} was redirected more than {MAX_REDIRECTS} times; refused.",
+                            url=url, task_id=task_id)
 
     # -- all of it --------------------------------------------------------------------------
 

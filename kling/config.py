@@ -23,12 +23,45 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _dollars(environ: Mapping[str, str], name: str) -> int | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        cents = round(float(raw) * 100)
+    except ValueError:
+        raise ValueError(f"{name} must be an amount in dollars, got {raw!r}") from None
+    if cents < 0:
+        raise ValueError(f"{name} must not be negative, got {raw!r}")
+    return cents
+
+
+def _auth(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        user, sep, password = item.partition(":")
+        if not sep or not user or not password:
+            raise ValueError("KLING_AUTH must look like 'user:password,other:password'")
+        pairs.append((user, password))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: str | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
     data_dir: Path = Path("data")
     concurrency: int = 16
+    # Spend guard for the server's key (a visitor's own key is never limited by these).
+    tasks_per_hour_per_browser: int = 10
+    tasks_per_hour_per_ip: int = 20
+    daily_budget_cents: int | None = None
+    require_user_key: bool = False
+    auth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -43,6 +76,11 @@ class Settings:
             base_url=(environ.get("WAVESPEED_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/"),
             data_dir=Path(environ.get("KLING_DATA_DIR", "").strip() or "data"),
             concurrency=_int(environ, "KLING_CONCURRENCY", 16),
+            tasks_per_hour_per_browser=_int(environ, "KLING_TASKS_PER_HOUR_PER_BROWSER", 10),
+            tasks_per_hour_per_ip=_int(environ, "KLING_TASKS_PER_HOUR_PER_IP", 20),
+            daily_budget_cents=_dollars(environ, "KLING_DAILY_BUDGET_USD"),
+            require_user_key=_flag(environ, "KLING_REQUIRE_USER_KEY"),
+            auth=_auth(environ.get("KLING_AUTH", "")),
         )
 
     @property

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     model TEXT NOT NULL,
     mode TEXT NOT NULL,              -- live | preview
     owner TEXT NOT NULL,             -- opaque browser id, or "cli"
+    ip_hash TEXT NOT NULL DEFAULT '', -- sha256(client address)[:16], for the per-address limit
     key_fingerprint TEXT NOT NULL,   -- sha256(key)[:16]: which key paid, never the key
     params TEXT NOT NULL,            -- JSON: prompt, negative_prompt, guidance_scale, duration, aspect_ratio, images
     status TEXT NOT NULL,
@@ -44,11 +45,17 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, created);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
+CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created);
 """
 
 
+def short_hash(value: str | None) -> str:
+    """A fingerprint that identifies without revealing: never store a key or an address."""
+    return hashlib.sha256(value.encode()).hexdigest()[:16] if value else ""
+
+
 def key_fingerprint(key: str | None) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
+    return short_hash(key)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class Job:
     model: str
     mode: str
     owner: str
+    ip_hash: str
     key_fingerprint: str
     params: dict[str, Any]
     status: str
@@ -136,14 +144,15 @@ class Journal:
             self._db.execute("COMMIT")
 
     def record(self, *, task_id: str, model: str, mode: str, owner: str, key: str | None, params: dict[str, Any],
-               price_cents: int, status: str = "created") -> None:
+               price_cents: int, status: str = "created", ip: str = "") -> None:
         """The row for a task that now exists. Idempotent: a second call keeps the first row."""
         now = time.time()
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO tasks (id, model, mode, owner, key_fingerprint, params, status, price_cents,"
-                " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (task_id, model, mode, owner, key_fingerprint(key), json.dumps(params), status, price_cents, now, now),
+                "INSERT OR IGNORE INTO tasks (id, model, mode, owner, ip_hash, key_fingerprint, params, status,"
+                " price_cents, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (task_id, model, mode, owner, short_hash(ip), key_fingerprint(key), json.dumps(params), status,
+                 price_cents, now, now),
             )
 
     def update(self, task_id: str, **changes: Any) -> None:
@@ -184,6 +193,21 @@ class Journal:
         with self._lock:
             rows = self._db.execute(query + " ORDER BY created", args).fetchall()
         return [job for job in map(Job.from_row, rows) if job.unfinished]
+
+    def usage(self, *, key: str | None, since: float, owner: str | None = None, ip: str | None = None) -> tuple[int, int, float | None]:
+        """(tasks, cents, oldest created) of live tasks paid by `key` since a time, for one owner or
+        one address when given."""
+        query = "SELECT COUNT(*), COALESCE(SUM(price_cents), 0), MIN(created) FROM tasks WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"
+        args: list[Any] = [key_fingerprint(key), since]
+        if owner is not None:
+            query += " AND owner = ?"
+            args.append(owner)
+        if ip is not None:
+            query += " AND ip_hash = ?"
+            args.append(short_hash(ip))
+        with self._lock:
+            count, cents, oldest = self._db.execute(query, args).fetchone()
+        return int(count), int(cents), oldest
 
     def spent_cents(self, owner: str) -> int:
         """What this owner's live tasks cost (failed tasks included: WaveSpeed may bill them)."""

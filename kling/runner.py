@@ -17,6 +17,7 @@ from typing import Any
 from .backend import Backend
 from .client import Request, Task, Update
 from .errors import DownloadError, KlingError, TaskFailedError
+from .guard import Reservation, SpendGuard
 from .journal import Journal
 from .params import I2VRequest, PreparedImage
 
@@ -129,9 +130,10 @@ class Runner:
     """Starts runs, keeps them alive until they end, records each in the journal, and never runs
     two waits for the same task."""
 
-    def __init__(self, backend: Backend, journal: Journal | None = None) -> None:
+    def __init__(self, backend: Backend, journal: Journal | None = None, guard: SpendGuard | None = None) -> None:
         self.backend = backend
         self.journal = journal
+        self.guard = guard
         self._runs: dict[str, Run] = {}
         self._jobs: set[asyncio.Task[None]] = set()
 
@@ -142,14 +144,18 @@ class Runner:
     def _key(self, user_key: str | None) -> str | None:
         return (user_key or "").strip() or self.backend.settings.api_key
 
-    def start(self, request: Request, *, owner: str = "", user_key: str | None = None) -> Run:
-        """Raises ValidationError before anything starts; a request validated already passes as is."""
+    def start(self, request: Request, *, owner: str = "", user_key: str | None = None, ip: str = "") -> Run:
+        """Raises ValidationError or SpendRefused before anything is sent; a request validated
+        already passes as is."""
         request = request.validate()
+        own_key = bool((user_key or "").strip())
+        reservation = self.guard.reserve(owner=owner, ip=ip, price_cents=request.price_cents, own_key=own_key) if self.guard else None
         client = self.backend.client(user_key)
         state = RunState(model=request.model, preview=self.backend.is_preview(user_key),
                          price_cents=request.price_cents, started=time.monotonic())
         box: dict[str, Run] = {}
-        listener = self._recorder(owner, self._key(user_key), journal_params(request, self.journal), box)
+        listener = self._recorder(owner, self._key(user_key), journal_params(request, self.journal), box,
+                                  ip=ip, reservation=reservation)
         # The job cannot start before the next await, so the box is filled before it is read.
         box["run"] = Run(state, client.stream(request, self.outputs_dir), listener)
         return self._keep(box["run"])
@@ -178,14 +184,18 @@ class Runner:
         jobs = self.journal.unfinished(key=key, owner=owner)
         return [self.resume(job.id, owner=job.owner, user_key=user_key) for job in jobs]
 
-    def _recorder(self, owner: str, key: str | None, params: dict[str, Any], box: dict[str, Run]) -> Listener:
-        """Writes the run into the journal: the row when the task exists, then every change."""
+    def _recorder(self, owner: str, key: str | None, params: dict[str, Any], box: dict[str, Run], *,
+                  ip: str = "", reservation: Reservation | None = None) -> Listener:
+        """Writes the run into the journal: the row when the task exists, then every change. Frees
+        the spend reservation once the row counts (or the submit failed)."""
         journal = self.journal
         seen = {"status": ""}
 
         def record(state: RunState) -> None:
             task = state.task
             if task is None:
+                if state.stage == "error" and self.guard:
+                    self.guard.release(reservation)
                 return
             if state.stage == "submitted" and "run" in box:
                 self._runs.setdefault(task.id, box["run"])  # a later resume joins this wait
@@ -193,7 +203,9 @@ class Runner:
                 return
             if state.stage == "submitted" or journal.get(task.id) is None:
                 journal.record(task_id=task.id, model=task.model or state.model, mode="preview" if state.preview else "live",
-                               owner=owner, key=key, params=params, price_cents=state.price_cents)
+                               owner=owner, key=key, params=params, price_cents=state.price_cents, ip=ip)
+                if self.guard:
+                    self.guard.release(reservation)
             changes = journal_changes(state)
             if changes.get("status") == seen["status"] and state.stage == "polled":
                 return  # no change worth a write

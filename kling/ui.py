@@ -22,6 +22,7 @@ from .backend import Backend
 from .client import is_task_id
 from .config import Settings
 from .errors import ValidationError
+from .guard import SpendGuard, SpendRefused
 from .journal import Job, Journal
 from .params import (
     ASPECT_RATIOS,
@@ -104,10 +105,27 @@ CSS = """
 # -- what the page shows ------------------------------------------------------------------------
 
 
-def mode_banner(settings: Settings, user_key: str) -> str:
+def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None = None) -> str:
     if user_key:
         return MODE_OWN_KEY
-    return MODE_LIVE if settings.api_key else MODE_PREVIEW
+    if not settings.api_key:
+        return MODE_PREVIEW
+    if settings.require_user_key:
+        return MODE_LIVE + " This Space asks you to bring your own key (below)."
+    limits = f" Limits for this Space's key: {settings.tasks_per_hour_per_browser} clips per hour per visitor"
+    if budget_left_cents is not None:
+        limits += f"; {format_price(budget_left_cents)} of today's {format_price(settings.daily_budget_cents)} budget left"
+    return MODE_LIVE + limits + "."
+
+
+def client_address(request: gr.Request | None) -> str:
+    """The visitor's address; behind the Spaces proxy, the first X-Forwarded-For hop."""
+    if request is None:
+        return ""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else ""
 
 
 def key_status(settings: Settings, user_key: str) -> str:
@@ -285,7 +303,11 @@ class Handlers:
             checked = request_.validate()
         except ValidationError as exc:
             raise gr.Error(refusal_text(exc), title="Check the input") from None
-        run = self.runner.start(checked, owner=self._owner(session, request), user_key=self._key(session, request))
+        try:
+            run = self.runner.start(checked, owner=self._owner(session, request), user_key=self._key(session, request),
+                                    ip=client_address(request))
+        except SpendRefused as exc:
+            raise gr.Error(str(exc), title="Limit reached") from None
         async for state in run.watch(tick=1.0):
             yield self._outputs(state)
         if state.error is not None:
@@ -343,7 +365,9 @@ class Handlers:
         """Everything on the page that depends on live or preview: banner, key note, prices, labels."""
         key, preview = session.get("key", ""), self._preview(session)
         label = PREVIEW_VIDEO_LABEL if preview else "Kling v2.0 master clip"
-        return (mode_banner(self.settings, key), key_status(self.settings, key), price_text(i2v_duration, preview),
+        guard = self.runner.guard
+        budget = guard.budget_left_cents() if guard else None
+        return (mode_banner(self.settings, key, budget), key_status(self.settings, key), price_text(i2v_duration, preview),
                 price_text(t2v_duration, preview), gr.Video(label=label), gr.Video(label=label))
 
     def price(self, duration: Any, session: dict | None) -> str:
@@ -431,7 +455,7 @@ class Studio:
         settings = settings or Settings.from_env()
         backend = Backend(settings)
         journal = Journal(settings.journal_path)
-        return cls(settings, backend, journal, Runner(backend, journal))
+        return cls(settings, backend, journal, Runner(backend, journal, SpendGuard(settings, journal)))
 
     def build(self) -> gr.Blocks:
         return build_app(self)
@@ -449,6 +473,7 @@ class Studio:
             yield
 
         return {
+            "auth": list(self.settings.auth) or None,
             "theme": gr.themes.Soft(),
             "css": CSS,
             "run_history": False,

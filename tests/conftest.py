@@ -209,8 +209,11 @@ class LaunchedApp:
 def launch_app(tmp: Path, env_extra: dict[str, str]) -> LaunchedApp:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_", "GRADIO_"))}
+    # Every test visitor comes from 127.0.0.1: generous limits unless a test sets its own.
     env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", KLING_DATA_DIR=str(tmp / "data"),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **env_extra)
+               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", KLING_TASKS_PER_HOUR_PER_IP="1000",
+               KLING_TASKS_PER_HOUR_PER_BROWSER="1000")
+    env.update(env_extra)
     log = (tmp / "app.log").open("w")
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -373,3 +373,41 @@ def test_the_sync_face_runs_the_whole_path(fake_api, tmp_path):
         stages = [u.stage for u in client.stream(REQUEST, tmp_path)]
     assert stages == ["submitting", "submitted", "polled", "downloading", "done"]
     assert (tmp_path / f"{TASK_ID}.mp4").read_bytes() == FAKE_MP4
+
+
+@pytest.mark.parametrize(
+    "location, words",
+    [
+        ("http://169.254.169.254/latest/meta-data", "private address"),
+        ("http://10.0.0.7/clip.mp4", "private address"),
+        ("http://localhost:8080/clip.mp4", "private address"),
+        ("http://[::1]/clip.mp4", "private address"),
+        ("file:///etc/passwd", "file URL"),
+    ],
+)
+def test_a_redirect_into_a_private_network_is_refused(fake_api, fake_time, tmp_path, location, words):
+    fake_api.downloads.append(httpx.Response(302, headers={"location": location}))
+    with pytest.raises(DownloadError, match=words):
+        run(client_for(fake_api, fake_time).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
+    assert [r.url.host for r in fake_api.requests] == ["cdn.example"]  # the private address was never asked
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_public_redirect_is_followed(fake_api, fake_time, tmp_path):
+    fake_api.downloads.append(httpx.Response(302, headers={"location": "https://cdn2.example/real.mp4"}))
+    run(client_for(fake_api, fake_time).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
+    assert [str(r.url) for r in fake_api.requests] == ["https://cdn.example/x.mp4", "https://cdn2.example/real.mp4"]
+    assert (tmp_path / "x.mp4").read_bytes() == FAKE_MP4
+
+
+def test_endless_redirects_are_refused(fake_api, fake_time, tmp_path):
+    fake_api.downloads.extend(httpx.Response(302, headers={"location": f"https://cdn.example/{i}.mp4"}) for i in range(10))
+    with pytest.raises(DownloadError, match="more than 5 times"):
+        run(client_for(fake_api, fake_time).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
+    assert len(fake_api.requests) == 6
+
+
+def test_a_declared_huge_body_is_refused_before_reading(fake_api, fake_time, tmp_path):
+    fake_api.downloads.append(httpx.Response(200, headers={"content-length": str(10**12)}, content=FAKE_MP4))
+    with pytest.raises(DownloadError, match="larger than"):
+        run(client_for(fake_api, fake_time).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))

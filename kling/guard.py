@@ -1,0 +1,120 @@
+"""The spend guard: the Space's own key is a wallet on the open internet.
+
+Limits apply only to generations paid with the server's key: tasks per hour per browser and per
+address, and a daily budget in dollars across everyone. They are counted from the journal (so a
+restart resets nothing) plus the reservations of submits still in flight (so fifty simultaneous
+clicks cannot all slip past a limit before any row exists). A visitor's own key is never limited.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .config import Settings
+from .errors import KlingError
+from .journal import Journal, short_hash
+from .params import format_price
+
+HOUR = 3600.0
+
+
+class SpendRefused(KlingError):
+    """A limit of the Space's key would be passed. Nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: str
+    owner: str
+    ip_hash: str
+    price_cents: int
+    created: float
+
+
+def _minutes(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+class SpendGuard:
+    def __init__(self, settings: Settings, journal: Journal, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.journal = journal
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pending: dict[str, Reservation] = {}
+
+    def _day_start(self, now: float) -> float:
+        today = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today.timestamp()
+
+    def budget_left_cents(self) -> int | None:
+        budget = self.settings.daily_budget_cents
+        if budget is None or not self.settings.api_key:
+            return None
+        now = self._clock()
+        _, spent, _ = self.journal.usage(key=self.settings.api_key, since=self._day_start(now))
+        with self._lock:
+            pending = sum(r.price_cents for r in self._pending.values())
+        return max(0, budget - spent - pending)
+
+    def reserve(self, *, owner: str, ip: str, price_cents: int, own_key: bool) -> Reservation | None:
+        """A slot for one generation, or SpendRefused saying which limit and when it resets.
+        None when no limit applies (the visitor pays, or it is a free preview)."""
+        settings = self.settings
+        if own_key:
+            return None
+        if settings.require_user_key:
+            raise SpendRefused("This Space asks visitors to bring their own WaveSpeed key: add yours under "
+                               "\"Your API key\". Nothing was sent.")
+        if not settings.api_key:
+            return None  # preview: free
+        now = self._clock()
+        ip_hash = short_hash(ip)
+        with self._lock:
+            self._check(owner=owner, ip=ip, ip_hash=ip_hash, price_cents=price_cents, now=now)
+            reservation = Reservation(uuid.uuid4().hex, owner, ip_hash, price_cents, now)
+            self._pending[reservation.id] = reservation
+        return reservation
+
+    def release(self, reservation: Reservation | None) -> None:
+        """Called once the task is in the journal (it counts from there) or the submit failed."""
+        if reservation is not None:
+            with self._lock:
+                self._pending.pop(reservation.id, None)
+
+    def _check(self, *, owner: str, ip: str, ip_hash: str, price_cents: int, now: float) -> None:
+        settings, key = self.settings, self.settings.api_key
+        pending = list(self._pending.values())
+        hour_ago = now - HOUR
+        limits = (
+            ("browser", settings.tasks_per_hour_per_browser, {"owner": owner}, lambda r: r.owner == owner),
+            ("address", settings.tasks_per_hour_per_ip, {"ip": ip}, lambda r: r.ip_hash == ip_hash),
+        )
+        for who, limit, where, mine in limits:
+            count, _, oldest = self.journal.usage(key=key, since=hour_ago, **where)
+            count += sum(1 for r in pending if mine(r))
+            if count >= limit:
+                wait = (oldest + HOUR - now) if oldest else HOUR
+                raise SpendRefused(
+                    f"This Space's key allows {limit} clips per hour per {who}, and that many have been made; "
+                    f"the next one frees up in {_minutes(wait)}. Add your own WaveSpeed key to go on now. "
+                    "Nothing was sent."
+                )
+        budget = settings.daily_budget_cents
+        if budget is not None:
+            day_start = self._day_start(now)
+            _, spent, _ = self.journal.usage(key=key, since=day_start)
+            spent += sum(r.price_cents for r in pending)
+            if spent + price_cents > budget:
+                resets = day_start + 24 * HOUR - now
+                raise SpendRefused(
+                    f"This Space's daily budget of {format_price(budget)} has {format_price(max(0, budget - spent))} "
+                    f"left, not enough for this {format_price(price_cents)} clip; it resets at midnight UTC "
+                    f"(in {_minutes(resets)}). Add your own WaveSpeed key to go on now. Nothing was sent."
+                )
