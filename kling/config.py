@@ -50,18 +50,33 @@ def _auth(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _url(environ: Mapping[str, str], name: str) -> str | None:
+    raw = environ.get(name, "").strip().rstrip("/")
+    if raw and not raw.startswith(("http://", "https://")):
+        raise ValueError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw or None
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: str | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
     data_dir: Path = Path("data")
-    concurrency: int = 16
+    # A waiting generation is one coroutine polling now and then: fifty visitors must each wait
+    # for Kling, not for each other (bench/concurrency.py). The account's own limit still applies.
+    concurrency: int = 100
     # Spend guard for the server's key (a visitor's own key is never limited by these).
     tasks_per_hour_per_browser: int = 10
     tasks_per_hour_per_ip: int = 20
     daily_budget_cents: int | None = None
     require_user_key: bool = False
     auth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    share: bool = False  # ask Gradio for a public share link
+    mcp: bool = False  # serve Gradio's MCP server (needs gradio[mcp])
+    # Where WaveSpeed can reach this app (e.g. https://name-space.hf.space): submits then ask for
+    # a webhook, so a clip is fetched the moment it is done instead of at the next poll.
+    public_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)  # else fetched once with api_key
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -75,12 +90,16 @@ class Settings:
             api_key=environ.get("WAVESPEED_API_KEY", "").strip() or None,
             base_url=(environ.get("WAVESPEED_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/"),
             data_dir=Path(environ.get("KLING_DATA_DIR", "").strip() or "data"),
-            concurrency=_int(environ, "KLING_CONCURRENCY", 16),
+            concurrency=_int(environ, "KLING_CONCURRENCY", 100),
             tasks_per_hour_per_browser=_int(environ, "KLING_TASKS_PER_HOUR_PER_BROWSER", 10),
             tasks_per_hour_per_ip=_int(environ, "KLING_TASKS_PER_HOUR_PER_IP", 20),
             daily_budget_cents=_dollars(environ, "KLING_DAILY_BUDGET_USD"),
             require_user_key=_flag(environ, "KLING_REQUIRE_USER_KEY"),
             auth=_auth(environ.get("KLING_AUTH", "")),
+            public_url=_url(environ, "KLING_PUBLIC_URL"),
+            webhook_secret=environ.get("KLING_WEBHOOK_SECRET", "").strip() or None,
+            share=_flag(environ, "KLING_SHARE"),
+            mcp=_flag(environ, "KLING_MCP"),
         )
 
     @property

@@ -156,8 +156,9 @@ class Runner:
         box: dict[str, Run] = {}
         listener = self._recorder(owner, self._key(user_key), journal_params(request, self.journal), box,
                                   ip=ip, reservation=reservation)
+        webhook = self.backend.webhook_url(user_key)  # None unless KLING_PUBLIC_URL is set
         # The job cannot start before the next await, so the box is filled before it is read.
-        box["run"] = Run(state, client.stream(request, self.outputs_dir), listener)
+        box["run"] = Run(state, client.stream(request, self.outputs_dir, webhook=webhook), listener)
         return self._keep(box["run"])
 
     def resume(self, task_id: str, *, owner: str = "", user_key: str | None = None) -> Run:
@@ -189,7 +190,7 @@ class Runner:
         """Writes the run into the journal: the row when the task exists, then every change. Frees
         the spend reservation once the row counts (or the submit failed)."""
         journal = self.journal
-        seen = {"status": ""}
+        seen = {"status": "", "recorded": ""}
 
         def record(state: RunState) -> None:
             task = state.task
@@ -201,9 +202,12 @@ class Runner:
                 self._runs.setdefault(task.id, box["run"])  # a later resume joins this wait
             if journal is None:
                 return
-            if state.stage == "submitted" or journal.get(task.id) is None:
-                journal.record(task_id=task.id, model=task.model or state.model, mode="preview" if state.preview else "live",
-                               owner=owner, key=key, params=params, price_cents=state.price_cents, ip=ip)
+            if seen["recorded"] != task.id:  # once per run: the row, when it is not there yet
+                seen["recorded"] = task.id
+                if state.stage == "submitted" or journal.get(task.id) is None:
+                    journal.record(task_id=task.id, model=task.model or state.model,
+                                   mode="preview" if state.preview else "live", owner=owner, key=key, params=params,
+                                   price_cents=state.price_cents, ip=ip)
                 if self.guard:
                     self.guard.release(reservation)
             changes = journal_changes(state)

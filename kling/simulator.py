@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections import deque
 import binascii
 import hashlib
 import heapq
 import hmac
 import json
+import random
 import secrets
 import tempfile
 import time
@@ -59,6 +61,12 @@ class SimConfig:
     sync_timeout_s: float = 90.0
     webhook_secret: str = field(default_factory=lambda: "whsec_" + secrets.token_hex(16))
     render_workers: int = 2
+    log_limit: int = 20_000  # requests kept in the log
+    render_limit: int = 200  # clips kept on disk; older outputs answer 404, as expired ones do
+    # Each task's processing time varies by up to +-this fraction (seeded), as real ones do;
+    # benchmarks use it so completions do not all land at the same moment between two polls.
+    run_jitter: float = 0.0
+    seed: int = 0
 
 
 @dataclass
@@ -158,13 +166,16 @@ class Simulator:
     def __init__(self, config: SimConfig | None = None, *, clock=time.monotonic, webhook_transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config or SimConfig()
         self.faults = Faults()
-        self.log: list[LoggedRequest] = []
+        # Bounded: in preview mode this simulator lives as long as the Space does.
+        self.log: deque[LoggedRequest] = deque(maxlen=self.config.log_limit)
         self.tasks: dict[str, SimTask] = {}
         self.media: dict[str, tuple[bytes, str]] = {}
         self._tickets: dict[str, str] = {}
         self._clock = clock
         self._workdir = Path(tempfile.mkdtemp(prefix="kling-sim-"))
         self._renders: dict[str, Future[Path]] = {}
+        self._schedule_cache: tuple[int, dict[str, tuple[float, float]]] = (-1, {})
+        self._rng = random.Random(self.config.seed)
         self._executor = ThreadPoolExecutor(max_workers=self.config.render_workers, thread_name_prefix="kling-render")
         self._webhook_transport = webhook_transport
         self._background: set[asyncio.Task[None]] = set()
@@ -219,6 +230,14 @@ class Simulator:
 
     __call__ = app
 
+    def finish_time(self, task_id: str) -> float:
+        """When the task leaves `processing`, on the simulator's clock (inf for a stuck task)."""
+        return self._schedule()[task_id][1]
+
+    def _run_factor(self) -> float:
+        jitter = self.config.run_jitter
+        return 1 + jitter * (2 * self._rng.random() - 1) if jitter else 1.0
+
     def requests(self, method: str | None = None, path_contains: str = "") -> list[LoggedRequest]:
         return [r for r in self.log if (method is None or r.method == method) and path_contains in r.path]
 
@@ -243,6 +262,13 @@ class Simulator:
         return None
 
     def _schedule(self) -> dict[str, tuple[float, float]]:
+        # Tasks are only ever added, and each one's timing is fixed when it is made: the schedule
+        # changes only when a task is added, so it is computed once per task, not once per poll.
+        if self._schedule_cache[0] != len(self.tasks):
+            self._schedule_cache = (len(self.tasks), self._compute_schedule())
+        return self._schedule_cache[1]
+
+    def _compute_schedule(self) -> dict[str, tuple[float, float]]:
         """(start, end) of every task on the clock, honouring the concurrency cap in submit order."""
         cap = self.config.max_concurrent
         free_at: list[float] = []
@@ -398,7 +424,7 @@ class Simulator:
                 "_created_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             },
             submitted=self._clock(),
-            run_s=self._scaled(self.config.process_s * duration / 5),
+            run_s=self._scaled(self.config.process_s * duration / 5) * self._run_factor(),
             fail_code=self.faults.fail_code,
             final_status=self.faults.final_status,
             nsfw=self.faults.nsfw,
@@ -438,7 +464,16 @@ class Simulator:
             else:
                 job = (render.render_t2v, request.prompt, request.aspect_ratio, request.duration, out)
             self._renders[key] = self._executor.submit(_render_file, *job)
+            self._prune_renders()
         return self._renders[key]
+
+    def _prune_renders(self) -> None:
+        """Keep the newest `render_limit` clips on disk (dicts keep insertion order)."""
+        while len(self._renders) > self.config.render_limit:
+            oldest = next(iter(self._renders))
+            future = self._renders.pop(oldest)
+            if future.done() and not future.exception():
+                future.result().unlink(missing_ok=True)
 
     async def _sync_wait(self, task: SimTask, base_url: str) -> dict[str, Any]:
         deadline = self._clock() + self._scaled(self.config.sync_timeout_s)
@@ -540,6 +575,8 @@ class Simulator:
         if task is None or self.faults.expire_outputs or task.render is None or self.status(task) != "completed":
             return Response("<Error><Code>NoSuchKey</Code></Error>", status_code=404, media_type="application/xml")
         path = await asyncio.wrap_future(task.render)
+        if not path.exists():  # pruned (render_limit): gone, like an expired output
+            return Response("<Error><Code>NoSuchKey</Code></Error>", status_code=404, media_type="application/xml")
         # FileResponse serves Content-Length and Range, like the CDN.
         return FileResponse(path, media_type="video/mp4")
 
@@ -558,7 +595,9 @@ class Simulator:
 
     async def _deliver_webhook(self, task: SimTask, url: str, base_url: str) -> None:
         while (status := self.status(task)) in ("created", "processing"):
-            await asyncio.sleep(0.05)
+            # Sleep to the finish (re-checked every 50 ms in case the schedule moves), so the
+            # webhook leaves when the task ends, as WaveSpeed's would.
+            await asyncio.sleep(min(0.05, max(0.0, self.finish_time(task.id) - self._clock())))
         body = json.dumps(await self._final_data(task, base_url, status)).encode()
         message_id = f"msg_{uuid.uuid4().hex}"
         timestamp = str(int(time.time()))

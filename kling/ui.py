@@ -6,6 +6,7 @@ validation lives in `kling.params`, the API in `kling.client`, the background jo
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -17,12 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from .backend import Backend
 from .client import is_task_id
 from .config import Settings
 from .errors import ValidationError
 from .guard import SpendGuard, SpendRefused
+from . import lab
 from .journal import Job, Journal
 from .params import (
     ASPECT_RATIOS,
@@ -37,6 +42,7 @@ from .params import (
     price_cents,
 )
 from .runner import Runner, RunState
+from .webhooks import WEBHOOK_PATH
 
 # -- copy --------------------------------------------------------------------------------------
 
@@ -90,6 +96,27 @@ I2V_EXAMPLES = [
     [str(ASSETS / "coffee.png"), EXAMPLE_PROMPTS[2], EXAMPLE_NEGATIVES[2]],
 ]
 T2V_EXAMPLES = [[p, n] for p, n in zip(EXAMPLE_PROMPTS, EXAMPLE_NEGATIVES)]
+
+BRIEF_FIELDS = {
+    "Subject action": "what the main subject does over time (smile, turn, wave, stand up, walk)",
+    "Environment motion": "wind in trees, dust, rain, fog, drifting particles",
+    "Camera motion": "slow push-in, orbit, gentle pan, steady handheld feel",
+    "Continuity": "keep identity, outfit and scene layout consistent; land on the end frame",
+}
+LINK_JS = """(tab, prompt, negative, third, duration) => {
+  const url = new URL(window.location.href);
+  url.search = "";
+  const params = new URLSearchParams({tab, prompt: prompt || "", duration: String(duration)});
+  if (negative) params.set("negative_prompt", negative);
+  params.set(tab === "i2v" ? "guidance_scale" : "aspect_ratio", String(third));
+  url.search = params.toString();
+  try { navigator.clipboard.writeText(url.toString()); } catch (e) {}
+  return url.toString();
+}"""
+QUERY_TABS = ("i2v", "t2v", "lab", "history")
+LAB_I2V, LAB_T2V = "Image to Video", "Text to Video"
+LAB_HELP = ("Run 2 to 4 variants of one idea at once and compare them side by side. Each variant is a "
+            "normal task (it is in History, and it is billed like any other).")
 
 HISTORY_COLUMNS = ["When", "Mode", "Model", "Prompt", "Status", "Price", "Task id"]
 HISTORY_HELP = "This browser's tasks, newest first. Select a row to see its clip and settings."
@@ -201,6 +228,32 @@ def servable(path: Path) -> str:
     return str(link)
 
 
+def compose_brief(subject: str, environment: str, camera: str, continuity: str) -> str:
+    """The director's brief as one prompt: each part a sentence, in the guide's order."""
+    parts = [part.strip().rstrip(".") for part in (subject, environment, camera, continuity) if part and part.strip()]
+    return " ".join(part[0].upper() + part[1:] + "." for part in parts)
+
+
+def settings_from_query(query: dict[str, str]) -> dict[str, Any]:
+    """The form settings a shared link carries, each checked; anything else (a key, say) is ignored.
+    A link only fills the form: it never starts a run."""
+    found: dict[str, Any] = {"tab": query.get("tab") if query.get("tab") in QUERY_TABS else None}
+    for name in ("prompt", "negative_prompt"):
+        if isinstance(query.get(name), str):
+            found[name] = query[name][: PROMPT_MAX_CHARS * 2]  # an over-long one is refused on Generate, visibly
+    if query.get("duration") in {str(d) for d in DURATIONS}:
+        found["duration"] = int(query["duration"])
+    if query.get("aspect_ratio") in ASPECT_RATIOS:
+        found["aspect_ratio"] = query["aspect_ratio"]
+    try:
+        guidance = float(query.get("guidance_scale", "x"))
+        if GUIDANCE_MIN <= guidance <= GUIDANCE_MAX:
+            found["guidance_scale"] = guidance
+    except ValueError:
+        pass
+    return found
+
+
 def job_status(job: Job) -> str:
     if job.clip_saved:
         return "clip saved"
@@ -263,7 +316,7 @@ class Handlers:
     # The public endpoints. Their docstrings are the API's (and the MCP tools') documentation.
 
     async def image_to_video(self, image, prompt, negative_prompt, guidance_scale, duration, end_image,
-                             session=None, request: gr.Request = None):
+                             session=None, request: gr.Request = None, progress=gr.Progress()):
         """Animate a start image into a Kling v2.0 master clip (5 or 10 s) and stream its progress.
 
         Args:
@@ -278,11 +331,11 @@ class Handlers:
         """
         request_ = I2VRequest(image=image, prompt=prompt or "", negative_prompt=negative_prompt or "",
                               guidance_scale=guidance_scale, duration=duration, end_image=end_image or None)
-        async for outputs in self._generate(request_, session, request):
+        async for outputs in self._generate(request_, session, request, progress):
             yield outputs
 
     async def text_to_video(self, prompt, negative_prompt, aspect_ratio, duration, session=None,
-                            request: gr.Request = None):
+                            request: gr.Request = None, progress=gr.Progress()):
         """Generate a Kling v2.0 master clip from a text prompt and stream its progress.
 
         Args:
@@ -295,10 +348,10 @@ class Handlers:
         """
         request_ = T2VRequest(prompt=prompt or "", negative_prompt=negative_prompt or "",
                               aspect_ratio=aspect_ratio, duration=duration)
-        async for outputs in self._generate(request_, session, request):
+        async for outputs in self._generate(request_, session, request, progress):
             yield outputs
 
-    async def _generate(self, request_, session, request):
+    async def _generate(self, request_, session, request, progress=None):
         try:
             checked = request_.validate()
         except ValidationError as exc:
@@ -309,6 +362,8 @@ class Handlers:
         except SpendRefused as exc:
             raise gr.Error(str(exc), title="Limit reached") from None
         async for state in run.watch(tick=1.0):
+            if progress is not None:  # MCP clients receive these as progress notifications
+                progress((state.polls, None), desc=f"{state.status_words} ({_clock(state.elapsed())})")
             yield self._outputs(state)
         if state.error is not None:
             raise gr.Error(str(state.error), title="The generation failed")
@@ -334,6 +389,18 @@ class Handlers:
         )
 
     # Private helpers for the page.
+
+    def prefill(self, request: gr.Request = None):
+        """Fill the form from a shared link's query parameters."""
+        found = settings_from_query(dict(request.query_params) if request is not None else {})
+        tab = found["tab"] or ("t2v" if "aspect_ratio" in found else "i2v" if len(found) > 1 else None)
+
+        def value(name: str, on_tab: str) -> Any:
+            return found[name] if name in found and tab == on_tab else gr.skip()
+
+        return (gr.Tabs(selected=tab) if tab else gr.skip(),
+                value("prompt", "i2v"), value("negative_prompt", "i2v"), value("guidance_scale", "i2v"), value("duration", "i2v"),
+                value("prompt", "t2v"), value("negative_prompt", "t2v"), value("aspect_ratio", "t2v"), value("duration", "t2v"))
 
     def stop_waiting(self, task_id: str, session: dict | None) -> str:
         if not task_id:
@@ -427,6 +494,89 @@ class HistoryHandlers:
             raise gr.Error(str(state.error), title="Could not resume")
 
 
+class LabHandlers:
+    """The Prompt Lab: variants validated together, started together, watched together."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.h = handlers
+
+    @staticmethod
+    def _variants(count: Any, values: tuple) -> list[lab.Variant]:
+        return [lab.Variant(prompt=values[i] or "", negative_prompt=values[i + 1] or "", guidance_scale=values[i + 2],
+                            duration=values[i + 3]) for i in range(0, 4 * int(count), 4)]
+
+    async def run(self, mode, image, aspect_ratio, count, session,
+                  p1, n1, g1, d1, p2, n2, g2, d2, p3, n3, g3, d3, p4, n4, g4, d4, request: gr.Request = None):
+        variants = self._variants(count, (p1, n1, g1, d1, p2, n2, g2, d2, p3, n3, g3, d3, p4, n4, g4, d4))
+        i2v = mode == LAB_I2V
+        if i2v and not image:
+            raise gr.Error("Image to Video needs a start image: add one above, or switch to Text to Video.")
+        try:
+            requests = lab.validated(variants, image=image if i2v else None, aspect_ratio=aspect_ratio)
+        except ValidationError as exc:
+            raise gr.Error(refusal_text(exc), title="Check the variants") from None
+        labels, runs, refused = lab.differences(variants, i2v=i2v), [], ""
+        for request_ in requests:
+            try:
+                runs.append(self.h.runner.start(request_, owner=self.h._owner(session, request),
+                                                user_key=self.h._key(session, request), ip=client_address(request)))
+            except SpendRefused as exc:
+                refused = f"Variants from {lab.LETTERS[len(runs)]} on were not started: {exc}"
+                break
+        while True:
+            states = [run.state for run in runs]
+            yield self._outputs(labels, states, refused)
+            if all(state.finished for state in states):
+                return
+            await asyncio.sleep(0.5)
+
+    @staticmethod
+    def _outputs(labels: list[str], states: list[RunState], refused: str) -> list[Any]:
+        statuses: list[Any] = [gr.skip()] * lab.MAX_VARIANTS
+        videos: list[Any] = [gr.skip()] * lab.MAX_VARIANTS
+        for i, state in enumerate(states):
+            statuses[i] = f"**{labels[i]}**\n\n{status_markdown(state)}"
+            videos[i] = servable(state.path) if state.stage == "done" and state.path else None
+        done = sum(state.stage == "done" for state in states)
+        summary = f"{done} of {len(states)} variants done." + (f"\n\n{refused}" if refused else "")
+        return [*statuses, *videos, summary]
+
+    def layout(self, mode: str, count: Any):
+        """Show the slots in use, the image or the aspect ratio, and guidance only for I2V."""
+        i2v = mode == LAB_I2V
+        slots = [gr.Column(visible=i < int(count)) for i in range(lab.MAX_VARIANTS)]
+        guidance = [gr.Slider(visible=i2v) for _ in range(lab.MAX_VARIANTS)]
+        return gr.Image(visible=i2v), gr.Radio(visible=not i2v), *slots, *guidance
+
+    def price(self, count: Any, session: dict | None, d1, d2, d3, d4) -> str:
+        return lab.total_price_text([d1, d2, d3, d4][: int(count)], preview=self.h._preview(session))
+
+    @staticmethod
+    def use(mode, image, aspect_ratio, prompt, negative, guidance, duration):
+        """Copy one variant's settings to the main tab of its model."""
+        if mode == LAB_I2V:
+            return (gr.Tabs(selected="i2v"), image, prompt, negative, guidance, duration,
+                    gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        return (gr.Tabs(selected="t2v"), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                prompt, negative, aspect_ratio, duration)
+
+
+def director_brief() -> tuple[list[gr.Textbox], gr.Button]:
+    """The prompting guide as four fields that compose the prompt (which stays editable)."""
+    with gr.Accordion("Director's brief", open=False):
+        boxes = [gr.Textbox(label=name, placeholder=hint, lines=1) for name, hint in BRIEF_FIELDS.items()]
+        compose = gr.Button("Compose the prompt", size="sm")
+    return boxes, compose
+
+
+def share_link() -> tuple[gr.Button, gr.Textbox]:
+    with gr.Row():
+        button = gr.Button("Copy link to these settings", size="sm", scale=1)
+        link = gr.Textbox(show_label=False, placeholder="the link (no key, no images) appears here",
+                          interactive=False, scale=2)
+    return button, link
+
+
 def _field_checks(request_: I2VRequest | T2VRequest, names: list[str]) -> list[dict]:
     try:
         request_.validate()
@@ -460,9 +610,10 @@ class Studio:
     def build(self) -> gr.Blocks:
         return build_app(self)
 
-    def launch_kwargs(self) -> dict[str, Any]:
+    def launch_kwargs(self, *, share: bool | None = None) -> dict[str, Any]:
         """What `launch()` needs: theme and css (Gradio 6 takes them here), no run history, no file
-        route into the data folder, and a start-up hook that resumes unfinished paid tasks."""
+        route into the data folder, a start-up hook that resumes unfinished paid tasks, the webhook
+        route when KLING_PUBLIC_URL is set, and the optional share link and MCP server."""
         runner = self.runner
 
         @asynccontextmanager
@@ -479,8 +630,24 @@ class Studio:
             "run_history": False,
             "footer_links": ["api", "gradio"],
             "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],
-            "app_kwargs": {"lifespan": resume_on_start},
+            "app_kwargs": {"lifespan": resume_on_start, "routes": self.webhook_routes()},
+            "share": self.settings.share if share is None else share,
+            "mcp_server": self.settings.mcp,
         }
+
+    def webhook_routes(self) -> list[Route]:
+        """WaveSpeed's webhook, as a plain route on Gradio's own FastAPI app (`app_kwargs["routes"]`
+        are registered before Gradio's, so `python app.py` stays the entry point). Outside Gradio's
+        login: WaveSpeed cannot log in; the signature is the authentication."""
+        if not self.settings.public_url:
+            return []
+        backend = self.backend
+
+        async def webhook(request: Request) -> PlainTextResponse:
+            status, text = await backend.receive_webhook(request.headers, await request.body())
+            return PlainTextResponse(text, status_code=status)
+
+        return [Route(WEBHOOK_PATH, webhook, methods=["POST"])]
 
 
 def build_app(studio: Studio | None = None) -> gr.Blocks:
@@ -488,6 +655,7 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
     settings = studio.settings
     handlers = Handlers(settings, studio.runner, studio.journal)
     history = HistoryHandlers(handlers)
+    lab_handlers = LabHandlers(handlers)
     secret = os.environ.get("KLING_STATE_SECRET") or None
 
     with gr.Blocks(title=TITLE) as demo:
@@ -517,6 +685,7 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                         with gr.Row():
                             i2v_moves = [gr.Button(name, size="sm") for name in CAMERA_MOVES]
                         i2v_negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
+                        i2v_brief, i2v_compose = director_brief()
                         with gr.Accordion("Advanced", open=False):
                             i2v_guidance = gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05,
                                                      label="Guidance scale", info=GUIDANCE_HELP)
@@ -529,6 +698,7 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                         i2v_status = gr.Markdown("Ready.", elem_classes="kling-status")
                         i2v_video = gr.Video(label="Clip", autoplay=True, loop=True, buttons=["download"], interactive=False)
                         i2v_details = gr.Markdown()
+                        i2v_link_button, i2v_link = share_link()
                         i2v_task = gr.State("")
                 gr.Examples(I2V_EXAMPLES, inputs=[i2v_image, i2v_prompt, i2v_negative], cache_examples=False,
                             label="Examples from the model page (click to fill the form)")
@@ -541,6 +711,7 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                         with gr.Row():
                             t2v_moves = [gr.Button(name, size="sm") for name in CAMERA_MOVES]
                         t2v_negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
+                        t2v_brief, t2v_compose = director_brief()
                         t2v_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio")
                         t2v_duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
                         with gr.Row():
@@ -551,9 +722,40 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                         t2v_status = gr.Markdown("Ready.", elem_classes="kling-status")
                         t2v_video = gr.Video(label="Clip", autoplay=True, loop=True, buttons=["download"], interactive=False)
                         t2v_details = gr.Markdown()
+                        t2v_link_button, t2v_link = share_link()
                         t2v_task = gr.State("")
                 gr.Examples(T2V_EXAMPLES, inputs=[t2v_prompt, t2v_negative], cache_examples=False,
                             label="Examples from the model page (click to fill the form)")
+
+            with gr.Tab("Prompt Lab", id="lab"):
+                gr.Markdown(LAB_HELP)
+                with gr.Row():
+                    lab_mode = gr.Radio([LAB_I2V, LAB_T2V], value=LAB_I2V, label="Model")
+                    lab_count = gr.Radio([2, 3, 4], value=2, label="Variants")
+                with gr.Row():
+                    lab_image = gr.Image(label="Start image (shared by every variant)", type="filepath",
+                                         sources=["upload", "clipboard"], height=220)
+                    lab_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio", visible=False)
+                lab_slots, lab_fields, lab_statuses, lab_videos, lab_uses = [], [], [], [], []
+                for row in range(2):
+                    with gr.Row(equal_height=False):
+                        for letter in lab.LETTERS[2 * row: 2 * row + 2]:
+                            with gr.Column(visible=row == 0, min_width=300) as slot:
+                                lab_fields += [
+                                    gr.Textbox(label=f"Variant {letter}: prompt", lines=3),
+                                    gr.Textbox(label="Negative prompt"),
+                                    gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05, label="Guidance scale"),
+                                    gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)"),
+                                ]
+                                lab_statuses.append(gr.Markdown())
+                                lab_videos.append(gr.Video(label=f"Variant {letter}", loop=True, buttons=["download"], interactive=False))
+                                lab_uses.append(gr.Button("Use this one", size="sm"))
+                            lab_slots.append(slot)
+                with gr.Row():
+                    lab_price = gr.Markdown(elem_classes="kling-price")
+                    lab_run = gr.Button("Run all variants", variant="primary")
+                    lab_stop = gr.Button("Stop waiting", variant="stop")
+                lab_summary = gr.Markdown()
 
             with gr.Tab("History", id="history") as history_tab:
                 history_info = gr.Markdown(HISTORY_HELP)
@@ -594,13 +796,38 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
 
         i2v_inputs = [i2v_image, i2v_prompt, i2v_negative, i2v_guidance, i2v_duration, i2v_end, session]
         i2v_run = i2v_go.click(handlers.image_to_video, i2v_inputs, [i2v_status, i2v_video, i2v_details, i2v_task],
-                               validator=handlers.check_i2v, api_name="image_to_video", **generation)
+                               validator=handlers.check_i2v, api_name="image_to_video", show_progress_on=i2v_video,
+                               **generation)
         i2v_stop.click(handlers.stop_waiting, [i2v_task, session], i2v_status, cancels=[i2v_run], **private)
 
         t2v_inputs = [t2v_prompt, t2v_negative, t2v_aspect, t2v_duration, session]
         t2v_run = t2v_go.click(handlers.text_to_video, t2v_inputs, [t2v_status, t2v_video, t2v_details, t2v_task],
-                               validator=handlers.check_t2v, api_name="text_to_video", **generation)
+                               validator=handlers.check_t2v, api_name="text_to_video", show_progress_on=t2v_video,
+                               **generation)
         t2v_stop.click(handlers.stop_waiting, [t2v_task, session], t2v_status, cancels=[t2v_run], **private)
+
+        for boxes, compose, prompt in ((i2v_brief, i2v_compose, i2v_prompt), (t2v_brief, t2v_compose, t2v_prompt)):
+            compose.click(compose_brief, boxes, prompt, **private)
+        i2v_link_button.click(None, [gr.State("i2v"), i2v_prompt, i2v_negative, i2v_guidance, i2v_duration], i2v_link, js=LINK_JS)
+        t2v_link_button.click(None, [gr.State("t2v"), t2v_prompt, t2v_negative, t2v_aspect, t2v_duration], t2v_link, js=LINK_JS)
+        demo.load(handlers.prefill, None, [tabs, i2v_prompt, i2v_negative, i2v_guidance, i2v_duration,
+                                           t2v_prompt, t2v_negative, t2v_aspect, t2v_duration], **private)
+
+        lab_durations = lab_fields[3::4]
+        lab_guidance = lab_fields[2::4]
+        for trigger in (lab_mode, lab_count):
+            trigger.change(lab_handlers.layout, [lab_mode, lab_count], [lab_image, lab_aspect, *lab_slots, *lab_guidance], **private)
+        for trigger in (lab_count, *lab_durations):
+            trigger.change(lab_handlers.price, [lab_count, session, *lab_durations], lab_price, **private)
+        demo.load(lab_handlers.price, [lab_count, session, *lab_durations], lab_price, **private)
+        lab_event = lab_run.click(lab_handlers.run, [lab_mode, lab_image, lab_aspect, lab_count, session, *lab_fields],
+                                  [*lab_statuses, *lab_videos, lab_summary], api_visibility="private", **generation)
+        lab_stop.click(lambda: "Stopped waiting. The variants keep running (and are billed); their clips land in History.",
+                       None, lab_summary, cancels=[lab_event], **private)
+        to_main_tabs = [tabs, i2v_image, i2v_prompt, i2v_negative, i2v_guidance, i2v_duration,
+                        t2v_prompt, t2v_negative, t2v_aspect, t2v_duration]
+        for i, use in enumerate(lab_uses):
+            use.click(lab_handlers.use, [lab_mode, lab_image, lab_aspect, *lab_fields[4 * i: 4 * i + 4]], to_main_tabs, **private)
 
         listing = [history_info, history_table]
         history_tab.select(history.list, session, listing, **private)
@@ -615,3 +842,36 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
+
+
+def launch(demo: gr.Blocks, studio: Studio, *, host: str | None = None, port: int | None = None,
+           share: bool | None = None) -> None:
+    """`python app.py`: serve the page; `--host`/`--port` override Gradio's own variables."""
+    kwargs = studio.launch_kwargs(share=share)
+    reason = share_unavailable() if kwargs["share"] else None
+    if host:
+        kwargs["server_name"] = host
+    if port:
+        kwargs["server_port"] = port
+    if not reason:
+        demo.launch(**kwargs)
+        return
+    # Gradio would print a page of download instructions, then advise share=True: one line instead.
+    demo.launch(**{**kwargs, "share": False, "quiet": True, "prevent_thread_lock": True})
+    print(f"* Running on local URL:  {demo.local_url}\nNo public share link: {reason}. Serving locally only.", flush=True)
+    demo.block_thread()
+
+
+def share_unavailable(timeout: float = 5.0) -> str | None:
+    """Why Gradio cannot make a share link here, in a few words; None when it can try. Asked only
+    when a link was requested: Gradio's own failure is a page of download instructions."""
+    import httpx
+    from gradio import networking
+
+    if os.environ.get("GRADIO_SHARE_SERVER_ADDRESS"):
+        return None
+    try:
+        httpx.get(networking.GRADIO_API_SERVER, timeout=timeout).raise_for_status()
+    except httpx.HTTPError as exc:
+        return f"Gradio's share service is out of reach ({type(exc).__name__}; no internet here?)"
+    return None

@@ -192,7 +192,7 @@ def test_each_browser_sees_only_its_own_rows(tmp_path):
 
     with pytest.raises(Exception, match="another browser"):
         asyncio.run(resume_theirs())
-    assert sim.log == []
+    assert list(sim.log) == []
 
 
 def test_the_journal_never_holds_the_key(tmp_path):

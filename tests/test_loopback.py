@@ -18,7 +18,7 @@ from kling.params import I2VRequest, T2VRequest
 
 from .conftest import KEY, image_bytes, probe
 
-FAST = PollPolicy(first=0.1, factor=1.5, ceiling=0.3, jitter=0.1, deadline=60)
+FAST = PollPolicy(first=0.1, ceiling=0.3, jitter=0.1, deadline=60)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -175,7 +175,7 @@ def test_cli_refuses_bad_input_with_exit_2_and_sends_nothing(served_simulator, t
     done = cli(*args, base_url=served_simulator.url, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "error:" in done.stderr and "Nothing was sent" in done.stderr and "Traceback" not in done.stderr
-    assert served_simulator.simulator.log == []
+    assert list(served_simulator.simulator.log) == []
 
 
 def test_cli_failed_task_exits_1_with_reason_and_id(served_simulator, tmp_path):

@@ -1,0 +1,150 @@
+"""Prompt Lab, the director's brief, shareable links, `--share`, and the MCP tools."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from kling import lab
+from kling.errors import ValidationError
+from kling.ui import Handlers, LabHandlers, compose_brief, settings_from_query
+
+from .conftest import KEY, ROOT, free_port, image_bytes, launch_app, stop
+from .test_journal import make_runner
+
+
+def test_the_brief_composes_sentences_in_the_guides_order():
+    assert compose_brief("the cat turns its head", " wind in the grass ", "slow push-in.", "") == (
+        "The cat turns its head. Wind in the grass. Slow push-in.")
+    assert compose_brief("", "", "", "") == ""
+
+
+def test_a_link_fills_only_known_checked_settings():
+    found = settings_from_query({"tab": "t2v", "prompt": "a kite", "duration": "10", "aspect_ratio": "9:16",
+                                 "api_key": KEY, "guidance_scale": "7", "negative_prompt": "blur"})
+    assert found == {"tab": "t2v", "prompt": "a kite", "negative_prompt": "blur", "duration": 10, "aspect_ratio": "9:16"}
+    assert settings_from_query({"tab": "admin", "duration": "7", "aspect_ratio": "4:3"}) == {"tab": None}
+
+
+def test_prefill_puts_a_links_settings_on_its_tab():
+    handlers = Handlers(settings=None, runner=None, journal=None)
+    request = SimpleNamespace(query_params={"tab": "t2v", "prompt": "a kite", "aspect_ratio": "1:1", "duration": "10"})
+    tabs, i2v_prompt, *_, t2v_prompt, t2v_negative, t2v_aspect, t2v_duration = handlers.prefill(request)
+    assert tabs.selected == "t2v"
+    assert (t2v_prompt, t2v_aspect, t2v_duration) == ("a kite", "1:1", 10)
+    assert i2v_prompt == {"__type__": "update"} and t2v_negative == {"__type__": "update"}  # untouched
+    assert handlers.prefill(SimpleNamespace(query_params={}))[0] == {"__type__": "update"}
+
+
+def test_differences_name_only_what_varies():
+    variants = [lab.Variant("a fox", guidance_scale=0.3), lab.Variant("a fox", guidance_scale=0.8, duration=10)]
+    assert lab.differences(variants, i2v=True) == ["A: guidance 0.3; 5 s", "B: guidance 0.8; 10 s"]
+    assert lab.differences([lab.Variant("x"), lab.Variant("x")], i2v=False)[1] == "B: same settings (a second take)"
+
+
+def test_the_total_price_is_shown_before_running():
+    assert lab.total_price_text([5, 10, 5], preview=False) == "3 variants: $5.20 in all"
+    assert lab.total_price_text([5, 5], preview=True) == "2 variants: free preview (simulated clips)"
+
+
+def test_every_problem_of_every_variant_at_once():
+    variants = [lab.Variant("ok"), lab.Variant("", duration=7), lab.Variant("x" * 2501)]
+    with pytest.raises(ValidationError) as caught:
+        lab.validated(variants, image=None, aspect_ratio="16:9")
+    fields = [p.field for p in caught.value.problems]
+    assert fields == ["Variant B prompt", "Variant B duration", "Variant C prompt"]
+    with pytest.raises(ValidationError, match="image"):
+        lab.validated([lab.Variant("a"), lab.Variant("b")], image=image_bytes(100, 100), aspect_ratio="16:9")
+
+
+def test_the_lab_runs_variants_at_once_side_by_side(tmp_path):
+    runner, sim = make_runner(tmp_path)
+    handlers = LabHandlers(Handlers(runner.backend.settings, runner, runner.journal))
+    photo = tmp_path / "start.png"
+    photo.write_bytes(image_bytes(640, 480))
+    slots = ["slow push-in", "", 0.3, 5, "camera orbits", "", 0.8, 5, "pan left", "blur", 0.5, 10, "", "", 0.5, 5]
+
+    async def go():
+        outputs = []
+        async for update in handlers.run("Image to Video", str(photo), "16:9", 3, {"owner": "me"}, *slots):
+            outputs.append(update)
+        await runner.backend.aclose()
+        return outputs
+
+    outputs = asyncio.run(go())
+    statuses, videos, summary = outputs[-1][:4], outputs[-1][4:8], outputs[-1][8]
+    assert summary == "3 of 3 variants done."
+    assert all(video and video.endswith(".mp4") for video in videos[:3]) and videos[3] == {"__type__": "update"}
+    assert statuses[0].startswith("**A: “slow push-in”; negative: (none); guidance 0.3; 5 s**")
+    assert statuses[2].startswith("**C: “pan left”; negative: blur; guidance 0.5; 10 s**")
+    assert len(sim.submits()) == 3 and len(runner.journal.all()) == 3
+    # All three were submitted before the first of them finished: they ran at once.
+    first_done = min(i for i, update in enumerate(outputs) if "Done" in update[0] or "Done" in update[1])
+    assert all("Task `" in status for status in outputs[first_done][:3])
+
+
+def test_invalid_variants_send_nothing(tmp_path):
+    runner, sim = make_runner(tmp_path)
+    handlers = LabHandlers(Handlers(runner.backend.settings, runner, runner.journal))
+    slots = ["fine", "", 0.5, 5, "x" * 2600, "", 0.5, 5] + ["", "", 0.5, 5] * 2
+
+    async def go():
+        async for _ in handlers.run("Text to Video", None, "16:9", 2, {"owner": "me"}, *slots):
+            pass
+
+    with pytest.raises(Exception, match="Variant B prompt"):
+        asyncio.run(go())
+    assert list(sim.log) == []
+
+
+def test_help_lists_host_port_and_share():
+    done = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    for flag in ("--host", "--port", "--share"):
+        assert flag in done.stdout
+
+
+def test_share_without_a_tunnel_still_serves_and_says_why_in_one_line(tmp_path):
+    port = free_port()
+    env = {**os.environ, "KLING_DATA_DIR": str(tmp_path), "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    env.pop("WAVESPEED_API_KEY", None)
+    process = subprocess.Popen([sys.executable, "app.py", "--share", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line.strip())
+            if "share link" in line.lower() or "public url" in line.lower():
+                break
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        said = [line for line in lines if "share link" in line.lower() or "public url" in line.lower()]
+        assert len(said) == 1, lines
+        assert said[0].startswith("No public share link: ") or "gradio.live" in said[0]
+        assert not any("frpc" in line for line in lines)  # no page of download instructions
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_mcp_lists_both_tools_with_every_parameter_described(tmp_path):
+    pytest.importorskip("mcp")
+    app = launch_app(tmp_path, {"KLING_MCP": "1"})
+    try:
+        tools = {tool["name"]: tool for tool in httpx.get(f"{app.url}/gradio_api/mcp/schema").json()}
+    finally:
+        stop(app)
+    assert {"image_to_video", "text_to_video"} <= set(tools)
+    expected = {"image_to_video": ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image"],
+                "text_to_video": ["prompt", "negative_prompt", "aspect_ratio", "duration"]}
+    for name, params in expected.items():
+        properties = tools[name]["inputSchema"]["properties"]
+        assert list(properties) == params
+        assert all(len(properties[p]["description"]) > 10 for p in params)
+        assert "Kling v2.0 master" in tools[name]["description"]
+    assert not any(name.startswith(("run", "lambda", "stop", "restore")) for name in tools)  # helpers stay private
