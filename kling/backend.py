@@ -6,16 +6,27 @@ Kept apart from `client.py` so the client never imports the simulator. One poole
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+
 import httpx
 
-from .client import DEFAULT_TIMEOUT, AsyncKlingClient, PollPolicy
+from .client import DEFAULT_TIMEOUT, AsyncKlingClient, PollPolicy, is_task_id
 from .config import Settings
+from .errors import KlingError
 from .simulator import SimConfig, Simulator
+from .webhooks import WEBHOOK_PATH, Wakeups, WebhookError, verify
+
+log = logging.getLogger("kling.webhooks")
 
 PREVIEW_BASE_URL = "http://preview.invalid"
 PREVIEW_KEY = "preview"
 # The simulator is local and free: poll it often so every stage shows.
-PREVIEW_POLL = PollPolicy(first=0.5, factor=1.0, ceiling=0.5, jitter=0.1, deadline=600)
+PREVIEW_POLL = PollPolicy(first=0.5, ceiling=1.0, jitter=0.1, deadline=600)
+# Live polling; a module constant so a harness (bench/apps.py) can scale it with the simulator.
+LIVE_POLL = PollPolicy()
 POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
@@ -23,9 +34,13 @@ class Backend:
     def __init__(self, settings: Settings, *, simulator: Simulator | None = None, live_poll: PollPolicy | None = None) -> None:
         self.settings = settings
         self.simulator = simulator
-        self.live_poll = live_poll or PollPolicy()
+        self.live_poll = live_poll or LIVE_POLL
         self._live_http: httpx.AsyncClient | None = None
         self._preview_http: httpx.AsyncClient | None = None
+        # Webhooks wake the live waits they belong to; the secret is read once, when first needed.
+        self.wakeups = Wakeups()
+        self._webhook_secret = settings.webhook_secret
+        self._secret_lock = asyncio.Lock()
 
     def is_preview(self, user_key: str | None = None) -> bool:
         return not (user_key or self.settings.api_key)
@@ -36,13 +51,53 @@ class Backend:
         if key:
             if self._live_http is None:
                 self._live_http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=POOL)
-            return AsyncKlingClient(key, base_url=self.settings.base_url, http=self._live_http, poll=self.live_poll)
+            return AsyncKlingClient(key, base_url=self.settings.base_url, http=self._live_http, poll=self.live_poll,
+                                    wakeups=self.wakeups)
         if self._preview_http is None:
             if self.simulator is None:
-                self.simulator = Simulator(SimConfig())
+                # A Space's preview runs for days: keep only a short request log.
+                self.simulator = Simulator(SimConfig(log_limit=1000))
             transport = httpx.ASGITransport(app=self.simulator.app)
             self._preview_http = httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT)
         return AsyncKlingClient(PREVIEW_KEY, base_url=PREVIEW_BASE_URL, http=self._preview_http, poll=PREVIEW_POLL)
+
+    def webhook_url(self, user_key: str | None = None) -> str | None:
+        """The webhook to ask for, or None. Only for tasks paid with the server's key: a webhook is
+        signed with the paying account's secret, and a visitor's secret is not ours to fetch."""
+        if self.settings.public_url and self.settings.api_key and not (user_key or "").strip():
+            return self.settings.public_url + WEBHOOK_PATH
+        return None
+
+    async def receive_webhook(self, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> tuple[int, str]:
+        """Check a webhook and wake the wait for its task. (HTTP status, short reason) for the route.
+        A bad, old or unverifiable one is refused and logged, never acted on."""
+        message_id = headers.get("webhook-id", "")[:64]
+        secret = await self._secret()
+        if secret is None:
+            log.warning("Ignored webhook %s: no webhook secret (set KLING_WEBHOOK_SECRET or WAVESPEED_API_KEY)", message_id)
+            return 503, "webhook secret unavailable"
+        try:
+            payload = verify(secret, headers, body, now=time.time() if now is None else now)
+        except WebhookError as exc:
+            log.warning("Refused webhook %s: %s", message_id, exc)
+            return 401, "invalid webhook"
+        task_id = payload.get("id")
+        if not isinstance(task_id, str) or not is_task_id(task_id):
+            log.warning("Ignored webhook %s: no task id in its body", message_id)
+            return 400, "no task id"
+        # Only a wake-up: the waiting client polls once more and trusts that answer, not this body.
+        self.wakeups.wake(task_id)
+        return 200, "ok"
+
+    async def _secret(self) -> str | None:
+        if self._webhook_secret is None and self.settings.api_key:
+            async with self._secret_lock:
+                if self._webhook_secret is None:
+                    try:
+                        self._webhook_secret = await self.client().webhook_secret()
+                    except (KlingError, httpx.HTTPError) as exc:
+                        log.warning("Could not read the webhook secret: %s", type(exc).__name__)
+        return self._webhook_secret
 
     async def aclose(self) -> None:
         for http in (self._live_http, self._preview_http):

@@ -6,8 +6,9 @@ blocking face over it for scripts. The rules (DESIGN.md, "Rules that hold everyw
 * A submit is sent once. It is sent again only when it provably never reached the server
   (a connect error) or the server refused it outright (429, or 503 without a task). Any other
   failure raises `SubmitUncertainError`: the task may exist and be billed.
-* Polls back off with jitter, honour `Retry-After`, ride out 429/5xx/timeouts, stop at once on
-  401/403/404, and end at a total deadline with the task id in the error.
+* Polls follow what is known of Kling's latency (`PollPolicy`), never closer than WaveSpeed asks,
+  honour `Retry-After`, ride out 429/5xx/timeouts, stop at once on 401/403/404, and end at a
+  total deadline with the task id in the error. A webhook (`wakeups`) ends a wait at once.
 * Any status that is not known to be in flight ends the wait.
 * The key is sent only to the API base, never to the URLs of outputs, and never appears in a
   repr, a log line or an error message.
@@ -46,6 +47,7 @@ from .errors import (
     TaskFailedError,
 )
 from .params import I2VRequest, PreparedImage, T2VRequest
+from .webhooks import Wakeups
 
 DEFAULT_BASE_URL = "https://api.wavespeed.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -134,18 +136,52 @@ class Update:
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """How often to ask. WaveSpeed asks video clients for about 5 s between polls and backoff."""
+    """How often to ask, shaped by what is known of Kling's latency (CONTRACT.md): 1.5 to 5 min
+    for a 5 s clip, a tail past 10 min, and WaveSpeed asks for about 5 s between polls and backoff.
+
+    * one look after `first` s: a refused input or an unreachable image fails within seconds;
+    * then `early` s apart until `likely_from` s into the wait, while completion is unlikely;
+    * `interval` s apart (WaveSpeed's floor) until `likely_until` s, where completions cluster;
+      the mean delay between completion and knowing it is then about half of `interval`;
+    * past `likely_until`, in proportion to the time already waited (the delay stays the same
+      small share of the wait), up to `ceiling`.
+
+    Jitter only lengthens a wait, so the floor holds. With a webhook expected, polling is only
+    the safety net: at least `safety_net` s apart after the first look. `scaled(k)` multiplies
+    every duration by k; benchmarks pair it with the simulator's `time_scale`.
+    """
 
     first: float = 2.0
-    factor: float = 1.4
-    ceiling: float = 8.0
-    jitter: float = 0.2
+    early: float = 6.0
+    likely_from: float = 20.0
+    interval: float = 5.0
+    likely_until: float = 360.0
+    ceiling: float = 15.0
+    jitter: float = 0.1
+    safety_net: float = 60.0
     deadline: float = 20 * 60.0
     max_retry_after: float = 60.0
 
-    def delay(self, polls_done: int, rng: random.Random) -> float:
-        base = min(self.ceiling, self.first * self.factor**polls_done)
-        return base * (1 + self.jitter * (2 * rng.random() - 1))
+    def delay(self, polls_done: int, rng: random.Random, elapsed: float = 0.0, *, webhook: bool = False) -> float:
+        """Seconds to wait before the next poll, with `polls_done` polls made `elapsed` s into the wait."""
+        if polls_done == 0:
+            base = self.first
+        elif elapsed < self.likely_from:
+            base = self.early
+        elif elapsed < self.likely_until:
+            base = self.interval
+        else:
+            base = self.interval * elapsed / self.likely_until
+        base = min(self.ceiling, base)
+        if webhook and polls_done:
+            base = max(base, self.safety_net)
+        return base * (1 + self.jitter * rng.random())
+
+    def scaled(self, factor: float) -> PollPolicy:
+        """The same schedule on a clock running `factor` times as fast (0.1: ten times faster)."""
+        durations = ("first", "early", "likely_from", "interval", "likely_until", "ceiling", "safety_net",
+                     "deadline", "max_retry_after")
+        return replace(self, **{name: getattr(self, name) * factor for name in durations})
 
 
 @dataclass(frozen=True)
@@ -259,6 +295,7 @@ class AsyncKlingClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        wakeups: Wakeups | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("WAVESPEED_API_KEY", "")
         if not key.strip():
@@ -276,6 +313,8 @@ class AsyncKlingClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self.max_download_bytes = max_download_bytes
+        # Set by whoever receives webhooks (kling.backend): a valid one ends a poll's sleep at once.
+        self.wakeups = wakeups
 
     def __repr__(self) -> str:
         return f"AsyncKlingClient(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -439,30 +478,50 @@ class AsyncKlingClient:
             raise self._error(response, task_id=task_id, what="read the task")
         return Task.from_data(_envelope_data(response))
 
+    async def webhook_secret(self) -> str:
+        """The account's webhook signing secret (`whsec_...`), for checking webhooks it sends."""
+        response = await self._http.get(f"{self.base_url}/api/v3/webhook/secret", headers=self._headers())
+        if response.status_code != 200:
+            raise self._error(response, what="read the webhook secret")
+        secret = _envelope_data(response).get("secret")
+        if not isinstance(secret, str) or not secret.strip():
+            raise ProtocolError("The webhook secret answer has no `data.secret`.")
+        return secret.strip()
+
     def _result_url(self, task_id: str) -> str:
         # Built from our base, never taken from `urls.get`: the key goes nowhere else.
         if not is_task_id(task_id):
             raise NotFoundError(f"{task_id[:60]!r} is not a task id.", task_id=None)
         return f"{self.base_url}/api/v3/predictions/{task_id}/result"
 
-    async def watch(self, task_id: str, *, first_delay: float | None = None) -> AsyncIterator[Update]:
+    async def watch(self, task_id: str, *, first_delay: float | None = None, webhook: bool = False) -> AsyncIterator[Update]:
         """Poll until the task ends. Yields "polled" and "retrying" updates; returns after a
-        completed snapshot; raises TaskFailedError, DeadlineExceededError or a fatal HTTP error."""
+        completed snapshot; raises TaskFailedError, DeadlineExceededError or a fatal HTTP error.
+
+        `webhook`: a webhook was requested for this task, so polls are only the safety net; a
+        wake-up from `self.wakeups` (a valid webhook arrived) makes the next poll happen at once."""
         policy = self.poll_policy
-        deadline = self._clock() + policy.deadline
+        started = self._clock()
+        deadline = started + policy.deadline
         polls = 0
         bad_answers = 0
-        delay = policy.first if first_delay is None else first_delay
+        retry_after: float | None = None
         while True:
-            remaining = deadline - self._clock()
+            now = self._clock()
+            remaining = deadline - now
             if remaining <= 0:
                 raise DeadlineExceededError(
                     f"Stopped waiting for task {task_id} after {policy.deadline / 60:.0f} min. It keeps running "
                     f"at WaveSpeed and is billed; resume it with: python -m kling result {task_id}",
                     task_id=task_id,
                 )
-            await self._sleep(min(delay, remaining))
-            delay = policy.delay(polls, self._rng)
+            if polls == 0 and first_delay is not None:
+                delay = first_delay
+            else:
+                delay = policy.delay(polls, self._rng, now - started, webhook=webhook)
+            if retry_after is not None:
+                delay, retry_after = max(delay, retry_after), None
+            await self._nap(task_id, min(delay, remaining))
             polls += 1
             try:
                 response = await self._http.get(self._result_url(task_id), headers=self._headers())
@@ -472,9 +531,8 @@ class AsyncKlingClient:
             status = response.status_code
             if status in (429, 408) or status >= 500:
                 retry_after = parse_retry_after(response.headers.get("retry-after"), policy.max_retry_after)
-                if retry_after is not None:
-                    delay = max(delay, retry_after)
-                yield Update("retrying", message=f"status check answered {status}; trying again in {delay:.0f} s")
+                when = f"in {retry_after:.0f} s" if retry_after is not None else "shortly"
+                yield Update("retrying", message=f"status check answered {status}; trying again {when}")
                 continue
             if status != 200:
                 raise self._error(response, task_id=task_id, what="read the task")
@@ -500,9 +558,15 @@ class AsyncKlingClient:
                 self._scrub(task_failed_message(task)), task_id=task_id, code=task.error_code, status=task.status
             )
 
-    async def wait(self, task_id: str, *, first_delay: float | None = None) -> Task:
+    async def _nap(self, task_id: str, seconds: float) -> None:
+        if self.wakeups is None:
+            await self._sleep(seconds)
+        else:
+            await self.wakeups.sleep(task_id, seconds, self._sleep)
+
+    async def wait(self, task_id: str, *, first_delay: float | None = None, webhook: bool = False) -> Task:
         task: Task | None = None
-        async for update in self.watch(task_id, first_delay=first_delay):
+        async for update in self.watch(task_id, first_delay=first_delay, webhook=webhook):
             task = update.task or task
         assert task is not None  # watch returns only after a completed snapshot
         return task
@@ -599,13 +663,15 @@ class AsyncKlingClient:
         yield Update("submitting", message="submitting the task")
         task = await self.submit_payload(request.model, request.payload(), webhook=webhook)
         yield Update("submitted", task=task, message=f"task {task.id} created")
-        async for update in self.follow(task.id, output_dir):
+        async for update in self.follow(task.id, output_dir, webhook=bool(webhook)):
             yield update
 
-    async def follow(self, task_id: str, output_dir: Path, *, first_delay: float | None = None) -> AsyncIterator[Update]:
+    async def follow(
+        self, task_id: str, output_dir: Path, *, first_delay: float | None = None, webhook: bool = False
+    ) -> AsyncIterator[Update]:
         """Wait for an existing task and download its clip to `output_dir/<task id>.mp4`."""
         task: Task | None = None
-        async for update in self.watch(task_id, first_delay=first_delay):
+        async for update in self.watch(task_id, first_delay=first_delay, webhook=webhook):
             task = update.task or task
             yield update
         assert task is not None and task.video_url

@@ -318,8 +318,11 @@ def _frames_ahead(draw: Callable[[int], Image.Image], count: int, workers: int, 
     """Draw and convert frames on helper threads, a few ahead of the encoder, in order."""
 
     def video_frame(i: int) -> av.VideoFrame:
-        rgb = av.VideoFrame.from_numpy_buffer(np.asarray(draw(i)), format="rgb24")  # no extra copy
-        frame = rgb.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
+        image = draw(i)  # Pillow keeps RGB as RGBX: handing those bytes over as-is skips a repack
+        rgbx = np.frombuffer(image.tobytes("raw", "RGBX"), np.uint8).reshape(image.height, image.width, 4)
+        frame = av.VideoFrame.from_numpy_buffer(rgbx, format="rgba").reformat(
+            format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG, threads=1
+        )  # one swscale thread: per-frame thread pools cost more than they save
         frame.pts, frame.time_base = i, Fraction(1, FPS)
         return frame
 

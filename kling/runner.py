@@ -62,6 +62,8 @@ class RunState:
     @property
     def status_words(self) -> str:
         key = self.task.status if self.stage == "polled" and self.task else self.stage
+        if self.preview and key == "created":
+            return "Queued (simulated)"
         return STAGE_WORDS.get(key, key)
 
     def elapsed(self, now: float | None = None) -> float:

@@ -122,7 +122,9 @@ HISTORY_COLUMNS = ["When", "Mode", "Model", "Prompt", "Status", "Price", "Task i
 HISTORY_HELP = "This browser's tasks, newest first. Select a row to see its clip and settings."
 MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "Image to Video", "kwaivgi/kling-v2.0-t2v-master": "Text to Video"}
 
-COUNT_JS = f"(text) => `${{(text || '').length}} / {PROMPT_MAX_CHARS} characters`"
+COUNT_JS = (f"(text) => {{ const n = (text || '').length; return n > {PROMPT_MAX_CHARS} "
+            f"? `⚠️ ${{n}} / {PROMPT_MAX_CHARS} characters: ${{n - {PROMPT_MAX_CHARS}}} over the limit` "
+            f": `${{n}} / {PROMPT_MAX_CHARS} characters`; }}")
 CSS = """
 .kling-count { opacity: .7; font-size: .85em; margin-top: -.5em; }
 .kling-price { text-align: right; align-self: center; }
@@ -208,7 +210,7 @@ def details_markdown(state: RunState) -> str:
     elif task.video_url:
         rows.append(("Output URL", f"[{task.video_url}]({task.video_url}) (kept 7 days)"))
     rows.append(("Price", "free (preview)" if state.preview else format_price(state.price_cents)))
-    return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
+    return "\n".join(f"- **{k}**: {v}" for k, v in rows)
 
 
 def refusal_text(error: ValidationError) -> str:
@@ -353,7 +355,9 @@ class Handlers:
 
     async def _generate(self, request_, session, request, progress=None):
         try:
-            checked = request_.validate()
+            # In a thread: decoding and re-encoding a 12 MP photo takes ~0.2 s, and the event loop
+            # is every other visitor's progress stream.
+            checked = await asyncio.to_thread(request_.validate)
         except ValidationError as exc:
             raise gr.Error(refusal_text(exc), title="Check the input") from None
         try:
@@ -407,7 +411,7 @@ class Handlers:
             return "Stopped. No task had been created yet, so nothing was sent or charged."
         billed = "It is a free preview." if self._preview(session) else "It is still billed."
         return (f"### ⏹ Stopped waiting\n\nTask `{task_id}` keeps running at WaveSpeed. {billed} "
-                f"Its clip is still downloaded when it finishes; its id: `{task_id}`.")
+                "Its clip is still saved when it finishes: find it in the History tab.")
 
     async def restore(self, owner: str | None, saved_key: str | None, i2v_duration: Any, t2v_duration: Any):
         owner = owner or uuid.uuid4().hex
@@ -631,6 +635,10 @@ class Studio:
             "footer_links": ["api", "gradio"],
             "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],
             "app_kwargs": {"lifespan": resume_on_start, "routes": self.webhook_routes()},
+            # Gradio runs at most `max_threads` events at once whatever their concurrency_limit
+            # (its queue has that many worker slots), async or not: 40 would make the 41st visitor
+            # wait a whole generation. Handlers are async, so a slot costs a coroutine, not a thread.
+            "max_threads": max(40, self.settings.concurrency),
             "share": self.settings.share if share is None else share,
             "mcp_server": self.settings.mcp,
         }
@@ -678,8 +686,8 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
                         with gr.Row():
-                            i2v_image = gr.Image(label="Start image", type="filepath", sources=["upload", "clipboard"], height=260)
-                            i2v_end = gr.Image(label="End image (optional)", type="filepath", sources=["upload", "clipboard"], height=260)
+                            i2v_image = gr.Image(label="Start image", type="filepath", sources=["upload", "clipboard"], height=220)
+                            i2v_end = gr.Image(label="End image (optional)", type="filepath", sources=["upload", "clipboard"], height=220)
                         i2v_prompt = gr.Textbox(label="Prompt", lines=4, placeholder="What happens, and how the camera moves")
                         i2v_count = gr.Markdown(f"0 / {PROMPT_MAX_CHARS} characters", elem_classes="kling-count")
                         with gr.Row():
@@ -696,7 +704,8 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                             i2v_stop = gr.Button("Stop waiting", variant="stop")
                     with gr.Column(scale=1, min_width=320):
                         i2v_status = gr.Markdown("Ready.", elem_classes="kling-status")
-                        i2v_video = gr.Video(label="Clip", autoplay=True, loop=True, buttons=["download"], interactive=False)
+                        i2v_video = gr.Video(label="Clip", show_label=False, autoplay=True, loop=True, buttons=["download"],
+                                             interactive=False, height=480)
                         i2v_details = gr.Markdown()
                         i2v_link_button, i2v_link = share_link()
                         i2v_task = gr.State("")
@@ -720,7 +729,8 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                             t2v_stop = gr.Button("Stop waiting", variant="stop")
                     with gr.Column(scale=1, min_width=320):
                         t2v_status = gr.Markdown("Ready.", elem_classes="kling-status")
-                        t2v_video = gr.Video(label="Clip", autoplay=True, loop=True, buttons=["download"], interactive=False)
+                        t2v_video = gr.Video(label="Clip", show_label=False, autoplay=True, loop=True, buttons=["download"],
+                                             interactive=False, height=480)
                         t2v_details = gr.Markdown()
                         t2v_link_button, t2v_link = share_link()
                         t2v_task = gr.State("")

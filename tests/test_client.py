@@ -29,7 +29,7 @@ from kling.params import I2VRequest, T2VRequest
 from .conftest import FAKE_MP4, KEY, TASK_ID, FakeAPI, FakeTime, envelope, image_bytes
 
 REQUEST = T2VRequest(prompt="a red kite over a beach", duration=5)
-NO_JITTER = PollPolicy(first=2.0, factor=1.5, ceiling=8.0, jitter=0.0, deadline=600)
+NO_JITTER = PollPolicy(first=2.0, ceiling=8.0, jitter=0.0, deadline=600)
 
 
 def client_for(api: FakeAPI, time_: FakeTime, poll: PollPolicy = NO_JITTER, **kwargs) -> AsyncKlingClient:
@@ -152,20 +152,50 @@ def test_error_text_falls_back_to_the_error_field_then_raw_text(fake_api, fake_t
 # -- poll ------------------------------------------------------------------------------------
 
 
-def test_polls_back_off_to_a_ceiling(fake_api, fake_time):
-    fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(7))
-    task = run(client_for(fake_api, fake_time).wait(TASK_ID))
+def test_polls_follow_the_latency_schedule(fake_api, fake_time):
+    """One early look, sparse polls while completion is unlikely, the floor while it is likely,
+    then in proportion to the time waited, up to the ceiling."""
+    policy = PollPolicy(first=2, early=6, likely_from=20, interval=5, likely_until=40, ceiling=8, jitter=0, deadline=600)
+    fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(13))
+    task = run(client_for(fake_api, fake_time, poll=policy).wait(TASK_ID))
     assert task.status == "completed" and task.video_url
-    assert fake_api.gets == 8
-    assert fake_time.sleeps == [2.0, 2.0, 3.0, 4.5, 6.75, 8.0, 8.0, 8.0]
+    assert fake_api.gets == 14
+    assert fake_time.sleeps == pytest.approx(
+        [2.0, 6.0, 6.0, 6.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.625, 6.328125, 7.119140625, 8.0, 8.0])
 
 
-def test_poll_jitter_stays_within_its_band(fake_api, fake_time):
-    policy = PollPolicy(first=2.0, factor=1.0, ceiling=2.0, jitter=0.2, deadline=600)
+def test_the_default_policy_never_polls_faster_than_wavespeed_asks():
+    policy, rng = PollPolicy(), random.Random(7)
+    elapsed, delays = 0.0, []
+    for polls in range(300):
+        delays.append(policy.delay(polls, rng, elapsed))
+        elapsed += delays[-1]
+    assert delays[0] == pytest.approx(2.0, rel=0.11)  # the one early look
+    assert min(delays[1:]) >= 5.0 and max(delays) <= 15.0 * 1.1
+    assert elapsed >= policy.deadline  # 300 polls outlast the deadline: the tail backs off
+
+
+def test_a_scaled_policy_is_the_same_schedule_on_a_faster_clock():
+    policy, fast = PollPolicy(), PollPolicy().scaled(0.1)
+    for polls, elapsed in [(0, 0.0), (1, 2.0), (5, 30.0), (40, 200.0), (90, 700.0)]:
+        assert fast.delay(polls, random.Random(3), elapsed * 0.1) == pytest.approx(
+            0.1 * policy.delay(polls, random.Random(3), elapsed))
+    assert fast.deadline == pytest.approx(policy.deadline * 0.1)
+
+
+def test_with_a_webhook_polls_are_a_sparse_safety_net(fake_api, fake_time):
+    policy = PollPolicy(first=2.0, interval=5.0, safety_net=60.0, ceiling=15.0, jitter=0.0, deadline=600)
+    fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(3))
+    run(client_for(fake_api, fake_time, poll=policy).wait(TASK_ID, webhook=True))
+    assert fake_time.sleeps == [2.0, 60.0, 60.0, 60.0]
+
+
+def test_poll_jitter_only_lengthens_and_stays_within_its_band(fake_api, fake_time):
+    policy = PollPolicy(first=2.0, early=2.0, interval=2.0, ceiling=2.0, jitter=0.2, deadline=600)
     fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(30))
     run(client_for(fake_api, fake_time, poll=policy).wait(TASK_ID))
     later = fake_time.sleeps[1:]
-    assert all(1.6 <= s <= 2.4 for s in later) and len(set(later)) > 5
+    assert all(2.0 <= s <= 2.4 for s in later) and len(set(later)) > 5
 
 
 def test_poll_honours_retry_after(fake_api, fake_time):
@@ -232,7 +262,7 @@ def test_a_failed_task_carries_its_id_code_and_reason(fake_api, fake_time):
 
 
 def test_the_deadline_ends_the_wait_with_the_task_id(fake_api, fake_time):
-    policy = PollPolicy(first=2.0, factor=1.5, ceiling=8.0, jitter=0.0, deadline=60)
+    policy = PollPolicy(first=2.0, ceiling=8.0, jitter=0.0, deadline=60)
     fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(100))
     with pytest.raises(DeadlineExceededError) as caught:
         run(client_for(fake_api, fake_time, poll=policy).wait(TASK_ID))

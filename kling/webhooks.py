@@ -1,0 +1,119 @@
+"""WaveSpeed webhooks: the signature check, and the wake-up a webhook gives a waiting poll.
+
+`verify()` is pure (no I/O, the clock passed in) so every rule in CONTRACT.md has a unit test:
+HMAC-SHA256 hex over "{webhook-id}.{webhook-timestamp}.{raw body}", keyed by the secret without
+its `whsec_` prefix, sent as `webhook-signature: v3,<hex>`; anything older than 300 s is refused.
+
+`Wakeups` lets a valid webhook end a poll's sleep at once, so the client does its final poll and
+download immediately; polling stays on, slowly, because WaveSpeed does not promise delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+WEBHOOK_PATH = "/webhooks/wavespeed"
+MAX_AGE_S = 300.0
+SCHEME = "v3"
+
+
+class WebhookError(Exception):
+    """A webhook that must be ignored. The message names the reason, never the secret."""
+
+
+def signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
+    key = secret.strip().removeprefix("whsec_").encode()
+    return hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float, max_age: float = MAX_AGE_S) -> dict[str, Any]:
+    """The webhook's payload (WaveSpeed's flat `data` object) if it is authentic and fresh; else
+    WebhookError. `headers` must be looked up case-insensitively (Starlette's and httpx's are)."""
+    message_id = headers.get("webhook-id", "")
+    timestamp = headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "")
+    if not (message_id and timestamp and signatures):
+        raise WebhookError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise WebhookError("webhook-timestamp is not a whole number of seconds") from None
+    # Both directions: an old message may be a replay, a future one a forged clock.
+    if abs(now - sent) > max_age:
+        raise WebhookError(f"webhook-timestamp is {now - sent:+.0f} s from now (limit {max_age:.0f} s)")
+    expected = signature(secret, message_id, timestamp, body)
+    # The header may carry several space-separated "scheme,hex" pairs (a secret being rotated).
+    offered = [part.split(",", 1)[1] for part in signatures.split() if part.startswith(SCHEME + ",")]
+    if not any(hmac.compare_digest(expected, sig) for sig in offered):
+        raise WebhookError("the signature does not match")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise WebhookError("the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookError("the body is not a JSON object")
+    return payload
+
+
+class Wakeups:
+    """One flag per task id: `wake(id)` ends the current or next `sleep(id, ...)` for that task.
+
+    A wake that comes before anyone sleeps is kept (a webhook can beat the first poll), but only
+    for the most recent `remember` ids, so webhooks for tasks nobody waits on cannot pile up.
+    Safe to call `wake` from another thread than the one whose loop sleeps.
+    """
+
+    def __init__(self, remember: int = 1024) -> None:
+        self._events: OrderedDict[str, tuple[asyncio.Event, asyncio.AbstractEventLoop | None]] = OrderedDict()
+        self._remember = remember
+
+    def _event(self, task_id: str, loop: asyncio.AbstractEventLoop | None) -> asyncio.Event:
+        event, owner = self._events.get(task_id, (None, None))
+        if event is None or (loop is not None and owner not in (None, loop)):
+            event, owner = asyncio.Event(), loop
+        self._events[task_id] = (event, owner or loop)
+        self._events.move_to_end(task_id)
+        while len(self._events) > self._remember:
+            self._events.popitem(last=False)
+        return event
+
+    def wake(self, task_id: str) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        event = self._event(task_id, None)
+        owner = self._events[task_id][1]
+        if owner is not None and owner is not running:
+            owner.call_soon_threadsafe(event.set)
+        else:
+            event.set()
+
+    def woken(self, task_id: str) -> bool:
+        entry = self._events.get(task_id)
+        return entry is not None and entry[0].is_set()
+
+    async def sleep(self, task_id: str, seconds: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> bool:
+        """Sleep `seconds` (with `sleep`, so tests can use a fake clock) or until woken.
+        True when woken; the wake is consumed."""
+        event = self._event(task_id, asyncio.get_running_loop())
+        if not event.is_set():
+            napping = asyncio.ensure_future(sleep(seconds))
+            waking = asyncio.ensure_future(event.wait())
+            try:
+                await asyncio.wait({napping, waking}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for job in (napping, waking):
+                    job.cancel()
+        woken = event.is_set()
+        event.clear()
+        return woken
+
+    def forget(self, task_id: str) -> None:
+        self._events.pop(task_id, None)

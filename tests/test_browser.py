@@ -1,0 +1,430 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright (sync API) against
+`python app.py` launched for real, twice: preview mode (no key, the in-process simulator) and live
+mode against the simulator on loopback, which requires the key the app was given.
+
+Never `playwright install`: it downloads a browser build, which cannot work here. Without
+/usr/bin/chromium these tests skip outside CI (`apt-get install -y chromium`) and fail in CI.
+
+Tests run in file order on purpose: the bad-input test counts every request the simulator
+received, so it comes before the one that leaves a task polling in the background (Stop waiting).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from PIL import Image
+
+from kling.simulator import SimConfig, Simulator
+
+from .conftest import KEY, ROOT, LaunchedApp, free_port, image_bytes, launch_app, serve_in_thread, stop
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:  # CI must run them: a missing browser is a failure there, not a skip
+        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(f"browser tests skipped: {reason}", allow_module_level=True)
+
+
+if not CHROMIUM.exists():
+    _unavailable(f"{CHROMIUM} is missing; install it with `apt-get install -y chromium` (never `playwright install`)")
+try:
+    from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - requirements-dev.txt installs it
+    _unavailable("playwright is not installed; `pip install -r requirements-dev.txt`")
+
+CLIP_TIMEOUT = 60_000  # ms: a preview clip takes ~7 s, leave room for a slow machine
+UI_TIMEOUT = 15_000
+TASK_ID = re.compile(r"Task\s+([0-9a-f]{16,})")
+PHONE = {"width": 390, "height": 844}
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def preview_app(tmp_path_factory) -> Iterator[LaunchedApp]:
+    app = launch_app(tmp_path_factory.mktemp("browser-preview"), {})
+    yield app
+    stop(app)
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5))
+    port = free_port()
+    server, thread = serve_in_thread(simulator.app, port)
+    app = launch_app(tmp_path_factory.mktemp("browser-live"),
+                     {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}"})
+    app.simulator = simulator
+    yield app
+    stop(app)
+    server.should_exit = True
+    thread.join(timeout=10)
+    simulator.close()
+
+
+@dataclass
+class Console:
+    """What the page said on its console: errors that count, and the external noise set aside."""
+
+    app_url: str
+    errors: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "") or ""
+        text = f"{message.text} (at {url or 'unknown'})"
+        # Ignored, and only this: a resource that failed to load from a host other than the app's
+        # own loopback address (a web font, an analytics beacon, a CDN script). These machines
+        # and CI have no internet, so such loads fail there while they work for visitors; they
+        # say nothing about the app. Every other error, including a failed load from the app
+        # itself, counts.
+        host = urlparse(url).hostname or ""
+        if message.text.startswith("Failed to load resource") and url.startswith("http") \
+                and host not in ("127.0.0.1", "localhost", "::1"):
+            self.ignored.append(text)
+            return
+        self.errors.append(text)
+
+    def on_pageerror(self, error) -> None:
+        self.errors.append(f"uncaught: {error}")
+
+
+@dataclass
+class Opened:
+    page: Page
+    console: Console
+
+
+@pytest.fixture
+def open_page(browser) -> Iterator[Callable[..., Opened]]:
+    """Opens the app in a fresh browser context (no shared local storage) and waits until the
+    page has loaded and its load event (which paints the price) has run."""
+    contexts = []
+
+    def _open(app: LaunchedApp, **context_options) -> Opened:
+        context = browser.new_context(**({"viewport": {"width": 1280, "height": 900}} | context_options))
+        context.set_default_timeout(UI_TIMEOUT)
+        contexts.append(context)
+        page = context.new_page()
+        console = Console(app.url)
+        page.on("console", console.on_console)
+        page.on("pageerror", console.on_pageerror)
+        page.goto(app.url, wait_until="load")
+        page.wait_for_selector(".gradio-container")
+        # `demo.load` fills the price beside Generate: once it shows, the page is fully wired.
+        expect(panel(page).locator(".prose.kling-price")).to_contain_text(re.compile(r"preview|\$"))
+        return Opened(page, console)
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def panel(page: Page) -> Locator:
+    """The selected tab's panel (only one is displayed at a time)."""
+    return page.locator('[role="tabpanel"]:visible')
+
+
+def open_tab(page: Page, name: str) -> Locator:
+    """Selects a tab as a visitor would: from the tab bar, or on a narrow screen, where Gradio keeps
+    the tabs that do not fit behind a "More tabs" (⋯) button, from that menu."""
+    expect(page.get_by_role("tablist")).to_be_visible()
+    tab = page.get_by_role("tab", name=name)
+    if tab.count():
+        tab.click()
+    else:
+        page.get_by_role("button", name="More tabs").click()
+        page.locator(".overflow-dropdown").get_by_role("button", name=name).click()
+    expect(page.get_by_role("tab", name=name, selected=True)).to_be_visible()
+    return panel(page)
+
+
+def status(tab: Locator) -> Locator:
+    return tab.locator(".prose.kling-status")
+
+
+def count(tab: Locator) -> Locator:
+    return tab.locator(".prose.kling-count")
+
+
+def prompt_box(tab: Locator) -> Locator:
+    return tab.get_by_label("Prompt", exact=True)
+
+
+WATCH_STATUS = """(el) => {
+    window.__statuses = [el.innerText];
+    new MutationObserver(() => {
+        const text = el.innerText;
+        if (text !== window.__statuses[window.__statuses.length - 1]) window.__statuses.push(text);
+    }).observe(el, {subtree: true, childList: true, characterData: true});
+}"""
+
+VIDEO_METADATA = """(v) => new Promise((resolve) => {
+    const read = () => resolve({duration: v.duration, width: v.videoWidth, height: v.videoHeight,
+                                readyState: v.readyState, paused: v.paused, currentTime: v.currentTime,
+                                src: v.currentSrc});
+    if (v.readyState >= 1) read(); else v.addEventListener('loadedmetadata', read, {once: true});
+})"""
+
+
+def clip_metadata(tab: Locator) -> dict:
+    video = tab.locator("video[src]")
+    expect(video).to_be_visible(timeout=CLIP_TIMEOUT)
+    return video.evaluate(VIDEO_METADATA)
+
+
+def heading(status_text: str) -> tuple[str, int | None]:
+    """'⏳ Generating · 0:03\\n\\nTask ...' -> ('Generating', 3); 'Done in 0:06' -> ('Done', 6)."""
+    first = status_text.strip().splitlines()[0] if status_text.strip() else ""
+    clock = re.search(r"(\d+):(\d\d)\s*$", first)
+    seconds = int(clock.group(1)) * 60 + int(clock.group(2)) if clock else None
+    words = re.sub(r"[^\w\s]", " ", re.sub(r"(in\s+)?\d+:\d\d\s*$", "", first)).split()
+    return " ".join(words), seconds
+
+
+# -- 1. the page loads clean, in both modes ------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode, banner", [("preview", "Preview"), ("live", "Live (WaveSpeed API)")])
+def test_page_loads_without_errors_with_banner_tabs_and_examples(request, open_page, mode, banner):
+    app = request.getfixturevalue(f"{mode}_app")
+    opened = open_page(app)
+    page = opened.page
+
+    expect(page.locator("#mode-banner")).to_be_visible()
+    expect(page.locator("#mode-banner")).to_contain_text(banner)
+    if mode == "live":
+        expect(page.locator("#mode-banner")).not_to_contain_text("Preview")
+
+    for name, first_column in (("Image to Video", "Start image"), ("Text to Video", "Prompt")):
+        expect(page.get_by_role("tab", name=name)).to_be_visible()
+        tab = open_tab(page, name)
+        expect(tab.get_by_role("button", name="Generate")).to_be_visible()
+        expect(tab.get_by_text("Examples from the model page")).to_be_visible()
+        table = tab.get_by_role("grid")
+        expect(table).to_be_visible()
+        expect(table.get_by_role("columnheader").first).to_have_text(first_column)
+        for example in ("A warm, serene park scene", "Portrait outdoors at golden hour", "Cozy indoor scene"):
+            expect(table.get_by_text(example)).to_be_visible()
+        if name == "Image to Video":  # the three example photos really load
+            thumbs = table.locator("img")
+            expect(thumbs).to_have_count(3)
+            for i in range(3):
+                expect(thumbs.nth(i)).to_be_visible()
+                assert thumbs.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), f"thumbnail {i} is broken"
+
+    page.wait_for_timeout(500)  # late errors from the tab switches
+    assert opened.console.errors == [], f"console errors on load: {opened.console.errors}"
+
+
+# -- the prompt helpers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tab_name", ["Image to Video", "Text to Video"])
+def test_camera_moves_append_and_the_count_follows_typing(preview_app, open_page, tab_name):
+    page = open_page(preview_app).page
+    tab = open_tab(page, tab_name)
+    box = prompt_box(tab)
+    expect(count(tab)).to_have_text("0 / 2500 characters")
+
+    box.press_sequentially("a fox")
+    expect(count(tab)).to_have_text("5 / 2500 characters")
+    box.press("Backspace")
+    expect(count(tab)).to_have_text("4 / 2500 characters")
+
+    tab.get_by_role("button", name="Slow push-in").click()
+    expect(box).to_have_value("a fo Camera slowly pushes in.")
+    expect(count(tab)).to_have_text(f"{len('a fo Camera slowly pushes in.')} / 2500 characters")
+
+    tab.get_by_role("button", name="Orbit").click()
+    expected = "a fo Camera slowly pushes in. Camera slow orbit."
+    expect(box).to_have_value(expected)
+    expect(count(tab)).to_have_text(f"{len(expected)} / 2500 characters")
+
+    box.fill("")
+    expect(count(tab)).to_have_text("0 / 2500 characters")
+    tab.get_by_role("button", name="Gentle pan").click()  # on an empty prompt: the phrase alone
+    expect(box).to_have_value("Gentle pan.")
+    expect(count(tab)).to_have_text("11 / 2500 characters")
+
+
+# -- 2. Text to Video, start to finish -----------------------------------------------------------
+
+
+def test_t2v_9_16_streams_its_stages_and_plays_a_5_s_portrait_clip(preview_app, open_page):
+    opened = open_page(preview_app)
+    page = opened.page
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("A paper lantern rising over a night harbour. Camera slowly pushes in.")
+    tab.get_by_label("9:16").check()
+    expect(tab.get_by_label("9:16")).to_be_checked()
+    expect(status(tab)).to_have_text("Ready.")
+    status(tab).evaluate(WATCH_STATUS)
+
+    tab.get_by_role("button", name="Generate").click()
+    expect(status(tab)).to_contain_text("Done", timeout=CLIP_TIMEOUT)
+
+    statuses = [s for s in page.evaluate("window.__statuses") if s.strip() and s.strip() != "Ready."]
+    stages = [heading(s) for s in statuses]
+    running = [(words, secs) for words, secs in stages if not words.startswith("Done")]
+    names = {words for words, _ in stages}
+    assert running, f"no in-progress status was ever shown: {statuses}"
+    assert len(names) >= 2 and any(n.startswith("Done") for n in names), f"stages seen: {names}"
+    assert names & {"Queued at WaveSpeed", "Queued (simulated)", "Generating"}, f"stages seen: {names}"
+    clocks = [secs for _, secs in running if secs is not None]
+    assert clocks and max(clocks) > min(clocks), f"the elapsed counter never moved: {clocks}"
+    assert clocks == sorted(clocks), f"the elapsed counter went backwards: {clocks}"
+    assert TASK_ID.search(statuses[-1]), statuses[-1]
+
+    meta = clip_metadata(tab)
+    assert 4.5 <= meta["duration"] <= 5.5, meta
+    assert meta["width"] > 0 and abs(meta["width"] / meta["height"] - 9 / 16) < 0.01, meta
+    expect(tab.get_by_text("free (preview)")).to_be_visible()
+    assert opened.console.errors == [], opened.console.errors
+
+
+# -- 3. Image to Video from an example -----------------------------------------------------------
+
+
+def test_i2v_upload_then_example_then_a_clip_plays(preview_app, open_page):
+    opened = open_page(preview_app)
+    page = opened.page
+    tab = open_tab(page, "Image to Video")
+    start_image = tab.locator('[data-testid="image"]').first
+
+    tab.locator('input[type="file"]').first.set_input_files(ROOT / "assets" / "rocket.jpg")
+    expect(start_image.locator("img")).to_have_attribute("src", re.compile(r"rocket"))
+
+    tab.get_by_role("grid").get_by_text("Cozy indoor scene").click()
+    expect(prompt_box(tab)).to_have_value(re.compile(r"^Cozy indoor scene\. The subject turns a page"))
+    expect(tab.get_by_label("Negative prompt")).to_have_value("watermark, logo, subtitles, text artifacts")
+    expect(start_image.locator("img")).to_have_attribute("src", re.compile(r"coffee"))
+
+    tab.get_by_role("button", name="Generate").click()
+    meta = clip_metadata(tab)
+    assert meta["readyState"] >= 1 and 4.5 <= meta["duration"] <= 5.5, meta
+    with Image.open(ROOT / "assets" / "coffee.png") as photo:
+        assert abs(meta["width"] / meta["height"] - photo.width / photo.height) < 0.02, (meta, photo.size)
+    video = tab.locator("video[src]")
+    # It plays: autoplay is on, so the playhead moves (or at least the element is not paused).
+    page.wait_for_function("(v) => v.currentTime > 0.3 || !v.paused", arg=video.element_handle(), timeout=UI_TIMEOUT)
+    expect(status(tab)).to_contain_text("Done")
+    assert opened.console.errors == [], opened.console.errors
+
+
+# -- 4. bad input never leaves the browser's server ----------------------------------------------
+
+
+def test_bad_input_shows_the_limit_and_sends_nothing(live_app, open_page, tmp_path):
+    simulator = live_app.simulator
+    opened = open_page(live_app)
+    page = opened.page
+    before = len(simulator.log)
+
+    tab = open_tab(page, "Image to Video")
+    tiny = tmp_path / "tiny.png"
+    tiny.write_bytes(image_bytes(200, 200))
+    tab.locator('input[type="file"]').first.set_input_files(tiny)
+    expect(tab.locator('[data-testid="image"]').first.locator("img")).to_be_visible()
+    prompt_box(tab).fill("Camera slowly pushes in.")
+    tab.get_by_role("button", name="Generate").click()
+    # Beside the image or in a toast: anywhere on the page, as long as a visitor sees it.
+    expect(page.get_by_text(re.compile(r"\b300\b")).filter(visible=True).first).to_be_visible()
+    expect(status(tab)).to_have_text("Ready.")
+    expect(tab.locator("video[src]")).to_have_count(0)
+
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("x" * 2600)
+    expect(count(tab)).to_have_text("⚠️ 2600 / 2500 characters: 100 over the limit")
+    tab.get_by_role("button", name="Generate").click()
+    limit = page.get_by_text(re.compile(r"2500")).filter(visible=True)
+    # ...other than the live counter, which shows 2500 all the time.
+    expect(limit.filter(has_not_text=re.compile(r"/ 2500 characters")).first).to_be_visible()
+    expect(status(tab)).to_have_text("Ready.")
+
+    page.wait_for_timeout(1000)  # anything sent late would show in the log by now
+    assert len(simulator.log) == before, [(r.method, r.path) for r in list(simulator.log)[before:]]
+    # The refusals are HTTP 422 answers from the app, which Chromium logs as failed loads; nothing else.
+    unexpected = [e for e in opened.console.errors if "422" not in e]
+    assert unexpected == [], unexpected
+
+
+# -- 5. Stop waiting -----------------------------------------------------------------------------
+
+
+def test_stop_waiting_leaves_one_task_and_names_it(live_app, open_page):
+    simulator = live_app.simulator
+    submits_before = len(simulator.submits())
+    saved = simulator.config.process_s
+    simulator.config.process_s = 600.0  # a task that will not finish during the test
+    try:
+        page = open_page(live_app).page
+        tab = open_tab(page, "Text to Video")
+        prompt_box(tab).fill("A long, slow sunrise over the sea. Camera slowly pushes in.")
+        tab.get_by_role("button", name="Generate").click()
+        expect(status(tab)).to_contain_text(TASK_ID, timeout=30_000)
+        task_id = TASK_ID.search(status(tab).inner_text()).group(1)
+
+        tab.get_by_role("button", name="Stop waiting").click()
+        expect(status(tab)).to_contain_text("Stopped waiting")
+        expect(status(tab)).to_contain_text(task_id)
+        page.wait_for_timeout(2500)  # the stream is cancelled: no later update paints over it
+        expect(status(tab)).to_contain_text("Stopped waiting")
+        expect(tab.locator("video[src]")).to_have_count(0)
+        expect(tab.get_by_role("button", name="Generate")).to_be_enabled()
+    finally:
+        simulator.config.process_s = saved
+    submits = simulator.submits()[submits_before:]
+    assert len(submits) == 1, [(r.method, r.path) for r in submits]
+    assert task_id in {t for t in simulator.tasks}, "the task id shown is not the one the API made"
+
+
+# -- 6. a phone ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tab_name", ["Image to Video", "Text to Video"])
+def test_phone_has_no_sideways_overflow_and_generate_is_reachable(preview_app, open_page, tab_name):
+    page = open_page(preview_app, viewport=PHONE, is_mobile=True, has_touch=True).page
+    tab = open_tab(page, tab_name)
+    page.wait_for_timeout(300)  # let the layout settle after the tab switch
+    scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    # With mobile emulation (the page's viewport meta is honoured) content wider than the screen
+    # widens the layout viewport instead of scrolling, so innerWidth grows past 390: overflow too.
+    assert inner_width == PHONE["width"], f"content wider than the phone widened the page to {inner_width}px"
+    assert scroll_width <= inner_width + 1, f"the page scrolls sideways: {scroll_width} > {inner_width}"
+
+    for name in ("Generate", "Stop waiting"):
+        button = tab.get_by_role("button", name=name)
+        button.scroll_into_view_if_needed()
+        expect(button).to_be_visible()
+        expect(button).to_be_enabled()
+        box = button.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= inner_width + 1, (name, box)
+        assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], (name, box)
