@@ -196,6 +196,12 @@ class Runner:
 
         def record(state: RunState) -> None:
             task = state.task
+            if task is None and state.error is not None and state.error.task_id:
+                # The submit's answer was lost but named the task: keep it, so it can be resumed.
+                task = Task(id=state.error.task_id, model=state.model, status="created")
+                state = replace(state, stage="submitted", task=task)
+                record(state)
+                state = replace(state, stage="error")
             if task is None:
                 if state.stage == "error" and self.guard:
                     self.guard.release(reservation)

@@ -214,3 +214,24 @@ def test_the_journal_never_holds_the_key(tmp_path):
         assert KEY.encode() not in path.read_bytes(), path
     rows = sqlite3.connect(data_dir / "jobs.sqlite3").execute("SELECT key_fingerprint FROM tasks").fetchall()
     assert {row[0] for row in rows} == {key_fingerprint(KEY)}
+
+
+def test_a_lost_submit_answer_that_names_the_task_is_kept_for_a_resume(tmp_path):
+    from .conftest import FakeAPI, envelope
+
+    runner, _ = make_runner(tmp_path)
+    api = FakeAPI()
+    api.submits.append(httpx.Response(502, json=envelope("created", task_id="named-task")))
+    runner.backend._live_http = httpx.AsyncClient(transport=httpx.MockTransport(api))
+
+    async def go():
+        state = await finish(runner.start(T2VRequest(prompt="x"), owner="me"))
+        await runner.backend.aclose()
+        return state
+
+    state = asyncio.run(go())
+    assert state.stage == "error" and "may have been created" in state.message
+    job = runner.journal.get("named-task")
+    assert job is not None and job.owner == "me" and job.unfinished and "may have been created" in job.error
+    assert [j.id for j in runner.journal.unfinished(key=KEY)] == ["named-task"]
+    assert api.posts == 1
