@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,3 +238,24 @@ def stop(app: LaunchedApp) -> None:
         app.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         app.process.kill()
+
+
+@contextmanager
+def live_app_on_simulator(tmp: Path, config: SimConfig, env_extra: dict[str, str] | None = None) -> Iterator[LaunchedApp]:
+    """The simulator served on loopback with `config` (set api_key to require one), and the app
+    launched against it in live mode with KEY; `app.simulator` is the simulator."""
+    simulator = Simulator(config)
+    port = free_port()
+    server, thread = serve_in_thread(simulator.app, port)
+    try:
+        app = launch_app(tmp, {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}",
+                               **(env_extra or {})})
+        app.simulator = simulator
+        try:
+            yield app
+        finally:
+            stop(app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        simulator.close()

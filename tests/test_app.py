@@ -10,9 +10,9 @@ import gradio_client
 import httpx
 import pytest
 
-from kling.simulator import SimConfig, Simulator
+from kling.simulator import SimConfig
 
-from .conftest import KEY, ROOT, LaunchedApp, free_port, image_bytes, launch_app, probe, serve_in_thread, stop
+from .conftest import KEY, ROOT, LaunchedApp, image_bytes, launch_app, live_app_on_simulator, probe, stop
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +24,8 @@ def preview_app(tmp_path_factory) -> Iterator[LaunchedApp]:
 
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5))
-    port = free_port()
-    server, thread = serve_in_thread(simulator.app, port)
-    app = launch_app(tmp_path_factory.mktemp("live"), {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}"})
-    app.simulator = simulator
-    yield app
-    stop(app)
-    server.should_exit = True
-    thread.join(timeout=10)
-    simulator.close()
+    with live_app_on_simulator(tmp_path_factory.mktemp("live"), SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5)) as app:
+        yield app
 
 
 def stream(job) -> list[str]:

@@ -21,9 +21,9 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
-from kling.simulator import SimConfig, Simulator
+from kling.simulator import SimConfig
 
-from .conftest import KEY, ROOT, LaunchedApp, free_port, image_bytes, launch_app, serve_in_thread, stop
+from .conftest import KEY, ROOT, LaunchedApp, image_bytes, launch_app, live_app_on_simulator, stop
 
 pytestmark = pytest.mark.browser
 
@@ -71,17 +71,9 @@ def preview_app(tmp_path_factory) -> Iterator[LaunchedApp]:
 
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5))
-    port = free_port()
-    server, thread = serve_in_thread(simulator.app, port)
-    app = launch_app(tmp_path_factory.mktemp("browser-live"),
-                     {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}"})
-    app.simulator = simulator
-    yield app
-    stop(app)
-    server.should_exit = True
-    thread.join(timeout=10)
-    simulator.close()
+    config = SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5)
+    with live_app_on_simulator(tmp_path_factory.mktemp("browser-live"), config) as app:
+        yield app
 
 
 @dataclass

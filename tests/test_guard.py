@@ -15,7 +15,7 @@ from kling.guard import SpendGuard, SpendRefused
 from kling.journal import Journal
 from kling.params import T2VRequest
 
-from .conftest import KEY, free_port, launch_app, serve_in_thread, stop
+from .conftest import KEY, live_app_on_simulator
 from .test_journal import finish, make_runner
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc).timestamp()
@@ -142,21 +142,12 @@ def test_a_refusal_sends_no_request_and_a_finished_run_frees_its_reservation(tmp
 
 @pytest.fixture(scope="module")
 def guarded_app(tmp_path_factory):
-    from kling.simulator import SimConfig, Simulator
+    from kling.simulator import SimConfig
 
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.2, process_s=0.5))
-    port = free_port()
-    server, thread = serve_in_thread(simulator.app, port)
-    app = launch_app(tmp_path_factory.mktemp("guarded"), {
-        "WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}",
-        "KLING_DAILY_BUDGET_USD": "1.30", "KLING_AUTH": "ann:correct-horse",
-    })
-    app.simulator = simulator
-    yield app
-    stop(app)
-    server.should_exit = True
-    thread.join(timeout=10)
-    simulator.close()
+    config = SimConfig(api_key=KEY, queue_s=0.2, process_s=0.5)
+    env = {"KLING_DAILY_BUDGET_USD": "1.30", "KLING_AUTH": "ann:correct-horse"}
+    with live_app_on_simulator(tmp_path_factory.mktemp("guarded"), config, env) as app:
+        yield app
 
 
 def test_the_launched_app_enforces_login_and_the_budget(guarded_app):

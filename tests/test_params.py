@@ -9,7 +9,6 @@ import math
 import os
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

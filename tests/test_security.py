@@ -8,25 +8,17 @@ import json
 import httpx
 import pytest
 
-from kling.simulator import SimConfig, Simulator
+from kling.simulator import SimConfig
 
-from .conftest import KEY, ROOT, free_port, launch_app, serve_in_thread, stop
+from .conftest import KEY, ROOT, live_app_on_simulator
 
 VISITOR_KEY = "sk-visitor-3141592653589793"
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.2, process_s=0.6))
-    port = free_port()
-    server, thread = serve_in_thread(simulator.app, port)
-    launched = launch_app(tmp_path_factory.mktemp("secure"), {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}"})
-    launched.simulator = simulator
-    yield launched
-    stop(launched)
-    server.should_exit = True
-    thread.join(timeout=10)
-    simulator.close()
+    with live_app_on_simulator(tmp_path_factory.mktemp("secure"), SimConfig(api_key=KEY, queue_s=0.2, process_s=0.6)) as launched:
+        yield launched
 
 
 def first_task(app) -> str:
