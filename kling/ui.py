@@ -565,20 +565,66 @@ class LabHandlers:
                 prompt, negative, aspect_ratio, duration)
 
 
-def director_brief() -> tuple[list[gr.Textbox], gr.Button]:
-    """The prompting guide as four fields that compose the prompt (which stays editable)."""
-    with gr.Accordion("Director's brief", open=False):
-        boxes = [gr.Textbox(label=name, placeholder=hint, lines=1) for name, hint in BRIEF_FIELDS.items()]
-        compose = gr.Button("Compose the prompt", size="sm")
-    return boxes, compose
+# Pieces both generate tabs have, built in place (inside the page's `with gr.Blocks()`).
 
 
-def share_link() -> tuple[gr.Button, gr.Textbox]:
+@dataclass
+class PromptInputs:
+    prompt: gr.Textbox
+    count: gr.Markdown
+    moves: list[gr.Button]
+    negative: gr.Textbox
+    brief: list[gr.Textbox]
+    compose: gr.Button
+
+
+def prompt_inputs(placeholder: str) -> PromptInputs:
+    """Prompt with its live count and camera-move buttons, negative prompt, and the director's
+    brief (the prompting guide as four fields that compose the prompt, which stays editable)."""
+    prompt = gr.Textbox(label="Prompt", lines=4, placeholder=placeholder)
+    count = gr.Markdown(f"0 / {PROMPT_MAX_CHARS} characters", elem_classes="kling-count")
     with gr.Row():
-        button = gr.Button("Copy link to these settings", size="sm", scale=1)
+        moves = [gr.Button(name, size="sm") for name in CAMERA_MOVES]
+    negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
+    with gr.Accordion("Director's brief", open=False):
+        brief = [gr.Textbox(label=name, placeholder=hint, lines=1) for name, hint in BRIEF_FIELDS.items()]
+        compose = gr.Button("Compose the prompt", size="sm")
+    return PromptInputs(prompt, count, moves, negative, brief, compose)
+
+
+@dataclass
+class RunButtons:
+    price: gr.Markdown
+    go: gr.Button
+    stop: gr.Button
+
+
+def run_buttons() -> RunButtons:
+    with gr.Row():
+        return RunButtons(gr.Markdown(elem_classes="kling-price"), gr.Button("Generate", variant="primary"),
+                          gr.Button("Stop waiting", variant="stop"))
+
+
+@dataclass
+class ResultPanel:
+    status: gr.Markdown
+    video: gr.Video
+    details: gr.Markdown
+    link_button: gr.Button
+    link: gr.Textbox
+    task: gr.State  # the current task id, for "Stop waiting"
+
+
+def result_panel() -> ResultPanel:
+    status = gr.Markdown("Ready.", elem_classes="kling-status")
+    video = gr.Video(label="Clip", show_label=False, autoplay=True, loop=True, buttons=["download"],
+                     interactive=False, height=480)
+    details = gr.Markdown()
+    with gr.Row():
+        link_button = gr.Button("Copy link to these settings", size="sm", scale=1)
         link = gr.Textbox(show_label=False, placeholder="the link (no key, no images) appears here",
                           interactive=False, scale=2)
-    return button, link
+    return ResultPanel(status, video, details, link_button, link, gr.State(""))
 
 
 def _field_checks(request_: I2VRequest | T2VRequest, names: list[str]) -> list[dict]:
@@ -688,53 +734,27 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                         with gr.Row():
                             i2v_image = gr.Image(label="Start image", type="filepath", sources=["upload", "clipboard"], height=220)
                             i2v_end = gr.Image(label="End image (optional)", type="filepath", sources=["upload", "clipboard"], height=220)
-                        i2v_prompt = gr.Textbox(label="Prompt", lines=4, placeholder="What happens, and how the camera moves")
-                        i2v_count = gr.Markdown(f"0 / {PROMPT_MAX_CHARS} characters", elem_classes="kling-count")
-                        with gr.Row():
-                            i2v_moves = [gr.Button(name, size="sm") for name in CAMERA_MOVES]
-                        i2v_negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
-                        i2v_brief, i2v_compose = director_brief()
+                        i2v_text = prompt_inputs("What happens, and how the camera moves")
                         with gr.Accordion("Advanced", open=False):
                             i2v_guidance = gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05,
                                                      label="Guidance scale", info=GUIDANCE_HELP)
                             i2v_duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
-                        with gr.Row():
-                            i2v_price = gr.Markdown(elem_classes="kling-price")
-                            i2v_go = gr.Button("Generate", variant="primary")
-                            i2v_stop = gr.Button("Stop waiting", variant="stop")
+                        i2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
-                        i2v_status = gr.Markdown("Ready.", elem_classes="kling-status")
-                        i2v_video = gr.Video(label="Clip", show_label=False, autoplay=True, loop=True, buttons=["download"],
-                                             interactive=False, height=480)
-                        i2v_details = gr.Markdown()
-                        i2v_link_button, i2v_link = share_link()
-                        i2v_task = gr.State("")
-                gr.Examples(I2V_EXAMPLES, inputs=[i2v_image, i2v_prompt, i2v_negative], cache_examples=False,
+                        i2v_out = result_panel()
+                gr.Examples(I2V_EXAMPLES, inputs=[i2v_image, i2v_text.prompt, i2v_text.negative], cache_examples=False,
                             label="Examples from the model page (click to fill the form)")
 
             with gr.Tab("Text to Video", id="t2v"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
-                        t2v_prompt = gr.Textbox(label="Prompt", lines=4, placeholder="The scene, the action and the camera")
-                        t2v_count = gr.Markdown(f"0 / {PROMPT_MAX_CHARS} characters", elem_classes="kling-count")
-                        with gr.Row():
-                            t2v_moves = [gr.Button(name, size="sm") for name in CAMERA_MOVES]
-                        t2v_negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
-                        t2v_brief, t2v_compose = director_brief()
+                        t2v_text = prompt_inputs("The scene, the action and the camera")
                         t2v_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio")
                         t2v_duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
-                        with gr.Row():
-                            t2v_price = gr.Markdown(elem_classes="kling-price")
-                            t2v_go = gr.Button("Generate", variant="primary")
-                            t2v_stop = gr.Button("Stop waiting", variant="stop")
+                        t2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
-                        t2v_status = gr.Markdown("Ready.", elem_classes="kling-status")
-                        t2v_video = gr.Video(label="Clip", show_label=False, autoplay=True, loop=True, buttons=["download"],
-                                             interactive=False, height=480)
-                        t2v_details = gr.Markdown()
-                        t2v_link_button, t2v_link = share_link()
-                        t2v_task = gr.State("")
-                gr.Examples(T2V_EXAMPLES, inputs=[t2v_prompt, t2v_negative], cache_examples=False,
+                        t2v_out = result_panel()
+                gr.Examples(T2V_EXAMPLES, inputs=[t2v_text.prompt, t2v_text.negative], cache_examples=False,
                             label="Examples from the model page (click to fill the form)")
 
             with gr.Tab("Prompt Lab", id="lab"):
@@ -791,37 +811,36 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
         private = {"api_visibility": "private", "queue": False}
         generation = {"concurrency_limit": settings.concurrency, "concurrency_id": "generation"}
         durations = [i2v_duration, t2v_duration]
-        mode_view = [banner, key_info, i2v_price, t2v_price, i2v_video, t2v_video]
+        mode_view = [banner, key_info, i2v_buttons.price, t2v_buttons.price, i2v_out.video, t2v_out.video]
 
         demo.load(handlers.restore, [owner_store, key_store, *durations], [owner_store, session, *mode_view], **private)
         save_key.click(handlers.save_key, [key_box, session, *durations], [key_store, session, key_box, *mode_view], **private)
         clear_key.click(handlers.clear_key, [session, *durations], [key_store, session, key_box, *mode_view], **private)
 
-        for prompt, count, moves in ((i2v_prompt, i2v_count, i2v_moves), (t2v_prompt, t2v_count, t2v_moves)):
-            prompt.change(None, prompt, count, js=COUNT_JS)
-            for button, phrase in zip(moves, CAMERA_MOVES.values()):
-                button.click(None, prompt, prompt, js=f"(p) => (p && p.trim() ? p.trim() + ' ' : '') + {phrase!r}")
-        i2v_duration.change(handlers.price, [i2v_duration, session], i2v_price, **private)
-        t2v_duration.change(handlers.price, [t2v_duration, session], t2v_price, **private)
+        for text in (i2v_text, t2v_text):
+            text.prompt.change(None, text.prompt, text.count, js=COUNT_JS)
+            for button, phrase in zip(text.moves, CAMERA_MOVES.values()):
+                button.click(None, text.prompt, text.prompt, js=f"(p) => (p && p.trim() ? p.trim() + ' ' : '') + {phrase!r}")
+            text.compose.click(compose_brief, text.brief, text.prompt, **private)
+        i2v_duration.change(handlers.price, [i2v_duration, session], i2v_buttons.price, **private)
+        t2v_duration.change(handlers.price, [t2v_duration, session], t2v_buttons.price, **private)
 
-        i2v_inputs = [i2v_image, i2v_prompt, i2v_negative, i2v_guidance, i2v_duration, i2v_end, session]
-        i2v_run = i2v_go.click(handlers.image_to_video, i2v_inputs, [i2v_status, i2v_video, i2v_details, i2v_task],
-                               validator=handlers.check_i2v, api_name="image_to_video", show_progress_on=i2v_video,
+        i2v_inputs = [i2v_image, i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration, i2v_end, session]
+        i2v_run = i2v_buttons.go.click(handlers.image_to_video, i2v_inputs, [i2v_out.status, i2v_out.video, i2v_out.details, i2v_out.task],
+                               validator=handlers.check_i2v, api_name="image_to_video", show_progress_on=i2v_out.video,
                                **generation)
-        i2v_stop.click(handlers.stop_waiting, [i2v_task, session], i2v_status, cancels=[i2v_run], **private)
+        i2v_buttons.stop.click(handlers.stop_waiting, [i2v_out.task, session], i2v_out.status, cancels=[i2v_run], **private)
 
-        t2v_inputs = [t2v_prompt, t2v_negative, t2v_aspect, t2v_duration, session]
-        t2v_run = t2v_go.click(handlers.text_to_video, t2v_inputs, [t2v_status, t2v_video, t2v_details, t2v_task],
-                               validator=handlers.check_t2v, api_name="text_to_video", show_progress_on=t2v_video,
+        t2v_inputs = [t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration, session]
+        t2v_run = t2v_buttons.go.click(handlers.text_to_video, t2v_inputs, [t2v_out.status, t2v_out.video, t2v_out.details, t2v_out.task],
+                               validator=handlers.check_t2v, api_name="text_to_video", show_progress_on=t2v_out.video,
                                **generation)
-        t2v_stop.click(handlers.stop_waiting, [t2v_task, session], t2v_status, cancels=[t2v_run], **private)
+        t2v_buttons.stop.click(handlers.stop_waiting, [t2v_out.task, session], t2v_out.status, cancels=[t2v_run], **private)
 
-        for boxes, compose, prompt in ((i2v_brief, i2v_compose, i2v_prompt), (t2v_brief, t2v_compose, t2v_prompt)):
-            compose.click(compose_brief, boxes, prompt, **private)
-        i2v_link_button.click(None, [gr.State("i2v"), i2v_prompt, i2v_negative, i2v_guidance, i2v_duration], i2v_link, js=LINK_JS)
-        t2v_link_button.click(None, [gr.State("t2v"), t2v_prompt, t2v_negative, t2v_aspect, t2v_duration], t2v_link, js=LINK_JS)
-        demo.load(handlers.prefill, None, [tabs, i2v_prompt, i2v_negative, i2v_guidance, i2v_duration,
-                                           t2v_prompt, t2v_negative, t2v_aspect, t2v_duration], **private)
+        i2v_out.link_button.click(None, [gr.State("i2v"), i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration], i2v_out.link, js=LINK_JS)
+        t2v_out.link_button.click(None, [gr.State("t2v"), t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration], t2v_out.link, js=LINK_JS)
+        demo.load(handlers.prefill, None, [tabs, i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration,
+                                           t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration], **private)
 
         lab_durations = lab_fields[3::4]
         lab_guidance = lab_fields[2::4]
@@ -834,8 +853,8 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                                   [*lab_statuses, *lab_videos, lab_summary], api_visibility="private", **generation)
         lab_stop.click(lambda: "Stopped waiting. The variants keep running (and are billed); their clips land in History.",
                        None, lab_summary, cancels=[lab_event], **private)
-        to_main_tabs = [tabs, i2v_image, i2v_prompt, i2v_negative, i2v_guidance, i2v_duration,
-                        t2v_prompt, t2v_negative, t2v_aspect, t2v_duration]
+        to_main_tabs = [tabs, i2v_image, i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration,
+                        t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration]
         for i, use in enumerate(lab_uses):
             use.click(lab_handlers.use, [lab_mode, lab_image, lab_aspect, *lab_fields[4 * i: 4 * i + 4]], to_main_tabs, **private)
 
@@ -844,8 +863,8 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
         refresh.click(history.list, session, listing, **private)
         history_table.select(history.select, session, [selected_id, history_video, history_job], **private)
         use_settings.click(history.use_settings, [selected_id, session],
-                           [tabs, i2v_image, i2v_prompt, i2v_negative, i2v_guidance, i2v_duration, i2v_end,
-                            t2v_prompt, t2v_negative, t2v_aspect, t2v_duration], **private)
+                           [tabs, i2v_image, i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration, i2v_end,
+                            t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration], **private)
         for trigger, source in ((resume_selected, selected_id), (resume_typed, resume_id)):
             trigger.click(history.resume, [source, session], [history_job, history_video],
                           api_visibility="private", **generation).then(history.list, session, listing, **private)
