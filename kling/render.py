@@ -5,7 +5,7 @@ never pass for Kling output. Clips are H.264 / yuv420p / 24 fps, BT.709-tagged, 
 first (faststart) so a browser <video> starts playing before the download ends.
 
 Speed: all per-frame geometry is a box-resize of a pre-fitted source (Pillow's separable resampler
-is about twice as fast as its affine transform), frames are drawn on a helper thread while the
+is about twice as fast as its affine transform), frames are drawn on two helper threads while the
 calling thread feeds libx264 (Pillow and swscale release the GIL), and libx264 runs `ultrafast`.
 Every function is pure: per-call state only, safe to run in several threads at once.
 """
