@@ -31,8 +31,12 @@ POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class Backend:
-    def __init__(self, settings: Settings, *, simulator: Simulator | None = None, live_poll: PollPolicy | None = None) -> None:
+    def __init__(self, settings: Settings, *, simulator: Simulator | None = None, live_poll: PollPolicy | None = None,
+                 webhooks: bool = False) -> None:
+        """`webhooks`: this process serves WEBHOOK_PATH (the app does, the CLI does not), so a
+        submit may ask for a webhook; a wait that expects one polls only as a safety net."""
         self.settings = settings
+        self.webhooks = webhooks
         self.simulator = simulator
         self.live_poll = live_poll or LIVE_POLL
         self._live_http: httpx.AsyncClient | None = None
@@ -64,7 +68,7 @@ class Backend:
     def webhook_url(self, user_key: str | None = None) -> str | None:
         """The webhook to ask for, or None. Only for tasks paid with the server's key: a webhook is
         signed with the paying account's secret, and a visitor's secret is not ours to fetch."""
-        if self.settings.public_url and self.settings.api_key and not (user_key or "").strip():
+        if self.webhooks and self.settings.public_url and self.settings.api_key and not (user_key or "").strip():
             return self.settings.public_url + WEBHOOK_PATH
         return None
 

@@ -653,7 +653,7 @@ class Studio:
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Studio:
         settings = settings or Settings.from_env()
-        backend = Backend(settings)
+        backend = Backend(settings, webhooks=True)  # launch_kwargs() serves the route
         journal = Journal(settings.journal_path)
         return cls(settings, backend, journal, Runner(backend, journal, SpendGuard(settings, journal)))
 

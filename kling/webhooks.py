@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -72,24 +73,26 @@ class Wakeups:
     def __init__(self, remember: int = 1024) -> None:
         self._events: OrderedDict[str, tuple[asyncio.Event, asyncio.AbstractEventLoop | None]] = OrderedDict()
         self._remember = remember
+        self._lock = threading.Lock()  # `wake` may come from another thread
 
-    def _event(self, task_id: str, loop: asyncio.AbstractEventLoop | None) -> asyncio.Event:
-        event, owner = self._events.get(task_id, (None, None))
-        if event is None or (loop is not None and owner not in (None, loop)):
-            event, owner = asyncio.Event(), loop
-        self._events[task_id] = (event, owner or loop)
-        self._events.move_to_end(task_id)
-        while len(self._events) > self._remember:
-            self._events.popitem(last=False)
-        return event
+    def _event(self, task_id: str, loop: asyncio.AbstractEventLoop | None) -> tuple[asyncio.Event, asyncio.AbstractEventLoop | None]:
+        """The flag for `task_id` and the loop that sleeps on it; `loop` claims it for that loop."""
+        with self._lock:
+            event, owner = self._events.get(task_id, (None, None))
+            if event is None or (loop is not None and owner not in (None, loop)):
+                event, owner = asyncio.Event(), loop
+            self._events[task_id] = (event, owner or loop)
+            self._events.move_to_end(task_id)
+            while len(self._events) > self._remember:
+                self._events.popitem(last=False)
+            return event, owner or loop
 
     def wake(self, task_id: str) -> None:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        event = self._event(task_id, None)
-        owner = self._events[task_id][1]
+        event, owner = self._event(task_id, None)
         if owner is not None and owner is not running:
             owner.call_soon_threadsafe(event.set)
         else:
@@ -102,7 +105,7 @@ class Wakeups:
     async def sleep(self, task_id: str, seconds: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> bool:
         """Sleep `seconds` (with `sleep`, so tests can use a fake clock) or until woken.
         True when woken; the wake is consumed."""
-        event = self._event(task_id, asyncio.get_running_loop())
+        event, _ = self._event(task_id, asyncio.get_running_loop())
         if not event.is_set():
             napping = asyncio.ensure_future(sleep(seconds))
             waking = asyncio.ensure_future(event.wait())
@@ -114,6 +117,3 @@ class Wakeups:
         woken = event.is_set()
         event.clear()
         return woken
-
-    def forget(self, task_id: str) -> None:
-        self._events.pop(task_id, None)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from kling.backend import Backend
 from kling.client import PollPolicy
 from kling.config import Settings
 from kling.params import T2VRequest
@@ -119,11 +120,12 @@ def test_wakeups_remember_only_recent_task_ids():
 # -- the backend: secret, refusal, wake ---------------------------------------------------------
 
 
-def live_studio(tmp_path: Path, *, public_url: str | None = "http://app.test", **poll) -> tuple[Studio, Simulator]:
+def live_studio(tmp_path: Path, *, public_url: str | None = "http://app.test", process_s: float = 0.5,
+                **poll) -> tuple[Studio, Simulator]:
     """A live studio whose API calls go to an in-process simulator, and whose webhook route
     receives the simulator's webhooks in-process too (no ports)."""
     receiver = Starlette()
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.5),
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s),
                           webhook_transport=httpx.ASGITransport(app=receiver))
     settings = Settings(api_key=KEY, base_url="http://sim.test", data_dir=tmp_path / "data", public_url=public_url)
     studio = Studio.from_env(settings)
@@ -171,6 +173,14 @@ def test_webhooks_are_asked_for_only_with_a_public_url_and_the_servers_key(tmp_p
     assert [route.path for route in studio.launch_kwargs()["app_kwargs"]["routes"]] == [WEBHOOK_PATH]
     plain, _ = live_studio(tmp_path / "plain", public_url=None)
     assert plain.backend.webhook_url() is None and plain.launch_kwargs()["app_kwargs"]["routes"] == []
+    # The CLI serves no route: with the same settings its tasks must keep polling normally.
+    assert Backend(studio.settings).webhook_url() is None
+
+
+def test_the_public_url_must_be_http_and_loses_its_trailing_slash():
+    assert Settings.from_env({"KLING_PUBLIC_URL": "https://me.hf.space/"}).public_url == "https://me.hf.space"
+    with pytest.raises(ValueError, match="KLING_PUBLIC_URL"):
+        Settings.from_env({"KLING_PUBLIC_URL": "me.hf.space"})
 
 
 # -- the whole path: a webhook ends the wait ----------------------------------------------------
@@ -188,7 +198,9 @@ def status_polls(simulator: Simulator, task_id: str) -> int:
 
 def test_a_webhook_ends_the_wait_with_fewer_polls(tmp_path):
     # The safety net (60 s) outlasts the deadline (20 s): only the webhook can end this wait in time.
-    hooked, hooked_sim = live_studio(tmp_path / "hooked", first=0.05, safety_net=60, deadline=20, jitter=0)
+    # The task lasts 2 s, so the first look (at 0.05 s) sees it running even on a loaded machine.
+    hooked, hooked_sim = live_studio(tmp_path / "hooked", process_s=2.0, first=0.05, safety_net=60, deadline=20,
+                                     jitter=0)
     polled, polled_sim = live_studio(tmp_path / "polled", public_url=None, first=0.05, early=0.05, interval=0.05,
                                      ceiling=0.05, deadline=20, jitter=0)
 
