@@ -49,10 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ramp", type=float, default=20.0, help="seconds over which the visitors arrive")
+    parser.add_argument("--session-capacity", type=int, default=None,
+                        help="KLING_SESSION_CAPACITY for the app (default: the app's own, 2000)")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="kling-load-"))
-    app = launch_app(tmp, {"KLING_CONCURRENCY": "64"})
+    env = {"KLING_CONCURRENCY": "64"}
+    if args.session_capacity:
+        env["KLING_SESSION_CAPACITY"] = str(args.session_capacity)
+    app = launch_app(tmp, env)
     try:
         time.sleep(2)
         rss_start, _ = rss_mb(app.process.pid)

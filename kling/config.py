@@ -71,6 +71,9 @@ class Settings:
     daily_budget_cents: int | None = None
     require_user_key: bool = False
     auth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # Gradio keeps each visitor session's copy of the page config (~0.3 MB for this page) until this
+    # many newer sessions push it out; its own default (10 000) would let that grow to gigabytes.
+    session_capacity: int = 2000
     share: bool = False  # ask Gradio for a public share link
     mcp: bool = False  # serve Gradio's MCP server (needs gradio[mcp])
     # Where WaveSpeed can reach this app (e.g. https://name-space.hf.space): submits then ask for
@@ -98,6 +101,7 @@ class Settings:
             auth=_auth(environ.get("KLING_AUTH", "")),
             public_url=_url(environ, "KLING_PUBLIC_URL"),
             webhook_secret=environ.get("KLING_WEBHOOK_SECRET", "").strip() or None,
+            session_capacity=_int(environ, "KLING_SESSION_CAPACITY", 2000),
             share=_flag(environ, "KLING_SHARE"),
             mcp=_flag(environ, "KLING_MCP"),
         )

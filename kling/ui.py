@@ -685,6 +685,7 @@ class Studio:
             # (its queue has that many worker slots), async or not: 40 would make the 41st visitor
             # wait a whole generation. Handlers are async, so a slot costs a coroutine, not a thread.
             "max_threads": max(40, self.settings.concurrency),
+            "state_session_capacity": self.settings.session_capacity,
             "share": self.settings.share if share is None else share,
             "mcp_server": self.settings.mcp,
         }

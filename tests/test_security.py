@@ -80,3 +80,14 @@ def test_no_key_in_anything_served_logged_or_written(app):
         assert not any(secret.encode() in blob for blob in blobs), secret
     # The simulator saw both keys (that is where they go) but its log keeps neither.
     assert not any(secret in json.dumps([e.__dict__ for e in app.simulator.log], default=str) for secret in (KEY, VISITOR_KEY))
+
+
+def test_gradios_per_session_memory_is_bounded(tmp_path):
+    """Gradio keeps every session's copy of the page config until pushed out by newer ones; its
+    own default of 10 000 sessions would be gigabytes for this page."""
+    from kling.config import Settings
+    from kling.ui import Studio
+
+    assert Studio.from_env(Settings(data_dir=tmp_path)).launch_kwargs()["state_session_capacity"] == 2000
+    settings = Settings.from_env({"KLING_SESSION_CAPACITY": "300", "KLING_DATA_DIR": str(tmp_path)})
+    assert Studio.from_env(settings).launch_kwargs()["state_session_capacity"] == 300
