@@ -592,6 +592,14 @@ def prompt_inputs(placeholder: str) -> PromptInputs:
     return PromptInputs(prompt, count, moves, negative, brief, compose)
 
 
+def duration_radio() -> gr.Radio:
+    """5 or 10 s. Gradio describes every Radio to API and MCP clients as a string, which made an
+    agent that sent the integer 5 fail schema validation: this one says what the API field is."""
+    radio = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
+    radio.api_info = lambda: {"enum": list(DURATIONS), "title": "Duration", "type": "integer"}
+    return radio
+
+
 @dataclass
 class RunButtons:
     price: gr.Markdown
@@ -739,7 +747,7 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                         with gr.Accordion("Advanced", open=False):
                             i2v_guidance = gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05,
                                                      label="Guidance scale", info=GUIDANCE_HELP)
-                            i2v_duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
+                            i2v_duration = duration_radio()
                         i2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
@@ -751,7 +759,7 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                     with gr.Column(scale=1, min_width=320):
                         t2v_text = prompt_inputs("The scene, the action and the camera")
                         t2v_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio")
-                        t2v_duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
+                        t2v_duration = duration_radio()
                         t2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         t2v_out = result_panel()

@@ -146,5 +146,39 @@ def test_mcp_lists_both_tools_with_every_parameter_described(tmp_path):
         properties = tools[name]["inputSchema"]["properties"]
         assert list(properties) == params
         assert all(len(properties[p]["description"]) > 10 for p in params)
+        assert properties["duration"]["type"] == "integer" and properties["duration"]["enum"] == [5, 10]
         assert "Kling v2.0 master" in tools[name]["description"]
     assert not any(name.startswith(("run", "lambda", "stop", "restore")) for name in tools)  # helpers stay private
+
+
+def test_an_mcp_client_lists_and_calls_the_text_to_video_tool(tmp_path):
+    mcp = pytest.importorskip("mcp")
+    from mcp.client.streamable_http import streamablehttp_client
+
+    app = launch_app(tmp_path, {"KLING_MCP": "1"})
+    progress: list[str] = []
+
+    async def go():
+        async with streamablehttp_client(f"{app.url}/gradio_api/mcp/") as (read, write, _):
+            async with mcp.ClientSession(read, write) as session:
+                await session.initialize()
+                names = {tool.name for tool in (await session.list_tools()).tools}
+
+                async def on_progress(done, total, message):
+                    progress.append(message or "")
+
+                result = await session.call_tool(
+                    "text_to_video", {"prompt": "a red kite over a beach", "negative_prompt": "", "aspect_ratio": "9:16",
+                                      "duration": 5}, progress_callback=on_progress)
+                return names, result
+
+    try:
+        names, result = asyncio.run(go())
+    finally:
+        stop(app)
+    assert {"image_to_video", "text_to_video"} <= names
+    assert not result.isError, result
+    text = " ".join(getattr(part, "text", "") or "" for part in result.content)
+    assert "Done" in text and "not Kling output" in text  # the final status, as a preview
+    assert any(".mp4" in str(part) for part in result.content)
+    assert progress, "no progress notification reached the client"

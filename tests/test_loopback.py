@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -251,3 +252,27 @@ def test_the_official_sdk_reads_a_sync_mode_timeout(sdk, tmp_path):
         sim.close()
     assert result["status"] == "processing" and result["task_id"] in sim.tasks
     assert "Sync mode timed out" in result["error"]
+
+
+def test_the_official_sdk_against_python_m_kling_simulator(sdk, tmp_path):
+    """The issue's own words: `python -m kling simulator` plus the official SDK produce a real clip."""
+    from .conftest import free_port
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "kling", "simulator", "--port", str(port), "--time-scale", "0.2"],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                httpx.get(f"{url}/_sim/log", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        outputs = sdk.Client(api_key="any-key", base_url=url).run(
+            "kwaivgi/kling-v2.0-t2v-master", {"prompt": "a fox in snow", "aspect_ratio": "9:16", "duration": 10})
+        info = probe(httpx.get(outputs["outputs"][0]).content)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert (info.codec, info.frames) == ("h264", 240) and info.width * 16 == info.height * 9
