@@ -208,11 +208,3 @@ class Journal:
         with self._lock:
             count, cents, oldest = self._db.execute(query, args).fetchone()
         return int(count), int(cents), oldest
-
-    def spent_cents(self, owner: str) -> int:
-        """What this owner's live tasks cost (failed tasks included: WaveSpeed may bill them)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COALESCE(SUM(price_cents), 0) FROM tasks WHERE owner = ? AND mode = 'live'", (owner,)
-            ).fetchone()
-        return int(row[0])

@@ -237,13 +237,6 @@ class Runner:
         run.job.add_done_callback(done)
         return run
 
-    @property
-    def active(self) -> int:
-        return len(self._jobs)
-
-    def run_for(self, task_id: str) -> Run | None:
-        return self._runs.get(task_id)
-
     async def drain(self) -> None:
         if self._jobs:
             await asyncio.gather(*self._jobs, return_exceptions=True)
@@ -265,7 +258,7 @@ def journal_changes(state: RunState) -> dict[str, Any]:
             changes.update(status=error.status, error_code=error.code)
         elif isinstance(error, DownloadError):
             changes.update(status="completed", output_url=error.url)  # done, clip not saved: resumable
-    return {k: v for k, v in changes.items() if v is not None or k in ("error_code", "inference_ms")}
+    return changes
 
 
 def journal_params(request: Request, journal: Journal | None) -> dict[str, Any]:
