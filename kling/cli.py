@@ -18,8 +18,8 @@ from .client import is_task_id
 from .config import Settings
 from .errors import KlingError, NotFoundError, Problem, ValidationError
 from .journal import Journal
-from .runner import Runner, RunState
 from .params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
+from .runner import Runner, RunState
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections import deque
 import binascii
 import hashlib
 import heapq
@@ -25,6 +24,7 @@ import secrets
 import tempfile
 import time
 import uuid
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone

@@ -22,12 +22,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from . import lab
 from .backend import Backend
 from .client import is_task_id
 from .config import Settings
 from .errors import ValidationError
 from .guard import SpendGuard, SpendRefused
-from . import lab
 from .journal import Job, Journal
 from .params import (
     ASPECT_RATIOS,

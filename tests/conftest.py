@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from PIL import Image
-from pathlib import Path
 
 from kling.simulator import SimConfig, Simulator
 
@@ -259,3 +259,46 @@ def live_app_on_simulator(tmp: Path, config: SimConfig, env_extra: dict[str, str
         server.should_exit = True
         thread.join(timeout=10)
         simulator.close()
+
+
+@pytest.fixture(scope="module")
+def preview_app(tmp_path_factory) -> Iterator[LaunchedApp]:
+    """`python app.py` with no key, once per test module."""
+    app = launch_app(tmp_path_factory.mktemp("preview"), {})
+    yield app
+    stop(app)
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
+    """`python app.py` in live mode against the simulator (which requires KEY), once per test module."""
+    with live_app_on_simulator(tmp_path_factory.mktemp("live"), SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5)) as app:
+        yield app
+
+
+@contextmanager
+def simulator_process(*args: str) -> Iterator[str]:
+    """`python -m kling simulator ARGS` in a process of its own (it outlives an app that is killed);
+    yields its URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "kling", "simulator", "--port", str(port), *args],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{url}/_sim/log", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def finish(run):
+    """The last state of a run, once it has ended."""
+    async for state in run.watch(tick=0.5):
+        pass
+    return state

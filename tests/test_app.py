@@ -4,28 +4,11 @@ against the simulator on loopback, which requires the key the app was given."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import gradio_client
 import httpx
 import pytest
 
-from kling.simulator import SimConfig
-
-from .conftest import KEY, ROOT, LaunchedApp, image_bytes, launch_app, live_app_on_simulator, probe, stop
-
-
-@pytest.fixture(scope="module")
-def preview_app(tmp_path_factory) -> Iterator[LaunchedApp]:
-    app = launch_app(tmp_path_factory.mktemp("preview"), {})
-    yield app
-    stop(app)
-
-
-@pytest.fixture(scope="module")
-def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
-    with live_app_on_simulator(tmp_path_factory.mktemp("live"), SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5)) as app:
-        yield app
+from .conftest import KEY, ROOT, image_bytes, probe
 
 
 def stream(job) -> list[str]:

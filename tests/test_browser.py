@@ -21,9 +21,7 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
-from kling.simulator import SimConfig
-
-from .conftest import KEY, ROOT, LaunchedApp, image_bytes, launch_app, live_app_on_simulator, stop
+from .conftest import ROOT, LaunchedApp, image_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -60,20 +58,6 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module")
-def preview_app(tmp_path_factory) -> Iterator[LaunchedApp]:
-    app = launch_app(tmp_path_factory.mktemp("browser-preview"), {})
-    yield app
-    stop(app)
-
-
-@pytest.fixture(scope="module")
-def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
-    config = SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5)
-    with live_app_on_simulator(tmp_path_factory.mktemp("browser-live"), config) as app:
-        yield app
 
 
 @dataclass

@@ -11,7 +11,8 @@ import pytest
 from kling.client import PollPolicy
 from kling.params import T2VRequest
 
-from .test_journal import finish, make_runner
+from .conftest import finish
+from .test_journal import make_runner
 
 # switch -> (changes, expected stage, words in the message, journal row status or None, submits, tasks made)
 SUBMIT = {

@@ -17,9 +17,9 @@ from kling.journal import Journal, key_fingerprint
 from kling.params import I2VRequest, T2VRequest
 from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
-from kling.ui import HistoryHandlers, Handlers
+from kling.ui import Handlers, HistoryHandlers
 
-from .conftest import KEY, image_bytes, probe
+from .conftest import KEY, finish, image_bytes, probe
 
 
 def make_runner(tmp_path: Path, *, key: str | None = KEY, **sim_config) -> tuple[Runner, Simulator]:
@@ -32,12 +32,6 @@ def make_runner(tmp_path: Path, *, key: str | None = KEY, **sim_config) -> tuple
 
     backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0)
     return Runner(backend, Journal(settings.journal_path)), simulator
-
-
-async def finish(run):
-    async for state in run.watch(tick=0.5):
-        pass
-    return state
 
 
 def test_the_row_is_written_before_the_first_poll(tmp_path):

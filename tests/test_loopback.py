@@ -7,7 +7,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from kling.client import AsyncKlingClient, PollPolicy
 from kling.errors import DownloadError, SubmitUncertainError, TaskFailedError
 from kling.params import I2VRequest, T2VRequest
 
-from .conftest import KEY, image_bytes, probe
+from .conftest import KEY, image_bytes, probe, simulator_process
 
 FAST = PollPolicy(first=0.1, ceiling=0.3, jitter=0.1, deadline=60)
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,23 +255,8 @@ def test_the_official_sdk_reads_a_sync_mode_timeout(sdk, tmp_path):
 
 def test_the_official_sdk_against_python_m_kling_simulator(sdk, tmp_path):
     """The issue's own words: `python -m kling simulator` plus the official SDK produce a real clip."""
-    from .conftest import free_port
-
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "kling", "simulator", "--port", str(port), "--time-scale", "0.2"],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                httpx.get(f"{url}/_sim/log", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with simulator_process("--time-scale", "0.2") as url:
         outputs = sdk.Client(api_key="any-key", base_url=url).run(
             "kwaivgi/kling-v2.0-t2v-master", {"prompt": "a fox in snow", "aspect_ratio": "9:16", "duration": 10})
         info = probe(httpx.get(outputs["outputs"][0]).content)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     assert (info.codec, info.frames) == ("h264", 240) and info.width * 16 == info.height * 9

@@ -7,36 +7,21 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from .conftest import KEY, ROOT, free_port, launch_app, probe, stop
+from .conftest import KEY, launch_app, probe, simulator_process, stop
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def simulator_process():
-    """`python -m kling simulator` in its own process, so it outlives the app we kill."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kling", "simulator", "--port", str(port), "--require-key", KEY, "--time-scale", "4"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{url}/_sim/log", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+def simulator():
+    """The simulator in its own process, so it outlives the app we kill."""
+    with simulator_process("--require-key", KEY, "--time-scale", "4") as url:
+        yield url
 
 
 def journal_row(data_dir, task_id):
@@ -48,8 +33,8 @@ def journal_row(data_dir, task_id):
     return row
 
 
-def test_a_task_survives_kill_9_and_completes_after_restart(simulator_process, tmp_path):
-    env = {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": simulator_process}
+def test_a_task_survives_kill_9_and_completes_after_restart(simulator, tmp_path):
+    env = {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": simulator}
     app = launch_app(tmp_path, env)
     job = app.client().submit("a lighthouse in a storm", "", "16:9", 5, api_name="/text_to_video")
     task_id = None
@@ -64,7 +49,7 @@ def test_a_task_survives_kill_9_and_completes_after_restart(simulator_process, t
 
     os.kill(app.process.pid, signal.SIGKILL)
     app.process.wait(timeout=10)
-    status_at_kill = json.loads(httpx.get(f"{simulator_process}/_sim/log").text)
+    status_at_kill = json.loads(httpx.get(f"{simulator}/_sim/log").text)
     assert not any(e["path"] == f"/outputs/{task_id}.mp4" for e in status_at_kill)  # it really was mid-task
 
     restarted = launch_app(tmp_path, env)  # same data dir: it must find the task and finish it
@@ -80,6 +65,6 @@ def test_a_task_survives_kill_9_and_completes_after_restart(simulator_process, t
     finally:
         stop(restarted)
 
-    log = json.loads(httpx.get(f"{simulator_process}/_sim/log").text)
+    log = json.loads(httpx.get(f"{simulator}/_sim/log").text)
     submits = [e for e in log if e["method"] == "POST" and "/kwaivgi/" in e["path"]]
     assert len(submits) == 1

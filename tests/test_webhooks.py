@@ -23,7 +23,7 @@ from kling.simulator import SimConfig, Simulator, sign_webhook
 from kling.ui import Studio
 from kling.webhooks import WEBHOOK_PATH, Wakeups, WebhookError, verify
 
-from .conftest import KEY, launch_app, stop
+from .conftest import KEY, finish, launch_app, stop
 
 SECRET = "whsec_" + "ab12" * 8
 NOW = 1_800_000_000
@@ -184,12 +184,6 @@ def test_the_public_url_must_be_http_and_loses_its_trailing_slash():
 
 
 # -- the whole path: a webhook ends the wait ----------------------------------------------------
-
-
-async def finish(run):
-    async for state in run.watch(tick=0.5):
-        pass
-    return state
 
 
 def status_polls(simulator: Simulator, task_id: str) -> int:
