@@ -42,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"({name}: {time.monotonic() - began:.0f} s{'' if code == 0 else f', exit {code}'})", flush=True)
         if code:
             failed.append(name)
-    print(f"bench: {len(chosen)} benchmarks in {time.monotonic() - started:.0f} s; load average after: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}" + (f"; failed: {', '.join(failed)}" if failed else ""),
-          flush=True)
+    print(
+        f"bench: {len(chosen)} benchmarks in {time.monotonic() - started:.0f} s; load average after: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}" + (f"; failed: {', '.join(failed)}" if failed else ""),
+        flush=True,
+    )
     return 1 if failed else 0
 
 

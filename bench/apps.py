@@ -42,8 +42,9 @@ def defaults() -> None:
         aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="aspect_ratio")
         duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="duration")
         outputs = [gr.Markdown(), gr.Video(), gr.Markdown(), gr.Textbox()]
-        gr.Button("Generate").click(handlers.text_to_video, [prompt, negative, aspect, duration], outputs,
-                                    api_name="text_to_video")
+        gr.Button("Generate").click(
+            handlers.text_to_video, [prompt, negative, aspect, duration], outputs, api_name="text_to_video"
+        )
     demo.launch()
 
 

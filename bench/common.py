@@ -31,10 +31,18 @@ def machine() -> str:
 
     meminfo = Path("/proc/meminfo").read_text().split()
     ram_gb = int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    return (f"{os.cpu_count()} cores ({cpu}), {ram_gb:.0f} GB RAM, Python {platform.python_version()}, "
-            f"gradio {gradio.__version__}, {platform.system()} {platform.release()}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {ram_gb:.0f} GB RAM, Python {platform.python_version()}, "
+        f"gradio {gradio.__version__}, {platform.system()} {platform.release()}"
+    )
 
 
 def free_port() -> int:
@@ -67,8 +75,15 @@ class Started:
                 self.process.wait()
 
 
-def start(cmd: Sequence[str], port: int, env: dict[str, str], *, ready_path: str = "/", log: Path | None = None,
-          timeout: float = 120.0) -> Started:
+def start(
+    cmd: Sequence[str],
+    port: int,
+    env: dict[str, str],
+    *,
+    ready_path: str = "/",
+    log: Path | None = None,
+    timeout: float = 120.0,
+) -> Started:
     """Spawn `cmd` and wait (polling every 20 ms) for `GET ready_path` to answer 200."""
     url = f"http://127.0.0.1:{port}"
     out = log.open("w") if log else subprocess.DEVNULL
@@ -92,8 +107,23 @@ def start(cmd: Sequence[str], port: int, env: dict[str, str], *, ready_path: str
 def start_simulator(*, queue_s: float, process_s: float, time_scale: float, run_jitter: float = 0.0) -> Started:
     """The simulator in its own process (bench/sim.py), requiring KEY."""
     port = free_port()
-    cmd = [sys.executable, "-m", "bench.sim", "--port", str(port), "--queue-s", str(queue_s), "--process-s",
-           str(process_s), "--time-scale", str(time_scale), "--run-jitter", str(run_jitter), "--require-key", KEY]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.sim",
+        "--port",
+        str(port),
+        "--queue-s",
+        str(queue_s),
+        "--process-s",
+        str(process_s),
+        "--time-scale",
+        str(time_scale),
+        "--run-jitter",
+        str(run_jitter),
+        "--require-key",
+        KEY,
+    ]
     # Its log is the one GET route that answers 200 without a key.
     return start(cmd, port, clean_env(), ready_path="/_sim/log", timeout=60)
 

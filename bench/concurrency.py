@@ -43,12 +43,19 @@ def scenario(app: str, visitors: int, task_s: float) -> tuple[float, float, floa
     sim = start_simulator(queue_s=QUEUE_S, process_s=PROCESS_S, time_scale=scale)
     tmp = Path(tempfile.mkdtemp(prefix=f"kling-bench-{app}-"))
     port = free_port()
-    env = clean_env(WAVESPEED_API_KEY=KEY, WAVESPEED_BASE_URL=sim.url, KLING_DATA_DIR=str(tmp / "data"),
-                    GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-                    # All visitors come from 127.0.0.1 here: lift the spend guard's per-address limit.
-                    KLING_TASKS_PER_HOUR_PER_IP="100000", KLING_TASKS_PER_HOUR_PER_BROWSER="100000")
-    launched = start([sys.executable, "-m", "bench.apps", app, "--poll-scale", str(scale)], port, env,
-                     log=tmp / "app.log")
+    env = clean_env(
+        WAVESPEED_API_KEY=KEY,
+        WAVESPEED_BASE_URL=sim.url,
+        KLING_DATA_DIR=str(tmp / "data"),
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_SERVER_PORT=str(port),
+        # All visitors come from 127.0.0.1 here: lift the spend guard's per-address limit.
+        KLING_TASKS_PER_HOUR_PER_IP="100000",
+        KLING_TASKS_PER_HOUR_PER_BROWSER="100000",
+    )
+    launched = start(
+        [sys.executable, "-m", "bench.apps", app, "--poll-scale", str(scale)], port, env, log=tmp / "app.log"
+    )
     try:
         with ThreadPoolExecutor(max_workers=16) as pool:  # connecting is not what is measured
             clients = list(pool.map(lambda _: gradio_client.Client(launched.url, verbose=False), range(visitors)))
@@ -76,8 +83,11 @@ def scenario(app: str, visitors: int, task_s: float) -> tuple[float, float, floa
         wall = max(ends) - began
         mean = statistics.fmean(end - began for end in ends)
         rss = peak_rss_mb(launched.process.pid)
-        submits = sorted(r["time"] - began_wall for r in httpx.get(f"{sim.url}/_sim/log", timeout=30).json()
-                         if r["method"] == "POST" and "/kwaivgi/" in r["path"])
+        submits = sorted(
+            r["time"] - began_wall
+            for r in httpx.get(f"{sim.url}/_sim/log", timeout=30).json()
+            if r["method"] == "POST" and "/kwaivgi/" in r["path"]
+        )
         if len(submits) != visitors:
             failures.append(f"{len(submits)} submits reached the simulator for {visitors} visitors")
         for failure in failures[:5]:
@@ -96,17 +106,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = args.visitors
     ours = scenario("studio", n, args.task_s)
-    print(f"concurrency kling studio, {n} visitors, T = {args.task_s:g} s: wall/T {ours[0]:.2f} "
-          f"(target <= 1.3: {verdict(ours[0] <= 1.3 and not ours[3])}; wall - T = "
-          f"{(ours[0] - 1) * args.task_s:.1f} s), mean visitor/T {ours[1]:.2f}, "
-          f"app peak RSS {ours[2]:.0f} MB, {ours[3]} failures; submits reached WaveSpeed after "
-          f"{ours[4]:.1f} s (median), {ours[5]:.1f} s (last)", flush=True)
+    print(
+        f"concurrency kling studio, {n} visitors, T = {args.task_s:g} s: wall/T {ours[0]:.2f} "
+        f"(target <= 1.3: {verdict(ours[0] <= 1.3 and not ours[3])}; wall - T = "
+        f"{(ours[0] - 1) * args.task_s:.1f} s), mean visitor/T {ours[1]:.2f}, "
+        f"app peak RSS {ours[2]:.0f} MB, {ours[3]} failures; submits reached WaveSpeed after "
+        f"{ours[4]:.1f} s (median), {ours[5]:.1f} s (last)",
+        flush=True,
+    )
     default = scenario("defaults", n, args.default_task_s)
-    print(f"concurrency gradio defaults, {n} visitors, T = {args.default_task_s:g} s: wall/T {default[0]:.2f}, "
-          f"mean visitor/T {default[1]:.2f}, app peak RSS {default[2]:.0f} MB, {default[3]} failures; last submit "
-          f"after {default[5]:.0f} s", flush=True)
-    print(f"concurrency: the last visitor waits {default[0] / ours[0]:.0f}x less with Kling Studio's queue "
-          f"({ours[0]:.2f} T vs {default[0]:.2f} T)", flush=True)
+    print(
+        f"concurrency gradio defaults, {n} visitors, T = {args.default_task_s:g} s: wall/T {default[0]:.2f}, "
+        f"mean visitor/T {default[1]:.2f}, app peak RSS {default[2]:.0f} MB, {default[3]} failures; last submit "
+        f"after {default[5]:.0f} s",
+        flush=True,
+    )
+    print(
+        f"concurrency: the last visitor waits {default[0] / ours[0]:.0f}x less with Kling Studio's queue "
+        f"({ours[0]:.2f} T vs {default[0]:.2f} T)",
+        flush=True,
+    )
     return 1 if ours[3] or default[3] else 0
 
 

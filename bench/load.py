@@ -49,8 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ramp", type=float, default=20.0, help="seconds over which the visitors arrive")
-    parser.add_argument("--session-capacity", type=int, default=None,
-                        help="KLING_SESSION_CAPACITY for the app (default: the app's own, 2000)")
+    parser.add_argument(
+        "--session-capacity",
+        type=int,
+        default=None,
+        help="KLING_SESSION_CAPACITY for the app (default: the app's own, 2000)",
+    )
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="kling-load-"))
@@ -68,24 +72,32 @@ def main(argv: list[str] | None = None) -> int:
             latencies: list[float] = []
             arrivals = [args.ramp * n / args.visitors for n in range(args.visitors)]
             with ThreadPoolExecutor(max_workers=args.visitors) as pool:
-                errors = [e for e in pool.map(lambda n: visit(app, n, arrivals[n], latencies), range(args.visitors)) if e]
+                errors = [
+                    e for e in pool.map(lambda n: visit(app, n, arrivals[n], latencies), range(args.visitors)) if e
+                ]
             wall = time.monotonic() - started
             latencies.sort()
             if latencies:
-                print(f"load round {round_}: page open to clip p50 {latencies[len(latencies) // 2]:.1f} s, "
-                      f"p95 {latencies[int(len(latencies) * 0.95)]:.1f} s, max {latencies[-1]:.1f} s")
+                print(
+                    f"load round {round_}: page open to clip p50 {latencies[len(latencies) // 2]:.1f} s, "
+                    f"p95 {latencies[int(len(latencies) * 0.95)]:.1f} s, max {latencies[-1]:.1f} s"
+                )
             time.sleep(3)  # let background downloads and journal writes settle
             rss, peak = rss_mb(app.process.pid)
             after.append(rss)
-            print(f"load round {round_}: {args.visitors} visitors, {len(errors)} errors, {wall:.0f} s wall, "
-                  f"app RSS {rss:.0f} MB (peak {peak:.0f} MB)")
+            print(
+                f"load round {round_}: {args.visitors} visitors, {len(errors)} errors, {wall:.0f} s wall, "
+                f"app RSS {rss:.0f} MB (peak {peak:.0f} MB)"
+            )
             for error in errors[:5]:
                 print(f"  {error}")
         db = sqlite3.connect(app.data_dir / "jobs.sqlite3")
         rows, saved = db.execute("SELECT COUNT(*), SUM(local_path != '') FROM tasks").fetchone()
         expected = args.visitors * args.rounds
-        print(f"load: {rows} tasks submitted of {expected} visitors, {saved} of them with their clip saved "
-              f"({rows - (saved or 0)} lost); {expected - rows} visitors gave up before submitting")
+        print(
+            f"load: {rows} tasks submitted of {expected} visitors, {saved} of them with their clip saved "
+            f"({rows - (saved or 0)} lost); {expected - rows} visitors gave up before submitting"
+        )
         if len(after) > 1:
             print(f"load: memory growth from round 1 to round {len(after)}: {after[-1] - after[0]:+.0f} MB")
         return 0 if rows == expected == saved else 1

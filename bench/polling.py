@@ -49,7 +49,11 @@ DURATIONS = (30, 120, 300)
 ROUNDS = {30: 8, 120: 2, 300: 1}  # tasks in a row per worker: about 300 s of work each
 # Workers per client and length (times --workers). The SDK's figures barely vary (it polls every
 # second), and each of its tasks is a thread polling 5 times a second, so it gets fewer.
-WORKERS = {"kling": {30: 12, 120: 24, 300: 40}, "kling+webhook": {30: 6, 120: 6, 300: 6}, "sdk": {30: 4, 120: 4, 300: 4}}
+WORKERS = {
+    "kling": {30: 12, 120: 24, 300: 40},
+    "kling+webhook": {30: 6, 120: 6, 300: 6},
+    "sdk": {30: 4, 120: 4, 300: 4},
+}
 CLIENTS = ("kling", "kling+webhook", "sdk")
 
 
@@ -68,11 +72,27 @@ class Served:
 
     def __init__(self, duration: int, scale: float) -> None:
         # 10% of the task queued, 90% processing, like a lightly loaded account.
-        self.simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.1 * duration, process_s=0.9 * duration,
-                                             time_scale=scale, run_jitter=0.1, seed=duration))
+        self.simulator = Simulator(
+            SimConfig(
+                api_key=KEY,
+                queue_s=0.1 * duration,
+                process_s=0.9 * duration,
+                time_scale=scale,
+                run_jitter=0.1,
+                seed=duration,
+            )
+        )
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(self.simulator.app, host="127.0.0.1", port=self.port,
-                                                    log_level="error", lifespan="off", interface="asgi3"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.simulator.app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="error",
+                lifespan="off",
+                interface="asgi3",
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         while not self.server.started:
@@ -81,8 +101,11 @@ class Served:
 
     def warm(self) -> None:
         """Render the one clip every task shares before timing anything (rendering is CPU work)."""
-        response = httpx.post(f"{self.url}/api/v3/{T2V_MODEL}", json={"prompt": PROMPT, "duration": 5},
-                              headers={"Authorization": f"Bearer {KEY}"})
+        response = httpx.post(
+            f"{self.url}/api/v3/{T2V_MODEL}",
+            json={"prompt": PROMPT, "duration": 5},
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
         task = self.simulator.tasks[response.json()["data"]["id"]]
         task.render.result()
 
@@ -129,8 +152,12 @@ async def measure(scale: float, workers: float) -> list[Result]:
     for d, s in served.items():
         settings = Settings(api_key=KEY, base_url=s.url, data_dir=data / str(d))
         polled[d] = Runner(Backend(settings, live_poll=policy))
-        hooked_settings = Settings(api_key=KEY, base_url=s.url, data_dir=data / f"{d}-hooked",
-                                   public_url=f"http://127.0.0.1:{receiver_port}/d{d}")
+        hooked_settings = Settings(
+            api_key=KEY,
+            base_url=s.url,
+            data_dir=data / f"{d}-hooked",
+            public_url=f"http://127.0.0.1:{receiver_port}/d{d}",
+        )
         hooked[d] = Runner(Backend(hooked_settings, live_poll=policy, webhooks=True))
 
         async def receive(request: Request, backend: Backend = hooked[d].backend) -> PlainTextResponse:
@@ -138,8 +165,11 @@ async def measure(scale: float, workers: float) -> list[Result]:
             return PlainTextResponse(text, status_code=status)
 
         routes.append(Route(f"/d{d}{WEBHOOK_PATH}", receive, methods=["POST"]))
-    receiver = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=receiver_port,
-                                             log_level="error", lifespan="off"))
+    receiver = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=routes), host="127.0.0.1", port=receiver_port, log_level="error", lifespan="off"
+        )
+    )
     serving = asyncio.create_task(receiver.serve())
     while not receiver.started:
         await asyncio.sleep(0.01)
@@ -149,7 +179,9 @@ async def measure(scale: float, workers: float) -> list[Result]:
     with ThreadPoolExecutor(max_workers=sum(count["sdk"].values())) as pool:
 
         async def sdk_worker(d: int, n: int) -> list[Result]:
-            return [await loop.run_in_executor(pool, run_sdk, served[d], d, n * 100 + i, scale) for i in range(ROUNDS[d])]
+            return [
+                await loop.run_in_executor(pool, run_sdk, served[d], d, n * 100 + i, scale) for i in range(ROUNDS[d])
+            ]
 
         async def kling_worker(runner: Runner, client: str, d: int) -> list[Result]:
             return [await run_kling(runner, client, d) for _ in range(ROUNDS[d])]
@@ -188,8 +220,12 @@ def report(results: list[Result]) -> None:
         mean of the lengths' means, so the many short tasks do not outweigh the few long ones."""
         if d is None:
             rows = [row(client, length) for length in DURATIONS]
-            return (statistics.fmean(r[0] for r in rows), statistics.fmean(r[1] for r in rows),
-                    math.sqrt(sum(r[2] ** 2 for r in rows)) / len(rows), max(r[3] for r in rows))
+            return (
+                statistics.fmean(r[0] for r in rows),
+                statistics.fmean(r[1] for r in rows),
+                math.sqrt(sum(r[2] ** 2 for r in rows)) / len(rows),
+                max(r[3] for r in rows),
+            )
         chosen = pick(client, d)
         delays = [r.delay for r in chosen]
         half = 1.96 * statistics.stdev(delays) / math.sqrt(len(delays)) if len(delays) > 1 else float("nan")
@@ -201,13 +237,19 @@ def report(results: list[Result]) -> None:
         rows = {c: row(c, d) for c in CLIENTS}
         req = {c: rows[c][0] for c in CLIENTS}
         ratio, hook_ratio = req["kling"] / req["sdk"], req["kling+webhook"] / req["sdk"]
-        print(f"polling {label}: status requests per task: kling {req['kling']:.1f} | kling+webhook "
-              f"{req['kling+webhook']:.1f} | sdk {req['sdk']:.1f}  -> kling/sdk {ratio:.2f} "
-              f"(target <= 0.25: {verdict(ratio <= 0.25)}), webhook/sdk {hook_ratio:.2f}", flush=True)
+        print(
+            f"polling {label}: status requests per task: kling {req['kling']:.1f} | kling+webhook "
+            f"{req['kling+webhook']:.1f} | sdk {req['sdk']:.1f}  -> kling/sdk {ratio:.2f} "
+            f"(target <= 0.25: {verdict(ratio <= 0.25)}), webhook/sdk {hook_ratio:.2f}",
+            flush=True,
+        )
         k, w, sdk = rows["kling"], rows["kling+webhook"], rows["sdk"]
-        print(f"polling {label}: delay completion -> client knows, mean/max s: kling {k[1]:.2f} (+-{k[2]:.2f})/"
-              f"{k[3]:.2f} | kling+webhook {w[1]:.2f}/{w[3]:.2f} | sdk {sdk[1]:.2f}/{sdk[3]:.2f}  "
-              f"(target kling mean <= 3 s: {verdict(k[1] <= 3.0)})", flush=True)
+        print(
+            f"polling {label}: delay completion -> client knows, mean/max s: kling {k[1]:.2f} (+-{k[2]:.2f})/"
+            f"{k[3]:.2f} | kling+webhook {w[1]:.2f}/{w[3]:.2f} | sdk {sdk[1]:.2f}/{sdk[3]:.2f}  "
+            f"(target kling mean <= 3 s: {verdict(k[1] <= 3.0)})",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,10 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results = asyncio.run(measure(args.time_scale, args.workers))
     report(results)
-    counts = "; ".join(f"{c} " + "/".join(str(sum(r.client == c and r.duration == d for r in results))
-                                             for d in DURATIONS) for c in CLIENTS)
-    print(f"polling: {len(results)} tasks (of 30/120/300 s: {counts}) at time scale {args.time_scale}, "
-          f"{time.monotonic() - started:.0f} s wall", flush=True)
+    counts = "; ".join(
+        f"{c} " + "/".join(str(sum(r.client == c and r.duration == d for r in results)) for d in DURATIONS)
+        for c in CLIENTS
+    )
+    print(
+        f"polling: {len(results)} tasks (of 30/120/300 s: {counts}) at time scale {args.time_scale}, "
+        f"{time.monotonic() - started:.0f} s wall",
+        flush=True,
+    )
     return 0
 
 

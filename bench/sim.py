@@ -23,8 +23,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run-jitter", type=float, default=0.0, help="+- fraction of processing time per task")
     parser.add_argument("--require-key", help="accept only this bearer key")
     args = parser.parse_args(argv)
-    config = SimConfig(api_key=args.require_key, queue_s=args.queue_s, process_s=args.process_s,
-                       time_scale=args.time_scale, run_jitter=args.run_jitter)
+    config = SimConfig(
+        api_key=args.require_key,
+        queue_s=args.queue_s,
+        process_s=args.process_s,
+        time_scale=args.time_scale,
+        run_jitter=args.run_jitter,
+    )
     serve(args.host, args.port, config)
 
 

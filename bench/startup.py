@@ -39,16 +39,28 @@ def time_start(script: Path, data_dir: Path) -> float:
 def import_seconds(module: str) -> float:
     """Wall time of `python -c "import <module>"` (median of 3), interpreter start included."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True,
-                                 text=True, check=True).stdout) for _ in range(3)]
+    runs = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(3)
+    ]
     return statistics.median(runs)
 
 
 def av_at_start() -> bool:
     code = "import sys, kling.ui; kling.ui.Studio.from_env().build(); print('av' in sys.modules)"
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(KLING_DATA_DIR=tmp),
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=clean_env(KLING_DATA_DIR=tmp),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     return out.strip().endswith("True")
 
 
@@ -64,13 +76,18 @@ def main(argv: list[str] | None = None) -> int:
             hello.append(time_start(script, Path(tmp) / f"h{n}"))
             app.append(time_start(ROOT / "app.py", Path(tmp) / f"a{n}"))
     ratio = statistics.median(app) / statistics.median(hello)
-    print(f"startup: python app.py -> first 200 on / {statistics.median(app):.2f} s, hello-world "
-          f"{statistics.median(hello):.2f} s (medians of {args.repeat}): ratio {ratio:.2f} "
-          f"(target <= 1.3: {verdict(ratio <= 1.3)})", flush=True)
+    print(
+        f"startup: python app.py -> first 200 on / {statistics.median(app):.2f} s, hello-world "
+        f"{statistics.median(hello):.2f} s (medians of {args.repeat}): ratio {ratio:.2f} "
+        f"(target <= 1.3: {verdict(ratio <= 1.3)})",
+        flush=True,
+    )
     gradio_s, ui_s = import_seconds("gradio"), import_seconds("kling.ui")
-    print(f"startup: import gradio {gradio_s:.2f} s, import kling.ui {ui_s:.2f} s (+{ui_s - gradio_s:.2f} s); "
-          f"PyAV imported at start-up: {'yes' if av_at_start() else 'no (deferred to the first preview clip)'}",
-          flush=True)
+    print(
+        f"startup: import gradio {gradio_s:.2f} s, import kling.ui {ui_s:.2f} s (+{ui_s - gradio_s:.2f} s); "
+        f"PyAV imported at start-up: {'yes' if av_at_start() else 'no (deferred to the first preview clip)'}",
+        flush=True,
+    )
     return 0
 
 

@@ -31,8 +31,14 @@ POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class Backend:
-    def __init__(self, settings: Settings, *, simulator: Simulator | None = None, live_poll: PollPolicy | None = None,
-                 webhooks: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        simulator: Simulator | None = None,
+        live_poll: PollPolicy | None = None,
+        webhooks: bool = False,
+    ) -> None:
         """`webhooks`: this process serves WEBHOOK_PATH (the app does, the CLI does not), so a
         submit may ask for a webhook; a wait that expects one polls only as a safety net."""
         self.settings = settings
@@ -55,8 +61,9 @@ class Backend:
         if key:
             if self._live_http is None:
                 self._live_http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=POOL)
-            return AsyncKlingClient(key, base_url=self.settings.base_url, http=self._live_http, poll=self.live_poll,
-                                    wakeups=self.wakeups)
+            return AsyncKlingClient(
+                key, base_url=self.settings.base_url, http=self._live_http, poll=self.live_poll, wakeups=self.wakeups
+            )
         if self._preview_http is None:
             if self.simulator is None:
                 # A Space's preview runs for days: keep only a short request log.
@@ -72,13 +79,17 @@ class Backend:
             return self.settings.public_url + WEBHOOK_PATH
         return None
 
-    async def receive_webhook(self, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> tuple[int, str]:
+    async def receive_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+    ) -> tuple[int, str]:
         """Check a webhook and wake the wait for its task. (HTTP status, short reason) for the route.
         A bad, old or unverifiable one is refused and logged, never acted on."""
         message_id = headers.get("webhook-id", "")[:64]
         secret = await self._secret()
         if secret is None:
-            log.warning("Ignored webhook %s: no webhook secret (set KLING_WEBHOOK_SECRET or WAVESPEED_API_KEY)", message_id)
+            log.warning(
+                "Ignored webhook %s: no webhook secret (set KLING_WEBHOOK_SECRET or WAVESPEED_API_KEY)", message_id
+            )
             return 503, "webhook secret unavailable"
         try:
             payload = verify(secret, headers, body, now=time.time() if now is None else now)

@@ -171,8 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         path = asyncio.run(run())
     except KeyboardInterrupt:
         if "task_id" in seen:
-            _say(f"Stopped waiting. Task {seen['task_id']} keeps running and may be billed; "
-                 f"resume: python -m kling result {seen['task_id']}")
+            _say(
+                f"Stopped waiting. Task {seen['task_id']} keeps running and may be billed; "
+                f"resume: python -m kling result {seen['task_id']}"
+            )
         return EXIT_FAILED
     except KlingError as exc:
         _say(f"error: {exc}")

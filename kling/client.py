@@ -179,8 +179,17 @@ class PollPolicy:
 
     def scaled(self, factor: float) -> PollPolicy:
         """The same schedule on a clock running `factor` times as fast (0.1: ten times faster)."""
-        durations = ("first", "early", "likely_from", "interval", "likely_until", "ceiling", "safety_net",
-                     "deadline", "max_retry_after")
+        durations = (
+            "first",
+            "early",
+            "likely_from",
+            "interval",
+            "likely_until",
+            "ceiling",
+            "safety_net",
+            "deadline",
+            "max_retry_after",
+        )
         return replace(self, **{name: getattr(self, name) * factor for name in durations})
 
 
@@ -251,9 +260,7 @@ def _envelope_data(response: httpx.Response) -> dict[str, Any]:
         ) from None
     if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
         message = body.get("message") if isinstance(body, Mapping) else None
-        raise ProtocolError(
-            "The API's answer has no `data` object" + (f" (message: {message})." if message else ".")
-        )
+        raise ProtocolError("The API's answer has no `data` object" + (f" (message: {message})." if message else "."))
     return dict(body["data"])
 
 
@@ -267,8 +274,10 @@ async def _is_private_host(host: str) -> bool:
         except OSError:
             return False  # unresolvable: the request itself will fail
         addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    return any(a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_multicast or a.is_unspecified
-               for a in addresses)
+    return any(
+        a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_multicast or a.is_unspecified
+        for a in addresses
+    )
 
 
 def _is_mp4(head: bytes) -> bool:
@@ -494,7 +503,9 @@ class AsyncKlingClient:
             raise NotFoundError(f"{task_id[:60]!r} is not a task id.", task_id=None)
         return f"{self.base_url}/api/v3/predictions/{task_id}/result"
 
-    async def watch(self, task_id: str, *, first_delay: float | None = None, webhook: bool = False) -> AsyncIterator[Update]:
+    async def watch(
+        self, task_id: str, *, first_delay: float | None = None, webhook: bool = False
+    ) -> AsyncIterator[Update]:
         """Poll until the task ends. Yields "polled" and "retrying" updates; returns after a
         completed snapshot; raises TaskFailedError, DeadlineExceededError or a fatal HTTP error.
 
@@ -600,12 +611,19 @@ class AsyncKlingClient:
                 if response.status_code >= 500 or response.status_code == 429:
                     raise _TransientDownload(f"Downloading {what} failed with HTTP {response.status_code}.")
                 if response.status_code != 200:
-                    hint = " The URL may have expired (outputs are kept 7 days)." if response.status_code in (403, 404, 410) else ""
+                    hint = (
+                        " The URL may have expired (outputs are kept 7 days)."
+                        if response.status_code in (403, 404, 410)
+                        else ""
+                    )
                     raise DownloadError(
                         f"Downloading {what} failed with HTTP {response.status_code}.{hint}", url=url, task_id=task_id
                     )
-                too_big = DownloadError(f"{what.capitalize()} is larger than {self.max_download_bytes // 2**20} MB; refused.",
-                                        url=url, task_id=task_id)
+                too_big = DownloadError(
+                    f"{what.capitalize()} is larger than {self.max_download_bytes // 2**20} MB; refused.",
+                    url=url,
+                    task_id=task_id,
+                )
                 if int(response.headers.get("content-length") or 0) > self.max_download_bytes:
                     raise too_big
                 size = 0
@@ -641,13 +659,20 @@ class AsyncKlingClient:
             url = str(httpx.URL(url).join(response.headers.get("location", "")))
             target = httpx.URL(url)
             if target.scheme not in ("http", "https"):
-                raise DownloadError(f"Downloading {what} was redirected to a {target.scheme or 'non-web'} URL; refused.",
-                                    url=url, task_id=task_id)
+                raise DownloadError(
+                    f"Downloading {what} was redirected to a {target.scheme or 'non-web'} URL; refused.",
+                    url=url,
+                    task_id=task_id,
+                )
             if target.host != origin and await _is_private_host(target.host):
-                raise DownloadError(f"Downloading {what} was redirected to a private address ({target.host}); refused.",
-                                    url=url, task_id=task_id)
-        raise DownloadError(f"Downloading {what} was redirected more than {MAX_REDIRECTS} times; refused.",
-                            url=url, task_id=task_id)
+                raise DownloadError(
+                    f"Downloading {what} was redirected to a private address ({target.host}); refused.",
+                    url=url,
+                    task_id=task_id,
+                )
+        raise DownloadError(
+            f"Downloading {what} was redirected more than {MAX_REDIRECTS} times; refused.", url=url, task_id=task_id
+        )
 
     # -- all of it --------------------------------------------------------------------------
 

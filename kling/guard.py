@@ -70,8 +70,10 @@ class SpendGuard:
         if own_key:
             return None
         if settings.require_user_key:
-            raise SpendRefused("This Space asks visitors to bring their own WaveSpeed key: add yours under "
-                               "\"Your API key\". Nothing was sent.")
+            raise SpendRefused(
+                "This Space asks visitors to bring their own WaveSpeed key: add yours under "
+                '"Your API key". Nothing was sent.'
+            )
         if not settings.api_key:
             return None  # preview: free
         now = self._clock()

@@ -143,16 +143,38 @@ class Journal:
                 raise
             self._db.execute("COMMIT")
 
-    def record(self, *, task_id: str, model: str, mode: str, owner: str, key: str | None, params: dict[str, Any],
-               price_cents: int, status: str = "created", ip: str = "") -> None:
+    def record(
+        self,
+        *,
+        task_id: str,
+        model: str,
+        mode: str,
+        owner: str,
+        key: str | None,
+        params: dict[str, Any],
+        price_cents: int,
+        status: str = "created",
+        ip: str = "",
+    ) -> None:
         """The row for a task that now exists. Idempotent: a second call keeps the first row."""
         now = time.time()
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO tasks (id, model, mode, owner, ip_hash, key_fingerprint, params, status,"
                 " price_cents, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (task_id, model, mode, owner, short_hash(ip), key_fingerprint(key), json.dumps(params), status,
-                 price_cents, now, now),
+                (
+                    task_id,
+                    model,
+                    mode,
+                    owner,
+                    short_hash(ip),
+                    key_fingerprint(key),
+                    json.dumps(params),
+                    status,
+                    price_cents,
+                    now,
+                    now,
+                ),
             )
 
     def update(self, task_id: str, **changes: Any) -> None:
@@ -194,7 +216,9 @@ class Journal:
             rows = self._db.execute(query + " ORDER BY created", args).fetchall()
         return [job for job in map(Job.from_row, rows) if job.unfinished]
 
-    def usage(self, *, key: str | None, since: float, owner: str | None = None, ip: str | None = None) -> tuple[int, int, float | None]:
+    def usage(
+        self, *, key: str | None, since: float, owner: str | None = None, ip: str | None = None
+    ) -> tuple[int, int, float | None]:
         """(tasks, cents, oldest created) of live tasks paid by `key` since a time, for one owner or
         one address when given."""
         query = "SELECT COUNT(*), COALESCE(SUM(price_cents), 0), MIN(created) FROM tasks WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"

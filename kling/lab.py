@@ -26,13 +26,21 @@ class Variant:
     def request(self, *, image: ImageSource | None, aspect_ratio: str) -> I2VRequest | T2VRequest:
         """An I2V request when there is a start image, else T2V at the shared aspect ratio."""
         if image is not None:
-            return I2VRequest(image=image, prompt=self.prompt, negative_prompt=self.negative_prompt,
-                              guidance_scale=self.guidance_scale, duration=self.duration)
-        return T2VRequest(prompt=self.prompt, negative_prompt=self.negative_prompt, aspect_ratio=aspect_ratio,
-                          duration=self.duration)
+            return I2VRequest(
+                image=image,
+                prompt=self.prompt,
+                negative_prompt=self.negative_prompt,
+                guidance_scale=self.guidance_scale,
+                duration=self.duration,
+            )
+        return T2VRequest(
+            prompt=self.prompt, negative_prompt=self.negative_prompt, aspect_ratio=aspect_ratio, duration=self.duration
+        )
 
 
-def validated(variants: list[Variant], *, image: ImageSource | None, aspect_ratio: str) -> list[I2VRequest | T2VRequest]:
+def validated(
+    variants: list[Variant], *, image: ImageSource | None, aspect_ratio: str
+) -> list[I2VRequest | T2VRequest]:
     """Every variant's request, checked; all problems of all variants in one ValidationError."""
     problems: list[Problem] = []
     requests = []

@@ -261,8 +261,10 @@ def _convert(im: ImageFile.ImageFile, orientation: int, oversized: bool, field: 
         small = small.resize(size, Image.Resampling.LANCZOS)
         data = _encode(small, "JPEG", icc, quality=_JPEG_QUALITIES[0])
         if len(data) <= IMAGE_MAX_BYTES:
-            notes.append(f"{done} (quality {_JPEG_QUALITIES[0]}) and downscaled from {rgb.width}x{rgb.height} "
-                         f"to {small.width}x{small.height} px to fit {_size(IMAGE_MAX_BYTES)}")
+            notes.append(
+                f"{done} (quality {_JPEG_QUALITIES[0]}) and downscaled from {rgb.width}x{rgb.height} "
+                f"to {small.width}x{small.height} px to fit {_size(IMAGE_MAX_BYTES)}"
+            )
             return PreparedImage(data, "image/jpeg", small.width, small.height, tuple(notes))
     raise _refuse(field, f"could not bring the image under {_size(IMAGE_MAX_BYTES)}; resize it and try again")
 
@@ -428,8 +430,10 @@ def _image_field(value: object, field: str, required: bool, problems: list[Probl
 def _sendable(value: object, field: str, problems: list[Problem]) -> str:
     """payload() sends strings only: the client turns a PreparedImage into a URL or data URI first."""
     if not isinstance(value, str):
-        raise TypeError(f"I2VRequest.payload() needs {field} as a URL or data URI string, not "
-                        f"{type(value).__name__}; upload the PreparedImage and dataclasses.replace() it in")
+        raise TypeError(
+            f"I2VRequest.payload() needs {field} as a URL or data URI string, not "
+            f"{type(value).__name__}; upload the PreparedImage and dataclasses.replace() it in"
+        )
     text = value.strip()
     if not (is_url(text) or text[:5].lower() == "data:"):
         problems.append(Problem(field, "must be an http(s) URL or a data URI when sent; upload the file first"))

@@ -42,10 +42,19 @@ FADE_SHARE = 0.4  # the end image fades in over the last 40% of the clip
 
 # Earliest match in the prompt wins; on a tie (e.g. "pan" inside "pan left") the longer one.
 _MOVE_KEYWORDS = (
-    ("push in", "push_in"), ("push-in", "push_in"), ("zoom", "push_in"), ("dolly in", "push_in"),
-    ("pan left", "pan_left"), ("pan right", "pan_right"), ("pan", "pan_right"),
-    ("orbit", "orbit"), ("circle around", "orbit"), ("rotate around", "orbit"),
-    ("handheld", "handheld"), ("shake", "handheld"), ("micro-sway", "handheld"),
+    ("push in", "push_in"),
+    ("push-in", "push_in"),
+    ("zoom", "push_in"),
+    ("dolly in", "push_in"),
+    ("pan left", "pan_left"),
+    ("pan right", "pan_right"),
+    ("pan", "pan_right"),
+    ("orbit", "orbit"),
+    ("circle around", "orbit"),
+    ("rotate around", "orbit"),
+    ("handheld", "handheld"),
+    ("shake", "handheld"),
+    ("micro-sway", "handheld"),
 )
 _X264 = {"preset": "ultrafast", "crf": "23"}
 _DRAW_THREADS = 2  # drawing is the bottleneck; libx264 runs its own threads
@@ -215,10 +224,16 @@ def _banner(size: Size) -> Image.Image:
     pen = ImageDraw.Draw(band)
     pen.rectangle((0, height - max(2, height // 20), w, height), fill=_YELLOW + (255,))
     x = (w - length) / 2
-    pen.text((x, height / 2), BANNER_TEXT[0], font=font, fill=_YELLOW, anchor="lm",
-             stroke_width=max(1, round(font.size / 18)), stroke_fill=_YELLOW)  # faux bold
-    pen.text((x + font.getlength(BANNER_TEXT[0]), height / 2), BANNER_TEXT[1], font=font,
-             fill="white", anchor="lm")
+    pen.text(
+        (x, height / 2),
+        BANNER_TEXT[0],
+        font=font,
+        fill=_YELLOW,
+        anchor="lm",
+        stroke_width=max(1, round(font.size / 18)),
+        stroke_fill=_YELLOW,
+    )  # faux bold
+    pen.text((x + font.getlength(BANNER_TEXT[0]), height / 2), BANNER_TEXT[1], font=font, fill="white", anchor="lm")
     return band
 
 
@@ -314,7 +329,9 @@ def _orb(rng: np.random.Generator, hue: float, short: int) -> tuple[tuple[int, i
 # --- encoding ---------------------------------------------------------------------------------
 
 
-def _frames_ahead(draw: Callable[[int], Image.Image], count: int, workers: int, depth: int = 4) -> Iterator[av.VideoFrame]:
+def _frames_ahead(
+    draw: Callable[[int], Image.Image], count: int, workers: int, depth: int = 4
+) -> Iterator[av.VideoFrame]:
     """Draw and convert frames on helper threads, a few ahead of the encoder, in order."""
 
     def video_frame(i: int) -> av.VideoFrame:

@@ -94,8 +94,11 @@ class Run:
         except KlingError as exc:
             await self._set(stage="error", error=exc, message=str(exc))
         except Exception as exc:  # a bug must still end the run visibly, never hang the page
-            await self._set(stage="error", error=KlingError(f"Unexpected error: {type(exc).__name__}: {exc}",
-                                                           task_id=self.state.task_id), message=str(exc))
+            await self._set(
+                stage="error",
+                error=KlingError(f"Unexpected error: {type(exc).__name__}: {exc}", task_id=self.state.task_id),
+                message=str(exc),
+            )
 
     async def _set(self, **changes: Any) -> None:
         self.state = replace(self.state, **changes)
@@ -151,13 +154,22 @@ class Runner:
         already passes as is."""
         request = request.validate()
         own_key = bool((user_key or "").strip())
-        reservation = self.guard.reserve(owner=owner, ip=ip, price_cents=request.price_cents, own_key=own_key) if self.guard else None
+        reservation = (
+            self.guard.reserve(owner=owner, ip=ip, price_cents=request.price_cents, own_key=own_key)
+            if self.guard
+            else None
+        )
         client = self.backend.client(user_key)
-        state = RunState(model=request.model, preview=self.backend.is_preview(user_key),
-                         price_cents=request.price_cents, started=time.monotonic())
+        state = RunState(
+            model=request.model,
+            preview=self.backend.is_preview(user_key),
+            price_cents=request.price_cents,
+            started=time.monotonic(),
+        )
         box: dict[str, Run] = {}
-        listener = self._recorder(owner, self._key(user_key), journal_params(request, self.journal), box,
-                                  ip=ip, reservation=reservation)
+        listener = self._recorder(
+            owner, self._key(user_key), journal_params(request, self.journal), box, ip=ip, reservation=reservation
+        )
         webhook = self.backend.webhook_url(user_key)  # None unless KLING_PUBLIC_URL is set
         # The job cannot start before the next await, so the box is filled before it is read.
         box["run"] = Run(state, client.stream(request, self.outputs_dir, webhook=webhook), listener)
@@ -169,9 +181,14 @@ class Runner:
             return self._runs[task_id]
         job = self.journal.get(task_id) if self.journal else None
         model = job.model if job else ""
-        state = RunState(model=model, preview=self.backend.is_preview(user_key),
-                         price_cents=job.price_cents if job else 0, started=time.monotonic(),
-                         stage="submitted", task=Task(id=task_id, model=model))
+        state = RunState(
+            model=model,
+            preview=self.backend.is_preview(user_key),
+            price_cents=job.price_cents if job else 0,
+            started=time.monotonic(),
+            stage="submitted",
+            task=Task(id=task_id, model=model),
+        )
         client = self.backend.client(user_key)
         listener = self._recorder(job.owner if job else owner, self._key(user_key), job.params if job else {}, {})
         run = self._keep(Run(state, client.follow(task_id, self.outputs_dir, first_delay=0), listener))
@@ -187,8 +204,16 @@ class Runner:
         jobs = self.journal.unfinished(key=key, owner=owner)
         return [self.resume(job.id, owner=job.owner, user_key=user_key) for job in jobs]
 
-    def _recorder(self, owner: str, key: str | None, params: dict[str, Any], box: dict[str, Run], *,
-                  ip: str = "", reservation: Reservation | None = None) -> Listener:
+    def _recorder(
+        self,
+        owner: str,
+        key: str | None,
+        params: dict[str, Any],
+        box: dict[str, Run],
+        *,
+        ip: str = "",
+        reservation: Reservation | None = None,
+    ) -> Listener:
         """Writes the run into the journal: the row when the task exists, then every change. Frees
         the spend reservation once the row counts (or the submit failed)."""
         journal = self.journal
@@ -213,9 +238,16 @@ class Runner:
             if seen["recorded"] != task.id:  # once per run: the row, when it is not there yet
                 seen["recorded"] = task.id
                 if state.stage == "submitted" or journal.get(task.id) is None:
-                    journal.record(task_id=task.id, model=task.model or state.model,
-                                   mode="preview" if state.preview else "live", owner=owner, key=key, params=params,
-                                   price_cents=state.price_cents, ip=ip)
+                    journal.record(
+                        task_id=task.id,
+                        model=task.model or state.model,
+                        mode="preview" if state.preview else "live",
+                        owner=owner,
+                        key=key,
+                        params=params,
+                        price_cents=state.price_cents,
+                        ip=ip,
+                    )
                 if self.guard:
                     self.guard.release(reservation)
             changes = journal_changes(state)
@@ -247,8 +279,14 @@ def journal_changes(state: RunState) -> dict[str, Any]:
     task = state.task
     changes: dict[str, Any] = {}
     if task is not None and task.status:
-        changes.update(status=task.status, output_url=task.video_url or "", nsfw=int(task.nsfw),
-                       inference_ms=task.inference_ms, error_code=task.error_code, error=task.error)
+        changes.update(
+            status=task.status,
+            output_url=task.video_url or "",
+            nsfw=int(task.nsfw),
+            inference_ms=task.inference_ms,
+            error_code=task.error_code,
+            error=task.error,
+        )
     if state.stage == "done" and state.path is not None:
         changes.update(status="completed", local_path=str(state.path), error="")
     elif state.stage == "error" and state.error is not None:

@@ -44,9 +44,18 @@ API = "/api/v3"
 MODELS = {I2V_MODEL: I2VRequest, T2V_MODEL: T2VRequest}
 SUBMIT_FAULTS = {
     # refused outright, no task made
-    "401", "402", "403", "429", "500_before_create", "503",
+    "401",
+    "402",
+    "403",
+    "429",
+    "500_before_create",
+    "503",
     # the task is made, then the answer goes wrong
-    "500", "502", "504", "drop", "timeout",
+    "500",
+    "502",
+    "504",
+    "drop",
+    "timeout",
 }
 POLL_FAULTS = {"429", "500", "502", "503", "504", "timeout", "drop", "null_data", "not_json", "404"}
 
@@ -155,7 +164,10 @@ def _summarize(body: bytes, content_type: str) -> Any:
         except ValueError:
             return {"bytes": len(body), "json": False}
         if isinstance(value, dict):
-            return {k: (v[:60] + f"...({len(v)} chars)" if isinstance(v, str) and len(v) > 200 else v) for k, v in value.items()}
+            return {
+                k: (v[:60] + f"...({len(v)} chars)" if isinstance(v, str) and len(v) > 200 else v)
+                for k, v in value.items()
+            }
         return value
     return {"bytes": len(body), "content_type": content_type.split(";")[0]}
 
@@ -163,7 +175,13 @@ def _summarize(body: bytes, content_type: str) -> Any:
 class Simulator:
     """One simulated WaveSpeed account. `app` is the ASGI application."""
 
-    def __init__(self, config: SimConfig | None = None, *, clock=time.monotonic, webhook_transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        *,
+        clock=time.monotonic,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.config = config or SimConfig()
         self.faults = Faults()
         # Bounded: in preview mode this simulator lives as long as the Space does.
@@ -205,8 +223,12 @@ class Simulator:
         if "authorization" in headers:
             headers["authorization"] = "Bearer <redacted>"
         entry = LoggedRequest(
-            time=time.time(), method=scope["method"], path=scope["path"],
-            query=scope.get("query_string", b"").decode(), headers=headers, body=None,
+            time=time.time(),
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode(),
+            headers=headers,
+            body=None,
         )
         if not scope["path"].startswith("/_sim/log"):
             self.log.append(entry)
@@ -458,6 +480,7 @@ class Simulator:
         key = digest.hexdigest()[:24]
         if key not in self._renders:
             from . import render  # PyAV is imported on the first clip, not at start-up
+
             out = self._workdir / f"{key}.mp4"
             if model == I2V_MODEL:
                 job = (render.render_i2v, images["image"], images["end_image"], request.prompt, request.duration, out)
@@ -528,12 +551,16 @@ class Simulator:
             return _error(400, "Missing multipart field 'file'.")
         data = await upload.read()
         name = self._store(data, upload.filename or "upload", upload.content_type or "application/octet-stream")
-        return JSONResponse(_envelope({
-            "type": "image" if (upload.content_type or "").startswith("image/") else "file",
-            "download_url": f"{self._base_url(request)}/media/{name}",
-            "filename": upload.filename,
-            "size": len(data),
-        }))
+        return JSONResponse(
+            _envelope(
+                {
+                    "type": "image" if (upload.content_type or "").startswith("image/") else "file",
+                    "download_url": f"{self._base_url(request)}/media/{name}",
+                    "filename": upload.filename,
+                    "size": len(data),
+                }
+            )
+        )
 
     async def upload_ticket(self, request: Request) -> Response:
         denied = self._authorized(request)
@@ -547,10 +574,18 @@ class Simulator:
         self._tickets[token] = name
         self.media[name] = (b"", content_type)
         base = self._base_url(request)
-        return JSONResponse(_envelope({
-            "upload": {"method": "PUT", "url": f"{base}/_sim/upload/{token}", "headers": {"Content-Type": content_type}},
-            "download_url": f"{base}/media/{name}",
-        }))
+        return JSONResponse(
+            _envelope(
+                {
+                    "upload": {
+                        "method": "PUT",
+                        "url": f"{base}/_sim/upload/{token}",
+                        "headers": {"Content-Type": content_type},
+                    },
+                    "download_url": f"{base}/media/{name}",
+                }
+            )
+        )
 
     async def upload_put(self, request: Request) -> Response:
         name = self._tickets.pop(request.path_params["token"], None)
@@ -603,12 +638,17 @@ class Simulator:
         timestamp = str(int(time.time()))
         async with httpx.AsyncClient(transport=self._webhook_transport, timeout=10) as http:
             try:
-                await http.post(url, content=body, headers={
-                    "content-type": "application/json",
-                    "webhook-id": message_id,
-                    "webhook-timestamp": timestamp,
-                    "webhook-signature": "v3," + sign_webhook(self.config.webhook_secret, message_id, timestamp, body),
-                })
+                await http.post(
+                    url,
+                    content=body,
+                    headers={
+                        "content-type": "application/json",
+                        "webhook-id": message_id,
+                        "webhook-timestamp": timestamp,
+                        "webhook-signature": "v3,"
+                        + sign_webhook(self.config.webhook_secret, message_id, timestamp, body),
+                    },
+                )
             except httpx.HTTPError:
                 pass  # WaveSpeed does not promise delivery; the client's polling is the safety net
 

@@ -115,16 +115,20 @@ LINK_JS = """(tab, prompt, negative, third, duration) => {
 }"""
 QUERY_TABS = ("i2v", "t2v", "lab", "history")
 LAB_I2V, LAB_T2V = "Image to Video", "Text to Video"
-LAB_HELP = ("Run 2 to 4 variants of one idea at once and compare them side by side. Each variant is a "
-            "normal task (it is in History, and it is billed like any other).")
+LAB_HELP = (
+    "Run 2 to 4 variants of one idea at once and compare them side by side. Each variant is a "
+    "normal task (it is in History, and it is billed like any other)."
+)
 
 HISTORY_COLUMNS = ["When", "Mode", "Model", "Prompt", "Status", "Price", "Task id"]
 HISTORY_HELP = "This browser's tasks, newest first. Select a row to see its clip and settings."
 MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "Image to Video", "kwaivgi/kling-v2.0-t2v-master": "Text to Video"}
 
-COUNT_JS = (f"(text) => {{ const n = (text || '').length; return n > {PROMPT_MAX_CHARS} "
-            f"? `⚠️ ${{n}} / {PROMPT_MAX_CHARS} characters: ${{n - {PROMPT_MAX_CHARS}}} over the limit` "
-            f": `${{n}} / {PROMPT_MAX_CHARS} characters`; }}")
+COUNT_JS = (
+    f"(text) => {{ const n = (text || '').length; return n > {PROMPT_MAX_CHARS} "
+    f"? `⚠️ ${{n}} / {PROMPT_MAX_CHARS} characters: ${{n - {PROMPT_MAX_CHARS}}} over the limit` "
+    f": `${{n}} / {PROMPT_MAX_CHARS} characters`; }}"
+)
 CSS = """
 .kling-count { opacity: .7; font-size: .85em; margin-top: -.5em; }
 .kling-price { text-align: right; align-self: center; }
@@ -143,7 +147,9 @@ def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None
         return MODE_LIVE + " This Space asks you to bring your own key (below)."
     limits = f" Limits for this Space's key: {settings.tasks_per_hour_per_browser} clips per hour per visitor"
     if budget_left_cents is not None:
-        limits += f"; {format_price(budget_left_cents)} of today's {format_price(settings.daily_budget_cents)} budget left"
+        limits += (
+            f"; {format_price(budget_left_cents)} of today's {format_price(settings.daily_budget_cents)} budget left"
+        )
     return MODE_LIVE + limits + "."
 
 
@@ -159,7 +165,11 @@ def client_address(request: gr.Request | None) -> str:
 
 def key_status(settings: Settings, user_key: str) -> str:
     server = "This Space has its own key (never shown)." if settings.api_key else "This Space has no key of its own."
-    mine = "Your key is saved in this browser and is used for your generations." if user_key else "No key saved in this browser."
+    mine = (
+        "Your key is saved in this browser and is used for your generations."
+        if user_key
+        else "No key saved in this browser."
+    )
     return f"{mine} {server}"
 
 
@@ -268,9 +278,15 @@ def job_status(job: Job) -> str:
 
 def history_rows(jobs: list[Job]) -> list[list[str]]:
     return [
-        [datetime.fromtimestamp(job.created).strftime("%Y-%m-%d %H:%M"), "Preview" if job.preview else "Live",
-         MODEL_SHORT.get(job.model, job.model), (job.params.get("prompt") or "")[:90], job_status(job),
-         "free" if job.preview else format_price(job.price_cents), job.id]
+        [
+            datetime.fromtimestamp(job.created).strftime("%Y-%m-%d %H:%M"),
+            "Preview" if job.preview else "Live",
+            MODEL_SHORT.get(job.model, job.model),
+            (job.params.get("prompt") or "")[:90],
+            job_status(job),
+            "free" if job.preview else format_price(job.price_cents),
+            job.id,
+        ]
         for job in jobs
     ]
 
@@ -282,9 +298,16 @@ def history_total(jobs: list[Job]) -> str:
 
 
 def job_markdown(job: Job) -> str:
-    settings = ", ".join(f"{k}: {v}" for k, v in job.params.items() if k not in ("prompt", "image", "end_image") and v != "")
-    lines = [f"**{MODEL_SHORT.get(job.model, job.model)}** · {'preview (simulated)' if job.preview else 'live'} · "
-             f"task `{job.id}`", f"> {job.params.get('prompt', '')}", settings, f"Status: **{job_status(job)}**"]
+    settings = ", ".join(
+        f"{k}: {v}" for k, v in job.params.items() if k not in ("prompt", "image", "end_image") and v != ""
+    )
+    lines = [
+        f"**{MODEL_SHORT.get(job.model, job.model)}** · {'preview (simulated)' if job.preview else 'live'} · "
+        f"task `{job.id}`",
+        f"> {job.params.get('prompt', '')}",
+        settings,
+        f"Status: **{job_status(job)}**",
+    ]
     if job.error:
         lines.append(job.error)
     if job.output_url and not job.preview:
@@ -317,8 +340,18 @@ class Handlers:
 
     # The public endpoints. Their docstrings are the API's (and the MCP tools') documentation.
 
-    async def image_to_video(self, image, prompt, negative_prompt, guidance_scale, duration, end_image,
-                             session=None, request: gr.Request = None, progress=gr.Progress()):
+    async def image_to_video(
+        self,
+        image,
+        prompt,
+        negative_prompt,
+        guidance_scale,
+        duration,
+        end_image,
+        session=None,
+        request: gr.Request = None,
+        progress=gr.Progress(),
+    ):
         """Animate a start image into a Kling v2.0 master clip (5 or 10 s) and stream its progress.
 
         Args:
@@ -331,13 +364,27 @@ class Handlers:
         Returns:
             Status updates, then the MP4 clip.
         """
-        request_ = I2VRequest(image=image, prompt=prompt or "", negative_prompt=negative_prompt or "",
-                              guidance_scale=guidance_scale, duration=duration, end_image=end_image or None)
+        request_ = I2VRequest(
+            image=image,
+            prompt=prompt or "",
+            negative_prompt=negative_prompt or "",
+            guidance_scale=guidance_scale,
+            duration=duration,
+            end_image=end_image or None,
+        )
         async for outputs in self._generate(request_, session, request, progress):
             yield outputs
 
-    async def text_to_video(self, prompt, negative_prompt, aspect_ratio, duration, session=None,
-                            request: gr.Request = None, progress=gr.Progress()):
+    async def text_to_video(
+        self,
+        prompt,
+        negative_prompt,
+        aspect_ratio,
+        duration,
+        session=None,
+        request: gr.Request = None,
+        progress=gr.Progress(),
+    ):
         """Generate a Kling v2.0 master clip from a text prompt and stream its progress.
 
         Args:
@@ -348,8 +395,9 @@ class Handlers:
         Returns:
             Status updates, then the MP4 clip.
         """
-        request_ = T2VRequest(prompt=prompt or "", negative_prompt=negative_prompt or "",
-                              aspect_ratio=aspect_ratio, duration=duration)
+        request_ = T2VRequest(
+            prompt=prompt or "", negative_prompt=negative_prompt or "", aspect_ratio=aspect_ratio, duration=duration
+        )
         async for outputs in self._generate(request_, session, request, progress):
             yield outputs
 
@@ -361,8 +409,12 @@ class Handlers:
         except ValidationError as exc:
             raise gr.Error(refusal_text(exc), title="Check the input") from None
         try:
-            run = self.runner.start(checked, owner=self._owner(session, request), user_key=self._key(session, request),
-                                    ip=client_address(request))
+            run = self.runner.start(
+                checked,
+                owner=self._owner(session, request),
+                user_key=self._key(session, request),
+                ip=client_address(request),
+            )
         except SpendRefused as exc:
             raise gr.Error(str(exc), title="Limit reached") from None
         async for state in run.watch(tick=1.0):
@@ -380,15 +432,22 @@ class Handlers:
 
     def check_i2v(self, image, prompt, negative_prompt, guidance_scale, duration, end_image, session=None):
         return _field_checks(
-            I2VRequest(image=image, prompt=prompt or "", negative_prompt=negative_prompt or "",
-                       guidance_scale=guidance_scale, duration=duration, end_image=end_image or None),
+            I2VRequest(
+                image=image,
+                prompt=prompt or "",
+                negative_prompt=negative_prompt or "",
+                guidance_scale=guidance_scale,
+                duration=duration,
+                end_image=end_image or None,
+            ),
             ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session"],
         )
 
     def check_t2v(self, prompt, negative_prompt, aspect_ratio, duration, session=None):
         return _field_checks(
-            T2VRequest(prompt=prompt or "", negative_prompt=negative_prompt or "", aspect_ratio=aspect_ratio,
-                       duration=duration),
+            T2VRequest(
+                prompt=prompt or "", negative_prompt=negative_prompt or "", aspect_ratio=aspect_ratio, duration=duration
+            ),
             ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"],
         )
 
@@ -402,16 +461,26 @@ class Handlers:
         def value(name: str, on_tab: str) -> Any:
             return found[name] if name in found and tab == on_tab else gr.skip()
 
-        return (gr.Tabs(selected=tab) if tab else gr.skip(),
-                value("prompt", "i2v"), value("negative_prompt", "i2v"), value("guidance_scale", "i2v"), value("duration", "i2v"),
-                value("prompt", "t2v"), value("negative_prompt", "t2v"), value("aspect_ratio", "t2v"), value("duration", "t2v"))
+        return (
+            gr.Tabs(selected=tab) if tab else gr.skip(),
+            value("prompt", "i2v"),
+            value("negative_prompt", "i2v"),
+            value("guidance_scale", "i2v"),
+            value("duration", "i2v"),
+            value("prompt", "t2v"),
+            value("negative_prompt", "t2v"),
+            value("aspect_ratio", "t2v"),
+            value("duration", "t2v"),
+        )
 
     def stop_waiting(self, task_id: str, session: dict | None) -> str:
         if not task_id:
             return "Stopped. No task had been created yet, so nothing was sent or charged."
         billed = "It is a free preview." if self._preview(session) else "It is still billed."
-        return (f"### ⏹ Stopped waiting\n\nTask `{task_id}` keeps running at WaveSpeed. {billed} "
-                "Its clip is still saved when it finishes: find it in the History tab.")
+        return (
+            f"### ⏹ Stopped waiting\n\nTask `{task_id}` keeps running at WaveSpeed. {billed} "
+            "Its clip is still saved when it finishes: find it in the History tab."
+        )
 
     async def restore(self, owner: str | None, saved_key: str | None, i2v_duration: Any, t2v_duration: Any):
         owner = owner or uuid.uuid4().hex
@@ -438,8 +507,14 @@ class Handlers:
         label = PREVIEW_VIDEO_LABEL if preview else "Kling v2.0 master clip"
         guard = self.runner.guard
         budget = guard.budget_left_cents() if guard else None
-        return (mode_banner(self.settings, key, budget), key_status(self.settings, key), price_text(i2v_duration, preview),
-                price_text(t2v_duration, preview), gr.Video(label=label), gr.Video(label=label))
+        return (
+            mode_banner(self.settings, key, budget),
+            key_status(self.settings, key),
+            price_text(i2v_duration, preview),
+            price_text(t2v_duration, preview),
+            gr.Video(label=label),
+            gr.Video(label=label),
+        )
 
     def price(self, duration: Any, session: dict | None) -> str:
         return price_text(duration, self._preview(session))
@@ -476,10 +551,24 @@ class HistoryHandlers:
         p = job.params
         if job.model.endswith("i2v-master"):
             image, end = p.get("image") or None, p.get("end_image") or None
-            return (gr.Tabs(selected="i2v"), image, p.get("prompt", ""), p.get("negative_prompt", ""),
-                    p.get("guidance_scale", 0.5), p.get("duration", 5), end, *skip_t2v)
-        return (gr.Tabs(selected="t2v"), *skip_i2v, p.get("prompt", ""), p.get("negative_prompt", ""),
-                p.get("aspect_ratio", "16:9"), p.get("duration", 5))
+            return (
+                gr.Tabs(selected="i2v"),
+                image,
+                p.get("prompt", ""),
+                p.get("negative_prompt", ""),
+                p.get("guidance_scale", 0.5),
+                p.get("duration", 5),
+                end,
+                *skip_t2v,
+            )
+        return (
+            gr.Tabs(selected="t2v"),
+            *skip_i2v,
+            p.get("prompt", ""),
+            p.get("negative_prompt", ""),
+            p.get("aspect_ratio", "16:9"),
+            p.get("duration", 5),
+        )
 
     async def resume(self, task_id: str, session: dict | None, request: gr.Request = None):
         task_id = (task_id or "").strip()
@@ -490,7 +579,9 @@ class HistoryHandlers:
             raise gr.Error("That task belongs to another browser.", title="Not yours")
         if job is not None and job.preview and job.unfinished:
             raise gr.Error("Preview tasks live only as long as the app that made them; this one cannot be resumed.")
-        run = self.h.runner.resume(task_id, owner=self.h._owner(session, request), user_key=self.h._key(session, request))
+        run = self.h.runner.resume(
+            task_id, owner=self.h._owner(session, request), user_key=self.h._key(session, request)
+        )
         async for state in run.watch(tick=1.0):
             video = servable(state.path) if state.stage == "done" and state.path else None
             yield status_markdown(state), video
@@ -506,11 +597,41 @@ class LabHandlers:
 
     @staticmethod
     def _variants(count: Any, values: tuple) -> list[lab.Variant]:
-        return [lab.Variant(prompt=values[i] or "", negative_prompt=values[i + 1] or "", guidance_scale=values[i + 2],
-                            duration=values[i + 3]) for i in range(0, 4 * int(count), 4)]
+        return [
+            lab.Variant(
+                prompt=values[i] or "",
+                negative_prompt=values[i + 1] or "",
+                guidance_scale=values[i + 2],
+                duration=values[i + 3],
+            )
+            for i in range(0, 4 * int(count), 4)
+        ]
 
-    async def run(self, mode, image, aspect_ratio, count, session,
-                  p1, n1, g1, d1, p2, n2, g2, d2, p3, n3, g3, d3, p4, n4, g4, d4, request: gr.Request = None):
+    async def run(
+        self,
+        mode,
+        image,
+        aspect_ratio,
+        count,
+        session,
+        p1,
+        n1,
+        g1,
+        d1,
+        p2,
+        n2,
+        g2,
+        d2,
+        p3,
+        n3,
+        g3,
+        d3,
+        p4,
+        n4,
+        g4,
+        d4,
+        request: gr.Request = None,
+    ):
         variants = self._variants(count, (p1, n1, g1, d1, p2, n2, g2, d2, p3, n3, g3, d3, p4, n4, g4, d4))
         i2v = mode == LAB_I2V
         if i2v and not image:
@@ -522,8 +643,14 @@ class LabHandlers:
         labels, runs, refused = lab.differences(variants, i2v=i2v), [], ""
         for request_ in requests:
             try:
-                runs.append(self.h.runner.start(request_, owner=self.h._owner(session, request),
-                                                user_key=self.h._key(session, request), ip=client_address(request)))
+                runs.append(
+                    self.h.runner.start(
+                        request_,
+                        owner=self.h._owner(session, request),
+                        user_key=self.h._key(session, request),
+                        ip=client_address(request),
+                    )
+                )
             except SpendRefused as exc:
                 refused = f"Variants from {lab.LETTERS[len(runs)]} on were not started: {exc}"
                 break
@@ -559,10 +686,30 @@ class LabHandlers:
     def use(mode, image, aspect_ratio, prompt, negative, guidance, duration):
         """Copy one variant's settings to the main tab of its model."""
         if mode == LAB_I2V:
-            return (gr.Tabs(selected="i2v"), image, prompt, negative, guidance, duration,
-                    gr.skip(), gr.skip(), gr.skip(), gr.skip())
-        return (gr.Tabs(selected="t2v"), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                prompt, negative, aspect_ratio, duration)
+            return (
+                gr.Tabs(selected="i2v"),
+                image,
+                prompt,
+                negative,
+                guidance,
+                duration,
+                gr.skip(),
+                gr.skip(),
+                gr.skip(),
+                gr.skip(),
+            )
+        return (
+            gr.Tabs(selected="t2v"),
+            gr.skip(),
+            gr.skip(),
+            gr.skip(),
+            gr.skip(),
+            gr.skip(),
+            prompt,
+            negative,
+            aspect_ratio,
+            duration,
+        )
 
 
 # Pieces both generate tabs have, built in place (inside the page's `with gr.Blocks()`).
@@ -609,8 +756,11 @@ class RunButtons:
 
 def run_buttons() -> RunButtons:
     with gr.Row():
-        return RunButtons(gr.Markdown(elem_classes="kling-price"), gr.Button("Generate", variant="primary"),
-                          gr.Button("Stop waiting", variant="stop"))
+        return RunButtons(
+            gr.Markdown(elem_classes="kling-price"),
+            gr.Button("Generate", variant="primary"),
+            gr.Button("Stop waiting", variant="stop"),
+        )
 
 
 @dataclass
@@ -625,13 +775,15 @@ class ResultPanel:
 
 def result_panel() -> ResultPanel:
     status = gr.Markdown("Ready.", elem_classes="kling-status")
-    video = gr.Video(label="Clip", show_label=False, autoplay=True, loop=True, buttons=["download"],
-                     interactive=False, height=480)
+    video = gr.Video(
+        label="Clip", show_label=False, autoplay=True, loop=True, buttons=["download"], interactive=False, height=480
+    )
     details = gr.Markdown()
     with gr.Row():
         link_button = gr.Button("Copy link to these settings", size="sm", scale=1)
-        link = gr.Textbox(show_label=False, placeholder="the link (no key, no images) appears here",
-                          interactive=False, scale=2)
+        link = gr.Textbox(
+            show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
+        )
     return ResultPanel(status, video, details, link_button, link, gr.State(""))
 
 
@@ -741,18 +893,35 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
                         with gr.Row():
-                            i2v_image = gr.Image(label="Start image", type="filepath", sources=["upload", "clipboard"], height=220)
-                            i2v_end = gr.Image(label="End image (optional)", type="filepath", sources=["upload", "clipboard"], height=220)
+                            i2v_image = gr.Image(
+                                label="Start image", type="filepath", sources=["upload", "clipboard"], height=220
+                            )
+                            i2v_end = gr.Image(
+                                label="End image (optional)",
+                                type="filepath",
+                                sources=["upload", "clipboard"],
+                                height=220,
+                            )
                         i2v_text = prompt_inputs("What happens, and how the camera moves")
                         with gr.Accordion("Advanced", open=False):
-                            i2v_guidance = gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05,
-                                                     label="Guidance scale", info=GUIDANCE_HELP)
+                            i2v_guidance = gr.Slider(
+                                GUIDANCE_MIN,
+                                GUIDANCE_MAX,
+                                value=DEFAULT_GUIDANCE,
+                                step=0.05,
+                                label="Guidance scale",
+                                info=GUIDANCE_HELP,
+                            )
                             i2v_duration = duration_radio()
                         i2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
-                gr.Examples(I2V_EXAMPLES, inputs=[i2v_image, i2v_text.prompt, i2v_text.negative], cache_examples=False,
-                            label="Examples from the model page (click to fill the form)")
+                gr.Examples(
+                    I2V_EXAMPLES,
+                    inputs=[i2v_image, i2v_text.prompt, i2v_text.negative],
+                    cache_examples=False,
+                    label="Examples from the model page (click to fill the form)",
+                )
 
             with gr.Tab("Text to Video", id="t2v"):
                 with gr.Row(equal_height=False):
@@ -763,8 +932,12 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                         t2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         t2v_out = result_panel()
-                gr.Examples(T2V_EXAMPLES, inputs=[t2v_text.prompt, t2v_text.negative], cache_examples=False,
-                            label="Examples from the model page (click to fill the form)")
+                gr.Examples(
+                    T2V_EXAMPLES,
+                    inputs=[t2v_text.prompt, t2v_text.negative],
+                    cache_examples=False,
+                    label="Examples from the model page (click to fill the form)",
+                )
 
             with gr.Tab("Prompt Lab", id="lab"):
                 gr.Markdown(LAB_HELP)
@@ -772,22 +945,38 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                     lab_mode = gr.Radio([LAB_I2V, LAB_T2V], value=LAB_I2V, label="Model")
                     lab_count = gr.Radio([2, 3, 4], value=2, label="Variants")
                 with gr.Row():
-                    lab_image = gr.Image(label="Start image (shared by every variant)", type="filepath",
-                                         sources=["upload", "clipboard"], height=220)
-                    lab_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio", visible=False)
+                    lab_image = gr.Image(
+                        label="Start image (shared by every variant)",
+                        type="filepath",
+                        sources=["upload", "clipboard"],
+                        height=220,
+                    )
+                    lab_aspect = gr.Radio(
+                        list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio", visible=False
+                    )
                 lab_slots, lab_fields, lab_statuses, lab_videos, lab_uses = [], [], [], [], []
                 for row in range(2):
                     with gr.Row(equal_height=False):
-                        for letter in lab.LETTERS[2 * row: 2 * row + 2]:
+                        for letter in lab.LETTERS[2 * row : 2 * row + 2]:
                             with gr.Column(visible=row == 0, min_width=300) as slot:
                                 lab_fields += [
                                     gr.Textbox(label=f"Variant {letter}: prompt", lines=3),
                                     gr.Textbox(label="Negative prompt"),
-                                    gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05, label="Guidance scale"),
+                                    gr.Slider(
+                                        GUIDANCE_MIN,
+                                        GUIDANCE_MAX,
+                                        value=DEFAULT_GUIDANCE,
+                                        step=0.05,
+                                        label="Guidance scale",
+                                    ),
                                     gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)"),
                                 ]
                                 lab_statuses.append(gr.Markdown())
-                                lab_videos.append(gr.Video(label=f"Variant {letter}", loop=True, buttons=["download"], interactive=False))
+                                lab_videos.append(
+                                    gr.Video(
+                                        label=f"Variant {letter}", loop=True, buttons=["download"], interactive=False
+                                    )
+                                )
                                 lab_uses.append(gr.Button("Use this one", size="sm"))
                             lab_slots.append(slot)
                 with gr.Row():
@@ -808,8 +997,9 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
                             use_settings = gr.Button("Use these settings", size="sm")
                             resume_selected = gr.Button("Resume", size="sm")
                             refresh = gr.Button("Refresh", size="sm")
-                        resume_id = gr.Textbox(label="Resume any task id",
-                                               placeholder="an id from the CLI or WaveSpeed's dashboard")
+                        resume_id = gr.Textbox(
+                            label="Resume any task id", placeholder="an id from the CLI or WaveSpeed's dashboard"
+                        )
                         resume_typed = gr.Button("Resume this id", size="sm")
                 selected_id = gr.State("")
 
@@ -823,67 +1013,158 @@ def build_app(studio: Studio | None = None) -> gr.Blocks:
         mode_view = [banner, key_info, i2v_buttons.price, t2v_buttons.price, i2v_out.video, t2v_out.video]
 
         demo.load(handlers.restore, [owner_store, key_store, *durations], [owner_store, session, *mode_view], **private)
-        save_key.click(handlers.save_key, [key_box, session, *durations], [key_store, session, key_box, *mode_view], **private)
+        save_key.click(
+            handlers.save_key, [key_box, session, *durations], [key_store, session, key_box, *mode_view], **private
+        )
         clear_key.click(handlers.clear_key, [session, *durations], [key_store, session, key_box, *mode_view], **private)
 
         for text in (i2v_text, t2v_text):
             text.prompt.change(None, text.prompt, text.count, js=COUNT_JS)
             for button, phrase in zip(text.moves, CAMERA_MOVES.values()):
-                button.click(None, text.prompt, text.prompt, js=f"(p) => (p && p.trim() ? p.trim() + ' ' : '') + {phrase!r}")
+                button.click(
+                    None, text.prompt, text.prompt, js=f"(p) => (p && p.trim() ? p.trim() + ' ' : '') + {phrase!r}"
+                )
             text.compose.click(compose_brief, text.brief, text.prompt, **private)
         i2v_duration.change(handlers.price, [i2v_duration, session], i2v_buttons.price, **private)
         t2v_duration.change(handlers.price, [t2v_duration, session], t2v_buttons.price, **private)
 
         i2v_inputs = [i2v_image, i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration, i2v_end, session]
-        i2v_run = i2v_buttons.go.click(handlers.image_to_video, i2v_inputs, [i2v_out.status, i2v_out.video, i2v_out.details, i2v_out.task],
-                               validator=handlers.check_i2v, api_name="image_to_video", show_progress_on=i2v_out.video,
-                               **generation)
-        i2v_buttons.stop.click(handlers.stop_waiting, [i2v_out.task, session], i2v_out.status, cancels=[i2v_run], **private)
+        i2v_run = i2v_buttons.go.click(
+            handlers.image_to_video,
+            i2v_inputs,
+            [i2v_out.status, i2v_out.video, i2v_out.details, i2v_out.task],
+            validator=handlers.check_i2v,
+            api_name="image_to_video",
+            show_progress_on=i2v_out.video,
+            **generation,
+        )
+        i2v_buttons.stop.click(
+            handlers.stop_waiting, [i2v_out.task, session], i2v_out.status, cancels=[i2v_run], **private
+        )
 
         t2v_inputs = [t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration, session]
-        t2v_run = t2v_buttons.go.click(handlers.text_to_video, t2v_inputs, [t2v_out.status, t2v_out.video, t2v_out.details, t2v_out.task],
-                               validator=handlers.check_t2v, api_name="text_to_video", show_progress_on=t2v_out.video,
-                               **generation)
-        t2v_buttons.stop.click(handlers.stop_waiting, [t2v_out.task, session], t2v_out.status, cancels=[t2v_run], **private)
+        t2v_run = t2v_buttons.go.click(
+            handlers.text_to_video,
+            t2v_inputs,
+            [t2v_out.status, t2v_out.video, t2v_out.details, t2v_out.task],
+            validator=handlers.check_t2v,
+            api_name="text_to_video",
+            show_progress_on=t2v_out.video,
+            **generation,
+        )
+        t2v_buttons.stop.click(
+            handlers.stop_waiting, [t2v_out.task, session], t2v_out.status, cancels=[t2v_run], **private
+        )
 
-        i2v_out.link_button.click(None, [gr.State("i2v"), i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration], i2v_out.link, js=LINK_JS)
-        t2v_out.link_button.click(None, [gr.State("t2v"), t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration], t2v_out.link, js=LINK_JS)
-        demo.load(handlers.prefill, None, [tabs, i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration,
-                                           t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration], **private)
+        i2v_out.link_button.click(
+            None,
+            [gr.State("i2v"), i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration],
+            i2v_out.link,
+            js=LINK_JS,
+        )
+        t2v_out.link_button.click(
+            None,
+            [gr.State("t2v"), t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration],
+            t2v_out.link,
+            js=LINK_JS,
+        )
+        demo.load(
+            handlers.prefill,
+            None,
+            [
+                tabs,
+                i2v_text.prompt,
+                i2v_text.negative,
+                i2v_guidance,
+                i2v_duration,
+                t2v_text.prompt,
+                t2v_text.negative,
+                t2v_aspect,
+                t2v_duration,
+            ],
+            **private,
+        )
 
         lab_durations = lab_fields[3::4]
         lab_guidance = lab_fields[2::4]
         for trigger in (lab_mode, lab_count):
-            trigger.change(lab_handlers.layout, [lab_mode, lab_count], [lab_image, lab_aspect, *lab_slots, *lab_guidance], **private)
+            trigger.change(
+                lab_handlers.layout,
+                [lab_mode, lab_count],
+                [lab_image, lab_aspect, *lab_slots, *lab_guidance],
+                **private,
+            )
         for trigger in (lab_count, *lab_durations):
             trigger.change(lab_handlers.price, [lab_count, session, *lab_durations], lab_price, **private)
         demo.load(lab_handlers.price, [lab_count, session, *lab_durations], lab_price, **private)
-        lab_event = lab_run.click(lab_handlers.run, [lab_mode, lab_image, lab_aspect, lab_count, session, *lab_fields],
-                                  [*lab_statuses, *lab_videos, lab_summary], api_visibility="private", **generation)
-        lab_stop.click(lambda: "Stopped waiting. The variants keep running (and are billed); their clips land in History.",
-                       None, lab_summary, cancels=[lab_event], **private)
-        to_main_tabs = [tabs, i2v_image, i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration,
-                        t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration]
+        lab_event = lab_run.click(
+            lab_handlers.run,
+            [lab_mode, lab_image, lab_aspect, lab_count, session, *lab_fields],
+            [*lab_statuses, *lab_videos, lab_summary],
+            api_visibility="private",
+            **generation,
+        )
+        lab_stop.click(
+            lambda: "Stopped waiting. The variants keep running (and are billed); their clips land in History.",
+            None,
+            lab_summary,
+            cancels=[lab_event],
+            **private,
+        )
+        to_main_tabs = [
+            tabs,
+            i2v_image,
+            i2v_text.prompt,
+            i2v_text.negative,
+            i2v_guidance,
+            i2v_duration,
+            t2v_text.prompt,
+            t2v_text.negative,
+            t2v_aspect,
+            t2v_duration,
+        ]
         for i, use in enumerate(lab_uses):
-            use.click(lab_handlers.use, [lab_mode, lab_image, lab_aspect, *lab_fields[4 * i: 4 * i + 4]], to_main_tabs, **private)
+            use.click(
+                lab_handlers.use,
+                [lab_mode, lab_image, lab_aspect, *lab_fields[4 * i : 4 * i + 4]],
+                to_main_tabs,
+                **private,
+            )
 
         listing = [history_info, history_table]
         history_tab.select(history.list, session, listing, **private)
         refresh.click(history.list, session, listing, **private)
         history_table.select(history.select, session, [selected_id, history_video, history_job], **private)
-        use_settings.click(history.use_settings, [selected_id, session],
-                           [tabs, i2v_image, i2v_text.prompt, i2v_text.negative, i2v_guidance, i2v_duration, i2v_end,
-                            t2v_text.prompt, t2v_text.negative, t2v_aspect, t2v_duration], **private)
+        use_settings.click(
+            history.use_settings,
+            [selected_id, session],
+            [
+                tabs,
+                i2v_image,
+                i2v_text.prompt,
+                i2v_text.negative,
+                i2v_guidance,
+                i2v_duration,
+                i2v_end,
+                t2v_text.prompt,
+                t2v_text.negative,
+                t2v_aspect,
+                t2v_duration,
+            ],
+            **private,
+        )
         for trigger, source in ((resume_selected, selected_id), (resume_typed, resume_id)):
-            trigger.click(history.resume, [source, session], [history_job, history_video],
-                          api_visibility="private", **generation).then(history.list, session, listing, **private)
+            trigger.click(
+                history.resume, [source, session], [history_job, history_video], api_visibility="private", **generation
+            ).then(history.list, session, listing, **private)
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
 
 
-def launch(demo: gr.Blocks, studio: Studio, *, host: str | None = None, port: int | None = None,
-           share: bool | None = None) -> None:
+def launch(
+    demo: gr.Blocks, studio: Studio, *, host: str | None = None, port: int | None = None, share: bool | None = None
+) -> None:
     """`python app.py`: serve the page; `--host`/`--port` override Gradio's own variables."""
     kwargs = studio.launch_kwargs(share=share)
     reason = share_unavailable() if kwargs["share"] else None
@@ -896,7 +1177,9 @@ def launch(demo: gr.Blocks, studio: Studio, *, host: str | None = None, port: in
         return
     # Gradio would print a page of download instructions, then advise share=True: one line instead.
     demo.launch(**{**kwargs, "share": False, "quiet": True, "prevent_thread_lock": True})
-    print(f"* Running on local URL:  {demo.local_url}\nNo public share link: {reason}. Serving locally only.", flush=True)
+    print(
+        f"* Running on local URL:  {demo.local_url}\nNo public share link: {reason}. Serving locally only.", flush=True
+    )
     demo.block_thread()
 
 

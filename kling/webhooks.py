@@ -33,7 +33,9 @@ def signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
     return hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float, max_age: float = MAX_AGE_S) -> dict[str, Any]:
+def verify(
+    secret: str, headers: Mapping[str, str], body: bytes, *, now: float, max_age: float = MAX_AGE_S
+) -> dict[str, Any]:
     """The webhook's payload (WaveSpeed's flat `data` object) if it is authentic and fresh; else
     WebhookError. `headers` must be looked up case-insensitively (Starlette's and httpx's are)."""
     message_id = headers.get("webhook-id", "")
@@ -75,7 +77,9 @@ class Wakeups:
         self._remember = remember
         self._lock = threading.Lock()  # `wake` may come from another thread
 
-    def _event(self, task_id: str, loop: asyncio.AbstractEventLoop | None) -> tuple[asyncio.Event, asyncio.AbstractEventLoop | None]:
+    def _event(
+        self, task_id: str, loop: asyncio.AbstractEventLoop | None
+    ) -> tuple[asyncio.Event, asyncio.AbstractEventLoop | None]:
         """The flag for `task_id` and the loop that sleeps on it; `loop` claims it for that loop."""
         with self._lock:
             event, owner = self._events.get(task_id, (None, None))
@@ -102,7 +106,9 @@ class Wakeups:
         entry = self._events.get(task_id)
         return entry is not None and entry[0].is_set()
 
-    async def sleep(self, task_id: str, seconds: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> bool:
+    async def sleep(
+        self, task_id: str, seconds: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> bool:
         """Sleep `seconds` (with `sleep`, so tests can use a fake clock) or until woken.
         True when woken; the wake is consumed."""
         event, _ = self._event(task_id, asyncio.get_running_loop())

@@ -28,8 +28,14 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import launch_app, stop  # the same launch as the tests
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DESKTOP = {"width": 1280, "height": 1100}
 PHONE = {"width": 390, "height": 844}
 CLIP_TIMEOUT = 90_000
@@ -86,7 +92,9 @@ def shoot(url: str, out: Path) -> list[Path]:
             tab = open_tab(page, "Image to Video")
             tab.get_by_role("grid").get_by_text("A warm, serene park scene").click()
             expect(tab.get_by_label("Prompt", exact=True)).to_have_value(re.compile("^A warm, serene park scene"))
-            expect(tab.locator('[data-testid="image"]').first.locator("img")).to_have_attribute("src", re.compile("chelsea"))
+            expect(tab.locator('[data-testid="image"]').first.locator("img")).to_have_attribute(
+                "src", re.compile("chelsea")
+            )
             settle(page)
             page.screenshot(path=out / "i2v.png")
             written.append(out / "i2v.png")
@@ -115,7 +123,9 @@ def shoot(url: str, out: Path) -> list[Path]:
             written.append(out / "clip.png")
             context.close()
 
-            context, page = open_page(browser, url, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+            context, page = open_page(
+                browser, url, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+            )
             open_tab(page, "Image to Video")
             settle(page)
             page.screenshot(path=out / "phone.png")

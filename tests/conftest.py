@@ -67,8 +67,12 @@ class FakeAPI:
         if request.method == "POST" and "/kwaivgi/" in path:
             queue, default = self.submits, lambda r: httpx.Response(200, json=envelope("created"))
         elif request.method == "POST" and path.endswith("/media/upload/binary"):
-            queue, default = self.uploads, lambda r: httpx.Response(
-                200, json={"code": 200, "message": "success", "data": {"download_url": "https://cdn.example/in.png"}}
+            queue, default = (
+                self.uploads,
+                lambda r: httpx.Response(
+                    200,
+                    json={"code": 200, "message": "success", "data": {"download_url": "https://cdn.example/in.png"}},
+                ),
             )
         elif request.method == "GET" and "/predictions/" in path:
             queue, default = self.polls, lambda r: httpx.Response(200, json=envelope("completed"))
@@ -139,7 +143,9 @@ class Served:
 
 
 def serve_in_thread(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off", interface="asgi3"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off", interface="asgi3")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -190,8 +196,14 @@ def probe(path_or_bytes: Any) -> Probe:
     with av.open(source) as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
-        return Probe(stream.codec_context.name, stream.codec_context.pix_fmt or "", stream.codec_context.width,
-                     stream.codec_context.height, frames, float(stream.average_rate))
+        return Probe(
+            stream.codec_context.name,
+            stream.codec_context.pix_fmt or "",
+            stream.codec_context.width,
+            stream.codec_context.height,
+            frames,
+            float(stream.average_rate),
+        )
 
 
 @dataclass
@@ -211,9 +223,15 @@ def launch_app(tmp: Path, env_extra: dict[str, str]) -> LaunchedApp:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_", "GRADIO_"))}
     # Every test visitor comes from 127.0.0.1: generous limits unless a test sets its own.
-    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", KLING_DATA_DIR=str(tmp / "data"),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", KLING_TASKS_PER_HOUR_PER_IP="1000",
-               KLING_TASKS_PER_HOUR_PER_BROWSER="1000")
+    env.update(
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_SERVER_NAME="127.0.0.1",
+        KLING_DATA_DIR=str(tmp / "data"),
+        GRADIO_ANALYTICS_ENABLED="False",
+        PYTHONUNBUFFERED="1",
+        KLING_TASKS_PER_HOUR_PER_IP="1000",
+        KLING_TASKS_PER_HOUR_PER_BROWSER="1000",
+    )
     env.update(env_extra)
     log = (tmp / "app.log").open("w")
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -241,15 +259,18 @@ def stop(app: LaunchedApp) -> None:
 
 
 @contextmanager
-def live_app_on_simulator(tmp: Path, config: SimConfig, env_extra: dict[str, str] | None = None) -> Iterator[LaunchedApp]:
+def live_app_on_simulator(
+    tmp: Path, config: SimConfig, env_extra: dict[str, str] | None = None
+) -> Iterator[LaunchedApp]:
     """The simulator served on loopback with `config` (set api_key to require one), and the app
     launched against it in live mode with KEY; `app.simulator` is the simulator."""
     simulator = Simulator(config)
     port = free_port()
     server, thread = serve_in_thread(simulator.app, port)
     try:
-        app = launch_app(tmp, {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}",
-                               **(env_extra or {})})
+        app = launch_app(
+            tmp, {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": f"http://127.0.0.1:{port}", **(env_extra or {})}
+        )
         app.simulator = simulator
         try:
             yield app
@@ -272,7 +293,9 @@ def preview_app(tmp_path_factory) -> Iterator[LaunchedApp]:
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
     """`python app.py` in live mode against the simulator (which requires KEY), once per test module."""
-    with live_app_on_simulator(tmp_path_factory.mktemp("live"), SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5)) as app:
+    with live_app_on_simulator(
+        tmp_path_factory.mktemp("live"), SimConfig(api_key=KEY, queue_s=1.0, process_s=2.5)
+    ) as app:
         yield app
 
 
@@ -281,8 +304,12 @@ def simulator_process(*args: str) -> Iterator[str]:
     """`python -m kling simulator ARGS` in a process of its own (it outlives an app that is killed);
     yields its URL once it answers."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "kling", "simulator", "--port", str(port), *args],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kling", "simulator", "--port", str(port), *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

@@ -24,9 +24,19 @@ def test_the_api_is_exactly_the_two_endpoints(preview_app):
     endpoints = info["named_endpoints"]
     assert set(endpoints) == {"/image_to_video", "/text_to_video"}
     assert [p["parameter_name"] for p in endpoints["/image_to_video"]["parameters"]] == [
-        "image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image"]
+        "image",
+        "prompt",
+        "negative_prompt",
+        "guidance_scale",
+        "duration",
+        "end_image",
+    ]
     assert [p["parameter_name"] for p in endpoints["/text_to_video"]["parameters"]] == [
-        "prompt", "negative_prompt", "aspect_ratio", "duration"]
+        "prompt",
+        "negative_prompt",
+        "aspect_ratio",
+        "duration",
+    ]
     assert info["unnamed_endpoints"] == {}
 
 
@@ -44,7 +54,12 @@ def test_preview_t2v_streams_stages_and_ends_with_a_clip(preview_app):
 
 def test_preview_i2v_from_an_example_photo(preview_app):
     job = preview_app.client().submit(
-        gradio_client.handle_file(str(ROOT / "assets" / "coffee.png")), "camera slow orbit", "blur", 0.5, 5, None,
+        gradio_client.handle_file(str(ROOT / "assets" / "coffee.png")),
+        "camera slow orbit",
+        "blur",
+        0.5,
+        5,
+        None,
         api_name="/image_to_video",
     )
     stream(job)
@@ -64,8 +79,15 @@ def test_live_both_endpoints_through_the_simulator(live_app):
     info = probe(video)
     assert info.width == info.height and info.frames == 120
 
-    job = client.submit(gradio_client.handle_file(str(ROOT / "assets" / "astronaut.png")), "push in", "", 0.5, 10, None,
-                        api_name="/image_to_video")
+    job = client.submit(
+        gradio_client.handle_file(str(ROOT / "assets" / "astronaut.png")),
+        "push in",
+        "",
+        0.5,
+        10,
+        None,
+        api_name="/image_to_video",
+    )
     stream(job)
     _, video, _ = job.result()
     assert probe(video).frames == 240

@@ -26,8 +26,14 @@ from .conftest import ROOT, LaunchedApp, image_bytes
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 IN_CI = os.environ.get("CI") == "true"
 
 
@@ -79,8 +85,11 @@ class Console:
         # say nothing about the app. Every other error, including a failed load from the app
         # itself, counts.
         host = urlparse(url).hostname or ""
-        if message.text.startswith("Failed to load resource") and url.startswith("http") \
-                and host not in ("127.0.0.1", "localhost", "::1"):
+        if (
+            message.text.startswith("Failed to load resource")
+            and url.startswith("http")
+            and host not in ("127.0.0.1", "localhost", "::1")
+        ):
             self.ignored.append(text)
             return
         self.errors.append(text)

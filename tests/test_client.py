@@ -130,7 +130,13 @@ def test_rate_limit_gives_up_after_the_allowed_attempts(fake_api, fake_time):
 
 @pytest.mark.parametrize(
     "status, error",
-    [(401, AuthenticationError), (403, AuthenticationError), (402, InsufficientCreditsError), (400, BadRequestError), (404, NotFoundError)],
+    [
+        (401, AuthenticationError),
+        (403, AuthenticationError),
+        (402, InsufficientCreditsError),
+        (400, BadRequestError),
+        (404, NotFoundError),
+    ],
 )
 def test_submit_refusals_are_typed_and_not_retried(fake_api, fake_time, status, error):
     fake_api.submits.append(error_response(status, "server reason here"))
@@ -155,13 +161,16 @@ def test_error_text_falls_back_to_the_error_field_then_raw_text(fake_api, fake_t
 def test_polls_follow_the_latency_schedule(fake_api, fake_time):
     """One early look, sparse polls while completion is unlikely, the floor while it is likely,
     then in proportion to the time waited, up to the ceiling."""
-    policy = PollPolicy(first=2, early=6, likely_from=20, interval=5, likely_until=40, ceiling=8, jitter=0, deadline=600)
+    policy = PollPolicy(
+        first=2, early=6, likely_from=20, interval=5, likely_until=40, ceiling=8, jitter=0, deadline=600
+    )
     fake_api.polls.extend(httpx.Response(200, json=envelope("processing")) for _ in range(13))
     task = run(client_for(fake_api, fake_time, poll=policy).wait(TASK_ID))
     assert task.status == "completed" and task.video_url
     assert fake_api.gets == 14
     assert fake_time.sleeps == pytest.approx(
-        [2.0, 6.0, 6.0, 6.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.625, 6.328125, 7.119140625, 8.0, 8.0])
+        [2.0, 6.0, 6.0, 6.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.625, 6.328125, 7.119140625, 8.0, 8.0]
+    )
 
 
 def test_the_default_policy_never_polls_faster_than_wavespeed_asks():
@@ -179,7 +188,8 @@ def test_a_scaled_policy_is_the_same_schedule_on_a_faster_clock():
     policy, fast = PollPolicy(), PollPolicy().scaled(0.1)
     for polls, elapsed in [(0, 0.0), (1, 2.0), (5, 30.0), (40, 200.0), (90, 700.0)]:
         assert fast.delay(polls, random.Random(3), elapsed * 0.1) == pytest.approx(
-            0.1 * policy.delay(polls, random.Random(3), elapsed))
+            0.1 * policy.delay(polls, random.Random(3), elapsed)
+        )
     assert fast.deadline == pytest.approx(policy.deadline * 0.1)
 
 
@@ -234,7 +244,9 @@ def test_three_unreadable_answers_in_a_row_end_the_wait(fake_api, fake_time):
     assert fake_api.gets == 3
 
 
-@pytest.mark.parametrize("status, error", [(401, AuthenticationError), (403, AuthenticationError), (404, NotFoundError)])
+@pytest.mark.parametrize(
+    "status, error", [(401, AuthenticationError), (403, AuthenticationError), (404, NotFoundError)]
+)
 def test_fatal_poll_answers_stop_after_one_request(fake_api, fake_time, status, error):
     fake_api.polls.append(error_response(status))
     with pytest.raises(error) as caught:
@@ -308,7 +320,11 @@ def test_a_bad_download_leaves_no_file_and_keeps_the_url(fake_api, fake_time, tm
 def test_an_oversized_download_is_cut_off(fake_api, fake_time, tmp_path):
     fake_api.downloads.append(httpx.Response(200, content=FAKE_MP4 + b"\0" * 5000))
     with pytest.raises(DownloadError, match="larger than"):
-        run(client_for(fake_api, fake_time, max_download_bytes=1000).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
+        run(
+            client_for(fake_api, fake_time, max_download_bytes=1000).download(
+                "https://cdn.example/x.mp4", tmp_path / "x.mp4"
+            )
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -325,7 +341,9 @@ def test_generate_hands_over_the_task_before_the_first_poll(fake_api, fake_time,
     seen: list[tuple[str, int]] = []
     fake_api.polls.append(httpx.Response(200, json=envelope("processing")))
     result = run(
-        client_for(fake_api, fake_time).generate(REQUEST, tmp_path, on_task=lambda t: seen.append((t.id, fake_api.gets)))
+        client_for(fake_api, fake_time).generate(
+            REQUEST, tmp_path, on_task=lambda t: seen.append((t.id, fake_api.gets))
+        )
     )
     assert seen == [(TASK_ID, 0)]
     assert result.stage == "done" and result.path == tmp_path / f"{TASK_ID}.mp4"
@@ -339,14 +357,21 @@ def test_i2v_uploads_the_image_then_submits_its_url(fake_api, fake_time, tmp_pat
     upload, submit = fake_api.requests[:2]
     assert upload.url.path == "/api/v3/media/upload/binary" and b'name="file"' in upload.content
     body = httpx.Response(200, content=submit.content).json()
-    assert body == {"image": "https://cdn.example/in.png", "prompt": "slow push-in", "guidance_scale": 0.7, "duration": 5}
+    assert body == {
+        "image": "https://cdn.example/in.png",
+        "prompt": "slow push-in",
+        "guidance_scale": 0.7,
+        "duration": 5,
+    }
 
 
 def test_i2v_inline_data_uri_option_sends_no_upload(fake_api, fake_time, tmp_path):
     request = I2VRequest(image=image_bytes(640, 480), prompt="orbit")
     run(client_for(fake_api, fake_time, upload="data_uri").submit(request))
     assert [r.url.path for r in fake_api.requests] == ["/api/v3/kwaivgi/kling-v2.0-i2v-master"]
-    assert httpx.Response(200, content=fake_api.requests[0].content).json()["image"].startswith("data:image/png;base64,")
+    assert (
+        httpx.Response(200, content=fake_api.requests[0].content).json()["image"].startswith("data:image/png;base64,")
+    )
 
 
 @pytest.mark.parametrize(
@@ -398,7 +423,12 @@ def test_task_snapshot_tolerates_odd_fields():
 
 
 def test_the_sync_face_runs_the_whole_path(fake_api, tmp_path):
-    with KlingClient(KEY, base_url="https://api.example", transport=httpx.MockTransport(fake_api), poll=PollPolicy(first=0.01, ceiling=0.01)) as client:
+    with KlingClient(
+        KEY,
+        base_url="https://api.example",
+        transport=httpx.MockTransport(fake_api),
+        poll=PollPolicy(first=0.01, ceiling=0.01),
+    ) as client:
         assert KEY not in repr(client)
         stages = [u.stage for u in client.stream(REQUEST, tmp_path)]
     assert stages == ["submitting", "submitted", "polled", "downloading", "done"]
@@ -431,7 +461,9 @@ def test_a_public_redirect_is_followed(fake_api, fake_time, tmp_path):
 
 
 def test_endless_redirects_are_refused(fake_api, fake_time, tmp_path):
-    fake_api.downloads.extend(httpx.Response(302, headers={"location": f"https://cdn.example/{i}.mp4"}) for i in range(10))
+    fake_api.downloads.extend(
+        httpx.Response(302, headers={"location": f"https://cdn.example/{i}.mp4"}) for i in range(10)
+    )
     with pytest.raises(DownloadError, match="more than 5 times"):
         run(client_for(fake_api, fake_time).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
     assert len(fake_api.requests) == 6

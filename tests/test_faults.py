@@ -30,8 +30,17 @@ SUBMIT = {
 # In-process there are no sockets, so the "timeout" switch only delays: test_loopback.py covers it
 # over real HTTP (test_a_lost_submit_answer_is_never_resubmitted, test_polls_ride_out_flaky_answers).
 POLL = ["429", "500", "502", "503", "504", "drop", "null_data", "not_json"]
-FAIL_CODES = {1200: "moderation", 1400: "missing", 1401: "invalid", 1402: "could not be fetched", 1403: "generation failed",
-              1405: "generation failed", 5000: "internal error", 5003: "unavailable", 5004: "timed out"}
+FAIL_CODES = {
+    1200: "moderation",
+    1400: "missing",
+    1401: "invalid",
+    1402: "could not be fetched",
+    1403: "generation failed",
+    1405: "generation failed",
+    5000: "internal error",
+    5003: "unavailable",
+    5004: "timed out",
+}
 
 
 def run_one(tmp_path, setup, *, deadline: float = 30, **sim_config):

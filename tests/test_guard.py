@@ -39,8 +39,9 @@ def spend(guard: SpendGuard, clock: Clock, *, owner="a", ip="1.1.1.1", cents=130
     for _ in range(n):
         reservation = guard.reserve(owner=owner, ip=ip, price_cents=cents, own_key=False)
         task_id = f"t{time.monotonic_ns()}"
-        guard.journal.record(task_id=task_id, model="m", mode="live", owner=owner, key=KEY, params={},
-                             price_cents=cents, ip=ip)
+        guard.journal.record(
+            task_id=task_id, model="m", mode="live", owner=owner, key=KEY, params={}, price_cents=cents, ip=ip
+        )
         guard.journal._db.execute("UPDATE tasks SET created = ? WHERE id = ?", (clock.now, task_id))
         guard.release(reservation)
 
@@ -98,7 +99,9 @@ def test_a_restart_resets_nothing(tmp_path):
     clock = Clock()
     spend(guard_for(tmp_path, clock, tasks_per_hour_per_browser=1), clock)
     with pytest.raises(SpendRefused):
-        guard_for(tmp_path, clock, tasks_per_hour_per_browser=1).reserve(owner="a", ip="x", price_cents=130, own_key=False)
+        guard_for(tmp_path, clock, tasks_per_hour_per_browser=1).reserve(
+            owner="a", ip="x", price_cents=130, own_key=False
+        )
 
 
 def test_a_visitors_own_key_is_never_limited(tmp_path):
@@ -153,7 +156,10 @@ def guarded_app(tmp_path_factory):
 def test_the_launched_app_enforces_login_and_the_budget(guarded_app):
     with pytest.raises(Exception):
         guarded_app.client().view_api(print_info=False)  # no login, no API
-    assert httpx.get(f"{guarded_app.url}/config").status_code in (401, 403) or "auth_required" in httpx.get(f"{guarded_app.url}/config").text
+    assert (
+        httpx.get(f"{guarded_app.url}/config").status_code in (401, 403)
+        or "auth_required" in httpx.get(f"{guarded_app.url}/config").text
+    )
     client = guarded_app.client(auth=("ann", "correct-horse"))
     status, _, _ = client.predict("first", "", "16:9", 5, api_name="/text_to_video")
     assert "Done" in status

@@ -18,8 +18,13 @@ from kling.ui import _field_checks
 from .conftest import KEY, FakeAPI, FakeTime, image_bytes
 
 ANYTHING = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=40), st.binary(max_size=40), st.lists(st.integers(), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.binary(max_size=40),
+    st.lists(st.integers(), max_size=3),
 )
 PROMPTS = st.one_of(st.text(max_size=2600), st.text(min_size=2490, max_size=2510), ANYTHING)
 DURATIONS = st.one_of(st.sampled_from([5, 10, "5", "10", 5.0, 7, "7", -5, 0, True]), ANYTHING)
@@ -39,8 +44,15 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 def submit_counting_requests(request) -> tuple[BaseException | None, int]:
     api = FakeAPI()
     clock = FakeTime()
-    client = AsyncKlingClient(KEY, base_url="https://api.example", transport=httpx.MockTransport(api),
-                              poll=PollPolicy(first=0, jitter=0), sleep=clock.sleep, clock=clock.clock, rng=random.Random(0))
+    client = AsyncKlingClient(
+        KEY,
+        base_url="https://api.example",
+        transport=httpx.MockTransport(api),
+        poll=PollPolicy(first=0, jitter=0),
+        sleep=clock.sleep,
+        clock=clock.clock,
+        rng=random.Random(0),
+    )
     try:
         asyncio.run(client.submit(request))
     except BaseException as exc:  # noqa: BLE001 - the test is about which exceptions escape

@@ -87,7 +87,9 @@ def test_two_connections_writing_at_once_never_lock(tmp_path):
         try:
             for i in range(40):
                 task_id = f"t{n}-{i}"
-                journal.record(task_id=task_id, model="m", mode="live", owner=f"o{n}", key=None, params={}, price_cents=130)
+                journal.record(
+                    task_id=task_id, model="m", mode="live", owner=f"o{n}", key=None, params={}, price_cents=130
+                )
                 journal.update(task_id, status="processing")
                 journal.update(task_id, status="completed")
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
@@ -170,10 +172,24 @@ def test_unfinished_is_per_key_and_live_only(tmp_path):
 
 def test_each_browser_sees_only_its_own_rows(tmp_path):
     runner, sim = make_runner(tmp_path)
-    runner.journal.record(task_id="mine", model="kwaivgi/kling-v2.0-t2v-master", mode="live", owner="a", key=KEY,
-                          params={"prompt": "my kite"}, price_cents=130)
-    runner.journal.record(task_id="theirs", model="kwaivgi/kling-v2.0-t2v-master", mode="live", owner="b", key=KEY,
-                          params={"prompt": "their secret"}, price_cents=260)
+    runner.journal.record(
+        task_id="mine",
+        model="kwaivgi/kling-v2.0-t2v-master",
+        mode="live",
+        owner="a",
+        key=KEY,
+        params={"prompt": "my kite"},
+        price_cents=130,
+    )
+    runner.journal.record(
+        task_id="theirs",
+        model="kwaivgi/kling-v2.0-t2v-master",
+        mode="live",
+        owner="b",
+        key=KEY,
+        params={"prompt": "their secret"},
+        price_cents=260,
+    )
     history = HistoryHandlers(Handlers(runner.backend.settings, runner, runner.journal))
     total, rows = history.list({"owner": "a"})
     assert [row[-1] for row in rows] == ["mine"] and "$1.30" in total and "their secret" not in str(rows)
@@ -193,7 +209,9 @@ def test_the_journal_never_holds_the_key(tmp_path):
     runner, sim = make_runner(tmp_path)
 
     async def go():
-        request = I2VRequest(image=image_bytes(640, 480), prompt="orbit", end_image=image_bytes(640, 480, color=(0, 0, 0)))
+        request = I2VRequest(
+            image=image_bytes(640, 480), prompt="orbit", end_image=image_bytes(640, 480, color=(0, 0, 0))
+        )
         await finish(runner.start(request, owner="me"))
         sim.faults.fail_code = 1401
         await finish(runner.start(T2VRequest(prompt="fails"), owner="me"))

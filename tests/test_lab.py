@@ -21,14 +21,30 @@ from .test_journal import make_runner
 
 def test_the_brief_composes_sentences_in_the_guides_order():
     assert compose_brief("the cat turns its head", " wind in the grass ", "slow push-in.", "") == (
-        "The cat turns its head. Wind in the grass. Slow push-in.")
+        "The cat turns its head. Wind in the grass. Slow push-in."
+    )
     assert compose_brief("", "", "", "") == ""
 
 
 def test_a_link_fills_only_known_checked_settings():
-    found = settings_from_query({"tab": "t2v", "prompt": "a kite", "duration": "10", "aspect_ratio": "9:16",
-                                 "api_key": KEY, "guidance_scale": "7", "negative_prompt": "blur"})
-    assert found == {"tab": "t2v", "prompt": "a kite", "negative_prompt": "blur", "duration": 10, "aspect_ratio": "9:16"}
+    found = settings_from_query(
+        {
+            "tab": "t2v",
+            "prompt": "a kite",
+            "duration": "10",
+            "aspect_ratio": "9:16",
+            "api_key": KEY,
+            "guidance_scale": "7",
+            "negative_prompt": "blur",
+        }
+    )
+    assert found == {
+        "tab": "t2v",
+        "prompt": "a kite",
+        "negative_prompt": "blur",
+        "duration": 10,
+        "aspect_ratio": "9:16",
+    }
     assert settings_from_query({"tab": "admin", "duration": "7", "aspect_ratio": "4:3"}) == {"tab": None}
 
 
@@ -114,8 +130,14 @@ def test_share_without_a_tunnel_still_serves_and_says_why_in_one_line(tmp_path):
     port = free_port()
     env = {**os.environ, "KLING_DATA_DIR": str(tmp_path), "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     env.pop("WAVESPEED_API_KEY", None)
-    process = subprocess.Popen([sys.executable, "app.py", "--share", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--share", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         lines = []
         for line in process.stdout:
@@ -140,8 +162,10 @@ def test_mcp_lists_both_tools_with_every_parameter_described(tmp_path):
     finally:
         stop(app)
     assert {"image_to_video", "text_to_video"} <= set(tools)
-    expected = {"image_to_video": ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image"],
-                "text_to_video": ["prompt", "negative_prompt", "aspect_ratio", "duration"]}
+    expected = {
+        "image_to_video": ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image"],
+        "text_to_video": ["prompt", "negative_prompt", "aspect_ratio", "duration"],
+    }
     for name, params in expected.items():
         properties = tools[name]["inputSchema"]["properties"]
         assert list(properties) == params
@@ -168,8 +192,10 @@ def test_an_mcp_client_lists_and_calls_the_text_to_video_tool(tmp_path):
                     progress.append(message or "")
 
                 result = await session.call_tool(
-                    "text_to_video", {"prompt": "a red kite over a beach", "negative_prompt": "", "aspect_ratio": "9:16",
-                                      "duration": 5}, progress_callback=on_progress)
+                    "text_to_video",
+                    {"prompt": "a red kite over a beach", "negative_prompt": "", "aspect_ratio": "9:16", "duration": 5},
+                    progress_callback=on_progress,
+                )
                 return names, result
 
     try:

@@ -46,8 +46,10 @@ def test_t2v_end_to_end_makes_a_real_clip(served_simulator, tmp_path):
 
 def test_i2v_with_an_end_image_end_to_end(served_simulator, tmp_path):
     request = I2VRequest(
-        image=image_bytes(900, 600), end_image=image_bytes(900, 600, color=(20, 200, 90)),
-        prompt="camera orbits slowly", duration="10",
+        image=image_bytes(900, 600),
+        end_image=image_bytes(900, 600, color=(20, 200, 90)),
+        prompt="camera orbits slowly",
+        duration="10",
     )
     result = generate(served_simulator, request, tmp_path)
     info = probe(result.path)
@@ -92,7 +94,9 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
     async def go():
         from kling.client import SubmitPolicy
 
-        async with AsyncKlingClient(KEY, base_url="http://127.0.0.1:9", submit_policy=SubmitPolicy(attempts=2, backoff=0.01)) as client:
+        async with AsyncKlingClient(
+            KEY, base_url="http://127.0.0.1:9", submit_policy=SubmitPolicy(attempts=2, backoff=0.01)
+        ) as client:
             await client.submit(T2VRequest(prompt="x"))
 
     with pytest.raises(Exception, match="nothing was submitted"):
@@ -133,18 +137,32 @@ def test_an_expired_output_keeps_the_url(served_simulator, tmp_path):
 # -- the command line -------------------------------------------------------------------------
 
 
-def cli(*args: str, key: str | None = KEY, base_url: str | None = None, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, key: str | None = KEY, base_url: str | None = None, cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_"))}
     env.update(PYTHONPATH=str(ROOT), KLING_DATA_DIR=str(cwd / "data"))
     if key:
         env["WAVESPEED_API_KEY"] = key
     if base_url:
         env["WAVESPEED_BASE_URL"] = base_url
-    return subprocess.run([sys.executable, "-m", "kling", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "kling", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_cli_t2v_and_i2v_write_clips(served_simulator, tmp_path):
-    done = cli("t2v", "--prompt", "a red kite", "--aspect-ratio", "1:1", "--out", "kite.mp4", base_url=served_simulator.url, cwd=tmp_path)
+    done = cli(
+        "t2v",
+        "--prompt",
+        "a red kite",
+        "--aspect-ratio",
+        "1:1",
+        "--out",
+        "kite.mp4",
+        base_url=served_simulator.url,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     task_id, path = done.stdout.split()
     assert path == "kite.mp4" and task_id in served_simulator.simulator.tasks
@@ -153,7 +171,17 @@ def test_cli_t2v_and_i2v_write_clips(served_simulator, tmp_path):
     assert (tmp_path / "data" / "outputs" / f"{task_id}.mp4").exists()  # the paid clip is kept too
 
     (tmp_path / "photo.jpg").write_bytes(image_bytes(800, 600, "JPEG"))
-    done = cli("i2v", "--image", "photo.jpg", "--prompt", "slow pan left", "--out", "pan.mp4", base_url=served_simulator.url, cwd=tmp_path)
+    done = cli(
+        "i2v",
+        "--image",
+        "photo.jpg",
+        "--prompt",
+        "slow pan left",
+        "--out",
+        "pan.mp4",
+        base_url=served_simulator.url,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert probe(tmp_path / "pan.mp4").frames == 120
 
@@ -225,7 +253,9 @@ def test_the_official_sdk_runs_both_models_and_uploads(sdk, served_simulator, tm
     image_url = client.upload(str(tmp_path / "start.png"))
     assert httpx.get(image_url).content == (tmp_path / "start.png").read_bytes()
 
-    t2v = client.run("kwaivgi/kling-v2.0-t2v-master", {"prompt": "a fox in snow", "aspect_ratio": "16:9", "duration": 5})
+    t2v = client.run(
+        "kwaivgi/kling-v2.0-t2v-master", {"prompt": "a fox in snow", "aspect_ratio": "16:9", "duration": 5}
+    )
     i2v = client.run("kwaivgi/kling-v2.0-i2v-master", {"prompt": "push in", "image": image_url, "duration": 5})
     for outputs, aspect in ((t2v, 16 / 9), (i2v, 600 / 900)):
         clip = httpx.get(outputs["outputs"][0]).content
@@ -257,6 +287,7 @@ def test_the_official_sdk_against_python_m_kling_simulator(sdk, tmp_path):
     """The issue's own words: `python -m kling simulator` plus the official SDK produce a real clip."""
     with simulator_process("--time-scale", "0.2") as url:
         outputs = sdk.Client(api_key="any-key", base_url=url).run(
-            "kwaivgi/kling-v2.0-t2v-master", {"prompt": "a fox in snow", "aspect_ratio": "9:16", "duration": 10})
+            "kwaivgi/kling-v2.0-t2v-master", {"prompt": "a fox in snow", "aspect_ratio": "9:16", "duration": 10}
+        )
         info = probe(httpx.get(outputs["outputs"][0]).content)
     assert (info.codec, info.frames) == ("h264", 240) and info.width * 16 == info.height * 9

@@ -267,8 +267,10 @@ def test_text_file_named_png_is_refused(tmp_path):
     "data, message",
     [
         (b"", "the file is empty"),
-        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64),
-         "HEIC is not supported here; export as JPEG or PNG"),
+        (
+            b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64),
+            "HEIC is not supported here; export as JPEG or PNG",
+        ),
         (b"\x00\x00\x00\x18ftypisom" + bytes(64), "this is a video file, not an image; use a JPEG or PNG still"),
         (bytes(range(256)) * 4, "not a readable image (unknown format); use a JPEG or PNG file"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "the file is truncated or corrupt"),
@@ -354,8 +356,9 @@ def test_prepared_image_helpers():
 
 
 def test_i2v_reports_every_problem_at_once():
-    request = I2VRequest(image=b"", prompt="  ", negative_prompt="x" * 2501, guidance_scale=1.5, duration=7,
-                         end_image="/no/such/end.png")
+    request = I2VRequest(
+        image=b"", prompt="  ", negative_prompt="x" * 2501, guidance_scale=1.5, duration=7, end_image="/no/such/end.png"
+    )
     with pytest.raises(ValidationError) as info:
         request.validate()
     assert info.value.problems == [
@@ -426,8 +429,9 @@ def test_prompt_length_limit():
 
 
 def test_validate_returns_a_normalised_copy():
-    original = I2VRequest(image=encode(picture(), "PNG"), prompt=" hi ", negative_prompt=None, duration="10",
-                          end_image="")
+    original = I2VRequest(
+        image=encode(picture(), "PNG"), prompt=" hi ", negative_prompt=None, duration="10", end_image=""
+    )
     clean = original.validate()
     assert isinstance(clean.image, PreparedImage) and clean.end_image is None
     assert (clean.prompt, clean.negative_prompt, clean.duration) == ("hi", "", 10)
@@ -443,7 +447,10 @@ def test_missing_image_is_required():
 def test_t2v_payload_shapes():
     assert T2VRequest(prompt=" a cat ").payload() == {"prompt": "a cat", "aspect_ratio": "16:9", "duration": 5}
     assert T2VRequest(prompt="a cat", negative_prompt="blur", aspect_ratio="9:16", duration="10").payload() == {
-        "prompt": "a cat", "negative_prompt": "blur", "aspect_ratio": "9:16", "duration": 10,
+        "prompt": "a cat",
+        "negative_prompt": "blur",
+        "aspect_ratio": "9:16",
+        "duration": 10,
     }
     assert T2VRequest.model == T2V_MODEL == "kwaivgi/kling-v2.0-t2v-master"
 
@@ -454,10 +461,22 @@ def test_i2v_payload_shapes():
         clean.payload()  # the client must upload or inline the PreparedImage first
     sendable = dataclasses.replace(clean, image="https://cdn.x/a.png", end_image="")
     assert sendable.payload() == {"image": "https://cdn.x/a.png", "prompt": "go", "guidance_scale": 0.5, "duration": 5}
-    full = dataclasses.replace(clean, image="https://cdn.x/a.png", end_image="data:image/jpeg;base64,AAAA",
-                               negative_prompt="blur", guidance_scale=1, duration="10")
-    assert full.payload() == {"image": "https://cdn.x/a.png", "end_image": "data:image/jpeg;base64,AAAA",
-                              "prompt": "go", "negative_prompt": "blur", "guidance_scale": 1.0, "duration": 10}
+    full = dataclasses.replace(
+        clean,
+        image="https://cdn.x/a.png",
+        end_image="data:image/jpeg;base64,AAAA",
+        negative_prompt="blur",
+        guidance_scale=1,
+        duration="10",
+    )
+    assert full.payload() == {
+        "image": "https://cdn.x/a.png",
+        "end_image": "data:image/jpeg;base64,AAAA",
+        "prompt": "go",
+        "negative_prompt": "blur",
+        "guidance_scale": 1.0,
+        "duration": 10,
+    }
     assert I2VRequest.model == I2V_MODEL == "kwaivgi/kling-v2.0-i2v-master"
 
 
@@ -482,15 +501,29 @@ def test_prices():
     assert T2VRequest(prompt="x", duration=10).price_cents == 260
     assert I2VRequest(image="https://x.io/a.png", prompt="x").price_cents == 130
     assert [format_price(c) for c in (130, 260, 0, 5, 123456, -130)] == [
-        "$1.30", "$2.60", "$0.00", "$0.05", "$1,234.56", "-$1.30",
+        "$1.30",
+        "$2.60",
+        "$0.00",
+        "$0.05",
+        "$1,234.56",
+        "-$1.30",
     ]
 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("https://a.io/x.png", True), ("http://a.io", True), ("HTTPS://A.IO/x", True), ("ftp://a.io/x", False),
-     ("data:image/png;base64,AAAA", False), ("/tmp/x.png", False), ("https://", False), ("file:///x", False),
-     (b"https://a.io", False), (None, False)],
+    [
+        ("https://a.io/x.png", True),
+        ("http://a.io", True),
+        ("HTTPS://A.IO/x", True),
+        ("ftp://a.io/x", False),
+        ("data:image/png;base64,AAAA", False),
+        ("/tmp/x.png", False),
+        ("https://", False),
+        ("file:///x", False),
+        (b"https://a.io", False),
+        (None, False),
+    ],
 )
 def test_is_url(value, expected):
     assert is_url(value) is expected

@@ -75,8 +75,9 @@ def probe(path: Path) -> Clip:
                 samples[count - 1] = frame.to_ndarray(format="rgb24")
         samples[count - 1] = last.to_ndarray(format="rgb24")
         ctx = stream.codec_context
-        return Clip(path, ctx.name, ctx.pix_fmt, ctx.profile, ctx.width, ctx.height,
-                    float(stream.average_rate), count, samples)
+        return Clip(
+            path, ctx.name, ctx.pix_fmt, ctx.profile, ctx.width, ctx.height, float(stream.average_rate), count, samples
+        )
 
 
 def top_level_boxes(path: Path) -> list[str]:
@@ -167,9 +168,16 @@ def test_i2v_follows_the_start_image_aspect(landscape, portrait):
 
 @pytest.mark.parametrize(
     ("source", "expected"),
-    [((1000, 600), (1200, 720)), ((600, 1200), (640, 1280)), ((4000, 3000), (960, 720)),
-     ((300, 300), (720, 720)), ((100, 250), (512, 1280)), ((1001, 599), (1204, 720)),
-     ((1920, 1080), (1280, 720)), ((333, 777), (548, 1280))],
+    [
+        ((1000, 600), (1200, 720)),
+        ((600, 1200), (640, 1280)),
+        ((4000, 3000), (960, 720)),
+        ((300, 300), (720, 720)),
+        ((100, 250), (512, 1280)),
+        ((1001, 599), (1204, 720)),
+        ((1920, 1080), (1280, 720)),
+        ((333, 777), (548, 1280)),
+    ],
 )
 def test_fit_size_fills_the_720p_box_with_even_sides(source, expected):
     width, height = render._fit_size(*source)

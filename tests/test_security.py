@@ -17,7 +17,9 @@ VISITOR_KEY = "sk-visitor-3141592653589793"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with live_app_on_simulator(tmp_path_factory.mktemp("secure"), SimConfig(api_key=KEY, queue_s=0.2, process_s=0.6)) as launched:
+    with live_app_on_simulator(
+        tmp_path_factory.mktemp("secure"), SimConfig(api_key=KEY, queue_s=0.2, process_s=0.6)
+    ) as launched:
         yield launched
 
 
@@ -79,7 +81,9 @@ def test_no_key_in_anything_served_logged_or_written(app):
         assert not any(secret in text for text in seen), secret
         assert not any(secret.encode() in blob for blob in blobs), secret
     # The simulator saw both keys (that is where they go) but its log keeps neither.
-    assert not any(secret in json.dumps([e.__dict__ for e in app.simulator.log], default=str) for secret in (KEY, VISITOR_KEY))
+    assert not any(
+        secret in json.dumps([e.__dict__ for e in app.simulator.log], default=str) for secret in (KEY, VISITOR_KEY)
+    )
 
 
 def test_gradios_per_session_memory_is_bounded(tmp_path):

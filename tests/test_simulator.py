@@ -49,7 +49,9 @@ def call(sim: Simulator, method: str, path: str, **kwargs) -> httpx.Response:
 
 
 def submit(sim: Simulator, body: dict | None = None, path: str = T2V, **kwargs) -> httpx.Response:
-    return call(sim, "POST", path, json={"prompt": "a lighthouse at dusk"} if body is None else body, headers=AUTH, **kwargs)
+    return call(
+        sim, "POST", path, json={"prompt": "a lighthouse at dusk"} if body is None else body, headers=AUTH, **kwargs
+    )
 
 
 def poll(sim: Simulator, task_id: str) -> dict:
@@ -136,7 +138,13 @@ def test_binary_upload_feeds_an_i2v_task(sim, clock):
 
 
 def test_upload_ticket_then_put_without_the_key(sim):
-    ticket = call(sim, "POST", "/api/v3/media/uploads", json={"filename": "a.png", "size": 3, "content_type": "image/png"}, headers=AUTH)
+    ticket = call(
+        sim,
+        "POST",
+        "/api/v3/media/uploads",
+        json={"filename": "a.png", "size": 3, "content_type": "image/png"},
+        headers=AUTH,
+    )
     upload = ticket.json()["data"]["upload"]
     assert upload["method"] == "PUT"
     put = call(sim, "PUT", httpx.URL(upload["url"]).path, content=b"abc", headers=upload["headers"])
@@ -285,7 +293,9 @@ def test_webhooks_are_signed_as_documented():
     assert set(data) == DATA_KEYS and data["status"] == "completed"  # the flat data object, no envelope
     signature = request.headers["webhook-signature"]
     assert signature.startswith("v3,")
-    expected = sign_webhook(sim.config.webhook_secret, request.headers["webhook-id"], request.headers["webhook-timestamp"], body)
+    expected = sign_webhook(
+        sim.config.webhook_secret, request.headers["webhook-id"], request.headers["webhook-timestamp"], body
+    )
     assert signature == "v3," + expected
     assert sim.submits()[0].query == "webhook=https%3A%2F%2Fapp.example%2Fhook"
     sim.close()
@@ -293,7 +303,13 @@ def test_webhooks_are_signed_as_documented():
 
 def test_the_request_log_never_holds_the_key(sim):
     submit(sim)
-    call(sim, "POST", "/api/v3/media/upload/binary", files={"file": ("a.png", image_bytes(400, 400), "image/png")}, headers=AUTH)
+    call(
+        sim,
+        "POST",
+        "/api/v3/media/upload/binary",
+        files={"file": ("a.png", image_bytes(400, 400), "image/png")},
+        headers=AUTH,
+    )
     entries = sim.log
     assert [(e.method, e.status) for e in entries] == [("POST", 200), ("POST", 200)]
     assert entries[0].body == {"prompt": "a lighthouse at dusk"}

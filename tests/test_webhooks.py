@@ -30,7 +30,9 @@ NOW = 1_800_000_000
 BODY = json.dumps({"id": "task123", "status": "completed", "outputs": ["https://cdn.example/x.mp4"]}).encode()
 
 
-def signed(body: bytes = BODY, *, secret: str = SECRET, timestamp: int = NOW, message_id: str = "msg_1") -> dict[str, str]:
+def signed(
+    body: bytes = BODY, *, secret: str = SECRET, timestamp: int = NOW, message_id: str = "msg_1"
+) -> dict[str, str]:
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
@@ -120,13 +122,15 @@ def test_wakeups_remember_only_recent_task_ids():
 # -- the backend: secret, refusal, wake ---------------------------------------------------------
 
 
-def live_studio(tmp_path: Path, *, public_url: str | None = "http://app.test", process_s: float = 0.5,
-                **poll) -> tuple[Studio, Simulator]:
+def live_studio(
+    tmp_path: Path, *, public_url: str | None = "http://app.test", process_s: float = 0.5, **poll
+) -> tuple[Studio, Simulator]:
     """A live studio whose API calls go to an in-process simulator, and whose webhook route
     receives the simulator's webhooks in-process too (no ports)."""
     receiver = Starlette()
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s),
-                          webhook_transport=httpx.ASGITransport(app=receiver))
+    simulator = Simulator(
+        SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s), webhook_transport=httpx.ASGITransport(app=receiver)
+    )
     settings = Settings(api_key=KEY, base_url="http://sim.test", data_dir=tmp_path / "data", public_url=public_url)
     studio = Studio.from_env(settings)
     studio.backend._live_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator.app))
@@ -141,8 +145,12 @@ def test_the_secret_is_fetched_once_and_a_valid_webhook_wakes_its_task(tmp_path)
 
     async def go():
         now = time.time()
-        results = [await studio.backend.receive_webhook(signed(secret=secret, timestamp=int(now), message_id=f"m{n}"),
-                                                        BODY, now=now) for n in range(2)]
+        results = [
+            await studio.backend.receive_webhook(
+                signed(secret=secret, timestamp=int(now), message_id=f"m{n}"), BODY, now=now
+            )
+            for n in range(2)
+        ]
         await studio.backend.aclose()
         return results
 
@@ -193,10 +201,12 @@ def status_polls(simulator: Simulator, task_id: str) -> int:
 def test_a_webhook_ends_the_wait_with_fewer_polls(tmp_path):
     # The safety net (60 s) outlasts the deadline (20 s): only the webhook can end this wait in time.
     # The task lasts 2 s, so the first look (at 0.05 s) sees it running even on a loaded machine.
-    hooked, hooked_sim = live_studio(tmp_path / "hooked", process_s=2.0, first=0.05, safety_net=60, deadline=20,
-                                     jitter=0)
-    polled, polled_sim = live_studio(tmp_path / "polled", public_url=None, first=0.05, early=0.05, interval=0.05,
-                                     ceiling=0.05, deadline=20, jitter=0)
+    hooked, hooked_sim = live_studio(
+        tmp_path / "hooked", process_s=2.0, first=0.05, safety_net=60, deadline=20, jitter=0
+    )
+    polled, polled_sim = live_studio(
+        tmp_path / "polled", public_url=None, first=0.05, early=0.05, interval=0.05, ceiling=0.05, deadline=20, jitter=0
+    )
 
     async def go(studio):
         state = await finish(studio.runner.start(T2VRequest(prompt="a kite"), owner="b1"))
