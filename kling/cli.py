@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     result.add_argument("task_id")
     result.add_argument("--out", type=Path, help="also copy the clip here")
 
+    showcase = commands.add_parser("showcase", help="make one real clip per example with the owner's key (paid, once)")
+    showcase.add_argument("--dir", type=Path, help="where the clips and manifest.json go (default KLING_SHOWCASE_DIR)")
+    showcase.add_argument("--yes", action="store_true", help="do not ask before spending")
+
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8911)
@@ -136,6 +140,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WaveSpeed preview simulator on http://{args.host}:{args.port}", flush=True)
         serve(args.host, args.port, SimConfig(api_key=args.require_key, time_scale=args.time_scale))
         return EXIT_OK
+
+    if args.command == "showcase":
+        from .showcase import command
+
+        try:
+            settings = Settings.from_env()
+        except ValueError as exc:
+            _say(f"error: {exc}")
+            return EXIT_BAD_INPUT
+        return command(args.dir, yes=args.yes, settings=settings)
 
     try:
         settings = Settings.from_env()

@@ -80,6 +80,7 @@ class Settings:
     # a webhook, so a clip is fetched the moment it is done instead of at the next poll.
     public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)  # else fetched once with api_key
+    showcase_dir: Path = Path("assets/showcase")  # real clips of the examples (python -m kling showcase)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -104,6 +105,7 @@ class Settings:
             session_capacity=_int(environ, "KLING_SESSION_CAPACITY", 2000),
             share=_flag(environ, "KLING_SHARE"),
             mcp=_flag(environ, "KLING_MCP"),
+            showcase_dir=Path(environ.get("KLING_SHOWCASE_DIR", "").strip() or "assets/showcase"),
         )
 
     @property

@@ -95,3 +95,7 @@ class DownloadError(KlingError):
     def __init__(self, message: str, *, url: str, task_id: str | None = None) -> None:
         super().__init__(message, task_id=task_id)
         self.url = url
+
+
+class ShowcaseNeedsKeyError(KlingError):
+    """A showcase is made only with the owner's key: a showcase of simulated clips would be a lie."""
