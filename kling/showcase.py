@@ -263,10 +263,15 @@ def pending_submits(journal: Journal, examples: Sequence[Generable]) -> list[tup
     ]
 
 
-async def _wait(run_states: Any, say: Say, label: str) -> RunState:
+async def _wait(run: Any, say: Say, label: str, on_task: Callable[[], None] = lambda: None) -> RunState:
+    """Follow a run to its end, saying each change once; `on_task` runs when its task id is journaled."""
     last = ""
     state: RunState | None = None
-    async for state in run_states:
+    told = False
+    async for state in run.watch(tick=30.0):
+        if state.task_id and not told:
+            told = True
+            on_task()  # the journal's listener ran before any watcher saw this state
         if state.stage == "submitted" and state.task_id:
             line = f"task {state.task_id} created; waiting"
         elif state.stage == "polled" and state.task:
@@ -295,14 +300,13 @@ async def make_one(example: Generable, directory: Path, runner: Runner, *, say: 
         pending = _Pending(journal.path.parent / PENDING)
         if job is not None:
             say(f"{label} resuming task {job.id} (already paid)")
-            run = runner.resume(job.id, owner=tag)
+            state = await _wait(runner.resume(job.id, owner=tag), say, label)
         else:
             say(f"{label} submitting ({format_price(example.price_cents)})")
             pending.add(example)
-            run = runner.start(example.request(), owner=tag)
-        state = await _wait(run.watch(tick=30.0), say, label)
-        if job is None and (state.task_id or not isinstance(state.error, SubmitUncertainError)):
-            pending.remove(example)  # the task id is in the journal, or the submit made no task
+            state = await _wait(runner.start(example.request(), owner=tag), say, label, lambda: pending.remove(example))
+            if state.task_id is None and not isinstance(state.error, SubmitUncertainError):
+                pending.remove(example)  # refused outright: no task was made
         if state.error is not None:
             raise state.error
         assert state.path is not None and state.task_id is not None
@@ -370,9 +374,10 @@ def _stderr(line: str) -> None:
 def _ask(question: str) -> str:
     """One line from stdin; no stdin or end of input is an empty answer (= no)."""
     print(question, end="", file=sys.stderr, flush=True)
-    if sys.stdin is None:
-        return ""
-    return sys.stdin.readline()
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
+    if not answer.endswith("\n") or not sys.stdin.isatty():
+        print(file=sys.stderr, flush=True)  # a terminal echoed the newline; a pipe did not
+    return answer
 
 
 def command(
@@ -392,21 +397,19 @@ def command(
         print(directory / MANIFEST, flush=True)
         return EXIT_OK
     journal = Journal(settings.journal_path)
-    total = 0
+    jobs = {example.key: reusable_task(journal, example, settings.api_key) for example in todo}
+    total = sum(example.price_cents for example in todo if jobs[example.key] is None)
     say(f"Showcase in {directory}: {len(todo)} of {len(examples)} examples to make, each once:")
     for example in todo:
-        job = reusable_task(journal, example, settings.api_key)
-        if job is None:
-            total += example.price_cents
-            cost = format_price(example.price_cents)
-        else:
-            cost = f"free (task {job.id}, already paid)"
+        job = jobs[example.key]
+        cost = format_price(example.price_cents) if job is None else f"free (task {job.id}, already paid)"
         say(f"  {example.key:20} {example.model.split('/')[-1]:24} {example.duration} s  {cost}")
     for example, since in pending_submits(journal, todo):
-        say(
-            f"warning: the last submit of {example.key} ({since}) was cut off before its answer came; "
-            "WaveSpeed may have made and billed that task: check your WaveSpeed dashboard."
-        )
+        if jobs[example.key] is None:
+            say(
+                f"warning: the last submit of {example.key} ({since}) was cut off before its answer came; "
+                "WaveSpeed may have made and billed that task: check your WaveSpeed dashboard."
+            )
     say(f"Total: {format_price(total)}, charged to the account of WAVESPEED_API_KEY.")
     if total and not yes:
         answer = ask(f"Spend {format_price(total)}? [y/N] ").strip().lower()
