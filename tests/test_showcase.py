@@ -25,6 +25,7 @@ from kling.client import PollPolicy
 from kling.config import Settings
 from kling.errors import ShowcaseNeedsKeyError, SubmitUncertainError
 from kling.journal import Journal
+from kling.params import format_price
 from kling.runner import Runner
 from kling.showcase import (
     MANIFEST,
@@ -287,6 +288,7 @@ def test_showcase_makes_one_task_per_example_and_a_second_run_makes_none(simulat
     assert sorted(manifest) == sorted(e.key for e in examples)
     assert {entry["task_id"] for entry in manifest.values()} == set(simulator.tasks)
     assert "$9.10" in first.stderr and first.stdout.strip() == str(tmp_path / "show" / MANIFEST)
+    assert KEY not in first.stderr + (tmp_path / "show" / MANIFEST).read_text()
 
     second = _showcase(tmp_path, url, "--yes")
     assert second.returncode == 0, second.stderr
@@ -369,3 +371,29 @@ def test_answering_y_to_the_question_spends(simulator_url, tmp_path):
     result = _showcase(tmp_path, url, input="y\n")
     assert result.returncode == 0, result.stderr
     assert len(simulator.submits()) == len(ex.showcase_examples())
+
+
+def test_the_readme_prices_the_showcase_from_the_examples_list():
+    readme = (ROOT / "README.md").read_text()
+    examples = ex.showcase_examples()
+    for example in examples:
+        assert f"| `{example.key}` |" in readme and f"| {format_price(example.price_cents)} |" in readme
+    assert f"**{format_price(sum(e.price_cents for e in examples))}**" in readme
+
+
+@pytest.mark.slow
+def test_without_dir_the_showcase_goes_to_kling_showcase_dir(simulator_url, tmp_path):
+    url, simulator = simulator_url
+    target = tmp_path / "from-env"
+    result = subprocess.run(
+        [sys.executable, "-m", "kling", "showcase"],
+        cwd=ROOT,
+        env=_env(tmp_path, url) | {"KLING_SHOWCASE_DIR": str(target)},
+        capture_output=True,
+        text=True,
+        input="n\n",
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1 and f"Showcase in {target}:" in result.stderr
+    assert list(simulator.log) == [] and not target.exists()
