@@ -12,6 +12,7 @@ the task made for exactly these settings.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -32,7 +33,7 @@ from .errors import KlingError, ShowcaseNeedsKeyError, SubmitUncertainError
 from .examples import Generable, settings_digest, showcase_examples
 from .journal import Job, Journal, key_fingerprint
 from .params import format_price
-from .runner import Runner, RunState
+from .runner import Run, Runner, RunState
 
 log = logging.getLogger("kling.showcase")
 
@@ -142,7 +143,7 @@ def load_showcase(directory: Path | str) -> dict[str, ShowcaseClip]:
             log.warning("Ignored showcase entry %r: %s does not match its SHA-256 in the manifest", key, clip.clip_path)
             continue
         if clip.poster_path is not None and not clip.poster_path.is_file():
-            clip = ShowcaseClip(**{**clip.__dict__, "poster": None})
+            clip = dataclasses.replace(clip, poster=None)
         clips[clip.key] = clip
     return clips
 
@@ -154,6 +155,13 @@ def plan(examples: Sequence[Generable], manifest: dict[str, ShowcaseClip]) -> li
         for example in examples
         if example.key not in manifest or manifest[example.key].settings != example.settings()
     ]
+
+
+def clip_for(example: Generable, manifest: dict[str, ShowcaseClip]) -> ShowcaseClip | None:
+    """The showcase clip of this example as it is now; None when there is none or it was made with
+    other settings (an edited prompt must not be shown someone else's output)."""
+    clip = manifest.get(example.key)
+    return clip if clip is not None and clip.settings == example.settings() else None
 
 
 def owner_tag(example: Generable) -> str:
@@ -263,7 +271,7 @@ def pending_submits(journal: Journal, examples: Sequence[Generable]) -> list[tup
     ]
 
 
-async def _wait(run: Any, say: Say, label: str, on_task: Callable[[], None] = lambda: None) -> RunState:
+async def _wait(run: Run, say: Say, label: str, on_task: Callable[[], None] = lambda: None) -> RunState:
     """Follow a run to its end, saying each change once; `on_task` runs when its task id is journaled."""
     last = ""
     state: RunState | None = None
@@ -304,7 +312,12 @@ async def make_one(example: Generable, directory: Path, runner: Runner, *, say: 
         else:
             say(f"{label} submitting ({format_price(example.price_cents)})")
             pending.add(example)
-            state = await _wait(runner.start(example.request(), owner=tag), say, label, lambda: pending.remove(example))
+            try:
+                run = runner.start(example.request(), owner=tag)
+            except KlingError:
+                pending.remove(example)  # refused before sending (e.g. the photo fails a check)
+                raise
+            state = await _wait(run, say, label, lambda: pending.remove(example))
             if state.task_id is None and not isinstance(state.error, SubmitUncertainError):
                 pending.remove(example)  # refused outright: no task was made
         if state.error is not None:
@@ -374,8 +387,9 @@ def _stderr(line: str) -> None:
 def _ask(question: str) -> str:
     """One line from stdin; no stdin or end of input is an empty answer (= no)."""
     print(question, end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline() if sys.stdin is not None else ""
-    if not answer.endswith("\n") or not sys.stdin.isatty():
+    stdin = sys.stdin
+    answer = stdin.readline() if stdin is not None else ""
+    if stdin is None or not answer.endswith("\n") or not stdin.isatty():
         print(file=sys.stderr, flush=True)  # a terminal echoed the newline; a pipe did not
     return answer
 

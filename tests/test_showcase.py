@@ -30,6 +30,7 @@ from kling.runner import Runner
 from kling.showcase import (
     MANIFEST,
     ShowcaseClip,
+    clip_for,
     load_showcase,
     make_showcase,
     owner_tag,
@@ -135,6 +136,8 @@ def test_plan_lists_what_is_missing_or_whose_settings_changed(tmp_path):
     }
     assert plan(ex.T2V_EXAMPLES, manifest) == [second, third]
     assert plan([first], manifest) == []
+    # What the page may show: only a clip made with the example's current settings.
+    assert [clip_for(example, manifest) for example in ex.T2V_EXAMPLES] == [manifest[first.key], None, None]
 
 
 # -- making it, in process, over loopback ------------------------------------------------------------
