@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     result.add_argument("task_id")
     result.add_argument("--out", type=Path, help="also copy the clip here")
 
+    stitch = commands.add_parser("stitch", help="join clips (files or task ids) into one MP4; no API call")
+    stitch.add_argument("clips", nargs="*", metavar="CLIP_OR_TASK_ID", help="two or more, in order")
+    stitch.add_argument("--out", type=Path, required=True, help="the film to write, e.g. film.mp4")
+    stitch.add_argument("--crossfade", default="0", help="seconds each clip fades into the next (default 0)")
+
+    last_frame = commands.add_parser("last-frame", help="save a clip's last frame as PNG, to continue from it")
+    last_frame.add_argument("clip", metavar="CLIP_OR_TASK_ID")
+    last_frame.add_argument("--out", type=Path, required=True, help="the PNG to write")
+
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8911)
@@ -137,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.host, args.port, SimConfig(api_key=args.require_key, time_scale=args.time_scale))
         return EXIT_OK
 
+    if args.command in ("stitch", "last-frame"):
+        return _film(args)
+
     try:
         settings = Settings.from_env()
         if args.command == "result":
@@ -185,5 +197,58 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, args.out)
         path = args.out
+    print(path, flush=True)
+    return EXIT_OK
+
+
+def _clip_path(ref: str, settings: Settings) -> Path:
+    """A file is taken as it is; otherwise a task id is looked up in the journal for its saved clip."""
+    from .errors import ClipNotFoundError
+
+    path = Path(ref)
+    if path.exists() or not is_task_id(ref):
+        return path  # kling.film says what is wrong with it, if anything
+    journal_path = settings.journal_path
+    job = None
+    if journal_path.exists():  # looking up must not create a journal
+        journal = Journal(journal_path)
+        try:
+            job = journal.get(ref)
+        finally:
+            journal.close()
+    if job is None:
+        raise ClipNotFoundError(f"{ref} is neither a file nor a task in the journal ({journal_path})")
+    if not job.clip_saved:
+        raise ClipNotFoundError(f"task {ref} has no saved clip (status {job.status})", task_id=ref)
+    return Path(job.local_path)
+
+
+def _film(args: argparse.Namespace) -> int:
+    """`stitch` and `last-frame`: local work on saved clips, no API call. Bad input exits 2, one line."""
+    import av
+
+    from . import film
+    from .errors import FilmError
+
+    try:
+        settings = Settings.from_env()
+        if args.command == "last-frame":
+            path = film.save_last_frame(_clip_path(args.clip, settings), args.out)
+        else:
+            crossfade = float(_number(args.crossfade, "--crossfade", float))
+            clips = [_clip_path(ref, settings) for ref in args.clips]
+            result = film.stitch(clips, args.out, crossfade=crossfade)
+            how = "re-encoded" if result.reencoded else "joined without re-encoding"
+            _say(f"{len(clips)} clips {how}: {result.duration:.2f} s, {result.width}x{result.height} {result.codec}")
+            path = result.path
+    except (FilmError, ValidationError) as exc:
+        _say(f"error: {exc}")
+        return EXIT_BAD_INPUT
+    except (OSError, av.FFmpegError) as exc:  # e.g. the disk is full: not the input's fault
+        _say(f"error: {exc}")
+        return EXIT_FAILED
+    except ValueError as exc:  # a bad setting in the environment
+        _say(f"error: {exc}")
+        return EXIT_BAD_INPUT
     print(path, flush=True)
     return EXIT_OK

@@ -15,12 +15,13 @@ cross-faded where asked, and encoded to H.264. Either way the MP4 has its index 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -209,7 +210,7 @@ def stitch(clips: Sequence[Path], out: Path, *, crossfade: float = 0.0) -> Stitc
     rate = infos[0].frame_rate
     fade_frames = round(Fraction(crossfade) * rate)
     if fade_frames:
-        _check_crossfade(infos, crossfade)
+        _check_crossfade(infos, crossfade, fade_frames, _frame_counts(infos, rate))
     out = Path(out)
     first = infos[0]
     if not fade_frames and all(first.joinable_with(info) for info in infos[1:]):
@@ -222,10 +223,10 @@ def stitch(clips: Sequence[Path], out: Path, *, crossfade: float = 0.0) -> Stitc
     return StitchResult(out, float(frames / rate), *size, "h264", reencoded=True)
 
 
-def _check_crossfade(infos: list[ClipInfo], crossfade: float) -> None:
-    for n, info in enumerate(infos):
+def _check_crossfade(infos: list[ClipInfo], crossfade: float, fade_frames: int, counts: list[int]) -> None:
+    for n, (info, count) in enumerate(zip(infos, counts)):
         fades = 1 if n in (0, len(infos) - 1) else 2  # a middle clip fades in and out
-        if fades * crossfade >= info.duration:
+        if fades * crossfade >= info.duration or fades * fade_frames >= count:
             limit = float(info.duration) / fades
             raise CrossfadeError(
                 f"a {crossfade:g} s cross-fade is too long for {info.path.name} ({float(info.duration):.2f} s):"
@@ -266,7 +267,7 @@ def _frame_counts(infos: list[ClipInfo], rate: Fraction) -> list[int]:
     for info in infos:
         total += info.duration
         bounds.append(round(total * rate))
-    return [max(1, b - a) for a, b in zip(bounds, bounds[1:])]
+    return [max(1, b - a) for a, b in itertools.pairwise(bounds)]
 
 
 def _reencode(infos: list[ClipInfo], out: Path, size: tuple[int, int], rate: Fraction, fade: int) -> int:
@@ -326,7 +327,9 @@ def _fit(info: ClipInfo, size: tuple[int, int]) -> tuple[int, int, int, int]:
     return w, h, (width - w) // 4 * 2, (height - h) // 4 * 2
 
 
-def _fitted_frames(info: ClipInfo, count: int, size: tuple[int, int], rate: Fraction) -> Iterator[np.ndarray]:
+def _fitted_frames(
+    info: ClipInfo, count: int, size: tuple[int, int], rate: Fraction
+) -> Generator[np.ndarray, None, None]:
     """`count` frames of the clip at `rate` (each slot shows the latest frame due by then), each a flat
     yuv420p picture of `size` with the clip letterboxed in it."""
     width, height = size
