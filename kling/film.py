@@ -96,11 +96,10 @@ def _open(clip: Path) -> av.container.InputContainer:
         container = av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError):
         raise NotAVideoError(f"{path} is not a video (FFmpeg cannot read it)") from None
-    if (
-        not container.streams.video
-        or container.format.name in _IMAGE_FORMATS
-        or container.format.name.endswith("_pipe")
-    ):
+    if container.format.name in _IMAGE_FORMATS or container.format.name.endswith("_pipe"):
+        container.close()
+        raise NotAVideoError(f"{path} is a still image, not a video")
+    if not container.streams.video:
         container.close()
         raise NotAVideoError(f"{path} is not a video (no video stream)")
     return container
@@ -205,7 +204,7 @@ def stitch(clips: Sequence[Path], out: Path, *, crossfade: float = 0.0) -> Stitc
     if len(clips) < 2:
         raise TooFewClipsError(f"stitching needs at least two clips, got {len(clips)}")
     if not crossfade >= 0 or crossfade == float("inf"):
-        raise CrossfadeError(f"the cross-fade must be zero or a positive number of seconds, not {crossfade}")
+        raise CrossfadeError(f"the cross-fade must be zero or a positive number of seconds, not {crossfade:g}")
     infos = [probe(clip) for clip in clips]
     rate = infos[0].frame_rate
     fade_frames = round(Fraction(crossfade) * rate)
