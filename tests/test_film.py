@@ -41,11 +41,13 @@ def write_clip(
     colour: tuple[int, int, int] = (40, 90, 160),
     picture=None,
     bframes: bool = False,
+    x264: dict[str, str] | None = None,
 ) -> Path:
     """An MP4 encoded here with PyAV. `bframes` makes decode order differ from display order."""
     width, height = size
     draw = picture or (lambda i: moving_bar(i, width, height, colour))
     options = {"preset": "veryfast", "crf": "20"} if bframes else {"preset": "ultrafast", "crf": "20"}
+    options.update(x264 or {})
     with av.open(str(path), "w", format="mp4") as container:
         stream = container.add_stream(codec, rate=fps, options=options if codec == "libx264" else {})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -176,6 +178,7 @@ def test_preview_clips_join_without_reencoding_and_keep_their_band(tmp_path):
         {"fps": 30, "frames": 45},  # another frame rate
         {"codec": "mpeg4", "frames": 30},  # another codec
         {"size": (256, 144), "frames": 30},  # another size, same aspect
+        {"x264": {"x264-params": "cabac=1"}, "frames": 30},  # same all else, but other SPS/PPS (extradata)
     ],
 )
 def test_unlike_clips_are_reencoded_to_h264_at_the_first_size(tmp_path, second):
