@@ -96,6 +96,12 @@ def stream_facts(path: Path) -> tuple[str, int, int]:
         return stream.codec_context.name, stream.width, stream.height
 
 
+def index_first(path: Path) -> bool:
+    """faststart: the moov atom (the index) comes before the media data, so playback starts at once."""
+    data = path.read_bytes()
+    return 0 < data.find(b"moov") < data.find(b"mdat")
+
+
 def luma(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="gray").astype(int)
 
@@ -151,6 +157,7 @@ def test_matching_clips_are_joined_without_reencoding_bit_identical(tmp_path, bf
     dts = [p.dts for p in joined]
     assert dts == sorted(dts) and len(set(dts)) == len(dts)
     assert len(decoded_frames(result.path)) == 84  # every frame decodes, in order, once
+    assert index_first(result.path)
 
 
 def test_preview_clips_join_without_reencoding_and_keep_their_band(tmp_path):
@@ -194,6 +201,7 @@ def test_unlike_clips_are_reencoded_to_h264_at_the_first_size(tmp_path, second):
     assert span_seconds(result.path) == pytest.approx(expected, abs=1 / 24)
     with av.open(str(result.path)) as container:
         assert container.streams.video[0].average_rate == 24  # the first clip's rate
+    assert index_first(result.path)
 
 
 def test_crossfade_shortens_the_film_and_blends_the_clips(tmp_path):
