@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import os
 import secrets
 import tempfile
@@ -66,6 +67,7 @@ class ClipInfo:
         """Can `other`'s packets follow ours in one MP4 track, unchanged, and still play in a browser?"""
         return (
             self.codec == other.codec == "h264"
+            and self.extradata[:1] == b"\x01"  # avcC, as MP4 stores it (not Annex B from a raw stream)
             and self.pix_fmt == other.pix_fmt
             and self.pix_fmt in _JOINABLE_PIX_FMTS
             and (self.width, self.height, self.sample_aspect) == (other.width, other.height, other.sample_aspect)
@@ -203,7 +205,7 @@ def stitch(clips: Sequence[Path], out: Path, *, crossfade: float = 0.0) -> Stitc
     """
     if len(clips) < 2:
         raise TooFewClipsError(f"stitching needs at least two clips, got {len(clips)}")
-    if not crossfade >= 0 or crossfade == float("inf"):
+    if not (math.isfinite(crossfade) and crossfade >= 0):
         raise CrossfadeError(f"the cross-fade must be zero or a positive number of seconds, not {crossfade:g}")
     infos = [probe(clip) for clip in clips]
     rate = infos[0].frame_rate
@@ -276,7 +278,7 @@ def _reencode(infos: list[ClipInfo], out: Path, size: tuple[int, int], rate: Fra
         stream = dst.add_stream("libx264", rate=rate, options=_X264)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
-        with av.open(str(first.path)) as src:  # keep the first clip's colour tags (BT.709 for Kling)
+        with av.open(str(first.path)) as src:  # keep the first clip's colour tags (BT.709 for previews)
             tags = src.streams.video[0].codec_context
             colour = (tags.colorspace, tags.color_primaries, tags.color_trc)
         codec = stream.codec_context

@@ -176,6 +176,12 @@ def test_preview_clips_join_without_reencoding_and_keep_their_band(tmp_path):
     assert ((band[:, 0] > 200) & (band[:, 1] > 170) & (band[:, 2] < 80)).sum() > 500  # the yellow PREVIEW mark
 
 
+def test_a_crossfade_under_half_a_frame_is_a_plain_cut(tmp_path):
+    a = write_clip(tmp_path / "a.mp4", frames=24)
+    result = stitch([a, a], tmp_path / "film.mp4", crossfade=0.01)  # 0.24 of a frame at 24 fps
+    assert result.reencoded is False and result.duration == pytest.approx(2.0)
+
+
 # --- stitching: re-encoded ---------------------------------------------------------------------
 
 
@@ -277,6 +283,8 @@ def test_refusals_are_typed_and_write_nothing(tmp_path):
         stitch([clip, clip, clip], out, crossfade=0.6)
     with pytest.raises(CrossfadeError, match="positive"):
         stitch([clip, clip], out, crossfade=-0.5)
+    with pytest.raises(CrossfadeError, match="positive"):
+        stitch([clip, clip], out, crossfade=float("nan"))
     with pytest.raises(NotAVideoError):
         last_frame(tmp_path / "notes.txt")
     with pytest.raises(ClipNotFoundError):
