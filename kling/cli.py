@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     stitch = commands.add_parser("stitch", help="join clips (files or task ids) into one MP4; no API call")
     stitch.add_argument("clips", nargs="*", metavar="CLIP_OR_TASK_ID", help="two or more, in order")
     stitch.add_argument("--out", type=Path, required=True, help="the film to write, e.g. film.mp4")
-    stitch.add_argument("--crossfade", default="0", help="seconds each clip fades into the next (default 0)")
+    stitch.add_argument("--crossfade", default="0", metavar="SECONDS", help="each clip fades into the next (default 0)")
 
     last_frame = commands.add_parser("last-frame", help="save a clip's last frame as PNG, to continue from it")
     last_frame.add_argument("clip", metavar="CLIP_OR_TASK_ID")
