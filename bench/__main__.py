@@ -23,6 +23,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("startup", []),
     ("polling", []),
     ("render", ["--repeat", "1"]),
+    ("stitch", ["--repeat", "1"]),
     ("concurrency", []),
     ("load", ["--visitors", "100", "--rounds", "2"]),
 ]

@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     showcase.add_argument("--dir", type=Path, help="where the clips and manifest.json go (default KLING_SHOWCASE_DIR)")
     showcase.add_argument("--yes", action="store_true", help="do not ask before spending")
 
+    stitch = commands.add_parser("stitch", help="join clips (files or task ids) into one MP4; no API call")
+    stitch.add_argument("clips", nargs="*", metavar="CLIP_OR_TASK_ID", help="two or more, in order")
+    stitch.add_argument("--out", type=Path, required=True, help="the film to write, e.g. film.mp4")
+    stitch.add_argument("--crossfade", default="0", metavar="SECONDS", help="each clip fades into the next (default 0)")
+
+    last_frame = commands.add_parser("last-frame", help="save a clip's last frame as PNG, to continue from it")
+    last_frame.add_argument("clip", metavar="CLIP_OR_TASK_ID")
+    last_frame.add_argument("--out", type=Path, required=True, help="the PNG to write")
+
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8911)
@@ -151,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         return command(args.dir, yes=args.yes, settings=settings)
 
+    if args.command in ("stitch", "last-frame"):
+        return _film(args)
+
     try:
         settings = Settings.from_env()
         if args.command == "result":
@@ -199,5 +211,58 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, args.out)
         path = args.out
+    print(path, flush=True)
+    return EXIT_OK
+
+
+def _clip_path(ref: str, settings: Settings) -> Path:
+    """A file is taken as it is; otherwise a task id is looked up in the journal for its saved clip."""
+    from .errors import ClipNotFoundError
+
+    path = Path(ref)
+    if path.exists() or not is_task_id(ref):
+        return path  # kling.film says what is wrong with it, if anything
+    journal_path = settings.journal_path
+    job = None
+    if journal_path.exists():  # looking up must not create a journal
+        journal = Journal(journal_path)
+        try:
+            job = journal.get(ref)
+        finally:
+            journal.close()
+    if job is None:
+        raise ClipNotFoundError(f"{ref} is neither a file nor a task in the journal ({journal_path})")
+    if not job.clip_saved:
+        raise ClipNotFoundError(f"task {ref} has no saved clip (status {job.status})", task_id=ref)
+    return Path(job.local_path)
+
+
+def _film(args: argparse.Namespace) -> int:
+    """`stitch` and `last-frame`: local work on saved clips, no API call. Bad input exits 2, one line."""
+    import av
+
+    from . import film
+    from .errors import FilmError
+
+    try:
+        settings = Settings.from_env()
+        if args.command == "last-frame":
+            path = film.save_last_frame(_clip_path(args.clip, settings), args.out)
+        else:
+            crossfade = float(_number(args.crossfade, "--crossfade", float))
+            clips = [_clip_path(ref, settings) for ref in args.clips]
+            result = film.stitch(clips, args.out, crossfade=crossfade)
+            how = "re-encoded" if result.reencoded else "joined without re-encoding"
+            _say(f"{len(clips)} clips {how}: {result.duration:.2f} s, {result.width}x{result.height} {result.codec}")
+            path = result.path
+    except (FilmError, ValidationError) as exc:
+        _say(f"error: {exc}")
+        return EXIT_BAD_INPUT
+    except (OSError, av.FFmpegError) as exc:  # e.g. the disk is full: not the input's fault
+        _say(f"error: {exc}")
+        return EXIT_FAILED
+    except ValueError as exc:  # a bad setting in the environment
+        _say(f"error: {exc}")
+        return EXIT_BAD_INPUT
     print(path, flush=True)
     return EXIT_OK

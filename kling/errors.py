@@ -99,3 +99,23 @@ class DownloadError(KlingError):
 
 class ShowcaseNeedsKeyError(KlingError):
     """A showcase is made only with the owner's key: a showcase of simulated clips would be a lie."""
+
+
+class FilmError(KlingError, ValueError):
+    """A clip given to `kling.film` (continue or stitch) cannot be used; nothing was written."""
+
+
+class ClipNotFoundError(FilmError):
+    """The clip file does not exist (or a task id has no saved clip)."""
+
+
+class NotAVideoError(FilmError):
+    """The file exists but holds no decodable video stream."""
+
+
+class TooFewClipsError(FilmError):
+    """Stitching needs at least two clips."""
+
+
+class CrossfadeError(FilmError):
+    """The cross-fade is negative, or longer than a clip it would fade into or out of."""
