@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -17,7 +17,7 @@ from .client import DEFAULT_TIMEOUT, AsyncKlingClient, PollPolicy, is_task_id
 from .config import Settings
 from .errors import KlingError
 from .simulator import SimConfig, Simulator
-from .webhooks import WEBHOOK_PATH, Wakeups, WebhookError, verify
+from .webhooks import WEBHOOK_PATH, MalformedWebhook, Wakeups, WebhookError, check_headers, verify
 
 log = logging.getLogger("kling.webhooks")
 
@@ -28,6 +28,9 @@ PREVIEW_POLL = PollPolicy(first=0.5, ceiling=1.0, jitter=0.1, deadline=600)
 # Live polling; a module constant so a harness (bench/apps.py) can scale it with the simulator.
 LIVE_POLL = PollPolicy()
 POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+# After a failed read of the webhook secret, webhooks are refused without asking again for this
+# long: otherwise every forged post would make one request to WaveSpeed.
+SECRET_RETRY_S = 300.0
 
 
 class Backend:
@@ -38,6 +41,7 @@ class Backend:
         simulator: Simulator | None = None,
         live_poll: PollPolicy | None = None,
         webhooks: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`webhooks`: this process serves WEBHOOK_PATH (the app does, the CLI does not), so a
         submit may ask for a webhook; a wait that expects one polls only as a safety net."""
@@ -51,6 +55,8 @@ class Backend:
         self.wakeups = Wakeups()
         self._webhook_secret = settings.webhook_secret
         self._secret_lock = asyncio.Lock()
+        self._clock = clock
+        self._secret_failed_at: float | None = None
 
     def is_preview(self, user_key: str | None = None) -> bool:
         return not (user_key or self.settings.api_key)
@@ -85,6 +91,15 @@ class Backend:
         """Check a webhook and wake the wait for its task. (HTTP status, short reason) for the route.
         A bad, old or unverifiable one is refused and logged, never acted on."""
         message_id = headers.get("webhook-id", "")[:64]
+        received = time.time() if now is None else now
+        try:  # what can be refused without the secret is, so it costs no request for it
+            check_headers(headers, now=received)
+        except MalformedWebhook as exc:
+            log.warning("Refused webhook %r: %s", message_id, exc)
+            return 400, "malformed webhook"
+        except WebhookError as exc:
+            log.warning("Refused webhook %r: %s", message_id, exc)
+            return 401, "invalid webhook"
         secret = await self._secret()
         if secret is None:
             log.warning(
@@ -92,7 +107,7 @@ class Backend:
             )
             return 503, "webhook secret unavailable"
         try:
-            payload = verify(secret, headers, body, now=time.time() if now is None else now)
+            payload = verify(secret, headers, body, now=received)
         except WebhookError as exc:
             log.warning("Refused webhook %s: %s", message_id, exc)
             return 401, "invalid webhook"
@@ -104,13 +119,21 @@ class Backend:
         self.wakeups.wake(task_id)
         return 200, "ok"
 
+    def _secret_retry_due(self) -> bool:
+        failed = self._secret_failed_at
+        return failed is None or self._clock() - failed >= SECRET_RETRY_S
+
     async def _secret(self) -> str | None:
-        if self._webhook_secret is None and self.settings.api_key:
+        """The webhook secret: configured, or read once from WaveSpeed. A failed read is not
+        repeated for SECRET_RETRY_S, whatever arrives meanwhile."""
+        if self._webhook_secret is None and self.settings.api_key and self._secret_retry_due():
             async with self._secret_lock:
-                if self._webhook_secret is None:
+                if self._webhook_secret is None and self._secret_retry_due():
                     try:
                         self._webhook_secret = await self.client().webhook_secret()
+                        self._secret_failed_at = None
                     except (KlingError, httpx.HTTPError) as exc:
+                        self._secret_failed_at = self._clock()
                         log.warning("Could not read the webhook secret: %s", type(exc).__name__)
         return self._webhook_secret
 
