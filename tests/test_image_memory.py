@@ -221,3 +221,42 @@ def test_decoding_is_bounded_to_the_slots_and_a_waiter_is_refused_after_the_wait
         for _ in range(params.DECODE_SLOTS):
             params._decoding.release()
     assert prepare_image(good.getvalue()).width == 400  # a free slot: decoded
+
+
+@pytest.mark.slow
+def test_a_launched_app_refuses_the_bomb_and_an_oversized_upload_before_the_handler_runs(tmp_path, bomb_file):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    from kling.config import Settings
+
+    from .conftest import free_port
+
+    calls: list[str] = []
+
+    def handler(path: str) -> str:
+        calls.append(path)
+        return "ok"
+
+    with gr.Blocks() as demo:
+        image = ImageInput(label="Start image")
+        out = gr.Textbox()
+        gr.Button().click(handler, image, out, api_name="go")
+    demo.launch(
+        prevent_thread_lock=True, quiet=True, server_port=free_port(), max_file_size=Settings().gradio_max_file_size
+    )
+    try:
+        client = Client(demo.local_url, verbose=False)
+        with pytest.raises(AppError, match="Start image: the image declares 13000x13000 px"):
+            client.predict(handle_file(str(bomb_file)), api_name="/go")
+        big = tmp_path / "big.png"
+        with open(big, "wb") as f:
+            f.truncate(25 * MB)  # over the 20 MB upload limit (sparse: nothing is written)
+        with pytest.raises(ValueError, match="exceeds the maximum file size"):
+            client.predict(handle_file(str(big)), api_name="/go")
+        good = tmp_path / "good.png"
+        Image.new("L", (640, 480), 128).save(good)
+        assert client.predict(handle_file(str(good)), api_name="/go") == "ok"
+    finally:
+        demo.close()
+    assert len(calls) == 1 and Path(calls[0]).read_bytes() == good.read_bytes()  # the file as uploaded
