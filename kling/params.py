@@ -156,7 +156,9 @@ def _decode_data_uri(uri: str, field: str) -> bytes:
 
 
 def _read_file(path: str | os.PathLike, field: str) -> bytes:
-    shown = _short(os.fsdecode(path))
+    # The file's name only: a refusal may reach a stranger (the API, MCP), and folders say where
+    # the app, its data and its .env live.
+    shown = _short(os.path.basename(os.fsdecode(path).rstrip("/\\")) or os.fsdecode(path))
     try:
         if os.path.isdir(path):
             problem = f"{shown} is a folder, not an image file"
