@@ -6,7 +6,6 @@ Kept apart from `client.py` so the client never imports the simulator. One poole
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -17,7 +16,7 @@ from .client import DEFAULT_TIMEOUT, AsyncKlingClient, PollPolicy, is_task_id
 from .config import Settings
 from .errors import KlingError
 from .simulator import SimConfig, Simulator
-from .webhooks import WEBHOOK_PATH, MalformedWebhook, Wakeups, WebhookError, check_headers, verify
+from .webhooks import WEBHOOK_PATH, MalformedWebhook, Wakeups, WebhookError, WebhookSecret, check_headers, verify
 
 log = logging.getLogger("kling.webhooks")
 
@@ -28,9 +27,6 @@ PREVIEW_POLL = PollPolicy(first=0.5, ceiling=1.0, jitter=0.1, deadline=600)
 # Live polling; a module constant so a harness (bench/apps.py) can scale it with the simulator.
 LIVE_POLL = PollPolicy()
 POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-# After a failed read of the webhook secret, webhooks are refused without asking again for this
-# long: otherwise every forged post would make one request to WaveSpeed.
-SECRET_RETRY_S = 300.0
 
 
 class Backend:
@@ -53,10 +49,12 @@ class Backend:
         self._preview_http: httpx.AsyncClient | None = None
         # Webhooks wake the live waits they belong to; the secret is read once, when first needed.
         self.wakeups = Wakeups()
-        self._webhook_secret = settings.webhook_secret
-        self._secret_lock = asyncio.Lock()
-        self._clock = clock
-        self._secret_failed_at: float | None = None
+        self._webhook_secret = WebhookSecret(
+            settings.webhook_secret,
+            (lambda: self.client().webhook_secret()) if settings.api_key else None,
+            errors=(KlingError, httpx.HTTPError),
+            clock=clock,
+        )
 
     def is_preview(self, user_key: str | None = None) -> bool:
         return not (user_key or self.settings.api_key)
@@ -100,7 +98,7 @@ class Backend:
         except WebhookError as exc:
             log.warning("Refused webhook %r: %s", message_id, exc)
             return 401, "invalid webhook"
-        secret = await self._secret()
+        secret = await self._webhook_secret.get()
         if secret is None:
             log.warning(
                 "Ignored webhook %s: no webhook secret (set KLING_WEBHOOK_SECRET or WAVESPEED_API_KEY)", message_id
@@ -118,24 +116,6 @@ class Backend:
         # Only a wake-up: the waiting client polls once more and trusts that answer, not this body.
         self.wakeups.wake(task_id)
         return 200, "ok"
-
-    def _secret_retry_due(self) -> bool:
-        failed = self._secret_failed_at
-        return failed is None or self._clock() - failed >= SECRET_RETRY_S
-
-    async def _secret(self) -> str | None:
-        """The webhook secret: configured, or read once from WaveSpeed. A failed read is not
-        repeated for SECRET_RETRY_S, whatever arrives meanwhile."""
-        if self._webhook_secret is None and self.settings.api_key and self._secret_retry_due():
-            async with self._secret_lock:
-                if self._webhook_secret is None and self._secret_retry_due():
-                    try:
-                        self._webhook_secret = await self.client().webhook_secret()
-                        self._secret_failed_at = None
-                    except (KlingError, httpx.HTTPError) as exc:
-                        self._secret_failed_at = self._clock()
-                        log.warning("Could not read the webhook secret: %s", type(exc).__name__)
-        return self._webhook_secret
 
     async def aclose(self) -> None:
         for http in (self._live_http, self._preview_http):

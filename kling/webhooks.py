@@ -14,14 +14,21 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+log = logging.getLogger("kling.webhooks")
+
 WEBHOOK_PATH = "/webhooks/wavespeed"
 MAX_AGE_S = 300.0
 SCHEME = "v3"
+# After a failed read of the webhook secret, webhooks are refused without asking again for this
+# long: otherwise every forged post would make one request to WaveSpeed.
+SECRET_RETRY_S = 300.0
 
 
 class WebhookError(Exception):
@@ -75,6 +82,43 @@ def verify(
     if not isinstance(payload, dict):
         raise WebhookError("the body is not a JSON object")
     return payload
+
+
+class WebhookSecret:
+    """The account's webhook secret: the configured one, or read with `fetch` when first needed
+    (never at start-up: that would be an API call). Read once; a failed read is not repeated for
+    `retry_after` seconds, whatever arrives meanwhile. `errors`: what a failed read raises."""
+
+    def __init__(
+        self,
+        secret: str | None,
+        fetch: Callable[[], Awaitable[str]] | None,
+        *,
+        errors: tuple[type[BaseException], ...],
+        clock: Callable[[], float] = time.monotonic,
+        retry_after: float = SECRET_RETRY_S,
+    ) -> None:
+        self._secret = secret
+        self._fetch = fetch
+        self._errors = errors
+        self._clock = clock
+        self._retry_after = retry_after
+        self._failed_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    def _due(self) -> bool:
+        return self._failed_at is None or self._clock() - self._failed_at >= self._retry_after
+
+    async def get(self) -> str | None:
+        if self._secret is None and self._fetch is not None and self._due():
+            async with self._lock:
+                if self._secret is None and self._due():
+                    try:
+                        self._secret = await self._fetch()
+                    except self._errors as exc:
+                        self._failed_at = self._clock()
+                        log.warning("Could not read the webhook secret: %s", type(exc).__name__)
+        return self._secret
 
 
 class Wakeups:

@@ -14,10 +14,18 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from kling.backend import SECRET_RETRY_S, Backend
+from kling.backend import Backend
 from kling.config import Settings
 from kling.simulator import sign_webhook
-from kling.webhooks import WEBHOOK_PATH, MalformedWebhook, WebhookError, check_headers, verify
+from kling.webhooks import (
+    SECRET_RETRY_S,
+    WEBHOOK_PATH,
+    MalformedWebhook,
+    WebhookError,
+    WebhookSecret,
+    check_headers,
+    verify,
+)
 
 KEY = "wsk_test_key"
 SECRET = "whsec_" + "cd34" * 8
@@ -144,3 +152,30 @@ def test_after_a_failure_the_secret_is_read_again_and_a_genuine_webhook_is_accep
     }
     assert post_all(target, [genuine, genuine], now=now) == [(200, "ok"), (200, "ok")]
     assert len(requests) == 2  # the failed read, then one successful read kept for good
+
+
+def test_the_secret_source_reads_once_keeps_success_and_waits_after_a_failure():
+    answers = [RuntimeError("down"), "whsec_x"]
+    reads: list[int] = []
+
+    async def fetch() -> str:
+        reads.append(1)
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    clock = FakeClock()
+    source = WebhookSecret(None, fetch, errors=(RuntimeError,), clock=clock, retry_after=300)
+
+    async def get_many(n: int) -> list[str | None]:
+        return list(await asyncio.gather(*(source.get() for _ in range(n))))
+
+    assert asyncio.run(get_many(100)) == [None] * 100 and len(reads) == 1  # 100 at once: one read
+    clock.now += 299
+    assert asyncio.run(get_many(10)) == [None] * 10 and len(reads) == 1
+    clock.now += 1
+    assert asyncio.run(get_many(10)) == ["whsec_x"] * 10 and len(reads) == 2
+    clock.now += 10_000
+    assert asyncio.run(get_many(10)) == ["whsec_x"] * 10 and len(reads) == 2  # success is kept for good
+    assert asyncio.run(WebhookSecret("whsec_given", None, errors=()).get()) == "whsec_given"
