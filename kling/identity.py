@@ -182,9 +182,15 @@ def visitor_key(*, username: str | None, address: str) -> str:
     return f"hf:{name}" if name is not None else f"ip:{address_key(address)}"
 
 
+SIGN_IN_REFUSAL = (
+    "This Space's key is for visitors signed in with Hugging Face: sign in, or add your own WaveSpeed key "
+    'under "Your API key". Nothing was sent.'
+)
+
+
 def may_spend_server_key(*, require_login: bool, signed_in: bool, own_key: bool, preview: bool) -> bool:
     """KLING_REQUIRE_LOGIN: only signed-in visitors spend the Space's key; anyone may use the free
-    preview or their own key."""
+    preview or their own key. When False, refuse with SIGN_IN_REFUSAL before anything is sent."""
     return own_key or preview or signed_in or not require_login
 
 
