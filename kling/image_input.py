@@ -3,7 +3,7 @@
 A plain `gr.Image(type="filepath")` still decodes an upload before the handler runs whenever the
 file's mode differs from `image_mode` (default "RGB": a greyscale or RGBA PNG is converted), and
 always when the payload is a `data:` URL (decoded, then re-encoded to WebP). A 164 KB PNG that
-declares 13000x13000 pixels then costs ~1.6 GB before our check. `ImageInput` reads the header
+declares 13000x13000 pixels then costs 0.8-1.6 GB before our check. `ImageInput` reads the header
 only, refuses an image declaring more than `params.IMAGE_MAX_PIXELS` with one sentence, and passes
 the path on; `prepare_image` then decodes it, at most `params.DECODE_SLOTS` at a time.
 
