@@ -6,10 +6,9 @@ Kept apart from `client.py` so the client never imports the simulator. One poole
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -17,7 +16,7 @@ from .client import DEFAULT_TIMEOUT, AsyncKlingClient, PollPolicy, is_task_id
 from .config import Settings
 from .errors import KlingError
 from .simulator import SimConfig, Simulator
-from .webhooks import WEBHOOK_PATH, Wakeups, WebhookError, verify
+from .webhooks import WEBHOOK_PATH, MalformedWebhook, Wakeups, WebhookError, WebhookSecret, check_headers, verify
 
 log = logging.getLogger("kling.webhooks")
 
@@ -38,6 +37,7 @@ class Backend:
         simulator: Simulator | None = None,
         live_poll: PollPolicy | None = None,
         webhooks: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`webhooks`: this process serves WEBHOOK_PATH (the app does, the CLI does not), so a
         submit may ask for a webhook; a wait that expects one polls only as a safety net."""
@@ -49,8 +49,12 @@ class Backend:
         self._preview_http: httpx.AsyncClient | None = None
         # Webhooks wake the live waits they belong to; the secret is read once, when first needed.
         self.wakeups = Wakeups()
-        self._webhook_secret = settings.webhook_secret
-        self._secret_lock = asyncio.Lock()
+        self._webhook_secret = WebhookSecret(
+            settings.webhook_secret,
+            (lambda: self.client().webhook_secret()) if settings.api_key else None,
+            errors=(KlingError, httpx.HTTPError),
+            clock=clock,
+        )
 
     def is_preview(self, user_key: str | None = None) -> bool:
         return not (user_key or self.settings.api_key)
@@ -85,14 +89,23 @@ class Backend:
         """Check a webhook and wake the wait for its task. (HTTP status, short reason) for the route.
         A bad, old or unverifiable one is refused and logged, never acted on."""
         message_id = headers.get("webhook-id", "")[:64]
-        secret = await self._secret()
+        received = time.time() if now is None else now
+        try:  # what can be refused without the secret is, so it costs no request for it
+            check_headers(headers, now=received)
+        except MalformedWebhook as exc:
+            log.warning("Refused webhook %r: %s", message_id, exc)
+            return 400, "malformed webhook"
+        except WebhookError as exc:
+            log.warning("Refused webhook %r: %s", message_id, exc)
+            return 401, "invalid webhook"
+        secret = await self._webhook_secret.get()
         if secret is None:
             log.warning(
                 "Ignored webhook %s: no webhook secret (set KLING_WEBHOOK_SECRET or WAVESPEED_API_KEY)", message_id
             )
             return 503, "webhook secret unavailable"
         try:
-            payload = verify(secret, headers, body, now=time.time() if now is None else now)
+            payload = verify(secret, headers, body, now=received)
         except WebhookError as exc:
             log.warning("Refused webhook %s: %s", message_id, exc)
             return 401, "invalid webhook"
@@ -103,16 +116,6 @@ class Backend:
         # Only a wake-up: the waiting client polls once more and trusts that answer, not this body.
         self.wakeups.wake(task_id)
         return 200, "ok"
-
-    async def _secret(self) -> str | None:
-        if self._webhook_secret is None and self.settings.api_key:
-            async with self._secret_lock:
-                if self._webhook_secret is None:
-                    try:
-                        self._webhook_secret = await self.client().webhook_secret()
-                    except (KlingError, httpx.HTTPError) as exc:
-                        log.warning("Could not read the webhook secret: %s", type(exc).__name__)
-        return self._webhook_secret
 
     async def aclose(self) -> None:
         for http in (self._live_http, self._preview_http):

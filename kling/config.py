@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,24 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def _count(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number that may be 0."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > 3:
+        raise ValueError(f"{name} must be a whole number from 0 to 999, got {raw[:20]!r}")
+    return int(raw)
+
+
+def _file_size(environ: Mapping[str, str], name: str, default: str) -> str:
+    """Gradio's max_file_size form: a whole number and a unit, e.g. "20mb"."""
+    raw = environ.get(name, "").strip().lower().replace(" ", "") or default
+    if not re.fullmatch(r"[1-9][0-9]{0,5}(b|kb|mb|gb)", raw):
+        raise ValueError(f"{name} must look like 20mb or 500kb, got {raw[:20]!r}")
+    return raw
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -82,6 +101,16 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)  # else fetched once with api_key
     showcase_dir: Path = Path("assets/showcase")  # real clips of the examples (python -m kling showcase)
 
+    # Proxies in front of the app whose X-Forwarded-For entries are believed (kling/identity.py).
+    # On a Hugging Face Space (space_id set) the Space's own proxy is trusted whatever this says.
+    trusted_proxies: int = 0
+    space_id: str | None = None
+    require_login: bool = False  # only visitors signed in with Hugging Face spend the server's key
+    state_secret: str | None = field(default=None, repr=False)  # signs browser ids; else one in data_dir
+    # Largest upload Gradio accepts: well above the API's 10 MB image limit (we re-encode bigger
+    # ones), far below what would let a few uploads fill the disk or memory.
+    gradio_max_file_size: str = "20mb"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
         if environ is None:
@@ -103,6 +132,11 @@ class Settings:
             public_url=_url(environ, "KLING_PUBLIC_URL"),
             webhook_secret=environ.get("KLING_WEBHOOK_SECRET", "").strip() or None,
             session_capacity=_int(environ, "KLING_SESSION_CAPACITY", 2000),
+            trusted_proxies=_count(environ, "KLING_TRUSTED_PROXIES", 0),
+            space_id=environ.get("SPACE_ID", "").strip() or None,
+            require_login=_flag(environ, "KLING_REQUIRE_LOGIN"),
+            state_secret=environ.get("KLING_STATE_SECRET", "").strip() or None,
+            gradio_max_file_size=_file_size(environ, "KLING_MAX_UPLOAD", "20mb"),
             share=_flag(environ, "KLING_SHARE"),
             mcp=_flag(environ, "KLING_MCP"),
             showcase_dir=Path(environ.get("KLING_SHOWCASE_DIR", "").strip() or "assets/showcase"),
@@ -111,6 +145,10 @@ class Settings:
     @property
     def preview(self) -> bool:
         return self.api_key is None
+
+    @property
+    def on_space(self) -> bool:
+        return self.space_id is not None
 
     @property
     def outputs_dir(self) -> Path:

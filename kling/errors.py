@@ -6,6 +6,7 @@ id whenever a task exists. No message ever contains an API key.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -19,6 +20,15 @@ class KlingError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def public_text(exc: BaseException) -> str:
+    """An unexpected exception's text for a person who may be a stranger: an OSError names the
+    file it failed on by its name only, since its full path says where the app and its data live."""
+    if isinstance(exc, OSError) and exc.strerror:
+        name = os.path.basename(os.fsdecode(exc.filename)) if isinstance(exc.filename, (str, bytes)) else ""
+        return f"{exc.strerror}: {name}" if name else exc.strerror
+    return str(exc)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import math
 import numbers
 import os
 import re
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
@@ -41,6 +42,14 @@ IMAGE_MAX_BYTES = 10 * 1024 * 1024
 IMAGE_MIN_SIDE = 300
 IMAGE_MAX_RATIO = 2.5
 INPUT_MAX_BYTES = 50 * 1024 * 1024  # largest file we even try to decode (ours, not the API's)
+# Largest image we decode, from its header: Pillow's default, kept here so that nobody changing
+# Pillow's global (or a library that does) moves it. 89 MP of RGBA is ~360 MB once decoded.
+IMAGE_MAX_PIXELS = 89_478_485
+# Images decoded at once across the process; others wait up to DECODE_WAIT_S, then are refused.
+# Each decode may hold a few hundred MB, so this bounds the memory a burst of uploads can take.
+DECODE_SLOTS = 2
+DECODE_WAIT_S = 60.0
+_decoding = threading.BoundedSemaphore(DECODE_SLOTS)
 PRICE_CENTS_PER_5S = 130
 
 # The formats we let Pillow open. A list rather than "anything": EPS would run Ghostscript, and
@@ -147,7 +156,9 @@ def _decode_data_uri(uri: str, field: str) -> bytes:
 
 
 def _read_file(path: str | os.PathLike, field: str) -> bytes:
-    shown = _short(os.fsdecode(path))
+    # The file's name only: a refusal may reach a stranger (the API, MCP), and folders say where
+    # the app, its data and its .env live.
+    shown = _short(os.path.basename(os.fsdecode(path).rstrip("/\\")) or os.fsdecode(path))
     try:
         if os.path.isdir(path):
             problem = f"{shown} is a folder, not an image file"
@@ -155,7 +166,9 @@ def _read_file(path: str | os.PathLike, field: str) -> bytes:
             problem = f"{shown} is larger than {_size(INPUT_MAX_BYTES)}; use a smaller image"
         else:
             with open(path, "rb") as f:
-                return f.read(INPUT_MAX_BYTES + 1)  # +1: a file that grew since stat() is still caught
+                # Its own size, not the cap: read(n) reserves n bytes up front. +1: a file that grew
+                # since is caught as truncated or, past the cap, as too large.
+                return f.read(min(os.fstat(f.fileno()).st_size, INPUT_MAX_BYTES) + 1)
     except FileNotFoundError:
         problem = f"file not found: {shown}"
     except (OSError, ValueError) as exc:  # permissions, name too long, embedded NUL...
@@ -168,33 +181,84 @@ def _prepare_bytes(data: bytes, field: str) -> PreparedImage:
         raise _refuse(field, "the file is empty")
     if len(data) > INPUT_MAX_BYTES:
         raise _refuse(field, f"the file is {_size(len(data))}; the largest we accept is {_size(INPUT_MAX_BYTES)}")
-    bomb = f"the image has (or claims) over {Image.MAX_IMAGE_PIXELS // 10**6} megapixels; resize it and try again"
     Image.init()  # registers every plugin (once), so the filter below sees them all
-    try:
+    try:  # reads the header only: nothing is decoded before the size check below
         im = Image.open(io.BytesIO(data), formats=[f for f in _READABLE if f in Image.OPEN])
     except UnidentifiedImageError:
         raise _refuse(field, _describe_unreadable(data)) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse(field, bomb) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _bomb(exc, field) from None
     except Exception:  # Pillow's parsers raise a zoo of types on malformed headers
         raise _refuse(field, _CORRUPT) from None
     with im:
-        if im.width * im.height > Image.MAX_IMAGE_PIXELS:  # Pillow only warns up to twice the limit
-            raise _refuse(field, bomb)
+        if im.width * im.height > IMAGE_MAX_PIXELS:
+            raise _refuse(field, too_many_pixels(im.size))
+        if not _decoding.acquire(timeout=DECODE_WAIT_S):
+            raise _refuse(field, "the server is busy reading other images; try again in a minute")
         try:
-            im.load()  # a full decode: headers alone do not reveal truncation
-        except Exception:
-            raise _refuse(field, _CORRUPT) from None
-        if ImageFile.LOAD_TRUNCATED_IMAGES and not _looks_complete(im.format, data):
-            raise _refuse(field, _CORRUPT)  # someone turned that flag on, so load() padded the gap with grey
-        orientation = _orientation(im)
-        width, height = (im.height, im.width) if orientation >= 5 else im.size
-        problems = _geometry_problems(field, width, height)
-        if problems:
-            raise ValidationError(problems)
-        if im.format in _AS_IS and orientation == 1 and len(data) <= IMAGE_MAX_BYTES:
-            return PreparedImage(data, _AS_IS[im.format], width, height)
-        return _convert(im, orientation, len(data) > IMAGE_MAX_BYTES, field)
+            return _decode_checked(im, data, field)
+        finally:
+            _decoding.release()
+
+
+def too_many_pixels(size: tuple[int, int] | None, pixels: int | None = None) -> str:
+    """The one-line refusal for an image whose header declares more than IMAGE_MAX_PIXELS."""
+    limit = f"the limit is {IMAGE_MAX_PIXELS // 10**6} megapixels; resize it and try again"
+    if size is not None:
+        width, height = size
+        return f"the image declares {width}x{height} px ({width * height / 10**6:.0f} megapixels); {limit}"
+    if pixels is not None:
+        return f"the image declares {pixels / 10**6:.0f} megapixels; {limit}"
+    return f"the image declares too many pixels; {limit}"
+
+
+def check_declared_size(source: str | os.PathLike | bytes, field: str = "image") -> None:
+    """Refuse (ValidationError) an image whose header declares more than IMAGE_MAX_PIXELS, reading
+    only the header: for a file that has not been read yet (an upload's path). Anything unreadable is
+    left to prepare_image, which says why."""
+    Image.init()
+    try:
+        opened = Image.open(
+            io.BytesIO(source) if isinstance(source, bytes) else source,
+            formats=[f for f in _READABLE if f in Image.OPEN],
+        )
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _bomb(exc, field) from None
+    except Exception:  # noqa: BLE001 - not an image, or a broken one: prepare_image gives the reason
+        return
+    with opened:
+        if opened.width * opened.height > IMAGE_MAX_PIXELS:
+            raise _refuse(field, too_many_pixels(opened.size))
+
+
+def _bomb(exc: Exception, field: str) -> ValidationError:
+    """Pillow's own refusal (over twice its limit) names the pixel count, not the size."""
+    declared = re.search(r"\(([0-9]+) pixels\)", str(exc))
+    return _refuse(field, too_many_pixels(None, int(declared[1]) if declared else None))
+
+
+def guard_pillow() -> None:
+    """Make Pillow's own bomb check (used by Gradio and anyone else calling Image.open) at least as
+    strict as ours: it refuses at twice MAX_IMAGE_PIXELS, and None would switch it off."""
+    if Image.MAX_IMAGE_PIXELS is None or Image.MAX_IMAGE_PIXELS > IMAGE_MAX_PIXELS:
+        Image.MAX_IMAGE_PIXELS = IMAGE_MAX_PIXELS
+
+
+def _decode_checked(im: ImageFile.ImageFile, data: bytes, field: str) -> PreparedImage:
+    try:
+        im.load()  # a full decode: headers alone do not reveal truncation
+    except Exception:
+        raise _refuse(field, _CORRUPT) from None
+    if ImageFile.LOAD_TRUNCATED_IMAGES and not _looks_complete(im.format, data):
+        raise _refuse(field, _CORRUPT)  # someone turned that flag on, so load() padded the gap with grey
+    orientation = _orientation(im)
+    width, height = (im.height, im.width) if orientation >= 5 else im.size
+    problems = _geometry_problems(field, width, height)
+    if problems:
+        raise ValidationError(problems)
+    if im.format in _AS_IS and orientation == 1 and len(data) <= IMAGE_MAX_BYTES:
+        return PreparedImage(data, _AS_IS[im.format], width, height)
+    return _convert(im, orientation, len(data) > IMAGE_MAX_BYTES, field)
 
 
 def _geometry_problems(field: str, width: int, height: int) -> list[Problem]:

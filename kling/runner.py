@@ -16,7 +16,7 @@ from typing import Any
 
 from .backend import Backend
 from .client import Request, Task, Update
-from .errors import DownloadError, KlingError, TaskFailedError
+from .errors import DownloadError, KlingError, TaskFailedError, public_text
 from .guard import Reservation, SpendGuard
 from .journal import Journal
 from .params import I2VRequest, PreparedImage
@@ -96,8 +96,10 @@ class Run:
         except Exception as exc:  # a bug must still end the run visibly, never hang the page
             await self._set(
                 stage="error",
-                error=KlingError(f"Unexpected error: {type(exc).__name__}: {exc}", task_id=self.state.task_id),
-                message=str(exc),
+                error=KlingError(
+                    f"Unexpected error: {type(exc).__name__}: {public_text(exc)}", task_id=self.state.task_id
+                ),
+                message=public_text(exc),
             )
 
     async def _set(self, **changes: Any) -> None:

@@ -14,18 +14,30 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+log = logging.getLogger("kling.webhooks")
+
 WEBHOOK_PATH = "/webhooks/wavespeed"
 MAX_AGE_S = 300.0
 SCHEME = "v3"
+# After a failed read of the webhook secret, webhooks are refused without asking again for this
+# long: otherwise every forged post would make one request to WaveSpeed.
+SECRET_RETRY_S = 300.0
 
 
 class WebhookError(Exception):
     """A webhook that must be ignored. The message names the reason, never the secret."""
+
+
+class MalformedWebhook(WebhookError):
+    """Headers that no sender could have signed: missing, or a timestamp that is not one.
+    Found without the secret, so such a post costs no request for it (answered 400)."""
 
 
 def signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
@@ -33,26 +45,34 @@ def signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
     return hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
+def check_headers(headers: Mapping[str, str], *, now: float, max_age: float = MAX_AGE_S) -> tuple[str, str, str]:
+    """(webhook-id, webhook-timestamp, webhook-signature) if present and fresh, checked without the
+    secret: MalformedWebhook when they cannot be valid, WebhookError when too old or too new."""
+    message_id = headers.get("webhook-id", "")
+    timestamp = headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "")
+    if not (message_id and timestamp and signatures):
+        raise MalformedWebhook("missing webhook-id, webhook-timestamp or webhook-signature header")
+    # At most 12 digits: a 400-digit number parses as an int but overflows the float subtraction.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise MalformedWebhook("webhook-timestamp is not a whole number of seconds")
+    sent = int(timestamp)
+    # Both directions: an old message may be a replay, a future one a forged clock.
+    if abs(now - sent) > max_age:
+        raise WebhookError(f"webhook-timestamp is {now - sent:+.0f} s from now (limit {max_age:.0f} s)")
+    return message_id, timestamp, signatures
+
+
 def verify(
     secret: str, headers: Mapping[str, str], body: bytes, *, now: float, max_age: float = MAX_AGE_S
 ) -> dict[str, Any]:
     """The webhook's payload (WaveSpeed's flat `data` object) if it is authentic and fresh; else
     WebhookError. `headers` must be looked up case-insensitively (Starlette's and httpx's are)."""
-    message_id = headers.get("webhook-id", "")
-    timestamp = headers.get("webhook-timestamp", "")
-    signatures = headers.get("webhook-signature", "")
-    if not (message_id and timestamp and signatures):
-        raise WebhookError("missing webhook-id, webhook-timestamp or webhook-signature header")
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise WebhookError("webhook-timestamp is not a whole number of seconds") from None
-    # Both directions: an old message may be a replay, a future one a forged clock.
-    if abs(now - sent) > max_age:
-        raise WebhookError(f"webhook-timestamp is {now - sent:+.0f} s from now (limit {max_age:.0f} s)")
+    message_id, timestamp, signatures = check_headers(headers, now=now, max_age=max_age)
     expected = signature(secret, message_id, timestamp, body)
     # The header may carry several space-separated "scheme,hex" pairs (a secret being rotated).
-    offered = [part.split(",", 1)[1] for part in signatures.split() if part.startswith(SCHEME + ",")]
+    offered = [part[len(SCHEME) + 1 :] for part in signatures.split() if part.startswith(SCHEME + ",")]
+    offered = [sig for sig in offered if sig.isascii()]  # compare_digest raises on other text
     if not any(hmac.compare_digest(expected, sig) for sig in offered):
         raise WebhookError("the signature does not match")
     try:
@@ -62,6 +82,43 @@ def verify(
     if not isinstance(payload, dict):
         raise WebhookError("the body is not a JSON object")
     return payload
+
+
+class WebhookSecret:
+    """The account's webhook secret: the configured one, or read with `fetch` when first needed
+    (never at start-up: that would be an API call). Read once; a failed read is not repeated for
+    `retry_after` seconds, whatever arrives meanwhile. `errors`: what a failed read raises."""
+
+    def __init__(
+        self,
+        secret: str | None,
+        fetch: Callable[[], Awaitable[str]] | None,
+        *,
+        errors: tuple[type[BaseException], ...],
+        clock: Callable[[], float] = time.monotonic,
+        retry_after: float = SECRET_RETRY_S,
+    ) -> None:
+        self._secret = secret
+        self._fetch = fetch
+        self._errors = errors
+        self._clock = clock
+        self._retry_after = retry_after
+        self._failed_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    def _due(self) -> bool:
+        return self._failed_at is None or self._clock() - self._failed_at >= self._retry_after
+
+    async def get(self) -> str | None:
+        if self._secret is None and self._fetch is not None and self._due():
+            async with self._lock:
+                if self._secret is None and self._due():
+                    try:
+                        self._secret = await self._fetch()
+                    except self._errors as exc:
+                        self._failed_at = self._clock()
+                        log.warning("Could not read the webhook secret: %s", type(exc).__name__)
+        return self._secret
 
 
 class Wakeups:

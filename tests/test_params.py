@@ -292,13 +292,32 @@ def test_oversized_input_is_refused_before_decoding(tmp_path):
     big = tmp_path / "huge.jpg"
     with open(big, "wb") as f:
         f.truncate(params.INPUT_MAX_BYTES + 1)  # sparse: nothing is written
-    assert refusal(big) == f"image: {big} is larger than 50 MB; use a smaller image"
+    assert refusal(big) == "image: huge.jpg is larger than 50 MB; use a smaller image"
 
 
 def test_missing_path_and_folder_are_refused_by_name(tmp_path):
     missing = tmp_path / "nope.png"
-    assert refusal(str(missing)) == f"image: file not found: {missing}"
-    assert refusal(tmp_path) == f"image: {tmp_path} is a folder, not an image file"
+    assert refusal(str(missing)) == "image: file not found: nope.png"
+    assert refusal(tmp_path) == f"image: {tmp_path.name} is a folder, not an image file"
+
+
+def test_refusals_name_files_without_their_folders(tmp_path, monkeypatch):
+    # What the issue saw: refusals that told a stranger where the data folder and .env live.
+    data = tmp_path / "app" / "data"
+    data.mkdir(parents=True)
+    (tmp_path / "app" / ".env").write_text("WAVESPEED_API_KEY=x")
+    (data / "jobs.sqlite3").write_bytes(b"SQLite format 3\x00" + bytes(100))
+    refusals = [
+        refusal(data),
+        refusal(str(data) + "/"),
+        refusal(data / "jobs.sqlite3"),
+        refusal(tmp_path / "app" / ".env"),
+        refusal(data / "missing.png"),
+    ]
+    assert refusals[:2] == ["image: data is a folder, not an image file"] * 2
+    assert refusals[3] == "image: not a readable image (the file looks like text)"
+    assert refusals[4] == "image: file not found: missing.png"
+    assert not any(str(tmp_path) in r for r in refusals)
 
 
 def test_unsupported_source_type_is_refused():
@@ -367,7 +386,7 @@ def test_i2v_reports_every_problem_at_once():
         Problem("guidance_scale", "1.5 is out of range; use 0.0 to 1.0"),
         Problem("duration", "7 is not allowed; choose 5 or 10 seconds"),
         Problem("image", "the file is empty"),
-        Problem("end_image", "file not found: /no/such/end.png"),
+        Problem("end_image", "file not found: end.png"),
     ]
 
 
