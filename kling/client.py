@@ -137,13 +137,15 @@ class Task:
 class Update:
     """One step of a generation, for progress displays.
 
-    stage: "uploading", "submitting", "submitted", "polled", "retrying", "downloading", "done".
+    stage: "uploading", "submitting", "recovering", "submitted", "polled", "retrying", "downloading",
+    "done". `note` is something to keep showing for the rest of the run (e.g. "recovered").
     """
 
     stage: str
     task: Task | None = None
     message: str = ""
     path: Path | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,16 @@ SUBMIT = {
     "402": ("refused", "no credits left", None, 1, 0),
     "403": ("refused", "may be suspended", None, 1, 0),
     "429": ("done", "", "completed", 2, 1),
-    "503": ("done", "", "completed", 2, 1),
-    "500_before_create": ("refused", "may have been created", None, 1, 0),
-    "500": ("refused", "may have been created", None, 1, 1),
-    "502": ("refused", "may have been created", None, 1, 1),
-    "504": ("refused", "may have been created", None, 1, 1),
-    "drop": ("refused", "may have been created", None, 1, 1),
+    "busy_in_200": ("done", "", "completed", 2, 1),
+    "refused_in_200": ("refused", "rejected by the safety filter). No task was created", None, 1, 0),
+    # A 503 may come after the task was made, so it is never resent; the listing shows none here.
+    "503": ("refused", "may have been created", None, 1, 0),
+    "500_before_create": ("refused", "no new task of this model appears", None, 1, 0),
+    # The answer was lost after the task was made: found in the listing, adopted, finished.
+    "500": ("done", "", "completed", 1, 1),
+    "502": ("done", "", "completed", 1, 1),
+    "504": ("done", "", "completed", 1, 1),
+    "drop": ("done", "", "completed", 1, 1),
 }
 # In-process there are no sockets, so the "timeout" switch only delays: test_loopback.py covers it
 # over real HTTP (test_a_lost_submit_answer_is_never_resubmitted, test_polls_ride_out_flaky_answers).
@@ -43,9 +47,11 @@ FAIL_CODES = {
 }
 
 
-def run_one(tmp_path, setup, *, deadline: float = 30, **sim_config):
+def run_one(tmp_path, setup, *, deadline: float = 30, new_task_grace: float = 60.0, **sim_config):
     runner, sim = make_runner(tmp_path, **sim_config)
-    runner.backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0, deadline=deadline)
+    runner.backend.live_poll = PollPolicy(
+        first=0.05, ceiling=0.1, jitter=0.0, deadline=deadline, new_task_grace=new_task_grace
+    )
     setup(sim)
 
     async def go():
@@ -75,11 +81,30 @@ def test_poll_faults_are_ridden_out(tmp_path, fault):
     assert len(sim.submits()) == 1
 
 
-def test_an_unknown_task_on_poll_keeps_the_row_for_a_resume(tmp_path):
-    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.append("404"))
-    assert state.stage == "error" and "Not found" in state.message and state.task_id in state.message
+def test_a_404_just_after_the_submit_is_ridden_out(tmp_path):
+    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.extend(["404", "404"]))
+    assert state.stage == "done" and jobs[0].clip_saved
+    assert len(sim.submits()) == 1
+
+
+def test_a_404_past_the_first_minute_ends_as_unknown_or_expired_and_keeps_the_row(tmp_path):
+    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.append("404"), new_task_grace=0.0)
+    assert state.stage == "error" and "Unknown or expired task" in state.message and state.task_id in state.message
     assert jobs[0].status == "created" and jobs[0].unfinished
     assert len(sim.submits()) == 1
+
+
+def test_a_recovered_task_says_so(tmp_path):
+    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.submit.append("502"))
+    assert state.stage == "done" and f"Recovered task {state.task_id}" in state.note
+    assert [e.path for e in sim.requests("POST")] == ["/api/v3/kwaivgi/kling-v2.0-t2v-master", "/api/v3/predictions"]
+
+
+def test_an_undocumented_status_keeps_the_wait_going(tmp_path):
+    state, jobs, sim = run_one(
+        tmp_path, lambda sim: sim.faults.update({"undocumented_status": "pending", "undocumented_share": 0.6})
+    )
+    assert state.stage == "done" and jobs[0].clip_saved
 
 
 @pytest.mark.parametrize("code", sorted(FAIL_CODES))

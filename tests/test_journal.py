@@ -228,12 +228,13 @@ def test_the_journal_never_holds_the_key(tmp_path):
     assert {row[0] for row in rows} == {key_fingerprint(KEY)}
 
 
-def test_a_lost_submit_answer_that_names_the_task_is_kept_for_a_resume(tmp_path):
+def test_a_lost_submit_answer_that_names_the_task_is_adopted_not_resent(tmp_path):
     from .conftest import FakeAPI, envelope
 
     runner, _ = make_runner(tmp_path)
     api = FakeAPI()
     api.submits.append(httpx.Response(502, json=envelope("created", task_id="named-task")))
+    api.polls.append(httpx.Response(200, json=envelope("completed", task_id="named-task")))
     runner.backend._live_http = httpx.AsyncClient(transport=httpx.MockTransport(api))
 
     async def go():
@@ -242,8 +243,8 @@ def test_a_lost_submit_answer_that_names_the_task_is_kept_for_a_resume(tmp_path)
         return state
 
     state = asyncio.run(go())
-    assert state.stage == "error" and "may have been created" in state.message
+    assert state.stage == "done" and state.task_id == "named-task"
+    assert "Recovered task named-task" in state.note and "not sent again" in state.note
     job = runner.journal.get("named-task")
-    assert job is not None and job.owner == "me" and job.unfinished and "may have been created" in job.error
-    assert [j.id for j in runner.journal.unfinished(key=KEY)] == ["named-task"]
-    assert api.posts == 1
+    assert job is not None and job.owner == "me" and job.clip_saved
+    assert api.posts == 1 and api.count("POST", "/predictions") == 0  # its id was known: no listing needed
