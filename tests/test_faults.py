@@ -95,16 +95,16 @@ def test_a_404_past_the_first_minute_ends_as_unknown_or_expired_and_keeps_the_ro
 
 
 def test_a_recovered_task_says_so(tmp_path):
-    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.submit.append("502"))
+    state, _, sim = run_one(tmp_path, lambda sim: sim.faults.submit.append("502"))
     assert state.stage == "done" and f"Recovered task {state.task_id}" in state.note
     assert [e.path for e in sim.requests("POST")] == ["/api/v3/kwaivgi/kling-v2.0-t2v-master", "/api/v3/predictions"]
 
 
 def test_an_undocumented_status_keeps_the_wait_going(tmp_path):
-    state, jobs, sim = run_one(
+    state, jobs, _ = run_one(
         tmp_path, lambda sim: sim.faults.update({"undocumented_status": "pending", "undocumented_share": 0.6})
     )
-    assert state.stage == "done" and jobs[0].clip_saved
+    assert state.stage == "done" and jobs[0].clip_saved and jobs[0].status == "completed"
 
 
 @pytest.mark.parametrize("code", sorted(FAIL_CODES))

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kling.client import AsyncKlingClient, PollPolicy
 from kling import client as client_module
+from kling.client import AsyncKlingClient, PollPolicy
 from kling.errors import DownloadError, SubmitRefusedError, SubmitUncertainError, TaskFailedError
 from kling.params import I2VRequest, T2VRequest
 from kling.retry import Backoff
@@ -143,7 +143,7 @@ def test_an_error_code_inside_a_200_is_a_refusal_and_nothing_is_polled(served_si
     sim = served_simulator.simulator
     sim.faults.submit.append("refused_in_200")
     updates, error = collect(served_simulator, T2VRequest(prompt="x"), tmp_path)
-    assert isinstance(error, SubmitRefusedError)
+    assert isinstance(error, SubmitRefusedError) and [u.stage for u in updates] == ["submitting"]
     assert "rejected by the safety filter" in str(error) and "No task was created" in str(error)
     assert "may have been created" not in str(error)
     assert [(r.method, r.status) for r in sim.log] == [("POST", 200)]  # one POST, no poll, no listing
