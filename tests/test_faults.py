@@ -151,3 +151,35 @@ def test_the_concurrency_cap_queues_tasks_in_created(tmp_path):
     states = asyncio.run(go())
     assert all(state.stage == "done" for state in states)
     assert len(sim.submits()) == 3
+
+
+def test_several_candidates_are_listed_not_adopted(tmp_path):
+    def setup(sim):
+        # Another client of the same account made a task of the same model a moment ago.
+        other = sim._create("kwaivgi/kling-v2.0-t2v-master", {"prompt": "someone else's"}, None)
+        sim.faults.submit.append("500")
+        setup.other = other.id
+
+    state, jobs, sim = run_one(tmp_path, setup)
+    mine = [task_id for task_id in sim.tasks if task_id != setup.other]
+    assert state.stage == "error" and "may have been created" in state.message
+    assert "2 new tasks" in state.message and setup.other in state.message and mine[0] in state.message
+    assert sorted(state.error.candidates) == sorted([setup.other, *mine])
+    assert jobs == [] and len(sim.submits()) == 1
+
+
+def test_a_task_the_journal_knows_is_not_a_candidate(tmp_path):
+    runner, sim = make_runner(tmp_path)
+    runner.backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0, deadline=30)
+
+    async def go():
+        earlier = await finish(runner.start(T2VRequest(prompt="earlier"), owner="me"))
+        sim.faults.submit.append("502")
+        lost = await finish(runner.start(T2VRequest(prompt="lost answer"), owner="me"))
+        await runner.backend.aclose()
+        return earlier, lost
+
+    earlier, lost = asyncio.run(go())
+    assert earlier.stage == lost.stage == "done" and lost.task_id != earlier.task_id
+    assert f"Recovered task {lost.task_id}" in lost.note
+    assert len(sim.submits()) == 2 and len(sim.tasks) == 2
