@@ -1,4 +1,4 @@
-"""The simulator speaks CONTRACT.md: routes, envelope, auth, clock, uploads, outputs, faults,
+"""The simulator speaks the API of docs/API.md: routes, envelope, auth, clock, uploads, outputs, faults,
 sync mode, base64, webhooks and the request log. Driven in-process through httpx.ASGITransport."""
 
 from __future__ import annotations
