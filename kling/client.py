@@ -500,14 +500,15 @@ class AsyncKlingClient:
         if effective_status(response) != 200:
             raise self._transient(response, "upload the image")
         data = _envelope_data(response)
-        upload = data.get("upload") if isinstance(data.get("upload"), Mapping) else {}
+        raw_upload = data.get("upload")
+        upload: Mapping[str, Any] = raw_upload if isinstance(raw_upload, Mapping) else {}
         put_url = _http_url(upload.get("url"), "upload ticket")
         download_url = _http_url(data.get("download_url"), "upload ticket")
         if str(upload.get("method", "PUT")).upper() != "PUT":
             raise ProtocolError("The upload ticket asks for a method other than PUT.")
-        headers = {
-            str(k): str(v) for k, v in (upload.get("headers") or {}).items() if str(k).lower() != "authorization"
-        }
+        given = upload.get("headers")
+        given = given if isinstance(given, Mapping) else {}
+        headers = {str(k): str(v) for k, v in given.items() if str(k).lower() != "authorization"}
         headers.setdefault("Content-Type", image.mime_type)
         try:
             put = await self._http.put(put_url, content=image.data, headers=headers)
@@ -612,7 +613,8 @@ class AsyncKlingClient:
         if effective_status(response) != 200:
             raise self._error(response, what="list recent tasks")
         data = _envelope_data(response)
-        items = data.get("items") if isinstance(data.get("items"), list) else []
+        raw_items = data.get("items")
+        items: list[Any] = raw_items if isinstance(raw_items, list) else []
         tasks = []
         for item in items:
             if not isinstance(item, Mapping):

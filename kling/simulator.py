@@ -766,7 +766,7 @@ class Simulator:
         base_url = self._base_url(request)
         items = []
         for task in sorted(self.tasks.values(), key=lambda t: t.params["_created_at"], reverse=True):
-            created = _parse_time(task.params["_created_at"])
+            created = _parse_time(task.params["_created_at"]) or 0.0
             if body.get("model") and task.model != body["model"]:
                 continue
             if body.get("status") and self.status(task) != body["status"]:
