@@ -19,7 +19,7 @@ from kling.errors import DownloadError, SubmitRefusedError, SubmitUncertainError
 from kling.params import I2VRequest, T2VRequest
 from kling.retry import Backoff
 
-from .conftest import KEY, image_bytes, probe, simulator_process
+from .conftest import KEY, image_bytes, log_json, probe, simulator_process
 
 FAST = PollPolicy(first=0.1, ceiling=0.3, jitter=0.1, deadline=60)
 ROOT = Path(__file__).resolve().parent.parent
@@ -470,3 +470,16 @@ def test_cli_i2v_shows_the_reason_from_data_error(served_simulator, tmp_path):
         "i2v", "--image", "https://example.invalid/p.png", "--prompt", "x", base_url=served_simulator.url, cwd=tmp_path
     )
     assert done.returncode == 1 and "Failed to fetch image from url" in done.stderr
+
+
+@pytest.mark.slow
+def test_readme_fault_switch_on_python_m_kling_simulator(tmp_path):
+    """README: `python -m kling simulator`, a 502 switched on through /_sim/faults, the CLI recovers."""
+    with simulator_process("--require-key", "test", "--time-scale", "0.2") as url:
+        assert httpx.post(f"{url}/_sim/faults", json={"submit": ["502"]}).status_code == 200
+        done = cli("t2v", "--prompt", "a lantern", key="test", base_url=url, cwd=tmp_path)
+        log = log_json(url)
+    assert done.returncode == 0, done.stderr
+    task_id, path = done.stdout.split()
+    assert f"Recovered task {task_id}" in done.stderr and probe(path).frames == 120
+    assert [e["status"] for e in log if e["method"] == "POST" and "/kwaivgi/" in e["path"]] == [502]
