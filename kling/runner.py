@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -229,6 +230,10 @@ class Runner:
         self._runs: dict[str, Run] = {}
         self._jobs: set[asyncio.Task[None]] = set()
         self._claimed: set[str] = set()  # tasks adopted after a lost submit answer
+        self._submitting: Counter[str] = Counter()  # submits per model still waiting for their answer
+        # How often, and how far apart, the listing is read before "no task found" is concluded.
+        self.listing_looks = 2
+        self.listing_pause = 2.0
 
     @property
     def outputs_dir(self) -> Path:
@@ -264,12 +269,20 @@ class Runner:
     async def _generate(self, client: AsyncKlingClient, request: Request, webhook: str | None) -> AsyncIterator[Update]:
         """The client's whole path; when the submit's answer is lost, the task is looked for in
         WaveSpeed's predictions listing and adopted if exactly one new candidate is there."""
+        self._submitting[request.model] += 1
+        submitting = True
         try:
             async for update in client.stream(request, self.outputs_dir, webhook=webhook):
+                if submitting and update.stage == "submitted":
+                    submitting = False
+                    self._submitting[request.model] -= 1
                 yield update
             return
         except SubmitUncertainError as exc:
             lost = exc
+        finally:
+            if submitting:
+                self._submitting[request.model] -= 1
         if lost.task_id:
             task, how = Task(id=lost.task_id, model=lost.model), "named in the submit's error answer"
         else:
@@ -285,18 +298,30 @@ class Runner:
     async def _find_lost(self, client: AsyncKlingClient, lost: SubmitUncertainError) -> Task:
         """The one task the lost submit made, or SubmitUncertainError listing what was seen."""
         since = (lost.sent_at or time.time()) - LISTING_MARGIN_S
-        try:
-            found = await client.find_tasks(lost.model, created_after=since)
-        except (KlingError, httpx.HTTPError) as exc:
-            raise SubmitUncertainError(
-                f"{lost} Looking for it in WaveSpeed's list of recent tasks failed ({exc}); check your "
-                "WaveSpeed dashboard before you retry.",
-                model=lost.model,
-                sent_at=lost.sent_at,
-            ) from None
-        new = [task for task in found if not self._known(task.id)]
-        if len(new) == 1:
-            return new[0]
+        new: list[Task] = []
+        for look in range(self.listing_looks):
+            # Another submit of this model still waiting for its answer here could be mistaken for
+            # ours: wait (a bounded while) until its task is known.
+            for _ in range(30):
+                if not self._submitting[lost.model]:
+                    break
+                await asyncio.sleep(1.0)
+            if look:
+                await asyncio.sleep(self.listing_pause)  # a new task may take a moment to be listed
+            try:
+                found = await client.find_tasks(lost.model, created_after=since)
+            except (KlingError, httpx.HTTPError) as exc:
+                raise SubmitUncertainError(
+                    f"{lost} Looking for it in WaveSpeed's list of recent tasks failed ({exc}); check your "
+                    "WaveSpeed dashboard before you retry.",
+                    model=lost.model,
+                    sent_at=lost.sent_at,
+                ) from None
+            new = [task for task in found if not self._known(task.id)]
+            if len(new) == 1:
+                return new[0]
+            if new:
+                break  # several: looking again cannot make fewer
         ids = tuple(task.id for task in new)
         seen = (
             f"{len(ids)} new tasks of this model appeared since ({', '.join(ids)}), so which one is this is unknown"

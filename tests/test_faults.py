@@ -5,6 +5,7 @@ docs/RELIABILITY.md is this file as a table."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -183,3 +184,49 @@ def test_a_task_the_journal_knows_is_not_a_candidate(tmp_path):
     assert earlier.stage == lost.stage == "done" and lost.task_id != earlier.task_id
     assert f"Recovered task {lost.task_id}" in lost.note
     assert len(sim.submits()) == 2 and len(sim.tasks) == 2
+
+
+def test_a_concurrent_submit_still_waiting_for_its_answer_is_not_mistaken_for_the_lost_one(tmp_path):
+    """Run A's answer is lost; run B's task exists but its answer is slow. The listing first shows only
+    B's task (A's is not listed yet): adopting it would follow the wrong task. A waits for B's answer
+    (so B's task is known), then looks again and finds its own."""
+    import httpx
+
+    from .conftest import envelope
+
+    runner, _ = make_runner(tmp_path)
+    runner.listing_pause = 0.1
+    submits, listings = [], []
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if "/kwaivgi/" in path:
+            submits.append(path)
+            if len(submits) == 1:
+                return httpx.Response(502, text="<html>Bad gateway</html>")
+            await asyncio.sleep(1.0)  # B: made at once, answered late
+            return httpx.Response(200, json=envelope("created", task_id="task-b"))
+        if path == "/api/v3/predictions":
+            listings.append(path)
+            # B's task is listed once B's submit has arrived; A's only from the second look (lag).
+            ids = (["task-a"] if len(listings) > 1 else []) + (["task-b"] if len(submits) > 1 else [])
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            items = [envelope("processing", task_id=i, created_at=now)["data"] for i in ids]
+            return httpx.Response(200, json={"code": 200, "data": {"page": 1, "items": items}})
+        if "/predictions/" in path:
+            return httpx.Response(200, json=envelope("completed", task_id=path.split("/")[-2]))
+        return httpx.Response(200, content=b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+
+    runner.backend._live_http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+
+    async def go():
+        a = runner.start(T2VRequest(prompt="a"), owner="me")
+        await asyncio.sleep(0)
+        b = runner.start(T2VRequest(prompt="b"), owner="me")
+        states = await asyncio.gather(finish(a), finish(b))
+        await runner.backend.aclose()
+        return states
+
+    a, b = asyncio.run(go())
+    assert (a.task_id, b.task_id) == ("task-a", "task-b") and a.stage == b.stage == "done"
+    assert "Recovered task task-a" in a.note and len(submits) == 2
