@@ -300,14 +300,14 @@ class Runner:
         since = (lost.sent_at or time.time()) - LISTING_MARGIN_S
         new: list[Task] = []
         for look in range(self.listing_looks):
+            if look:
+                await asyncio.sleep(self.listing_pause)  # a new task may take a moment to be listed
             # Another submit of this model still waiting for its answer here could be mistaken for
             # ours: wait (a bounded while) until its task is known.
             for _ in range(30):
                 if not self._submitting[lost.model]:
                     break
                 await asyncio.sleep(1.0)
-            if look:
-                await asyncio.sleep(self.listing_pause)  # a new task may take a moment to be listed
             try:
                 found = await client.find_tasks(lost.model, created_after=since)
             except (KlingError, httpx.HTTPError) as exc:
