@@ -211,8 +211,6 @@ class PollPolicy:
 
 # Uploads, submits that provably created nothing, and downloads: one rule (kling.retry).
 RETRY = Backoff()
-# How far before the submit the predictions listing is searched: clocks differ a little.
-LISTING_MARGIN_S = 60.0
 
 
 def is_task_id(value: str) -> bool:

@@ -248,3 +248,11 @@ def test_a_lost_submit_answer_that_names_the_task_is_adopted_not_resent(tmp_path
     job = runner.journal.get("named-task")
     assert job is not None and job.owner == "me" and job.clip_saved
     assert api.posts == 1 and api.count("POST", "/predictions") == 0  # its id was known: no listing needed
+
+
+def test_a_task_last_seen_in_an_undocumented_status_is_resumable(tmp_path):
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    for task_id, status in (("t-pending", "pending"), ("t-failed", "failed"), ("t-cancelled", "cancelled")):
+        journal.record(task_id=task_id, model="m", mode="live", owner="o", key=KEY, params={}, price_cents=130)
+        journal.update(task_id, status=status)
+    assert [job.id for job in journal.unfinished(key=KEY)] == ["t-pending"]
