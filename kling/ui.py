@@ -273,7 +273,7 @@ def job_status(job: Job) -> str:
         return "clip saved"
     if job.status == "completed":
         return "done, clip not downloaded: resume"
-    if job.status in ("created", "processing"):
+    if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")
         return "interrupted (preview)" if job.preview else f"{job.status}: resume"
     return job.status + (f" ({job.error_code})" if job.error_code else "")
 

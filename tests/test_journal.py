@@ -256,3 +256,12 @@ def test_a_task_last_seen_in_an_undocumented_status_is_resumable(tmp_path):
         journal.record(task_id=task_id, model="m", mode="live", owner="o", key=KEY, params={}, price_cents=130)
         journal.update(task_id, status=status)
     assert [job.id for job in journal.unfinished(key=KEY)] == ["t-pending"]
+
+
+def test_history_offers_a_resume_for_an_undocumented_status(tmp_path):
+    from kling.ui import job_status
+
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    journal.record(task_id="t-pending", model="m", mode="live", owner="o", key=KEY, params={}, price_cents=130)
+    journal.update("t-pending", status="pending")
+    assert job_status(journal.get("t-pending")) == "pending: resume"
