@@ -324,12 +324,13 @@ class Runner:
                 break  # several: looking again cannot make fewer
         ids = tuple(task.id for task in new)
         seen = (
-            f"{len(ids)} new tasks of this model appeared since ({', '.join(ids)}), so which one is this is unknown"
+            f"WaveSpeed's list of recent tasks shows {len(ids)} new tasks of this model ({', '.join(ids)}); "
+            "which one is this submit's is unknown"
             if ids
-            else "no new task of this model appears in WaveSpeed's list of recent tasks yet"
+            else "WaveSpeed's list of recent tasks shows no new task of this model yet"
         )
         raise SubmitUncertainError(
-            f"{lost} {seen}. Nothing was sent again: check your WaveSpeed dashboard before you retry"
+            f"{lost} {seen}. Check your WaveSpeed dashboard before you retry"
             + (f", or resume one with: python -m kling result {ids[0]}" if ids else "")
             + ".",
             model=lost.model,

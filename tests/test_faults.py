@@ -25,7 +25,7 @@ SUBMIT = {
     "refused_in_200": ("refused", "rejected by the safety filter). No task was created", None, 1, 0),
     # A 503 may come after the task was made, so it is never resent; the listing shows none here.
     "503": ("refused", "may have been created", None, 1, 0),
-    "500_before_create": ("refused", "no new task of this model appears", None, 1, 0),
+    "500_before_create": ("refused", "shows no new task of this model", None, 1, 0),
     # The answer was lost after the task was made: found in the listing, adopted, finished.
     "500": ("done", "", "completed", 1, 1),
     "502": ("done", "", "completed", 1, 1),
