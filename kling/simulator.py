@@ -198,6 +198,7 @@ class Faults:
     error_shape: str = "message"
     binary_upload_status: int | None = None  # 404/405: the binary upload endpoint is retired
     listing: bool = True  # POST /api/v3/predictions answers (False: 404)
+    webhook_deliveries: int = 1  # each webhook is sent this many times (WaveSpeed may repeat one)
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -316,6 +317,7 @@ class Simulator:
         self._executor = ThreadPoolExecutor(max_workers=self.config.render_workers, thread_name_prefix="kling-render")
         self._webhook_transport = webhook_transport
         self._background: set[asyncio.Task[None]] = set()
+        self.webhook_answers: list[tuple[int, str]] = []  # (status, text) of each webhook delivery
         routes = [
             Route(f"{API}/predictions/{{task_id}}/result", self.result, methods=["GET"]),
             Route(f"{API}/predictions/{{task_id}}", self.result, methods=["GET"]),
@@ -566,6 +568,7 @@ class Simulator:
                 "prompt": values["prompt"],
                 "duration": duration,
                 "aspect_ratio": values.get("aspect_ratio"),
+                "_input": {k: v for k, v in fields_in.items() if not (isinstance(v, str) and len(v) > 300)},
                 "_created_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             },
             submitted=self._clock(),
@@ -792,24 +795,29 @@ class Simulator:
             # Sleep to the finish (re-checked every 50 ms in case the schedule moves), so the
             # webhook leaves when the task ends, as WaveSpeed's would.
             await asyncio.sleep(min(0.05, max(0.0, self.finish_time(task.id) - self._clock())))
-        body = json.dumps(await self._final_data(task, base_url, status)).encode()
+        # The flat `data` object plus an `input` echo of the request, as WaveSpeed's docs describe.
+        payload = {**await self._final_data(task, base_url, status), "input": task.params.get("_input", {})}
+        body = json.dumps(payload).encode()
         message_id = f"msg_{uuid.uuid4().hex}"
         timestamp = str(int(time.time()))
         async with httpx.AsyncClient(transport=self._webhook_transport, timeout=10) as http:
-            try:
-                await http.post(
-                    url,
-                    content=body,
-                    headers={
-                        "content-type": "application/json",
-                        "webhook-id": message_id,
-                        "webhook-timestamp": timestamp,
-                        "webhook-signature": "v3,"
-                        + sign_webhook(self.config.webhook_secret, message_id, timestamp, body),
-                    },
-                )
-            except httpx.HTTPError:
-                pass  # WaveSpeed does not promise delivery; the client's polling is the safety net
+            # A delivery may be repeated (WaveSpeed retries): `webhook_deliveries` sends it again.
+            for _ in range(max(1, self.faults.webhook_deliveries)):
+                try:
+                    answer = await http.post(
+                        url,
+                        content=body,
+                        headers={
+                            "content-type": "application/json",
+                            "webhook-id": message_id,
+                            "webhook-timestamp": timestamp,
+                            "webhook-signature": "v3,"
+                            + sign_webhook(self.config.webhook_secret, message_id, timestamp, body),
+                        },
+                    )
+                    self.webhook_answers.append((answer.status_code, answer.text[:100]))
+                except httpx.HTTPError:
+                    pass  # WaveSpeed does not promise delivery; the client's polling is the safety net
 
     # -- test controls (served, not part of WaveSpeed's API) -------------------------------------
 

@@ -296,3 +296,24 @@ def test_the_launched_app_serves_the_webhook_route(tmp_path):
         stop(app)
     log = (tmp_path / "app.log").read_text()
     assert "Refused webhook" in log and SECRET.removeprefix("whsec_") not in log
+
+
+def test_repeated_deliveries_with_an_input_object_change_nothing(tmp_path):
+    hooked, sim = live_studio(tmp_path, process_s=2.0, first=0.05, safety_net=60, deadline=20, jitter=0)
+    sim.faults.webhook_deliveries = 3
+
+    async def go():
+        state = await finish(hooked.runner.start(T2VRequest(prompt="a kite"), owner="b1"))
+        for _ in range(50):  # the repeats arrive after the first has ended the wait
+            if len(sim.webhook_answers) == 3:
+                break
+            await asyncio.sleep(0.05)
+        await hooked.backend.aclose()
+        return state
+
+    state = asyncio.run(go())
+    assert state.stage == "done"
+    assert [status for status, _ in sim.webhook_answers] == [200, 200, 200]
+    assert [text for _, text in sim.webhook_answers] == ["ok", "duplicate", "duplicate"]
+    assert status_polls(sim, state.task_id) == 2  # the repeats woke nothing
+    assert hooked.journal.get(state.task_id).clip_saved
