@@ -292,7 +292,8 @@ def test_webhooks_are_signed_as_documented():
     (request,) = received
     body = request.content
     data = json.loads(body)
-    assert set(data) == DATA_KEYS and data["status"] == "completed"  # the flat data object, no envelope
+    # The flat data object (no envelope), plus the `input` echo of the request.
+    assert set(data) == DATA_KEYS | {"input"} and data["status"] == "completed" and data["input"] == {"prompt": "x"}
     signature = request.headers["webhook-signature"]
     assert signature.startswith("v3,")
     expected = sign_webhook(
