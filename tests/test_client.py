@@ -646,3 +646,15 @@ def test_upload_submit_and_download_share_one_backoff(fake_api, fake_time):
     assert out.stage == "done"
     # 1 s, 2 s for the upload; 1 s for the refused submit; the poll's own 2 s; 1 s, 2 s for the download.
     assert fake_time.sleeps == [1.0, 2.0, 1.0, 2.0, 1.0, 2.0]
+
+
+def test_a_poll_answered_200_with_an_error_code_is_read_by_that_code(fake_api, fake_time):
+    fake_api.polls.extend(
+        [
+            httpx.Response(200, json={"code": 500, "message": "Internal", "data": None}),
+            httpx.Response(200, json={"code": 401, "message": "Unauthorized", "data": {"error": "key revoked"}}),
+        ]
+    )
+    with pytest.raises(AuthenticationError, match="key revoked") as caught:
+        run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert fake_api.gets == 2 and caught.value.http_status == 401  # the 500 inside a 200 was ridden out
