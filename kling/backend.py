@@ -6,8 +6,10 @@ Kept apart from `client.py` so the client never imports the simulator. One poole
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 import httpx
@@ -55,6 +57,13 @@ class Backend:
             errors=(KlingError, httpx.HTTPError),
             clock=clock,
         )
+        # Deliveries already acted on (WaveSpeed retries a delivery; a repeat changes nothing).
+        self._delivered: OrderedDict[tuple[str, str], None] = OrderedDict()
+        if webhooks and settings.public_url and not _https_or_loopback(settings.public_url):
+            log.warning(
+                "KLING_PUBLIC_URL %s is not https: WaveSpeed may not deliver webhooks to it (polling still works).",
+                settings.public_url,
+            )
 
     def is_preview(self, user_key: str | None = None) -> bool:
         return not (user_key or self.settings.api_key)
@@ -113,7 +122,16 @@ class Backend:
         if not isinstance(task_id, str) or not is_task_id(task_id):
             log.warning("Ignored webhook %s: no task id in its body", message_id)
             return 400, "no task id"
-        # Only a wake-up: the waiting client polls once more and trusts that answer, not this body.
+        # The same delivery again (same id, or the same task and status): acknowledged, not acted on.
+        keys = [("id", message_id), ("task", f"{task_id}:{payload.get('status', '')}")]
+        if any(key in self._delivered for key in keys):
+            return 200, "duplicate"
+        for key in keys:
+            self._delivered[key] = None
+        while len(self._delivered) > 4096:
+            self._delivered.popitem(last=False)
+        # Only a wake-up: the waiting client polls once more and trusts that answer, not this body
+        # (nor its `input` echo of the request, which is ignored).
         self.wakeups.wake(task_id)
         return 200, "ok"
 
@@ -122,3 +140,15 @@ class Backend:
             if http is not None:
                 await http.aclose()
         self._live_http = self._preview_http = None
+
+
+def _https_or_loopback(url: str) -> bool:
+    parsed = httpx.URL(url)
+    if parsed.scheme == "https":
+        return True
+    if parsed.host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parsed.host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -103,7 +103,7 @@ def _say(message: str) -> None:
 
 def _progress_line(state: RunState) -> str:
     if state.stage == "polled" and state.task:
-        return f"status: {state.task.status}"
+        return state.message or f"status: {state.task.status}"  # the message names an undocumented status
     if state.stage == "submitted" and state.task_id:
         return f"task {state.task_id} created; waiting (Ctrl-C stops waiting, not the task)"
     return state.message if state.stage not in ("done", "error") else ""
@@ -119,6 +119,9 @@ async def _run(runner: Runner, args: argparse.Namespace, seen: dict[str, str]) -
         if state.task_id and "task_id" not in seen and args.command != "result":
             seen["task_id"] = state.task_id
             print(state.task_id, flush=True)
+        if state.note and state.note != seen.get("note"):
+            seen["note"] = state.note
+            _say(state.note)
         line = _progress_line(state)
         if line and line != last:
             _say(line)

@@ -1,15 +1,22 @@
 """A WaveSpeed client for Kling v2.0 master that never loses or duplicates a paid task.
 
 `AsyncKlingClient` does the work over one pooled `httpx.AsyncClient`; `KlingClient` is a thin
-blocking face over it for scripts. The rules (DESIGN.md, "Rules that hold everywhere"):
+blocking face over it for scripts. The rules (docs/DESIGN.md, "Rules"; the API in docs/API.md):
 
 * A submit is sent once. It is sent again only when it provably never reached the server
-  (a connect error) or the server refused it outright (429, or 503 without a task). Any other
-  failure raises `SubmitUncertainError`: the task may exist and be billed.
+  (a connect error) or the server refused it outright (429, or an HTTP 200 whose body `code` is
+  429/5xx). A 5xx status, a time-out or an unreadable answer raises `SubmitUncertainError`: the
+  task may exist and be billed; `find_tasks` (the predictions listing) is how a caller finds it.
+* A body `code` other than 200 is an error even inside an HTTP 200, and an error's reason is read
+  from `data.error`, then `error`, then `message`, then the raw text.
 * Polls follow what is known of Kling's latency (`PollPolicy`), never closer than WaveSpeed asks,
-  honour `Retry-After`, ride out 429/5xx/timeouts, stop at once on 401/403/404, and end at a
-  total deadline with the task id in the error. A webhook (`wakeups`) ends a wait at once.
-* Any status that is not known to be in flight ends the wait.
+  honour `Retry-After`, ride out 429/5xx/timeouts, stop at once on 401/403, and end at a total
+  deadline with the task id in the error. A webhook (`wakeups`) ends a wait at once. A 404 just
+  after a submit is ridden out for `new_task_grace` s (a new id may not be readable at once).
+* Only `completed`, `failed`, `cancelled`, `timeout` and `deleted` end a wait; any other status,
+  documented or not, means the task is still running (as WaveSpeed's SDK 2.x reads it).
+* Uploads use the binary endpoint until it answers 404/405, then the ticket flow for the rest of
+  the process. Uploads, refused submits and downloads share one retry rule (`kling.retry`).
 * The key is sent only to the API base, never to the URLs of outputs, and never appears in a
   repr, a log line or an error message.
 """
@@ -27,6 +34,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -43,10 +51,12 @@ from .errors import (
     ProtocolError,
     RateLimitedError,
     ServerError,
+    SubmitRefusedError,
     SubmitUncertainError,
     TaskFailedError,
 )
 from .params import I2VRequest, PreparedImage, T2VRequest
+from .retry import Backoff, Retry, with_retries
 from .webhooks import Wakeups
 
 DEFAULT_BASE_URL = "https://api.wavespeed.ai"
@@ -55,9 +65,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 MAX_REDIRECTS = 5
 
-IN_FLIGHT = frozenset({"created", "processing"})
+# The statuses that end a wait (WaveSpeed's SDK 2.0.5 stops on exactly these); anything else runs.
+FINAL = frozenset({"completed", "failed", "cancelled", "timeout", "deleted"})
+DOCUMENTED = frozenset({"created", "processing", "completed", "failed"})
 TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
-# Reasons for `data.code` on a failed task (CONTRACT.md, [docs]).
+# Reasons for `data.code` on a failed task (docs/API.md, from WaveSpeed's docs).
 FAILURE_REASONS = {
     1200: "blocked by content moderation",
     1400: "a required parameter was missing",
@@ -110,7 +122,7 @@ class Task:
 
     @property
     def in_flight(self) -> bool:
-        return self.status in IN_FLIGHT
+        return self.status not in FINAL
 
     @property
     def video_url(self) -> str | None:
@@ -125,18 +137,20 @@ class Task:
 class Update:
     """One step of a generation, for progress displays.
 
-    stage: "uploading", "submitting", "submitted", "polled", "retrying", "downloading", "done".
+    stage: "uploading", "submitting", "recovering", "submitted", "polled", "retrying", "downloading",
+    "done". `note` is something to keep showing for the rest of the run (e.g. "recovered").
     """
 
     stage: str
     task: Task | None = None
     message: str = ""
     path: Path | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """How often to ask, shaped by what is known of Kling's latency (CONTRACT.md): 1.5 to 5 min
+    """How often to ask, shaped by what is known of Kling's latency (docs/API.md): 1.5 to 5 min
     for a 5 s clip, a tail past 10 min, and WaveSpeed asks for about 5 s between polls and backoff.
 
     * one look after `first` s: a refused input or an unreachable image fails within seconds;
@@ -161,6 +175,7 @@ class PollPolicy:
     safety_net: float = 60.0
     deadline: float = 20 * 60.0
     max_retry_after: float = 60.0
+    new_task_grace: float = 60.0
 
     def delay(self, polls_done: int, rng: random.Random, elapsed: float = 0.0, *, webhook: bool = False) -> float:
         """Seconds to wait before the next poll, with `polls_done` polls made `elapsed` s into the wait."""
@@ -189,17 +204,13 @@ class PollPolicy:
             "safety_net",
             "deadline",
             "max_retry_after",
+            "new_task_grace",
         )
         return replace(self, **{name: getattr(self, name) * factor for name in durations})
 
 
-@dataclass(frozen=True)
-class SubmitPolicy:
-    """Retries for a submit that provably created nothing."""
-
-    attempts: int = 4
-    backoff: float = 1.0
-    max_retry_after: float = 30.0
+# Uploads, submits that provably created nothing, and downloads: one rule (kling.retry).
+RETRY = Backoff()
 
 
 def is_task_id(value: str) -> bool:
@@ -235,18 +246,68 @@ def parse_retry_after(value: str | None, cap: float) -> float | None:
     return max(0.0, min(cap, seconds))
 
 
-def _error_text(response: httpx.Response) -> str:
-    """The server's reason: `message`, then `error`, then the raw text (short)."""
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE)
+
+
+def _json_body(response: httpx.Response) -> Any:
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
-        body = None
+        return None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """One line of at most `limit` characters: markup removed, whitespace folded."""
+    text = " ".join(_TAGS.sub(" ", text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The server's reason: `data.error`, then `error`, then `message`, then the raw text (short,
+    markup removed: a gateway's HTML page is not a reason)."""
+    body = _json_body(response)
     if isinstance(body, Mapping):
-        for key in ("message", "error"):
-            if isinstance(body.get(key), str) and body[key].strip():
-                return body[key].strip()
-    text = response.text.strip()
-    return text[:300] if text else response.reason_phrase or "no details"
+        data = body.get("data")
+        candidates = (data.get("error") if isinstance(data, Mapping) else None, body.get("error"), body.get("message"))
+        for value in candidates:
+            if isinstance(value, str) and value.strip():
+                return _short(value)
+    text = _short(response.text)
+    return text or response.reason_phrase or "no details"
+
+
+def _body_code(response: httpx.Response) -> int | None:
+    """The envelope's `code` when it says something other than success; None otherwise."""
+    body = _json_body(response)
+    code = body.get("code") if isinstance(body, Mapping) else None
+    if isinstance(code, int) and not isinstance(code, bool) and code != 200:
+        return code
+    return None
+
+
+def effective_status(response: httpx.Response) -> int:
+    """The HTTP status, or the body's `code` when an HTTP 200 carries an error code in it."""
+    if response.status_code == 200:
+        code = _body_code(response)
+        if code is not None:
+            return code if 100 <= code <= 599 else 400
+    return response.status_code
+
+
+def _http_url(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ProtocolError(f"The {what} answer has no http(s) URL where one belongs.")
+    return value
+
+
+def _iso_time(value: str, *, default: float) -> float:
+    """Unix time of an ISO 8601 stamp such as "2025-05-19T06:09:15.948268264Z" (nanoseconds cut)."""
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?", value.strip())
+    if not match:
+        return default
+    zone = match.group(3) or "Z"
+    stamp = datetime.fromisoformat(match.group(1) + ("+00:00" if zone == "Z" else zone))
+    return stamp.timestamp() + float(match.group(2) or 0)
 
 
 def _envelope_data(response: httpx.Response) -> dict[str, Any]:
@@ -284,6 +345,10 @@ def _is_mp4(head: bytes) -> bool:
     return len(head) >= 12 and head[4:8] == b"ftyp"
 
 
+# Base URLs whose binary upload endpoint answered 404/405: the ticket flow from then on.
+_BINARY_RETIRED: set[str] = set()
+
+
 class AsyncKlingClient:
     """The WaveSpeed API for Kling v2.0 master.
 
@@ -298,7 +363,7 @@ class AsyncKlingClient:
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         poll: PollPolicy = PollPolicy(),
-        submit_policy: SubmitPolicy = SubmitPolicy(),
+        retry: Backoff = RETRY,
         upload: Literal["binary", "data_uri"] = "binary",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -316,7 +381,7 @@ class AsyncKlingClient:
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT)
         self.poll_policy = poll
-        self.submit_policy = submit_policy
+        self.retry_policy = retry
         self.upload_mode = upload
         self._sleep = sleep
         self._clock = clock
@@ -348,7 +413,12 @@ class AsyncKlingClient:
         return text.replace(self._key, "<hidden>") if self._key else text
 
     def _error(self, response: httpx.Response, *, task_id: str | None = None, what: str) -> KlingError:
-        status = response.status_code
+        error = self._classify(response, task_id=task_id, what=what)
+        error.http_status = effective_status(response)
+        return error
+
+    def _classify(self, response: httpx.Response, *, task_id: str | None, what: str) -> KlingError:
+        status = effective_status(response)
         reason = self._scrub(_error_text(response))
         suffix = f" (task {task_id})" if task_id else ""
         if status == 401:
@@ -385,26 +455,68 @@ class AsyncKlingClient:
         create nothing billable, so transient failures are retried."""
         if self.upload_mode == "data_uri":
             return image.data_uri()
+        if self.base_url not in _BINARY_RETIRED:
+            try:
+                return await self._retrying(lambda: self._upload_binary(image))
+            except KlingError as exc:
+                if exc.http_status not in (404, 405):
+                    raise
+                # SDK 2.x moved to the ticket flow; once the old endpoint is gone, it stays gone.
+                _BINARY_RETIRED.add(self.base_url)
+        return await self._retrying(lambda: self._upload_ticket(image))
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        return await with_retries(attempt, self.retry_policy, sleep=self._sleep, clock=self._clock)
+
+    def _transient(self, response: httpx.Response, what: str) -> KlingError:
+        """The error for an answer; raised as `Retry` when the same request may simply be sent again."""
+        error = self._error(response, what=what)
+        status = effective_status(response)
+        if status in (408, 429) or status >= 500:
+            raise Retry(error, retry_after=parse_retry_after(response.headers.get("retry-after"), 3600))
+        return error
+
+    async def _upload_binary(self, image: PreparedImage) -> str:
         url = f"{self.base_url}/api/v3/media/upload/binary"
         files = {"file": (image.filename, image.data, image.mime_type)}
-        last: KlingError = ServerError("The image upload failed.")
-        for attempt in range(self.submit_policy.attempts):
-            if attempt:
-                await self._sleep(self.submit_policy.backoff * 2 ** (attempt - 1))
-            try:
-                response = await self._http.post(url, files=files, headers=self._headers())
-            except httpx.TransportError as exc:
-                last = ServerError(f"The image upload did not go through ({type(exc).__name__}).")
-                continue
-            if response.status_code == 200:
-                download_url = _envelope_data(response).get("download_url")
-                if not isinstance(download_url, str) or not download_url.startswith(("http://", "https://")):
-                    raise ProtocolError("The upload's answer has no `data.download_url`.")
-                return download_url
-            last = self._error(response, what="upload the image")
-            if response.status_code != 429 and response.status_code < 500:
-                raise last
-        raise last
+        try:
+            response = await self._http.post(url, files=files, headers=self._headers())
+        except httpx.TransportError as exc:
+            raise Retry(ServerError(f"The image upload did not go through ({type(exc).__name__}).")) from None
+        if effective_status(response) != 200:
+            raise self._transient(response, "upload the image")
+        return _http_url(_envelope_data(response).get("download_url"), "upload")
+
+    async def _upload_ticket(self, image: PreparedImage) -> str:
+        """SDK 2.x's flow: ask for a ticket, then PUT the raw bytes where it says, without our key."""
+        ticket_url = f"{self.base_url}/api/v3/media/uploads"
+        body = {"filename": image.filename, "size": len(image.data), "content_type": image.mime_type}
+        try:
+            response = await self._http.post(ticket_url, json=body, headers=self._headers())
+        except httpx.TransportError as exc:
+            raise Retry(ServerError(f"The image upload did not go through ({type(exc).__name__}).")) from None
+        if effective_status(response) != 200:
+            raise self._transient(response, "upload the image")
+        data = _envelope_data(response)
+        raw_upload = data.get("upload")
+        upload: Mapping[str, Any] = raw_upload if isinstance(raw_upload, Mapping) else {}
+        put_url = _http_url(upload.get("url"), "upload ticket")
+        download_url = _http_url(data.get("download_url"), "upload ticket")
+        if str(upload.get("method", "PUT")).upper() != "PUT":
+            raise ProtocolError("The upload ticket asks for a method other than PUT.")
+        given = upload.get("headers")
+        given = given if isinstance(given, Mapping) else {}
+        headers = {str(k): str(v) for k, v in given.items() if str(k).lower() != "authorization"}
+        headers.setdefault("Content-Type", image.mime_type)
+        try:
+            put = await self._http.put(put_url, content=image.data, headers=headers)
+        except httpx.TransportError as exc:
+            raise Retry(ServerError(f"The image upload did not go through ({type(exc).__name__}).")) from None
+        if put.status_code >= 500 or put.status_code == 429:
+            raise Retry(ServerError(f"Storing the image failed with HTTP {put.status_code}."))
+        if not 200 <= put.status_code < 300:
+            raise ServerError(f"Storing the image failed with HTTP {put.status_code}.")
+        return download_url
 
     async def _resolve_images(self, request: Request) -> Request:
         if not isinstance(request, I2VRequest):
@@ -423,53 +535,65 @@ class AsyncKlingClient:
         return await self.submit_payload(request.model, request.payload(), webhook=webhook)
 
     async def submit_payload(self, model: str, payload: Mapping[str, Any], *, webhook: str | None = None) -> Task:
+        """One POST; sent again only after a connect error or an outright refusal (429, or a body
+        `code` of 429/5xx inside an HTTP 200). Raises SubmitRefusedError when no task was made and
+        SubmitUncertainError when one may have been."""
         url = f"{self.base_url}/api/v3/{model}"
         params = {"webhook": webhook} if webhook else None
-        policy = self.submit_policy
-        last: KlingError = ServerError("The submit did not go through.")
-        for attempt in range(policy.attempts):
-            delay = policy.backoff * 2**attempt
+        sent_at = time.time()
+
+        def uncertain(cause: str, task_id: str | None = None) -> SubmitUncertainError:
+            return SubmitUncertainError(
+                f"{cause} The task may have been created and billed, so the submit was not sent again."
+                + (f" Its id: {task_id}." if task_id else ""),
+                task_id=task_id,
+                model=model,
+                sent_at=sent_at,
+            )
+
+        async def attempt() -> Task:
+            nonlocal sent_at
+            sent_at = time.time()
             try:
                 response = await self._http.post(url, json=dict(payload), params=params, headers=self._headers())
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never left this machine: sending it again cannot duplicate a task.
-                last = ServerError(f"Could not reach {self.base_url} ({type(exc).__name__}); nothing was submitted.")
-            except httpx.TransportError as exc:
-                raise SubmitUncertainError(
-                    f"The submit was sent but its answer was lost ({type(exc).__name__}). The task may have "
-                    "been created and billed, so it was not sent again. Check your WaveSpeed dashboard "
-                    "before you retry."
+                raise Retry(
+                    ServerError(f"Could not reach {self.base_url} ({type(exc).__name__}); nothing was submitted.")
                 ) from None
-            else:
-                if response.status_code == 200:
-                    return self._submitted_task(response)
-                task_id = self._task_id_in(response)
-                if response.status_code in (429, 503) and task_id is None:
-                    last = self._error(response, what="submit")
-                    retry_after = parse_retry_after(response.headers.get("retry-after"), policy.max_retry_after)
-                    delay = retry_after if retry_after is not None else delay
-                elif response.status_code >= 500:
-                    raise SubmitUncertainError(
-                        f"WaveSpeed answered the submit with {response.status_code} "
-                        f"({self._scrub(_error_text(response))}). The task may have been created and billed, "
-                        "so it was not sent again."
-                        + (f" Its id: {task_id}." if task_id else " Check your WaveSpeed dashboard before you retry."),
-                        task_id=task_id,
-                    )
-                else:
-                    raise self._error(response, what="submit", task_id=task_id)
-            if attempt + 1 < policy.attempts:
-                await self._sleep(delay)
-        raise last
+            except httpx.TransportError as exc:
+                raise uncertain(f"The submit was sent but its answer was lost ({type(exc).__name__}).") from None
+            status = response.status_code
+            if status == 200 and _body_code(response) is None:
+                try:
+                    return Task.from_data(_envelope_data(response))
+                except ProtocolError as exc:
+                    raise uncertain(f"The submit was accepted but its answer could not be read ({exc}).") from None
+            if status == 429 or (status == 200 and effective_status(response) in (429, 500, 502, 503, 504)):
+                # Refused before any task was made: the same request may go again, later.
+                raise Retry(
+                    self._refusal(response), retry_after=parse_retry_after(response.headers.get("retry-after"), 3600)
+                )
+            if status >= 500 or status == 408:
+                raise uncertain(
+                    f"WaveSpeed answered the submit with {status} ({self._scrub(_error_text(response))}).",
+                    self._task_id_in(response),
+                )
+            raise self._refusal(response)
 
-    def _submitted_task(self, response: httpx.Response) -> Task:
-        try:
-            return Task.from_data(_envelope_data(response))
-        except ProtocolError as exc:
-            raise SubmitUncertainError(
-                f"The submit was accepted but the answer could not be read: {exc} The task may have been "
-                "created and billed; it was not sent again."
-            ) from None
+        return await self._retrying(attempt)
+
+    def _refusal(self, response: httpx.Response) -> KlingError:
+        """A submit refused outright. Auth, credits and rate limits keep their own classes."""
+        error = self._error(response, what="submit")
+        if type(error) not in (BadRequestError, NotFoundError, ServerError) or response.status_code == 404:
+            return error  # auth, credits, rate limits and an unknown model keep their own classes
+        reason = self._scrub(_error_text(response))
+        refused = SubmitRefusedError(
+            f"WaveSpeed refused the submit ({error.http_status}: {reason}). No task was created; nothing was charged."
+        )
+        refused.http_status = error.http_status
+        return refused
 
     @staticmethod
     def _task_id_in(response: httpx.Response) -> str | None:
@@ -478,19 +602,43 @@ class AsyncKlingClient:
         except KlingError:
             return None
 
+    async def find_tasks(self, model: str, *, created_after: float, page_size: int = 100) -> list[Task]:
+        """Recent tasks of `model` made at or after `created_after` (Unix time), newest first, from
+        WaveSpeed's predictions listing: how a submit whose answer was lost finds its task."""
+        when = datetime.fromtimestamp(created_after, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        body = {"page": 1, "page_size": page_size, "model": model, "created_after": when}
+        response = await self._http.post(f"{self.base_url}/api/v3/predictions", json=body, headers=self._headers())
+        if effective_status(response) != 200:
+            raise self._error(response, what="list recent tasks")
+        data = _envelope_data(response)
+        raw_items = data.get("items")
+        items: list[Any] = raw_items if isinstance(raw_items, list) else []
+        tasks = []
+        for item in items:
+            if not isinstance(item, Mapping):
+                continue
+            try:
+                task = Task.from_data(item)
+            except ProtocolError:
+                continue
+            # The filters are applied here too: a server that ignores them must not widen the search.
+            if task.model in ("", model) and _iso_time(task.created_at, default=created_after) >= created_after:
+                tasks.append(task)
+        return tasks
+
     # -- poll -------------------------------------------------------------------------------
 
     async def get(self, task_id: str) -> Task:
         """One status request, no retries."""
         response = await self._http.get(self._result_url(task_id), headers=self._headers())
-        if response.status_code != 200:
+        if effective_status(response) != 200:
             raise self._error(response, task_id=task_id, what="read the task")
         return Task.from_data(_envelope_data(response))
 
     async def webhook_secret(self) -> str:
         """The account's webhook signing secret (`whsec_...`), for checking webhooks it sends."""
         response = await self._http.get(f"{self.base_url}/api/v3/webhook/secret", headers=self._headers())
-        if response.status_code != 200:
+        if effective_status(response) != 200:
             raise self._error(response, what="read the webhook secret")
         secret = _envelope_data(response).get("secret")
         if not isinstance(secret, str) or not secret.strip():
@@ -504,13 +652,14 @@ class AsyncKlingClient:
         return f"{self.base_url}/api/v3/predictions/{task_id}/result"
 
     async def watch(
-        self, task_id: str, *, first_delay: float | None = None, webhook: bool = False
+        self, task_id: str, *, first_delay: float | None = None, webhook: bool = False, new_task: bool = False
     ) -> AsyncIterator[Update]:
         """Poll until the task ends. Yields "polled" and "retrying" updates; returns after a
         completed snapshot; raises TaskFailedError, DeadlineExceededError or a fatal HTTP error.
 
         `webhook`: a webhook was requested for this task, so polls are only the safety net; a
-        wake-up from `self.wakeups` (a valid webhook arrived) makes the next poll happen at once."""
+        wake-up from `self.wakeups` (a valid webhook arrived) makes the next poll happen at once.
+        `new_task`: the task was created just now, so a 404 is ridden out for `new_task_grace` s."""
         policy = self.poll_policy
         started = self._clock()
         deadline = started + policy.deadline
@@ -539,12 +688,22 @@ class AsyncKlingClient:
             except httpx.TransportError as exc:
                 yield Update("retrying", message=f"status check failed ({type(exc).__name__}); trying again")
                 continue
-            status = response.status_code
+            status = effective_status(response)
             if status in (429, 408) or status >= 500:
                 retry_after = parse_retry_after(response.headers.get("retry-after"), policy.max_retry_after)
                 when = f"in {retry_after:.0f} s" if retry_after is not None else "shortly"
                 yield Update("retrying", message=f"status check answered {status}; trying again {when}")
                 continue
+            if status == 404 and new_task and self._clock() - started < policy.new_task_grace:
+                yield Update("retrying", message=f"task {task_id} is not readable yet (404); trying again")
+                continue
+            if status == 404:
+                error = NotFoundError(
+                    f"Unknown or expired task {task_id}: WaveSpeed does not know it (404; tasks are kept 7 days).",
+                    task_id=task_id,
+                )
+                error.http_status = 404
+                raise error
             if status != 200:
                 raise self._error(response, task_id=task_id, what="read the task")
             try:
@@ -556,7 +715,9 @@ class AsyncKlingClient:
                 yield Update("retrying", message=f"unreadable status answer; trying again ({exc})")
                 continue
             bad_answers = 0
-            yield Update("polled", task=task)
+            undocumented = task.status not in DOCUMENTED and task.status not in FINAL
+            note = f"status {task.status or '(empty)'}, not documented: still waiting" if undocumented else ""
+            yield Update("polled", task=task, message=note)
             if task.in_flight:
                 continue
             if task.status == "completed" and task.outputs:
@@ -584,23 +745,21 @@ class AsyncKlingClient:
 
     # -- download ---------------------------------------------------------------------------
 
-    async def download(self, url: str, dest: Path, *, task_id: str | None = None, attempts: int = 3) -> Path:
+    async def download(self, url: str, dest: Path, *, task_id: str | None = None) -> Path:
         """Stream `url` to a temp file beside `dest`, check it is an MP4, rename it into place.
         No partial file is ever left. The API key is not sent: outputs live on a CDN."""
         if not url.startswith(("http://", "https://")):
             raise DownloadError(f"The output of task {task_id} is not an http(s) URL.", url=url, task_id=task_id)
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        last: DownloadError | None = None
-        for attempt in range(attempts):
-            if attempt:
-                await self._sleep(2.0 * attempt)
+
+        async def attempt() -> Path:
             try:
                 return await self._download_once(url, dest, task_id)
             except _TransientDownload as exc:
-                last = DownloadError(str(exc), url=url, task_id=task_id)
-        assert last is not None
-        raise last
+                raise Retry(DownloadError(str(exc), url=url, task_id=task_id)) from None
+
+        return await self._retrying(attempt)
 
     async def _download_once(self, url: str, dest: Path, task_id: str | None) -> Path:
         tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
@@ -688,15 +847,21 @@ class AsyncKlingClient:
         yield Update("submitting", message="submitting the task")
         task = await self.submit_payload(request.model, request.payload(), webhook=webhook)
         yield Update("submitted", task=task, message=f"task {task.id} created")
-        async for update in self.follow(task.id, output_dir, webhook=bool(webhook)):
+        async for update in self.follow(task.id, output_dir, webhook=bool(webhook), new_task=True):
             yield update
 
     async def follow(
-        self, task_id: str, output_dir: Path, *, first_delay: float | None = None, webhook: bool = False
+        self,
+        task_id: str,
+        output_dir: Path,
+        *,
+        first_delay: float | None = None,
+        webhook: bool = False,
+        new_task: bool = False,
     ) -> AsyncIterator[Update]:
         """Wait for an existing task and download its clip to `output_dir/<task id>.mp4`."""
         task: Task | None = None
-        async for update in self.watch(task_id, first_delay=first_delay, webhook=webhook):
+        async for update in self.watch(task_id, first_delay=first_delay, webhook=webhook, new_task=new_task):
             task = update.task or task
             yield update
         assert task is not None and task.video_url

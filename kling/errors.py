@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 
 class KlingError(Exception):
-    """Base class. `task_id` is set whenever a task is known to (possibly) exist."""
+    """Base class. `task_id` is set whenever a task is known to (possibly) exist; `http_status` is
+    the status (or the body's error `code`) of the answer that caused it, when there was one."""
+
+    http_status: int | None = None
 
     def __init__(self, message: str, *, task_id: str | None = None) -> None:
         super().__init__(message)
@@ -74,6 +77,11 @@ class NotFoundError(KlingError):
     """404: unknown model, or a task id the server does not know (or no longer keeps)."""
 
 
+class SubmitRefusedError(BadRequestError):
+    """The server answered the submit with a refusal (a 4xx, or an HTTP 200 whose body `code` is
+    an error): no task was created, nothing is billed, nothing is journaled or polled."""
+
+
 class ServerError(KlingError):
     """5xx or network failure on a request that is safe to repeat, after its retries."""
 
@@ -83,7 +91,24 @@ class ProtocolError(KlingError):
 
 
 class SubmitUncertainError(KlingError):
-    """The submit may have created a (billed) task but its answer was lost. Never resubmitted."""
+    """The submit may have created a (billed) task but its answer was lost. Never resubmitted.
+
+    `model` and `sent_at` (Unix time just before the POST) let a caller look for the task in the
+    predictions listing; `candidates` are the ids that search found when it could not pick one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        task_id: str | None = None,
+        model: str = "",
+        sent_at: float | None = None,
+        candidates: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, task_id=task_id)
+        self.model = model
+        self.sent_at = sent_at
+        self.candidates = tuple(candidates)
 
 
 class TaskFailedError(KlingError):

@@ -85,7 +85,9 @@ class SpendGuard:
         return reservation
 
     def release(self, reservation: Reservation | None) -> None:
-        """Called once the task is in the journal (it counts from there) or the submit failed."""
+        """Called once the task is in the journal (it counts from there) or the submit was refused.
+        Not called when a submit's outcome stays unknown (no task found for it): that reservation
+        keeps counting, in this process, so uncertain submits cannot push a budget open."""
         if reservation is not None:
             with self._lock:
                 self._pending.pop(reservation.id, None)

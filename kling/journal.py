@@ -21,7 +21,8 @@ from typing import Any
 
 from .params import PreparedImage
 
-UNFINISHED = ("created", "processing", "submitted")
+# A task ends only in one of these (docs/API.md); any other status, "pending" included, still runs.
+FINAL = ("completed", "failed", "cancelled", "timeout", "deleted")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -81,7 +82,7 @@ class Job:
     @property
     def unfinished(self) -> bool:
         """Still running, or done at WaveSpeed but its clip not yet saved here."""
-        return self.status in UNFINISHED or (self.status == "completed" and not self.clip_saved)
+        return self.status not in FINAL or (self.status == "completed" and not self.clip_saved)
 
     @property
     def clip_saved(self) -> bool:

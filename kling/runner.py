@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from .backend import Backend
-from .client import Request, Task, Update
-from .errors import DownloadError, KlingError, TaskFailedError, public_text
+from .client import AsyncKlingClient, Request, Task, Update
+from .errors import DownloadError, KlingError, SubmitUncertainError, TaskFailedError, public_text
 from .guard import Reservation, SpendGuard
 from .journal import Journal
 from .params import I2VRequest, PreparedImage
@@ -25,6 +28,7 @@ STAGE_WORDS = {
     "validating": "Checking the input",
     "uploading": "Uploading the image",
     "submitting": "Submitting the task",
+    "recovering": "Looking for the task",
     "submitted": "Task created",
     "created": "Queued at WaveSpeed",
     "processing": "Generating",
@@ -50,6 +54,7 @@ class RunState:
     path: Path | None = None
     error: KlingError | None = None
     polls: int = 0
+    note: str = ""  # shown for the rest of the run, e.g. that the task was recovered
 
     @property
     def finished(self) -> bool:
@@ -61,6 +66,8 @@ class RunState:
 
     @property
     def status_words(self) -> str:
+        if self.stage == "polled" and self.task and self.task.status not in STAGE_WORDS and self.message:
+            return self.message  # "status pending, not documented: still waiting"
         key = self.task.status if self.stage == "polled" and self.task else self.stage
         if self.preview and key == "created":
             return "Queued (simulated)"
@@ -90,6 +97,7 @@ class Run:
                     message=update.message,
                     path=update.path or self.state.path,
                     polls=self.state.polls + (update.stage == "polled"),
+                    note=update.note or self.state.note,
                 )
         except KlingError as exc:
             await self._set(stage="error", error=exc, message=str(exc))
@@ -133,6 +141,86 @@ class Run:
             self._watchers.discard(queue)
 
 
+# How far before the submit the listing is searched: WaveSpeed's clock and ours differ a little.
+LISTING_MARGIN_S = 30.0
+
+
+class RunRecord:
+    """What one run leaves behind: its journal row, its spend reservation, its registration so a
+    later resume joins this wait. One method per event; `on_state` is the run's listener."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        owner: str,
+        key: str | None,
+        params: dict[str, Any],
+        *,
+        ip: str = "",
+        reservation: Reservation | None = None,
+    ) -> None:
+        self.runner = runner
+        self.owner, self.key, self.params, self.ip = owner, key, params, ip
+        self.reservation = reservation
+        self.run: Run | None = None
+        self.task_id: str | None = None
+        self.status = ""
+
+    def on_state(self, state: RunState) -> None:
+        if state.task is not None and state.task.id != self.task_id:
+            self.submitted(state, state.task)
+        if state.stage in ("done", "error"):
+            self.finished(state)
+        elif self.task_id is not None:
+            self.status_changed(state)
+
+    def submitted(self, state: RunState, task: Task) -> None:
+        """The task exists (made, recovered, or resumed): journal it before the first poll, and
+        from then on it counts against the spend guard through its row, not the reservation."""
+        self.task_id = task.id
+        runner, journal = self.runner, self.runner.journal
+        if state.stage == "submitted" and self.run is not None:
+            runner._runs.setdefault(task.id, self.run)  # a later resume joins this wait
+        if journal is not None and (state.stage == "submitted" or journal.get(task.id) is None):
+            journal.record(
+                task_id=task.id,
+                model=task.model or state.model,
+                mode="preview" if state.preview else "live",
+                owner=self.owner,
+                key=self.key,
+                params=self.params,
+                price_cents=state.price_cents,
+                ip=self.ip,
+            )
+        self._release()
+
+    def status_changed(self, state: RunState) -> None:
+        changes = journal_changes(state)
+        if state.stage == "polled" and changes.get("status") == self.status:
+            return  # no change worth a write
+        self._write(changes)
+
+    def finished(self, state: RunState) -> None:
+        if self.task_id is not None:
+            self._write(journal_changes(state))
+            return
+        if isinstance(state.error, SubmitUncertainError):
+            # A task may exist and be billed, and nothing found it: the reservation stays, so the
+            # spend guard counts it (until a restart) instead of failing open.
+            return
+        self._release()  # refused or failed before any task existed: nothing is owed
+
+    def _write(self, changes: dict[str, Any]) -> None:
+        self.status = changes.get("status", self.status)
+        if self.runner.journal is not None and self.task_id is not None:
+            self.runner.journal.update(self.task_id, **changes)
+
+    def _release(self) -> None:
+        if self.runner.guard is not None and self.reservation is not None:
+            self.runner.guard.release(self.reservation)
+            self.reservation = None
+
+
 class Runner:
     """Starts runs, keeps them alive until they end, records each in the journal, and never runs
     two waits for the same task."""
@@ -143,6 +231,11 @@ class Runner:
         self.guard = guard
         self._runs: dict[str, Run] = {}
         self._jobs: set[asyncio.Task[None]] = set()
+        self._claimed: set[str] = set()  # tasks adopted after a lost submit answer
+        self._submitting: Counter[str] = Counter()  # submits per model still waiting for their answer
+        # How often, and how far apart, the listing is read before "no task found" is concluded.
+        self.listing_looks = 2
+        self.listing_pause = 2.0
 
     @property
     def outputs_dir(self) -> Path:
@@ -168,14 +261,88 @@ class Runner:
             price_cents=request.price_cents,
             started=time.monotonic(),
         )
-        box: dict[str, Run] = {}
-        listener = self._recorder(
-            owner, self._key(user_key), journal_params(request, self.journal), box, ip=ip, reservation=reservation
+        record = RunRecord(
+            self, owner, self._key(user_key), journal_params(request, self.journal), ip=ip, reservation=reservation
         )
         webhook = self.backend.webhook_url(user_key)  # None unless KLING_PUBLIC_URL is set
-        # The job cannot start before the next await, so the box is filled before it is read.
-        box["run"] = Run(state, client.stream(request, self.outputs_dir, webhook=webhook), listener)
-        return self._keep(box["run"])
+        record.run = Run(state, self._generate(client, request, webhook), record.on_state)
+        return self._keep(record.run)
+
+    async def _generate(self, client: AsyncKlingClient, request: Request, webhook: str | None) -> AsyncIterator[Update]:
+        """The client's whole path; when the submit's answer is lost, the task is looked for in
+        WaveSpeed's predictions listing and adopted if exactly one new candidate is there."""
+        self._submitting[request.model] += 1
+        submitting = True
+        try:
+            async for update in client.stream(request, self.outputs_dir, webhook=webhook):
+                if submitting and update.stage == "submitted":
+                    submitting = False
+                    self._submitting[request.model] -= 1
+                yield update
+            return
+        except SubmitUncertainError as exc:
+            lost = exc
+        finally:
+            if submitting:
+                self._submitting[request.model] -= 1
+        if lost.task_id:
+            task, how = Task(id=lost.task_id, model=lost.model), "named in the submit's error answer"
+        else:
+            yield Update("recovering", message="The submit's answer was lost; looking for the task at WaveSpeed")
+            task = await self._find_lost(client, lost)
+            how = "found in WaveSpeed's list of recent tasks"
+        self._claimed.add(task.id)
+        note = f"Recovered task {task.id}: the submit's answer was lost, the task was {how}. It was not sent again."
+        yield Update("submitted", task=task, message=note, note=note)
+        async for update in client.follow(task.id, self.outputs_dir, webhook=bool(webhook), new_task=True):
+            yield update
+
+    async def _find_lost(self, client: AsyncKlingClient, lost: SubmitUncertainError) -> Task:
+        """The one task the lost submit made, or SubmitUncertainError listing what was seen."""
+        since = (lost.sent_at or time.time()) - LISTING_MARGIN_S
+        new: list[Task] = []
+        for look in range(self.listing_looks):
+            if look:
+                await asyncio.sleep(self.listing_pause)  # a new task may take a moment to be listed
+            # Another submit of this model still waiting for its answer here could be mistaken for
+            # ours: wait (a bounded while) until its task is known.
+            for _ in range(30):
+                if not self._submitting[lost.model]:
+                    break
+                await asyncio.sleep(1.0)
+            try:
+                found = await client.find_tasks(lost.model, created_after=since)
+            except (KlingError, httpx.HTTPError) as exc:
+                raise SubmitUncertainError(
+                    f"{lost} Looking for it in WaveSpeed's list of recent tasks failed ({exc}); check your "
+                    "WaveSpeed dashboard before you retry.",
+                    model=lost.model,
+                    sent_at=lost.sent_at,
+                ) from None
+            new = [task for task in found if not self._known(task.id)]
+            if len(new) == 1:
+                return new[0]
+            if new:
+                break  # several: looking again cannot make fewer
+        ids = tuple(task.id for task in new)
+        seen = (
+            f"WaveSpeed's list of recent tasks shows {len(ids)} new tasks of this model ({', '.join(ids)}); "
+            "which one is this submit's is unknown"
+            if ids
+            else "WaveSpeed's list of recent tasks shows no new task of this model yet"
+        )
+        raise SubmitUncertainError(
+            f"{lost} {seen}. Check your WaveSpeed dashboard before you retry"
+            + (f", or resume one with: python -m kling result {ids[0]}" if ids else "")
+            + ".",
+            model=lost.model,
+            sent_at=lost.sent_at,
+            candidates=ids,
+        )
+
+    def _known(self, task_id: str) -> bool:
+        """A task this process or the journal already accounts for: not the lost submit's."""
+        return task_id in self._claimed or task_id in self._runs or bool(self.journal and self.journal.get(task_id))
 
     def resume(self, task_id: str, *, owner: str = "", user_key: str | None = None) -> Run:
         """Wait for a task made earlier (by the app, the CLI, or seen in WaveSpeed's dashboard)."""
@@ -192,8 +359,8 @@ class Runner:
             task=Task(id=task_id, model=model),
         )
         client = self.backend.client(user_key)
-        listener = self._recorder(job.owner if job else owner, self._key(user_key), job.params if job else {}, {})
-        run = self._keep(Run(state, client.follow(task_id, self.outputs_dir, first_delay=0), listener))
+        record = RunRecord(self, job.owner if job else owner, self._key(user_key), job.params if job else {})
+        run = self._keep(Run(state, client.follow(task_id, self.outputs_dir, first_delay=0), record.on_state))
         self._runs[task_id] = run
         return run
 
@@ -205,60 +372,6 @@ class Runner:
         key = self._key(user_key)
         jobs = self.journal.unfinished(key=key, owner=owner)
         return [self.resume(job.id, owner=job.owner, user_key=user_key) for job in jobs]
-
-    def _recorder(
-        self,
-        owner: str,
-        key: str | None,
-        params: dict[str, Any],
-        box: dict[str, Run],
-        *,
-        ip: str = "",
-        reservation: Reservation | None = None,
-    ) -> Listener:
-        """Writes the run into the journal: the row when the task exists, then every change. Frees
-        the spend reservation once the row counts (or the submit failed)."""
-        journal = self.journal
-        seen = {"status": "", "recorded": ""}
-
-        def record(state: RunState) -> None:
-            task = state.task
-            if task is None and state.error is not None and state.error.task_id:
-                # The submit's answer was lost but named the task: keep it, so it can be resumed.
-                task = Task(id=state.error.task_id, model=state.model, status="created")
-                state = replace(state, stage="submitted", task=task)
-                record(state)
-                state = replace(state, stage="error")
-            if task is None:
-                if state.stage == "error" and self.guard:
-                    self.guard.release(reservation)
-                return
-            if state.stage == "submitted" and "run" in box:
-                self._runs.setdefault(task.id, box["run"])  # a later resume joins this wait
-            if journal is None:
-                return
-            if seen["recorded"] != task.id:  # once per run: the row, when it is not there yet
-                seen["recorded"] = task.id
-                if state.stage == "submitted" or journal.get(task.id) is None:
-                    journal.record(
-                        task_id=task.id,
-                        model=task.model or state.model,
-                        mode="preview" if state.preview else "live",
-                        owner=owner,
-                        key=key,
-                        params=params,
-                        price_cents=state.price_cents,
-                        ip=ip,
-                    )
-                if self.guard:
-                    self.guard.release(reservation)
-            changes = journal_changes(state)
-            if changes.get("status") == seen["status"] and state.stage == "polled":
-                return  # no change worth a write
-            seen["status"] = changes.get("status", seen["status"])
-            journal.update(task.id, **changes)
-
-        return record
 
     def _keep(self, run: Run) -> Run:
         self._jobs.add(run.job)

@@ -1,4 +1,4 @@
-"""The preview backend: a local ASGI app that speaks the WaveSpeed v3 API (CONTRACT.md).
+"""The preview backend: a local ASGI app that speaks the WaveSpeed v3 API (docs/API.md).
 
 With no API key the app and the CLI talk to it in-process (`httpx.ASGITransport`); tests and
 `python -m kling simulator` serve it with uvicorn on loopback. Clips are real H.264 MP4 made by
@@ -8,6 +8,10 @@ Status follows the clock: `created` for `queue_s`, then `processing` for `proces
 clip, then `completed`; every delay is multiplied by `time_scale` (tests use ~0.01). Faults are
 switched per test through `Simulator.faults` (or `POST /_sim/faults` when served), and every
 request is in `Simulator.log` (or `GET /_sim/log`) with the key redacted.
+
+It is a reading of the API independent of the client: submits are checked against its own copy
+of the models' parameter tables (`PARAMETERS`, `IMAGE_RULES`), never with `kling.params`, so the
+client's validation and the server's can disagree, and a test shows it when they do.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import binascii
 import hashlib
 import heapq
 import hmac
+import io
 import json
 import random
 import secrets
@@ -28,20 +33,110 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image, UnidentifiedImageError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import ValidationError
-from .params import I2V_MODEL, T2V_MODEL, I2VRequest, T2VRequest, prepare_image
-
 API = "/api/v3"
-MODELS = {I2V_MODEL: I2VRequest, T2V_MODEL: T2VRequest}
+I2V_MODEL = "kwaivgi/kling-v2.0-i2v-master"
+T2V_MODEL = "kwaivgi/kling-v2.0-t2v-master"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One row of a model page's parameter table."""
+
+    kind: str  # "string", "number", "integer", "image"
+    required: bool = False
+    default: Any = None
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+
+
+# The two model pages' tables, as WaveSpeed publishes them.
+PARAMETERS: dict[str, dict[str, Param]] = {
+    I2V_MODEL: {
+        "image": Param("image", required=True),
+        "end_image": Param("image"),
+        "prompt": Param("string", required=True, max_length=2500),
+        "negative_prompt": Param("string"),
+        "guidance_scale": Param("number", default=0.5, minimum=0.0, maximum=1.0),
+        "duration": Param("integer", default=5, choices=(5, 10)),
+    },
+    T2V_MODEL: {
+        "prompt": Param("string", required=True, max_length=2500),
+        "negative_prompt": Param("string"),
+        "aspect_ratio": Param("string", default="16:9", choices=("16:9", "9:16", "1:1")),
+        "duration": Param("integer", default=5, choices=(5, 10)),
+    },
+}
+MODELS = set(PARAMETERS)
+# "jpg/jpeg/png, at most 10MB, at least 300*300px, aspect ratio between 1:2.5 ~ 2.5:1" (the
+# aspect rule is stated for `image` only).
+IMAGE_FORMATS = {"JPEG", "PNG"}
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+IMAGE_MIN_SIDE = 300
+IMAGE_MAX_RATIO = 2.5
+
+
+def check_body(model: str, body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The body with defaults filled in, and every rule it breaks (images are checked apart)."""
+    table = PARAMETERS[model]
+    problems = [f"unknown parameter {name}" for name in sorted(set(body) - set(table))]
+    values: dict[str, Any] = {}
+    for name, rule in table.items():
+        value = body.get(name, rule.default)
+        if value is None or (rule.kind == "string" and value == "" and not rule.required):
+            if rule.required:
+                problems.append(f"{name} is required")
+            continue
+        if rule.kind == "integer" and isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # old examples sent "5"
+        if rule.kind in ("string", "image") and not isinstance(value, str):
+            problems.append(f"{name} must be a string")
+        elif rule.kind == "string" and rule.required and not value.strip():
+            problems.append(f"{name} is required")
+        elif rule.kind == "integer" and (not isinstance(value, int) or isinstance(value, bool)):
+            problems.append(f"{name} must be an integer")
+        elif rule.kind == "number" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            problems.append(f"{name} must be a number")
+        elif rule.choices and value not in rule.choices:
+            problems.append(f"{name} must be one of {', '.join(map(str, rule.choices))}")
+        elif rule.minimum is not None and not rule.minimum <= value <= rule.maximum:
+            problems.append(f"{name} must be between {rule.minimum} and {rule.maximum}")
+        elif rule.max_length is not None and len(value) > rule.max_length:
+            problems.append(f"{name} is longer than {rule.max_length} characters")
+        values[name] = value
+    return values, problems
+
+
+def check_image(name: str, data: bytes) -> str | None:
+    """The image rule `data` breaks, or None."""
+    if len(data) > IMAGE_MAX_BYTES:
+        return f"{name} is larger than 10MB"
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt, (width, height) = img.format, img.size
+    except (UnidentifiedImageError, OSError):
+        return f"{name} is not a jpg/jpeg/png image"
+    if fmt not in IMAGE_FORMATS:
+        return f"{name} must be jpg/jpeg/png, not {fmt}"
+    if width < IMAGE_MIN_SIDE or height < IMAGE_MIN_SIDE:
+        return f"{name} must be at least 300*300px, not {width}*{height}"
+    if name == "image" and not 1 / IMAGE_MAX_RATIO <= width / height <= IMAGE_MAX_RATIO:
+        return f"{name} aspect ratio must be between 1:2.5 and 2.5:1"
+    return None
+
+
 SUBMIT_FAULTS = {
     # refused outright, no task made
     "401",
@@ -50,6 +145,9 @@ SUBMIT_FAULTS = {
     "429",
     "500_before_create",
     "503",
+    "refused_in_200",  # HTTP 200, body code 400 with a reason: refused, no task
+    "busy_in_200",  # HTTP 200, body code 503: refused before any task, may be sent again
+    "image_unfetchable",  # 400 whose data.error says the image could not be fetched
     # the task is made, then the answer goes wrong
     "500",
     "502",
@@ -91,6 +189,16 @@ class Faults:
     expire_outputs: bool = False  # output URLs answer 404
     retry_after: int = 1
     hang_s: float = 30.0  # how long a "timeout" fault keeps the client waiting
+    # New tasks answer this status (say "pending") instead of created/processing for the first
+    # `undocumented_share` of their run: a status the docs do not list, while the task runs.
+    undocumented_status: str | None = None
+    undocumented_share: float = 0.5
+    # Where an error answer puts its reason: "message" ({"code","message":reason,"data":null}),
+    # "data_error" (WaveSpeed's OpenAPI: "message":"Bad Request","data":{"error":reason}), "error".
+    error_shape: str = "message"
+    binary_upload_status: int | None = None  # 404/405: the binary upload endpoint is retired
+    listing: bool = True  # POST /api/v3/predictions answers (False: 404)
+    webhook_deliveries: int = 1  # each webhook is sent this many times (WaveSpeed may repeat one)
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -127,8 +235,11 @@ class SimTask:
     webhook: str | None
     render: Future[Path] | None = None
     media_error: str = ""
+    undocumented_status: str | None = None
+    undocumented_share: float = 0.0
 
 
+FINAL_STATUSES = {"completed", "failed", "cancelled", "timeout", "deleted"}
 FAILURE_TEXT = {
     1200: "The content was flagged by moderation.",
     1400: "A required parameter is missing.",
@@ -150,8 +261,17 @@ def _envelope(data: Any, code: int = 200, message: str = "success") -> dict[str,
     return {"code": code, "message": message, "data": data}
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(_envelope(None, status, message), status_code=status, headers=headers)
+# Set per simulator by `Simulator._error_shape`; module-level so every handler's errors follow it.
+def _error(
+    status: int, message: str, headers: dict[str, str] | None = None, *, shape: str = "message", http: int | None = None
+) -> JSONResponse:
+    if shape == "data_error":
+        body: dict[str, Any] = _envelope({"error": message}, status, HTTPStatus(status).phrase)
+    elif shape == "error":
+        body = {"error": message}
+    else:
+        body = _envelope(None, status, message)
+    return JSONResponse(body, status_code=http or status, headers=headers)
 
 
 def _summarize(body: bytes, content_type: str) -> Any:
@@ -197,6 +317,7 @@ class Simulator:
         self._executor = ThreadPoolExecutor(max_workers=self.config.render_workers, thread_name_prefix="kling-render")
         self._webhook_transport = webhook_transport
         self._background: set[asyncio.Task[None]] = set()
+        self.webhook_answers: list[tuple[int, str]] = []  # (status, text) of each webhook delivery
         routes = [
             Route(f"{API}/predictions/{{task_id}}/result", self.result, methods=["GET"]),
             Route(f"{API}/predictions/{{task_id}}", self.result, methods=["GET"]),
@@ -204,6 +325,7 @@ class Simulator:
             Route(f"{API}/media/uploads", self.upload_ticket, methods=["POST"]),
             Route(f"{API}/webhook/secret", self.webhook_secret, methods=["GET"]),
             Route(f"{API}/balance", self.balance, methods=["GET"]),
+            Route(f"{API}/predictions", self.list_predictions, methods=["POST"]),
             # Last: any other POST /api/v3/<owner>/<model> is a submit (unknown models get 404).
             Route(f"{API}/{{owner}}/{{model}}", self.submit, methods=["POST"]),
             Route("/_sim/upload/{token}", self.upload_put, methods=["PUT"]),
@@ -271,16 +393,19 @@ class Simulator:
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _err(self, status: int, message: str, headers: dict[str, str] | None = None, **kwargs: Any) -> JSONResponse:
+        return _error(status, message, headers, shape=self.faults.error_shape, **kwargs)
+
     def _scaled(self, seconds: float) -> float:
         return seconds * self.config.time_scale
 
     def _authorized(self, request: Request) -> JSONResponse | None:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or not auth[7:].strip():
-            return _error(401, "Unauthorized: missing API key")
+            return self._err(401, "Unauthorized: missing API key")
         expected = self.config.api_key
         if expected is not None and not hmac.compare_digest(auth[7:].strip(), expected):
-            return _error(401, "Unauthorized: invalid API key")
+            return self._err(401, "Unauthorized: invalid API key")
         return None
 
     def _schedule(self) -> dict[str, tuple[float, float]]:
@@ -310,6 +435,8 @@ class Simulator:
         now = self._clock()
         if task.media_error:
             return "failed"
+        if task.undocumented_status and now < task.submitted + task.undocumented_share * (end - task.submitted):
+            return task.undocumented_status
         if now < start:
             return "created"
         if now < end:
@@ -339,7 +466,7 @@ class Simulator:
             code = 1402 if task.media_error else task.fail_code
             data["error"] = task.media_error or FAILURE_TEXT.get(code, "Execution failed.")
             data["code"] = code
-        elif status not in ("created", "processing"):
+        elif status in FINAL_STATUSES:
             data["error"] = f"The task was {status}."
         return data
 
@@ -354,7 +481,7 @@ class Simulator:
             return denied
         model = f"{request.path_params['owner']}/{request.path_params['model']}"
         if model not in MODELS:
-            return _error(404, f"Model not found: {model}")
+            return self._err(404, f"Model not found: {model}")
         fault = self.faults.submit.pop(0) if self.faults.submit else None
         refused = self._refusal(fault)
         if refused:
@@ -362,12 +489,12 @@ class Simulator:
         try:
             body = await request.json()
         except ValueError:
-            return _error(400, "The request body is not valid JSON.")
+            return self._err(400, "The request body is not valid JSON.")
         if not isinstance(body, dict):
-            return _error(400, "The request body must be a JSON object.")
+            return self._err(400, "The request body must be a JSON object.")
         webhook = request.query_params.get("webhook")
         if webhook and body.get("enable_base64_output"):
-            return _error(400, "enable_base64_output cannot be combined with a webhook.")
+            return self._err(400, "enable_base64_output cannot be combined with a webhook.")
         task_or_error = self._create(model, body, webhook)
         if isinstance(task_or_error, Response):
             return task_or_error
@@ -375,8 +502,15 @@ class Simulator:
         base_url = self._base_url(request)
         if webhook:
             self._spawn(self._deliver_webhook(task, webhook, base_url))
-        if fault in ("500", "502", "504"):
-            return _error(int(fault), "Internal server error" if fault == "500" else "Bad gateway")
+        if fault == "500":
+            return self._err(500, "Internal server error")
+        if fault in ("502", "504"):
+            # A gateway in front of the API answers, with its own HTML page: the task exists.
+            title = "502 Bad Gateway" if fault == "502" else "504 Gateway Time-out"
+            page = f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center>"
+            return Response(
+                page + "<hr><center>nginx</center></body></html>" + " " * 600, int(fault), media_type="text/html"
+            )
         if fault == "drop":
             raise _Dropped("simulated: connection dropped after the task was created")
         if fault == "timeout":
@@ -390,59 +524,51 @@ class Simulator:
             return None
         retry = {"Retry-After": str(self.faults.retry_after)}
         return {
-            "401": lambda: _error(401, "Unauthorized: invalid API key"),
-            "402": lambda: _error(402, "Insufficient credits"),
-            "403": lambda: _error(403, "Account suspended"),
-            "429": lambda: _error(429, "Rate limit exceeded", retry),
-            "503": lambda: _error(503, "Service temporarily unavailable", retry),
-            "500_before_create": lambda: _error(500, "Internal server error"),
+            "401": lambda: self._err(401, "Unauthorized: invalid API key"),
+            "402": lambda: self._err(402, "Insufficient credits"),
+            "403": lambda: self._err(403, "Account suspended"),
+            "429": lambda: self._err(429, "Rate limit exceeded", retry),
+            "503": lambda: self._err(503, "Service temporarily unavailable", retry),
+            "500_before_create": lambda: self._err(500, "Internal server error"),
+            "refused_in_200": lambda: self._err(400, "prompt: rejected by the safety filter", http=200),
+            "busy_in_200": lambda: self._err(503, "Service temporarily unavailable", retry, http=200),
+            "image_unfetchable": lambda: _error(
+                400, "Failed to fetch image from url: the server answered 403 Forbidden", shape="data_error"
+            ),
         }.get(fault, lambda: None)()
 
     def _create(self, model: str, body: dict[str, Any], webhook: str | None) -> SimTask | Response:
-        """Check the body as the API documents it; make the task and start its render."""
+        """Check the body against the model page's table; make the task and start its render."""
         fields_in = {k: v for k, v in body.items() if not k.startswith("enable_")}
-        request_type = MODELS[model]
-        known = {f.name for f in fields(request_type)}
-        unknown = set(fields_in) - known
-        if unknown:
-            return _error(400, f"Unknown parameter(s): {', '.join(sorted(unknown))}")
+        values, problems = check_body(model, fields_in)
+        if problems:
+            return self._err(400, "; ".join(problems))
         images: dict[str, bytes | None] = {"image": None, "end_image": None}
         media_error = ""
-        checked = dict(fields_in)
-        if request_type is I2VRequest:
-            if "image" not in fields_in:
-                return _error(400, "image is required")
-            for name in images:
-                ref = fields_in.get(name)
-                if ref is None:
-                    continue
-                if not isinstance(ref, str):
-                    return _error(400, f"{name} must be a string (a URL or data URI).")
-                images[name] = self._media_bytes(ref)
-                if images[name] is None:
-                    media_error = (
-                        f"Failed to fetch {name} from {ref[:100]}: the preview simulator reads only images "
-                        "uploaded to it or sent as data URIs."
-                    )
-                # The bytes are checked below; a URL passes the request's own checks untouched.
-                checked[name] = "https://media.invalid/" + name
-        try:
-            validated = request_type(**checked).validate()  # type: ignore[arg-type]
-            for name, data in images.items():
-                if data is not None:
-                    prepare_image(data, field=name)
-        except ValidationError as exc:
-            return _error(400, str(exc))
-        except TypeError as exc:
-            return _error(400, f"Missing or unknown parameter ({exc}).")
-        duration = validated.duration
+        for name in ("image", "end_image"):
+            ref = values.get(name)
+            if ref is None:
+                continue
+            data = images[name] = self._media_bytes(ref)
+            if data is None:
+                # Like WaveSpeed, a URL it cannot read fails the task (1402), not the submit.
+                media_error = (
+                    f"Failed to fetch {name} from {ref[:100]}: the preview simulator reads only images "
+                    "uploaded to it or sent as data URIs."
+                )
+                continue
+            problem = check_image(name, data)
+            if problem:
+                return self._err(400, problem)
+        duration = values["duration"]
         task = SimTask(
             id=uuid.uuid4().hex,
             model=model,
             params={
-                "prompt": validated.prompt,
+                "prompt": values["prompt"],
                 "duration": duration,
-                "aspect_ratio": getattr(validated, "aspect_ratio", None),
+                "aspect_ratio": values.get("aspect_ratio"),
+                "_input": {k: v for k, v in fields_in.items() if not (isinstance(v, str) and len(v) > 300)},
                 "_created_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             },
             submitted=self._clock(),
@@ -454,9 +580,11 @@ class Simulator:
             base64_output=bool(body.get("enable_base64_output")),
             webhook=webhook,
             media_error=media_error,
+            undocumented_status=self.faults.undocumented_status,
+            undocumented_share=self.faults.undocumented_share,
         )
         if not media_error and task.fail_code is None:
-            task.render = self._render(model, validated, images)
+            task.render = self._render(model, values, images)
         self.tasks[task.id] = task
         return task
 
@@ -470,10 +598,11 @@ class Simulator:
         stored = self.media.get(name)
         return stored[0] if stored and "/media/" in ref else None
 
-    def _render(self, model: str, request: I2VRequest | T2VRequest, images: dict[str, bytes | None]) -> Future[Path]:
+    def _render(self, model: str, values: dict[str, Any], images: dict[str, bytes | None]) -> Future[Path]:
         """Start (or reuse) the clip's render: identical requests share one file."""
+        prompt, duration, aspect_ratio = values["prompt"], values["duration"], values.get("aspect_ratio", "")
         digest = hashlib.sha256()
-        for part in (model, request.prompt, str(request.duration), str(getattr(request, "aspect_ratio", ""))):
+        for part in (model, prompt, str(duration), str(aspect_ratio)):
             digest.update(part.encode() + b"\0")
         for data in images.values():
             digest.update(hashlib.sha256(data or b"").digest())
@@ -483,9 +612,9 @@ class Simulator:
 
             out = self._workdir / f"{key}.mp4"
             if model == I2V_MODEL:
-                job = (render.render_i2v, images["image"], images["end_image"], request.prompt, request.duration, out)
+                job = (render.render_i2v, images["image"], images["end_image"], prompt, duration, out)
             else:
-                job = (render.render_t2v, request.prompt, request.aspect_ratio, request.duration, out)
+                job = (render.render_t2v, prompt, aspect_ratio, duration, out)
             self._renders[key] = self._executor.submit(_render_file, *job)
             self._prune_renders()
         return self._renders[key]
@@ -502,7 +631,7 @@ class Simulator:
         deadline = self._clock() + self._scaled(self.config.sync_timeout_s)
         while self._clock() < deadline:
             status = self.status(task)
-            if status not in ("created", "processing"):
+            if status in FINAL_STATUSES:
                 return await self._final_data(task, base_url, status)
             await asyncio.sleep(min(0.05, max(0.0, deadline - self._clock())))
         data = self._data(task, base_url)
@@ -524,7 +653,7 @@ class Simulator:
             return denied
         fault = self.faults.poll.pop(0) if self.faults.poll else None
         if fault in ("429", "500", "502", "503", "504"):
-            return _error(int(fault), "Simulated fault", {"Retry-After": str(self.faults.retry_after)})
+            return self._err(int(fault), "Simulated fault", {"Retry-After": str(self.faults.retry_after)})
         if fault == "timeout":
             await asyncio.sleep(self.faults.hang_s)
         if fault == "drop":
@@ -535,20 +664,23 @@ class Simulator:
             return Response("<html>Bad gateway</html>", media_type="text/html")
         task = self.tasks.get(request.path_params["task_id"])
         if task is None or fault == "404":
-            return _error(404, "Prediction not found")
+            return self._err(404, "Prediction not found")
         base_url = self._base_url(request)
         return JSONResponse(_envelope(await self._final_data(task, base_url, self.status(task))))
 
     # -- media -----------------------------------------------------------------------------------
 
     async def upload_binary(self, request: Request) -> Response:
+        retired = self.faults.binary_upload_status
+        if retired:
+            return self._err(retired, "Not Found" if retired == 404 else "Method Not Allowed")
         denied = self._authorized(request)
         if denied:
             return denied
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
-            return _error(400, "Missing multipart field 'file'.")
+            return self._err(400, "Missing multipart field 'file'.")
         data = await upload.read()
         name = self._store(data, upload.filename or "upload", upload.content_type or "application/octet-stream")
         return JSONResponse(
@@ -618,6 +750,36 @@ class Simulator:
     async def webhook_secret(self, request: Request) -> Response:
         return self._authorized(request) or JSONResponse(_envelope({"secret": self.config.webhook_secret}))
 
+    async def list_predictions(self, request: Request) -> Response:
+        """The docs' listing: filters `model`, `status`, `created_after`, `created_before` (ISO
+        8601), pages of `page_size` (1-100), newest first."""
+        denied = self._authorized(request)
+        if denied:
+            return denied
+        if not self.faults.listing:
+            return self._err(404, "Not found")
+        try:
+            body = await request.json()
+            page, page_size = int(body.get("page", 1)), int(body.get("page_size", 100))
+            after, before = (_parse_time(body.get(k)) for k in ("created_after", "created_before"))
+        except (ValueError, TypeError, AttributeError):
+            return self._err(400, "page and page_size must be integers; times ISO 8601")
+        if page < 1 or not 1 <= page_size <= 100:
+            return self._err(400, "page must be >= 1 and page_size between 1 and 100")
+        base_url = self._base_url(request)
+        items = []
+        for task in sorted(self.tasks.values(), key=lambda t: t.params["_created_at"], reverse=True):
+            created = _parse_time(task.params["_created_at"]) or 0.0
+            if body.get("model") and task.model != body["model"]:
+                continue
+            if body.get("status") and self.status(task) != body["status"]:
+                continue
+            if (after is not None and created < after) or (before is not None and created > before):
+                continue
+            items.append(self._data(task, base_url))
+        chunk = items[(page - 1) * page_size : page * page_size]
+        return JSONResponse(_envelope({"page": page, "total": len(items), "items": chunk}))
+
     async def balance(self, request: Request) -> Response:
         return self._authorized(request) or JSONResponse(_envelope({"balance": 100.0}))
 
@@ -629,28 +791,33 @@ class Simulator:
         job.add_done_callback(self._background.discard)
 
     async def _deliver_webhook(self, task: SimTask, url: str, base_url: str) -> None:
-        while (status := self.status(task)) in ("created", "processing"):
+        while (status := self.status(task)) not in FINAL_STATUSES:
             # Sleep to the finish (re-checked every 50 ms in case the schedule moves), so the
             # webhook leaves when the task ends, as WaveSpeed's would.
             await asyncio.sleep(min(0.05, max(0.0, self.finish_time(task.id) - self._clock())))
-        body = json.dumps(await self._final_data(task, base_url, status)).encode()
+        # The flat `data` object plus an `input` echo of the request, as WaveSpeed's docs describe.
+        payload = {**await self._final_data(task, base_url, status), "input": task.params.get("_input", {})}
+        body = json.dumps(payload).encode()
         message_id = f"msg_{uuid.uuid4().hex}"
         timestamp = str(int(time.time()))
         async with httpx.AsyncClient(transport=self._webhook_transport, timeout=10) as http:
-            try:
-                await http.post(
-                    url,
-                    content=body,
-                    headers={
-                        "content-type": "application/json",
-                        "webhook-id": message_id,
-                        "webhook-timestamp": timestamp,
-                        "webhook-signature": "v3,"
-                        + sign_webhook(self.config.webhook_secret, message_id, timestamp, body),
-                    },
-                )
-            except httpx.HTTPError:
-                pass  # WaveSpeed does not promise delivery; the client's polling is the safety net
+            # A delivery may be repeated (WaveSpeed retries): `webhook_deliveries` sends it again.
+            for _ in range(max(1, self.faults.webhook_deliveries)):
+                try:
+                    answer = await http.post(
+                        url,
+                        content=body,
+                        headers={
+                            "content-type": "application/json",
+                            "webhook-id": message_id,
+                            "webhook-timestamp": timestamp,
+                            "webhook-signature": "v3,"
+                            + sign_webhook(self.config.webhook_secret, message_id, timestamp, body),
+                        },
+                    )
+                    self.webhook_answers.append((answer.status_code, answer.text[:100]))
+                except httpx.HTTPError:
+                    pass  # WaveSpeed does not promise delivery; the client's polling is the safety net
 
     # -- test controls (served, not part of WaveSpeed's API) -------------------------------------
 
@@ -663,6 +830,12 @@ class Simulator:
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(asdict(self.faults))
+
+
+def _parse_time(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
 def _render_file(render_fn, *args) -> Path:

@@ -196,8 +196,10 @@ def status_markdown(state: RunState, now: float | None = None) -> str:
         lines = [f"### ✅ Done in {elapsed}"]
     else:
         lines = [f"### ⏳ {state.status_words} · {elapsed}"]
-        if state.stage == "retrying" and state.message:
+        if state.stage in ("retrying", "recovering") and state.message:
             lines.append(state.message)
+    if state.note:
+        lines.append(state.note)
     if state.task_id:
         status = f" · status **{state.task.status}**" if state.task and state.task.status else ""
         lines.append(f"Task `{state.task_id}`{status} · {state.polls} status checks")
@@ -271,7 +273,7 @@ def job_status(job: Job) -> str:
         return "clip saved"
     if job.status == "completed":
         return "done, clip not downloaded: resume"
-    if job.status in ("created", "processing"):
+    if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")
         return "interrupted (preview)" if job.preview else f"{job.status}: resume"
     return job.status + (f" ({job.error_code})" if job.error_code else "")
 

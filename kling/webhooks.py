@@ -1,6 +1,6 @@
 """WaveSpeed webhooks: the signature check, and the wake-up a webhook gives a waiting poll.
 
-`verify()` is pure (no I/O, the clock passed in) so every rule in CONTRACT.md has a unit test:
+`verify()` is pure (no I/O, the clock passed in) so every rule in docs/API.md has a unit test:
 HMAC-SHA256 hex over "{webhook-id}.{webhook-timestamp}.{raw body}", keyed by the secret without
 its `whsec_` prefix, sent as `webhook-signature: v3,<hex>`; anything older than 300 s is refused.
 

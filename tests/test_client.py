@@ -1,16 +1,18 @@
 """The client against exact request sequences (httpx.MockTransport, a clock that moves only when
-the client sleeps). Each test names a rule from DESIGN.md and breaks if the rule is broken."""
+the client sleeps). Each test names a rule from docs/DESIGN.md and breaks if the rule is broken."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import tempfile
 from pathlib import Path
 
 import httpx
 import pytest
 
-from kling.client import AsyncKlingClient, KlingClient, PollPolicy, SubmitPolicy, Task
+from kling.client import AsyncKlingClient, KlingClient, PollPolicy, Task
 from kling.errors import (
     AuthenticationError,
     BadRequestError,
@@ -20,11 +22,13 @@ from kling.errors import (
     NotFoundError,
     ProtocolError,
     RateLimitedError,
+    SubmitRefusedError,
     SubmitUncertainError,
     TaskFailedError,
     ValidationError,
 )
 from kling.params import I2VRequest, T2VRequest
+from kling.retry import Backoff
 
 from .conftest import FAKE_MP4, KEY, TASK_ID, FakeAPI, FakeTime, envelope, image_bytes
 
@@ -105,11 +109,11 @@ def test_a_5xx_that_names_the_task_keeps_its_id(fake_api, fake_time):
     "refusal",
     [
         error_response(429, "slow down", **{"Retry-After": "7"}),
-        error_response(503, "busy", **{"Retry-After": "7"}),
+        httpx.Response(200, json={"code": 503, "message": "busy", "data": None}, headers={"Retry-After": "7"}),
         httpx.ConnectError("connection refused"),
         httpx.ConnectTimeout("connect timed out"),
     ],
-    ids=["429", "503-no-task", "connect-refused", "connect-timeout"],
+    ids=["429", "code-503-inside-200", "connect-refused", "connect-timeout"],
 )
 def test_a_submit_that_created_nothing_is_retried(fake_api, fake_time, refusal):
     fake_api.submits.append(refusal)
@@ -123,7 +127,7 @@ def test_a_submit_that_created_nothing_is_retried(fake_api, fake_time, refusal):
 def test_rate_limit_gives_up_after_the_allowed_attempts(fake_api, fake_time):
     fake_api.submits.extend(error_response(429, "slow down", **{"Retry-After": "3"}) for _ in range(10))
     with pytest.raises(RateLimitedError) as caught:
-        run(client_for(fake_api, fake_time, submit_policy=SubmitPolicy(attempts=3)).submit(REQUEST))
+        run(client_for(fake_api, fake_time, retry=Backoff(attempts=3)).submit(REQUEST))
     assert fake_api.posts == 3
     assert caught.value.retry_after == 3.0
 
@@ -255,8 +259,8 @@ def test_fatal_poll_answers_stop_after_one_request(fake_api, fake_time, status, 
     assert caught.value.task_id == TASK_ID
 
 
-@pytest.mark.parametrize("status", ["cancelled", "timeout", "deleted", "exploded"])
-def test_any_status_not_in_flight_ends_the_wait(fake_api, fake_time, status):
+@pytest.mark.parametrize("status", ["cancelled", "timeout", "deleted"])
+def test_a_final_status_ends_the_wait(fake_api, fake_time, status):
     fake_api.polls.append(httpx.Response(200, json=envelope(status)))
     with pytest.raises(TaskFailedError) as caught:
         run(client_for(fake_api, fake_time).wait(TASK_ID))
@@ -473,3 +477,184 @@ def test_a_declared_huge_body_is_refused_before_reading(fake_api, fake_time, tmp
     fake_api.downloads.append(httpx.Response(200, headers={"content-length": str(10**12)}, content=FAKE_MP4))
     with pytest.raises(DownloadError, match="larger than"):
         run(client_for(fake_api, fake_time).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
+
+
+# -- issue 12: as WaveSpeed's own clients read the API ------------------------------------------
+
+
+def test_an_undocumented_status_keeps_the_wait_going_and_says_so(fake_api, fake_time):
+    fake_api.polls.extend(httpx.Response(200, json=envelope(s)) for s in ("pending", "queued", "processing"))
+
+    async def go():
+        return [u async for u in client_for(fake_api, fake_time).watch(TASK_ID)]
+
+    updates = run(go())
+    assert [u.task.status for u in updates] == ["pending", "queued", "processing", "completed"]
+    assert [u.message for u in updates] == [
+        "status pending, not documented: still waiting",
+        "status queued, not documented: still waiting",
+        "",
+        "",
+    ]
+    assert fake_api.gets == 4
+
+
+def test_an_error_code_inside_a_200_refuses_the_submit_once(fake_api, fake_time):
+    body = {"code": 400, "message": "Bad Request", "data": {"error": "prompt: not allowed"}}
+    fake_api.submits.append(httpx.Response(200, json=body))
+    with pytest.raises(SubmitRefusedError) as caught:
+        run(client_for(fake_api, fake_time).generate(REQUEST, Path("/nonexistent")))
+    assert "prompt: not allowed" in str(caught.value) and "No task was created" in str(caught.value)
+    assert caught.value.task_id is None
+    assert [(r.method, r.url.path) for r in fake_api.requests] == [("POST", "/api/v3/kwaivgi/kling-v2.0-t2v-master")]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_5xx_after_a_submit_is_never_resent(fake_api, fake_time, status):
+    fake_api.submits.append(httpx.Response(status, text="<html><body><h1>Bad gateway</h1></body></html>"))
+    with pytest.raises(SubmitUncertainError) as caught:
+        run(client_for(fake_api, fake_time).submit(REQUEST))
+    assert fake_api.posts == 1 and fake_time.sleeps == []
+    assert "Bad gateway" in str(caught.value) and "<" not in str(caught.value)
+    assert caught.value.model == "kwaivgi/kling-v2.0-t2v-master" and caught.value.sent_at is not None
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (
+            {"code": 400, "message": "Bad Request", "data": {"error": "image: could not fetch"}, "error": "x"},
+            "image: could not fetch",
+        ),
+        ({"code": 400, "message": "Bad Request", "data": None, "error": "from error"}, "from error"),
+        ({"code": 400, "message": "from message", "data": None}, "from message"),
+        ("<html><head><style>p{}</style></head><body>" + "word " * 400 + "</body></html>", "word word"),
+    ],
+    ids=["data.error", "error", "message", "html-trimmed"],
+)
+def test_the_reason_is_read_data_error_first(fake_api, fake_time, body, reason):
+    reply = httpx.Response(400, json=body) if isinstance(body, dict) else httpx.Response(400, text=body)
+    fake_api.submits.append(reply)
+    with pytest.raises(SubmitRefusedError) as caught:
+        run(client_for(fake_api, fake_time).submit(REQUEST))
+    assert reason in str(caught.value) and "Bad Request" not in str(caught.value)
+    assert "<" not in str(caught.value) and len(str(caught.value)) < 400
+
+
+def test_a_404_after_a_submit_is_ridden_out_for_a_minute_then_ends(fake_api, fake_time):
+    fake_api.polls.extend(error_response(404, "Prediction not found") for _ in range(100))
+
+    async def go():
+        updates = []
+        with pytest.raises(NotFoundError) as caught:
+            async for update in client_for(fake_api, fake_time).watch(TASK_ID, new_task=True):
+                updates.append(update)
+        return updates, caught.value
+
+    updates, error = run(go())
+    assert all(u.stage == "retrying" and "not readable yet" in u.message for u in updates)
+    assert "Unknown or expired task" in str(error) and TASK_ID in str(error)
+    assert sum(fake_time.sleeps[:-1]) < 60 <= sum(fake_time.sleeps)
+    fake_api.requests.clear()
+    with pytest.raises(NotFoundError, match="Unknown or expired"):  # a resumed task: no grace
+        run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert fake_api.gets == 1
+
+
+def ticket_api(binary_status: int, log: list[httpx.Request]):
+    def handle(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        path = request.url.path
+        if path.endswith("/media/upload/binary"):
+            return error_response(binary_status)
+        if path.endswith("/media/uploads"):
+            ticket = {"upload": {"method": "PUT", "url": "https://store.example/put/1", "headers": {"X-Up": "1"}}}
+            return httpx.Response(
+                200, json={"code": 200, "data": {**ticket, "download_url": "https://cdn.example/a.png"}}
+            )
+        if request.method == "PUT":
+            return httpx.Response(200)
+        return httpx.Response(200, json=envelope("created"))
+
+    return handle
+
+
+@pytest.mark.parametrize("status", [404, 405])
+def test_a_retired_binary_upload_uses_the_ticket_flow_from_then_on(fake_time, status):
+    from kling import client as client_module
+
+    client_module._BINARY_RETIRED.clear()
+    log: list[httpx.Request] = []
+    client = AsyncKlingClient(
+        KEY,
+        base_url="https://retired.example",
+        transport=httpx.MockTransport(ticket_api(status, log)),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )
+    request = I2VRequest(image=image_bytes(600, 600), end_image=image_bytes(600, 600), prompt="x")
+    try:
+        run(client.submit(request))
+    finally:
+        client_module._BINARY_RETIRED.clear()
+    assert [(r.method, r.url.path) for r in log] == [
+        ("POST", "/api/v3/media/upload/binary"),
+        ("POST", "/api/v3/media/uploads"),
+        ("PUT", "/put/1"),
+        ("POST", "/api/v3/media/uploads"),
+        ("PUT", "/put/1"),
+        ("POST", "/api/v3/kwaivgi/kling-v2.0-i2v-master"),
+    ]
+    put = log[2]
+    assert "authorization" not in put.headers and put.headers["x-up"] == "1" and put.content.startswith(b"\x89PNG")
+    ticket = json.loads(log[1].content)
+    assert set(ticket) == {"filename", "size", "content_type"} and ticket["size"] == len(put.content)
+    assert json.loads(log[-1].content)["image"] == "https://cdn.example/a.png"
+
+
+def test_the_listing_is_asked_with_the_documented_filters(fake_time):
+    log: list[httpx.Request] = []
+    items = [
+        envelope("processing", task_id="mine")["data"],
+        envelope("completed", task_id="older", created_at="2020-01-01T00:00:00Z")["data"],
+        envelope("created", task_id="other-model", model="kwaivgi/kling-v2.0-i2v-master")["data"],
+    ]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        return httpx.Response(200, json={"code": 200, "message": "success", "data": {"page": 1, "items": items}})
+
+    client = AsyncKlingClient(KEY, base_url="https://api.example", transport=httpx.MockTransport(handle))
+    since = 1795264000.0  # 2026-11-21T12:26:40Z, before the items' 12:34:56
+    found = run(client.find_tasks("kwaivgi/kling-v2.0-t2v-master", created_after=since))
+    assert [t.id for t in found] == ["mine"]  # a server ignoring the filters cannot widen the search
+    assert (log[0].method, log[0].url.path) == ("POST", "/api/v3/predictions")
+    assert json.loads(log[0].content) == {
+        "page": 1,
+        "page_size": 100,
+        "model": "kwaivgi/kling-v2.0-t2v-master",
+        "created_after": "2026-11-21T12:26:40Z",
+    }
+
+
+def test_upload_submit_and_download_share_one_backoff(fake_api, fake_time):
+    fake_api.uploads.extend([error_response(503), error_response(503)])
+    fake_api.submits.append(error_response(429))
+    fake_api.downloads.extend([error_response(503), error_response(503)])
+    request = I2VRequest(image=image_bytes(600, 600), prompt="x")
+    out = run(client_for(fake_api, fake_time).generate(request, Path(tempfile.mkdtemp())))
+    assert out.stage == "done"
+    # 1 s, 2 s for the upload; 1 s for the refused submit; the poll's own 2 s; 1 s, 2 s for the download.
+    assert fake_time.sleeps == [1.0, 2.0, 1.0, 2.0, 1.0, 2.0]
+
+
+def test_a_poll_answered_200_with_an_error_code_is_read_by_that_code(fake_api, fake_time):
+    fake_api.polls.extend(
+        [
+            httpx.Response(200, json={"code": 500, "message": "Internal", "data": None}),
+            httpx.Response(200, json={"code": 401, "message": "Unauthorized", "data": {"error": "key revoked"}}),
+        ]
+    )
+    with pytest.raises(AuthenticationError, match="key revoked") as caught:
+        run(client_for(fake_api, fake_time).wait(TASK_ID))
+    assert fake_api.gets == 2 and caught.value.http_status == 401  # the 500 inside a 200 was ridden out

@@ -5,6 +5,7 @@ docs/RELIABILITY.md is this file as a table."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -20,12 +21,16 @@ SUBMIT = {
     "402": ("refused", "no credits left", None, 1, 0),
     "403": ("refused", "may be suspended", None, 1, 0),
     "429": ("done", "", "completed", 2, 1),
-    "503": ("done", "", "completed", 2, 1),
-    "500_before_create": ("refused", "may have been created", None, 1, 0),
-    "500": ("refused", "may have been created", None, 1, 1),
-    "502": ("refused", "may have been created", None, 1, 1),
-    "504": ("refused", "may have been created", None, 1, 1),
-    "drop": ("refused", "may have been created", None, 1, 1),
+    "busy_in_200": ("done", "", "completed", 2, 1),
+    "refused_in_200": ("refused", "rejected by the safety filter). No task was created", None, 1, 0),
+    # A 503 may come after the task was made, so it is never resent; the listing shows none here.
+    "503": ("refused", "may have been created", None, 1, 0),
+    "500_before_create": ("refused", "shows no new task of this model", None, 1, 0),
+    # The answer was lost after the task was made: found in the listing, adopted, finished.
+    "500": ("done", "", "completed", 1, 1),
+    "502": ("done", "", "completed", 1, 1),
+    "504": ("done", "", "completed", 1, 1),
+    "drop": ("done", "", "completed", 1, 1),
 }
 # In-process there are no sockets, so the "timeout" switch only delays: test_loopback.py covers it
 # over real HTTP (test_a_lost_submit_answer_is_never_resubmitted, test_polls_ride_out_flaky_answers).
@@ -43,9 +48,11 @@ FAIL_CODES = {
 }
 
 
-def run_one(tmp_path, setup, *, deadline: float = 30, **sim_config):
+def run_one(tmp_path, setup, *, deadline: float = 30, new_task_grace: float = 60.0, **sim_config):
     runner, sim = make_runner(tmp_path, **sim_config)
-    runner.backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0, deadline=deadline)
+    runner.backend.live_poll = PollPolicy(
+        first=0.05, ceiling=0.1, jitter=0.0, deadline=deadline, new_task_grace=new_task_grace
+    )
     setup(sim)
 
     async def go():
@@ -75,11 +82,30 @@ def test_poll_faults_are_ridden_out(tmp_path, fault):
     assert len(sim.submits()) == 1
 
 
-def test_an_unknown_task_on_poll_keeps_the_row_for_a_resume(tmp_path):
-    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.append("404"))
-    assert state.stage == "error" and "Not found" in state.message and state.task_id in state.message
+def test_a_404_just_after_the_submit_is_ridden_out(tmp_path):
+    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.extend(["404", "404"]))
+    assert state.stage == "done" and jobs[0].clip_saved
+    assert len(sim.submits()) == 1
+
+
+def test_a_404_past_the_first_minute_ends_as_unknown_or_expired_and_keeps_the_row(tmp_path):
+    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.append("404"), new_task_grace=0.0)
+    assert state.stage == "error" and "Unknown or expired task" in state.message and state.task_id in state.message
     assert jobs[0].status == "created" and jobs[0].unfinished
     assert len(sim.submits()) == 1
+
+
+def test_a_recovered_task_says_so(tmp_path):
+    state, _, sim = run_one(tmp_path, lambda sim: sim.faults.submit.append("502"))
+    assert state.stage == "done" and f"Recovered task {state.task_id}" in state.note
+    assert [e.path for e in sim.requests("POST")] == ["/api/v3/kwaivgi/kling-v2.0-t2v-master", "/api/v3/predictions"]
+
+
+def test_an_undocumented_status_keeps_the_wait_going(tmp_path):
+    state, jobs, _ = run_one(
+        tmp_path, lambda sim: sim.faults.update({"undocumented_status": "pending", "undocumented_share": 0.6})
+    )
+    assert state.stage == "done" and jobs[0].clip_saved and jobs[0].status == "completed"
 
 
 @pytest.mark.parametrize("code", sorted(FAIL_CODES))
@@ -126,3 +152,81 @@ def test_the_concurrency_cap_queues_tasks_in_created(tmp_path):
     states = asyncio.run(go())
     assert all(state.stage == "done" for state in states)
     assert len(sim.submits()) == 3
+
+
+def test_several_candidates_are_listed_not_adopted(tmp_path):
+    def setup(sim):
+        # Another client of the same account made a task of the same model a moment ago.
+        other = sim._create("kwaivgi/kling-v2.0-t2v-master", {"prompt": "someone else's"}, None)
+        sim.faults.submit.append("500")
+        setup.other = other.id
+
+    state, jobs, sim = run_one(tmp_path, setup)
+    mine = [task_id for task_id in sim.tasks if task_id != setup.other]
+    assert state.stage == "error" and "may have been created" in state.message
+    assert "2 new tasks" in state.message and setup.other in state.message and mine[0] in state.message
+    assert sorted(state.error.candidates) == sorted([setup.other, *mine])
+    assert jobs == [] and len(sim.submits()) == 1
+
+
+def test_a_task_the_journal_knows_is_not_a_candidate(tmp_path):
+    runner, sim = make_runner(tmp_path)
+    runner.backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0, deadline=30)
+
+    async def go():
+        earlier = await finish(runner.start(T2VRequest(prompt="earlier"), owner="me"))
+        sim.faults.submit.append("502")
+        lost = await finish(runner.start(T2VRequest(prompt="lost answer"), owner="me"))
+        await runner.backend.aclose()
+        return earlier, lost
+
+    earlier, lost = asyncio.run(go())
+    assert earlier.stage == lost.stage == "done" and lost.task_id != earlier.task_id
+    assert f"Recovered task {lost.task_id}" in lost.note
+    assert len(sim.submits()) == 2 and len(sim.tasks) == 2
+
+
+def test_a_concurrent_submit_still_waiting_for_its_answer_is_not_mistaken_for_the_lost_one(tmp_path):
+    """Run A's answer is lost; run B's task exists but its answer is slow. The listing first shows only
+    B's task (A's is not listed yet): adopting it would follow the wrong task. A waits for B's answer
+    (so B's task is known), then looks again and finds its own."""
+    import httpx
+
+    from .conftest import envelope
+
+    runner, _ = make_runner(tmp_path)
+    runner.listing_pause = 0.1
+    submits, listings = [], []
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if "/kwaivgi/" in path:
+            submits.append(path)
+            if len(submits) == 1:
+                return httpx.Response(502, text="<html>Bad gateway</html>")
+            await asyncio.sleep(1.0)  # B: made at once, answered late
+            return httpx.Response(200, json=envelope("created", task_id="task-b"))
+        if path == "/api/v3/predictions":
+            listings.append(path)
+            # B's task is listed once B's submit has arrived; A's only from the second look (lag).
+            ids = (["task-a"] if len(listings) > 1 else []) + (["task-b"] if len(submits) > 1 else [])
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            items = [envelope("processing", task_id=i, created_at=now)["data"] for i in ids]
+            return httpx.Response(200, json={"code": 200, "data": {"page": 1, "items": items}})
+        if "/predictions/" in path:
+            return httpx.Response(200, json=envelope("completed", task_id=path.split("/")[-2]))
+        return httpx.Response(200, content=b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+
+    runner.backend._live_http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+
+    async def go():
+        a = runner.start(T2VRequest(prompt="a"), owner="me")
+        await asyncio.sleep(0)
+        b = runner.start(T2VRequest(prompt="b"), owner="me")
+        states = await asyncio.gather(finish(a), finish(b))
+        await runner.backend.aclose()
+        return states
+
+    a, b = asyncio.run(go())
+    assert (a.task_id, b.task_id) == ("task-a", "task-b") and a.stage == b.stage == "done"
+    assert "Recovered task task-a" in a.note and len(submits) == 2

@@ -143,6 +143,47 @@ def test_a_refusal_sends_no_request_and_a_finished_run_frees_its_reservation(tmp
     asyncio.run(go())
 
 
+def test_uncertain_submits_keep_their_budget_until_resolved(tmp_path):
+    """Six submits answered 500 with no task to be found: each keeps its reservation, so the daily
+    budget stops the fourth instead of failing open; a refusal (no task) gives its slot back, and
+    a lost answer whose task the listing finds is counted from its journal row."""
+    runner, sim = make_runner(tmp_path)
+    settings = Settings(api_key=KEY, data_dir=tmp_path / "data", daily_budget_cents=390)
+    runner.guard = SpendGuard(settings, runner.journal)
+
+    async def go():
+        outcomes = []
+        for _ in range(6):
+            sim.faults.submit.append("500_before_create")
+            try:
+                outcomes.append((await finish(runner.start(T2VRequest(prompt="x"), owner="a", ip="1"))).stage)
+            except SpendRefused:
+                outcomes.append("refused by the guard")
+        return outcomes
+
+    assert asyncio.run(go()) == ["error"] * 3 + ["refused by the guard"] * 3
+    assert runner.journal.all() == [] and len(sim.submits()) == 3
+    assert len(runner.guard._pending) == 3 and runner.guard.budget_left_cents() == 0
+
+    runner2, sim2 = make_runner(tmp_path / "two")
+    runner2.guard = SpendGuard(
+        Settings(api_key=KEY, data_dir=tmp_path / "two" / "data", daily_budget_cents=390), runner2.journal
+    )
+
+    async def resolved():
+        sim2.faults.submit.extend(["refused_in_200", "502"])
+        refused = await finish(runner2.start(T2VRequest(prompt="x"), owner="a", ip="1"))
+        recovered = await finish(runner2.start(T2VRequest(prompt="x"), owner="a", ip="1"))
+        await runner2.backend.aclose()
+        return refused, recovered
+
+    refused, recovered = asyncio.run(resolved())
+    assert refused.stage == "error" and recovered.stage == "done" and "Recovered" in recovered.note
+    assert runner2.guard._pending == {}  # released: one refused outright, one now a journal row
+    assert [job.id for job in runner2.journal.all()] == [recovered.task_id]
+    assert runner2.guard.budget_left_cents() == 390 - 130
+
+
 @pytest.fixture(scope="module")
 def guarded_app(tmp_path_factory):
     from kling.simulator import SimConfig

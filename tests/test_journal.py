@@ -228,12 +228,13 @@ def test_the_journal_never_holds_the_key(tmp_path):
     assert {row[0] for row in rows} == {key_fingerprint(KEY)}
 
 
-def test_a_lost_submit_answer_that_names_the_task_is_kept_for_a_resume(tmp_path):
+def test_a_lost_submit_answer_that_names_the_task_is_adopted_not_resent(tmp_path):
     from .conftest import FakeAPI, envelope
 
     runner, _ = make_runner(tmp_path)
     api = FakeAPI()
     api.submits.append(httpx.Response(502, json=envelope("created", task_id="named-task")))
+    api.polls.append(httpx.Response(200, json=envelope("completed", task_id="named-task")))
     runner.backend._live_http = httpx.AsyncClient(transport=httpx.MockTransport(api))
 
     async def go():
@@ -242,8 +243,25 @@ def test_a_lost_submit_answer_that_names_the_task_is_kept_for_a_resume(tmp_path)
         return state
 
     state = asyncio.run(go())
-    assert state.stage == "error" and "may have been created" in state.message
+    assert state.stage == "done" and state.task_id == "named-task"
+    assert "Recovered task named-task" in state.note and "not sent again" in state.note
     job = runner.journal.get("named-task")
-    assert job is not None and job.owner == "me" and job.unfinished and "may have been created" in job.error
-    assert [j.id for j in runner.journal.unfinished(key=KEY)] == ["named-task"]
-    assert api.posts == 1
+    assert job is not None and job.owner == "me" and job.clip_saved
+    assert api.posts == 1 and api.count("POST", "/predictions") == 0  # its id was known: no listing needed
+
+
+def test_a_task_last_seen_in_an_undocumented_status_is_resumable(tmp_path):
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    for task_id, status in (("t-pending", "pending"), ("t-failed", "failed"), ("t-cancelled", "cancelled")):
+        journal.record(task_id=task_id, model="m", mode="live", owner="o", key=KEY, params={}, price_cents=130)
+        journal.update(task_id, status=status)
+    assert [job.id for job in journal.unfinished(key=KEY)] == ["t-pending"]
+
+
+def test_history_offers_a_resume_for_an_undocumented_status(tmp_path):
+    from kling.ui import job_status
+
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    journal.record(task_id="t-pending", model="m", mode="live", owner="o", key=KEY, params={}, price_cents=130)
+    journal.update("t-pending", status="pending")
+    assert job_status(journal.get("t-pending")) == "pending: resume"

@@ -7,23 +7,34 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from kling import client as client_module
 from kling.client import AsyncKlingClient, PollPolicy
-from kling.errors import DownloadError, SubmitUncertainError, TaskFailedError
+from kling.errors import DownloadError, SubmitRefusedError, SubmitUncertainError, TaskFailedError
 from kling.params import I2VRequest, T2VRequest
+from kling.retry import Backoff
 
-from .conftest import KEY, image_bytes, probe, simulator_process
+from .conftest import KEY, image_bytes, log_json, probe, simulator_process
 
 FAST = PollPolicy(first=0.1, ceiling=0.3, jitter=0.1, deadline=60)
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def client_for(served, **kwargs) -> AsyncKlingClient:
-    return AsyncKlingClient(KEY, base_url=served.url, poll=FAST, **kwargs)
+def client_for(served, api_key: str = KEY, **kwargs) -> AsyncKlingClient:
+    return AsyncKlingClient(api_key, base_url=served.url, poll=FAST, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _binary_upload_not_retired():
+    """The switch to the ticket flow lasts for the process: each test starts without it."""
+    client_module._BINARY_RETIRED.clear()
+    yield
+    client_module._BINARY_RETIRED.clear()
 
 
 def generate(served, request, out_dir: Path, **kwargs):
@@ -80,23 +91,136 @@ def test_a_lost_submit_answer_is_never_resubmitted(served_simulator, tmp_path, f
     assert len(sim.tasks) == 1  # the task exists: a resubmit would have paid twice
 
 
-@pytest.mark.parametrize("fault", ["429", "503"])
-def test_an_outright_refusal_is_retried_and_makes_one_task(served_simulator, tmp_path, fault):
+@pytest.mark.parametrize("fault, status", [("429", 429), ("busy_in_200", 200)])
+def test_an_outright_refusal_is_retried_and_makes_one_task(served_simulator, tmp_path, fault, status):
     sim = served_simulator.simulator
     sim.faults.submit.append(fault)
-    result = generate(served_simulator, T2VRequest(prompt="x"), tmp_path)
+    result = generate(served_simulator, T2VRequest(prompt="x"), tmp_path, retry=Backoff(base=0.05, max_retry_after=0.1))
     assert result.stage == "done"
-    assert [r.status for r in sim.submits()] == [int(fault), 200]
+    assert [r.status for r in sim.submits()] == [status, 200]
     assert len(sim.tasks) == 1
+
+
+def test_a_503_on_submit_is_not_resent(served_simulator, tmp_path):
+    sim = served_simulator.simulator
+    sim.faults.submit.append("503")
+    with pytest.raises(SubmitUncertainError, match="may have been created"):
+        generate(served_simulator, T2VRequest(prompt="x"), tmp_path)
+    assert [r.status for r in sim.submits()] == [503]
+
+
+# -- issue 12: the API as WaveSpeed's own clients read it --------------------------------------
+
+
+def collect(served, request, out_dir: Path, **kwargs):
+    """Every update of a whole generation, and the error it ended with (or None)."""
+
+    async def go():
+        updates = []
+        async with client_for(served, **kwargs) as client:
+            try:
+                async for update in client.stream(request, out_dir):
+                    updates.append(update)
+            except Exception as exc:  # returned, not swallowed: each test asserts its exact type
+                return updates, exc
+        return updates, None
+
+    return asyncio.run(go())
+
+
+def test_an_undocumented_status_for_half_the_run_keeps_the_wait_going(served_simulator, tmp_path):
+    sim = served_simulator.simulator
+    sim.faults.update({"undocumented_status": "pending", "undocumented_share": 0.5})
+    updates, error = collect(served_simulator, T2VRequest(prompt="x"), tmp_path)
+    assert error is None and updates[-1].stage == "done" and updates[-1].path.exists()
+    polled = [u for u in updates if u.stage == "polled"]
+    assert polled[0].task.status == "pending"
+    assert polled[0].message == "status pending, not documented: still waiting"
+    assert polled[-1].task.status == "completed" and polled[-1].message == ""
+
+
+def test_an_error_code_inside_a_200_is_a_refusal_and_nothing_is_polled(served_simulator, tmp_path):
+    sim = served_simulator.simulator
+    sim.faults.submit.append("refused_in_200")
+    updates, error = collect(served_simulator, T2VRequest(prompt="x"), tmp_path)
+    assert isinstance(error, SubmitRefusedError) and [u.stage for u in updates] == ["submitting"]
+    assert "rejected by the safety filter" in str(error) and "No task was created" in str(error)
+    assert "may have been created" not in str(error)
+    assert [(r.method, r.status) for r in sim.log] == [("POST", 200)]  # one POST, no poll, no listing
+    assert sim.tasks == {}
+
+
+def test_the_reason_in_data_error_reaches_the_message(served_simulator, tmp_path):
+    sim = served_simulator.simulator
+    sim.faults.update({"submit": ["image_unfetchable"], "error_shape": "data_error"})
+    request = I2VRequest(image="https://example.invalid/photo.png", prompt="x")
+    _, error = collect(served_simulator, request, tmp_path)
+    assert isinstance(error, SubmitRefusedError) and "Failed to fetch image from url" in str(error)
+    assert "Bad Request" not in str(error)
+    _, error = collect(served_simulator, T2VRequest(prompt="x" * 10), tmp_path, api_key="sk-wrong")
+    assert "invalid API key" in str(error)  # data.error of a 401 too
+
+
+def test_a_gateway_502_after_the_task_exists_is_not_resent_and_the_listing_finds_it(served_simulator, tmp_path):
+    sim = served_simulator.simulator
+    sim.faults.submit.append("502")
+
+    async def go():
+        async with client_for(served_simulator) as client:
+            with pytest.raises(SubmitUncertainError) as caught:
+                await client.submit(T2VRequest(prompt="x"))
+            found = await client.find_tasks(caught.value.model, created_after=caught.value.sent_at - 5)
+            return caught.value, found
+
+    error, found = asyncio.run(go())
+    assert "502 Bad Gateway" in str(error) and "<" not in str(error) and len(str(error)) < 400
+    assert [task.id for task in found] == list(sim.tasks)
+    assert len(sim.submits()) == 1
+    listing = sim.requests("POST", "/api/v3/predictions")[0]
+    assert listing.body["model"] == "kwaivgi/kling-v2.0-t2v-master" and listing.body["created_after"].endswith("Z")
+
+
+def test_the_listing_applies_its_filters(served_simulator, tmp_path):
+    async def go():
+        async with client_for(served_simulator) as client:
+            t2v = await client.submit(T2VRequest(prompt="x"))
+            i2v = await client.submit(I2VRequest(image=image_bytes(600, 600), prompt="x"))
+            now = time.time()
+            return (
+                t2v,
+                i2v,
+                await client.find_tasks(t2v.model, created_after=now - 60),
+                await client.find_tasks(i2v.model, created_after=now - 60),
+                await client.find_tasks(t2v.model, created_after=now + 60),
+            )
+
+    t2v, i2v, t2v_found, i2v_found, future = asyncio.run(go())
+    assert [t.id for t in t2v_found] == [t2v.id] and [t.id for t in i2v_found] == [i2v.id] and future == []
+
+
+@pytest.mark.parametrize("retired", [404, 405])
+def test_a_retired_binary_upload_switches_to_the_ticket_flow(served_simulator, tmp_path, retired):
+    sim = served_simulator.simulator
+    sim.faults.binary_upload_status = retired
+    request = I2VRequest(image=image_bytes(900, 600), end_image=image_bytes(900, 600, color=(9, 9, 9)), prompt="x")
+    result = generate(served_simulator, request, tmp_path)
+    assert probe(result.path).frames == 120
+    calls = [(r.method, r.path.rsplit("/", 1)[0] if r.path.startswith("/_sim/upload/") else r.path) for r in sim.log]
+    assert calls[:6] == [
+        ("POST", "/api/v3/media/upload/binary"),  # answered 404/405 once, never asked again
+        ("POST", "/api/v3/media/uploads"),
+        ("PUT", "/_sim/upload"),
+        ("POST", "/api/v3/media/uploads"),
+        ("PUT", "/_sim/upload"),
+        ("POST", "/api/v3/kwaivgi/kling-v2.0-i2v-master"),
+    ]
+    assert sim.log[0].status == retired
+    assert all("authorization" not in r.headers for r in sim.log if r.method == "PUT")
 
 
 def test_connection_refused_is_retried_then_reported(tmp_path):
     async def go():
-        from kling.client import SubmitPolicy
-
-        async with AsyncKlingClient(
-            KEY, base_url="http://127.0.0.1:9", submit_policy=SubmitPolicy(attempts=2, backoff=0.01)
-        ) as client:
+        async with AsyncKlingClient(KEY, base_url="http://127.0.0.1:9", retry=Backoff(attempts=2, base=0.01)) as client:
             await client.submit(T2VRequest(prompt="x"))
 
     with pytest.raises(Exception, match="nothing was submitted"):
@@ -291,3 +415,71 @@ def test_the_official_sdk_against_python_m_kling_simulator(sdk, tmp_path):
         )
         info = probe(httpx.get(outputs["outputs"][0]).content)
     assert (info.codec, info.frames) == ("h264", 240) and info.width * 16 == info.height * 9
+
+
+# -- issue 12's "done when", from the command line -----------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_t2v_waits_through_an_undocumented_status(served_simulator, tmp_path):
+    served_simulator.simulator.faults.update({"undocumented_status": "pending", "undocumented_share": 0.5})
+    served_simulator.simulator.config.process_s = 10.0  # the CLI's live schedule looks first at 2 s
+    done = cli("t2v", "--prompt", "a lantern", base_url=served_simulator.url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "status pending, not documented: still waiting" in done.stderr and "status: completed" in done.stderr
+    assert probe(done.stdout.split()[-1]).frames == 120
+
+
+@pytest.mark.slow
+def test_cli_t2v_refused_inside_a_200_exits_1_with_the_reason_and_polls_nothing(served_simulator, tmp_path):
+    sim = served_simulator.simulator
+    sim.faults.submit.append("refused_in_200")
+    done = cli("t2v", "--prompt", "a lantern", base_url=served_simulator.url, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "rejected by the safety filter" in done.stderr and "No task was created" in done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    assert [(r.method, r.path) for r in sim.log] == [("POST", "/api/v3/kwaivgi/kling-v2.0-t2v-master")]
+
+
+@pytest.mark.slow
+def test_cli_t2v_recovers_the_task_after_a_gateway_502(served_simulator, tmp_path):
+    sim = served_simulator.simulator
+    sim.faults.submit.append("502")
+    done = cli("t2v", "--prompt", "a lantern", base_url=served_simulator.url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    task_id, path = done.stdout.split()
+    assert f"Recovered task {task_id}" in done.stderr and probe(path).frames == 120
+    assert len(sim.submits()) == 1 and list(sim.tasks) == [task_id]
+
+
+@pytest.mark.slow
+def test_cli_i2v_survives_a_retired_binary_upload(served_simulator, tmp_path):
+    sim = served_simulator.simulator
+    sim.faults.binary_upload_status = 404
+    (tmp_path / "photo.png").write_bytes(image_bytes(800, 600))
+    done = cli("i2v", "--image", "photo.png", "--prompt", "pan", base_url=served_simulator.url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert probe(done.stdout.split()[-1]).frames == 120
+    assert [r.status for r in sim.requests("POST", "/media/")] == [404, 200]
+
+
+@pytest.mark.slow
+def test_cli_i2v_shows_the_reason_from_data_error(served_simulator, tmp_path):
+    served_simulator.simulator.faults.update({"submit": ["image_unfetchable"], "error_shape": "data_error"})
+    done = cli(
+        "i2v", "--image", "https://example.invalid/p.png", "--prompt", "x", base_url=served_simulator.url, cwd=tmp_path
+    )
+    assert done.returncode == 1 and "Failed to fetch image from url" in done.stderr
+
+
+@pytest.mark.slow
+def test_readme_fault_switch_on_python_m_kling_simulator(tmp_path):
+    """README: `python -m kling simulator`, a 502 switched on through /_sim/faults, the CLI recovers."""
+    with simulator_process("--require-key", "test", "--time-scale", "0.2") as url:
+        assert httpx.post(f"{url}/_sim/faults", json={"submit": ["502"]}).status_code == 200
+        done = cli("t2v", "--prompt", "a lantern", key="test", base_url=url, cwd=tmp_path)
+        log = log_json(url)
+    assert done.returncode == 0, done.stderr
+    task_id, path = done.stdout.split()
+    assert f"Recovered task {task_id}" in done.stderr and probe(path).frames == 120
+    assert [e["status"] for e in log if e["method"] == "POST" and "/kwaivgi/" in e["path"]] == [502]

@@ -1,4 +1,4 @@
-"""The simulator speaks CONTRACT.md: routes, envelope, auth, clock, uploads, outputs, faults,
+"""The simulator speaks the API of docs/API.md: routes, envelope, auth, clock, uploads, outputs, faults,
 sync mode, base64, webhooks and the request log. Driven in-process through httpx.ASGITransport."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import json
 import httpx
 import pytest
 
-from kling.simulator import SimConfig, Simulator, sign_webhook
+from kling.errors import ValidationError
+from kling.params import T2VRequest
+from kling.simulator import SimConfig, Simulator, check_body, check_image, sign_webhook
 
 from .conftest import KEY, image_bytes, probe
 
@@ -290,7 +292,8 @@ def test_webhooks_are_signed_as_documented():
     (request,) = received
     body = request.content
     data = json.loads(body)
-    assert set(data) == DATA_KEYS and data["status"] == "completed"  # the flat data object, no envelope
+    # The flat data object (no envelope), plus the `input` echo of the request.
+    assert set(data) == DATA_KEYS | {"input"} and data["status"] == "completed" and data["input"] == {"prompt": "x"}
     signature = request.headers["webhook-signature"]
     assert signature.startswith("v3,")
     expected = sign_webhook(
@@ -322,3 +325,141 @@ def test_fault_switches_over_http(sim):
     response = call(sim, "POST", "/_sim/faults", json={"fail_code": 1200, "poll": ["500"]})
     assert response.status_code == 200 and sim.faults.fail_code == 1200 and sim.faults.poll == ["500"]
     assert call(sim, "POST", "/_sim/faults", json={"no_such_switch": 1}).status_code == 400
+
+
+# -- its own reading of the parameter tables (not the client's request classes) -----------------
+
+
+T2V_MODEL, I2V_MODEL = T2V.removeprefix("/api/v3/"), I2V.removeprefix("/api/v3/")
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ({"prompt": "x" * 2501}, "prompt is longer than 2500"),
+        ({"prompt": "  "}, "prompt is required"),
+        ({}, "prompt is required"),
+        ({"prompt": "x", "duration": 7}, "duration must be one of 5, 10"),
+        ({"prompt": "x", "duration": "ten"}, "duration must be an integer"),
+        ({"prompt": "x", "aspect_ratio": "4:3"}, "aspect_ratio must be one of"),
+        ({"prompt": "x", "seed": 1}, "unknown parameter seed"),
+    ],
+)
+def test_t2v_bodies_are_checked_against_the_model_page(body, problem):
+    _, problems = check_body(T2V_MODEL, body)
+    assert any(problem in p for p in problems), problems
+
+
+def test_i2v_rules_and_defaults():
+    values, problems = check_body(I2V_MODEL, {"prompt": "x", "image": "https://e.x/a.png", "duration": "10"})
+    assert problems == [] and values["duration"] == 10 and values["guidance_scale"] == 0.5
+    _, problems = check_body(I2V_MODEL, {"prompt": "x", "guidance_scale": 1.5})
+    assert "image is required" in problems and "guidance_scale must be between 0.0 and 1.0" in problems
+
+
+@pytest.mark.parametrize(
+    "name, data, problem",
+    [
+        ("image", image_bytes(200, 200), "at least 300*300px"),
+        ("image", image_bytes(1300, 400), "aspect ratio"),
+        ("end_image", image_bytes(1300, 400), None),  # the aspect rule is stated for `image` only
+        ("image", image_bytes(400, 400, "GIF"), "must be jpg/jpeg/png"),
+        ("image", b"not a picture", "not a jpg/jpeg/png"),
+        ("image", image_bytes(600, 400, "JPEG"), None),
+    ],
+)
+def test_images_are_checked_by_their_own_rules(name, data, problem):
+    found = check_image(name, data)
+    assert (found is None) if problem is None else (problem in found)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"prompt": "ok"},
+        {"prompt": "x" * 2500},
+        {"prompt": "x" * 2501},
+        {"prompt": "ok", "duration": 10},
+        {"prompt": "ok", "duration": 15},
+        {"prompt": "ok", "aspect_ratio": "1:1"},
+        {"prompt": "ok", "aspect_ratio": "21:9"},
+        {"prompt": ""},
+    ],
+)
+def test_the_client_and_the_simulator_agree_on_t2v_limits(fields):
+    """Two readings of one table: where they disagree, one of them misread the model page."""
+    try:
+        T2VRequest(**fields).validate()
+        client_accepts = True
+    except ValidationError:
+        client_accepts = False
+    assert client_accepts == (check_body(T2V_MODEL, fields)[1] == [])
+
+
+def test_the_listing_filters_and_pages(sim, clock):
+    ids = [submit(sim).json()["data"]["id"] for _ in range(3)]
+    listed = call(
+        sim, "POST", "/api/v3/predictions", json={"page": 1, "page_size": 2, "model": T2V_MODEL}, headers=AUTH
+    )
+    data = listed.json()["data"]
+    assert data["total"] == 3 and len(data["items"]) == 2 and {i["id"] for i in data["items"]} <= set(ids)
+    other = call(
+        sim, "POST", "/api/v3/predictions", json={"page": 1, "page_size": 100, "model": I2V_MODEL}, headers=AUTH
+    )
+    assert other.json()["data"]["items"] == []
+    later = call(
+        sim,
+        "POST",
+        "/api/v3/predictions",
+        json={"page": 1, "page_size": 100, "created_after": "2999-01-01T00:00:00Z"},
+        headers=AUTH,
+    )
+    assert later.json()["data"]["items"] == []
+    bad = call(sim, "POST", "/api/v3/predictions", json={"page": 1, "page_size": 500}, headers=AUTH)
+    assert bad.status_code == 400
+    assert call(sim, "POST", "/api/v3/predictions", json={"page": 1}).status_code == 401
+
+
+@pytest.mark.parametrize("shape", ["message", "data_error", "error"])
+def test_error_shapes(sim, shape):
+    sim.faults.error_shape = shape
+    body = submit(sim, {"prompt": "x", "duration": 7}).json()
+    reason = {
+        "message": body.get("message"),
+        "data_error": (body.get("data") or {}).get("error"),
+        "error": body.get("error"),
+    }[shape]
+    assert "duration must be one of 5, 10" in reason
+
+
+def test_a_gateway_502_answers_html_after_making_the_task(sim):
+    sim.faults.submit.append("502")
+    response = submit(sim)
+    assert response.status_code == 502 and response.headers["content-type"].startswith("text/html")
+    assert "<html>" in response.text and len(sim.tasks) == 1
+
+
+def test_an_undocumented_status_for_part_of_the_run(sim, clock):
+    sim.faults.update({"undocumented_status": "pending", "undocumented_share": 0.5})
+    task_id = submit(sim).json()["data"]["id"]  # runs 0..5 s on the fake clock
+    assert poll(sim, task_id)["status"] == "pending"
+    clock.now = 3.0
+    assert poll(sim, task_id)["status"] == "processing"
+    clock.now = 6.0
+    assert poll(sim, task_id)["status"] == "completed"
+
+
+def test_refusals_inside_a_200(sim):
+    sim.faults.submit.extend(["refused_in_200", "busy_in_200"])
+    refused, busy = submit(sim), submit(sim)
+    assert (refused.status_code, refused.json()["code"]) == (200, 400)
+    assert (busy.status_code, busy.json()["code"]) == (200, 503) and busy.headers["retry-after"] == "1"
+    assert sim.tasks == {}
+
+
+def test_a_retired_binary_upload(sim):
+    sim.faults.binary_upload_status = 405
+    files = {"file": ("a.png", image_bytes(400, 400), "image/png")}
+    assert call(sim, "POST", "/api/v3/media/upload/binary", files=files, headers=AUTH).status_code == 405
+    ticket = call(sim, "POST", "/api/v3/media/uploads", json={"filename": "a.png", "size": 1}, headers=AUTH)
+    assert ticket.status_code == 200 and ticket.json()["data"]["upload"]["method"] == "PUT"

@@ -1,4 +1,4 @@
-"""Webhooks: the signature rules of CONTRACT.md, the wake-up they give a waiting poll, and the
+"""Webhooks: the signature rules of docs/API.md, the wake-up they give a waiting poll, and the
 route on the launched app. The simulator signs with its own `sign_webhook`, so the check here is
 tested against an independent implementation of the same rule."""
 
@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ from kling.config import Settings
 from kling.params import T2VRequest
 from kling.simulator import SimConfig, Simulator, sign_webhook
 from kling.ui import Studio
-from kling.webhooks import WEBHOOK_PATH, Wakeups, WebhookError, verify
+from kling.webhooks import WEBHOOK_PATH, Wakeups, WebhookError, signature, verify
 
 from .conftest import KEY, finish, launch_app, stop
 
@@ -119,7 +121,61 @@ def test_wakeups_remember_only_recent_task_ids():
     assert [wakeups.woken(f"t{n}") for n in range(5)] == [False, False, True, True, True]
 
 
+def test_the_signature_matches_openssl(tmp_path):
+    """Known answer computed outside Python: `openssl dgst -sha256 -hmac KEY` over the signed text."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    signed_text = tmp_path / "signed.txt"
+    signed_text.write_bytes(b"msg_1." + str(NOW).encode() + b"." + BODY)
+    out = subprocess.run(
+        [openssl, "dgst", "-sha256", "-hmac", SECRET.removeprefix("whsec_"), str(signed_text)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    expected = out.strip().rsplit(" ", 1)[-1]
+    assert len(expected) == 64
+    assert signature(SECRET, "msg_1", str(NOW), BODY) == expected
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(NOW), "webhook-signature": "v3," + expected}
+    assert verify(SECRET, headers, BODY, now=NOW)["id"] == "task123"
+
+
 # -- the backend: secret, refusal, wake ---------------------------------------------------------
+
+
+def test_a_delivery_with_an_input_object_wakes_once_and_its_repeat_changes_nothing(tmp_path):
+    studio, simulator = live_studio(tmp_path)
+    secret = simulator.config.webhook_secret
+    body = json.dumps(
+        {"id": "task777", "status": "completed", "outputs": [], "input": {"prompt": "x", "duration": 5}}
+    ).encode()
+
+    async def go():
+        now = time.time()
+        headers = signed(body, secret=secret, timestamp=int(now), message_id="msg_repeat")
+        first = await studio.backend.receive_webhook(headers, body, now=now)
+        woken_first = await studio.backend.wakeups.sleep("task777", 0.0)  # the wait consumes the wake
+        again = await studio.backend.receive_webhook(headers, body, now=now)
+        await studio.backend.aclose()
+        return first, woken_first, again
+
+    first, woken_first, again = asyncio.run(go())
+    assert first == (200, "ok") and woken_first
+    assert again == (200, "duplicate") and not studio.backend.wakeups.woken("task777")
+
+
+@pytest.mark.parametrize(
+    "url, warned",
+    [("http://space.example", True), ("https://space.example", False), ("http://127.0.0.1:7860", False)],
+)
+def test_a_public_url_that_is_not_https_gets_one_warning_at_start(tmp_path, caplog, url, warned):
+    settings = Settings(api_key=KEY, data_dir=tmp_path, public_url=url)
+    with caplog.at_level(logging.WARNING, logger="kling.webhooks"):
+        Backend(settings, webhooks=True)
+    lines = [r.getMessage() for r in caplog.records if "not https" in r.getMessage()]
+    assert len(lines) == (1 if warned else 0)
+    assert all("\n" not in line and url in line for line in lines)
 
 
 def live_studio(
@@ -154,7 +210,8 @@ def test_the_secret_is_fetched_once_and_a_valid_webhook_wakes_its_task(tmp_path)
         await studio.backend.aclose()
         return results
 
-    assert asyncio.run(go()) == [(200, "ok"), (200, "ok")]
+    # The second is the same task and status under another delivery id: a repeat, not acted on.
+    assert asyncio.run(go()) == [(200, "ok"), (200, "duplicate")]
     assert len(simulator.requests("GET", "/webhook/secret")) == 1
     assert studio.backend.wakeups.woken("task123")
 
@@ -239,3 +296,24 @@ def test_the_launched_app_serves_the_webhook_route(tmp_path):
         stop(app)
     log = (tmp_path / "app.log").read_text()
     assert "Refused webhook" in log and SECRET.removeprefix("whsec_") not in log
+
+
+def test_repeated_deliveries_with_an_input_object_change_nothing(tmp_path):
+    hooked, sim = live_studio(tmp_path, process_s=2.0, first=0.05, safety_net=60, deadline=20, jitter=0)
+    sim.faults.webhook_deliveries = 3
+
+    async def go():
+        state = await finish(hooked.runner.start(T2VRequest(prompt="a kite"), owner="b1"))
+        for _ in range(50):  # the repeats arrive after the first has ended the wait
+            if len(sim.webhook_answers) == 3:
+                break
+            await asyncio.sleep(0.05)
+        await hooked.backend.aclose()
+        return state
+
+    state = asyncio.run(go())
+    assert state.stage == "done"
+    assert [status for status, _ in sim.webhook_answers] == [200, 200, 200]
+    assert [text for _, text in sim.webhook_answers] == ["ok", "duplicate", "duplicate"]
+    assert status_polls(sim, state.task_id) == 2  # the repeats woke nothing
+    assert hooked.journal.get(state.task_id).clip_saved
