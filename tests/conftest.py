@@ -299,6 +299,21 @@ def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
         yield app
 
 
+def cli(
+    *args: str, key: str | None = KEY, base_url: str | None = None, cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """`python -m kling ARGS` in `cwd`, its data folder `cwd/data`, with `key` (None: preview mode)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_"))}
+    env.update(PYTHONPATH=str(ROOT), KLING_DATA_DIR=str(cwd / "data"))
+    if key:
+        env["WAVESPEED_API_KEY"] = key
+    if base_url:
+        env["WAVESPEED_BASE_URL"] = base_url
+    return subprocess.run(
+        [sys.executable, "-m", "kling", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 @contextmanager
 def simulator_process(*args: str) -> Iterator[str]:
     """`python -m kling simulator ARGS` in a process of its own (it outlives an app that is killed);

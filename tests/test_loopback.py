@@ -4,9 +4,6 @@ with the simulator's fault switches. What the simulator's log shows is what a se
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -16,7 +13,7 @@ from kling.client import AsyncKlingClient, PollPolicy
 from kling.errors import DownloadError, SubmitUncertainError, TaskFailedError
 from kling.params import I2VRequest, T2VRequest
 
-from .conftest import KEY, image_bytes, probe, simulator_process
+from .conftest import KEY, cli, image_bytes, probe, simulator_process
 
 FAST = PollPolicy(first=0.1, ceiling=0.3, jitter=0.1, deadline=60)
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,20 +134,7 @@ def test_an_expired_output_keeps_the_url(served_simulator, tmp_path):
 # -- the command line -------------------------------------------------------------------------
 
 
-def cli(
-    *args: str, key: str | None = KEY, base_url: str | None = None, cwd: Path, timeout: float = 120
-) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_"))}
-    env.update(PYTHONPATH=str(ROOT), KLING_DATA_DIR=str(cwd / "data"))
-    if key:
-        env["WAVESPEED_API_KEY"] = key
-    if base_url:
-        env["WAVESPEED_BASE_URL"] = base_url
-    return subprocess.run(
-        [sys.executable, "-m", "kling", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
+@pytest.mark.slow
 def test_cli_t2v_and_i2v_write_clips(served_simulator, tmp_path):
     done = cli(
         "t2v",
@@ -186,6 +170,7 @@ def test_cli_t2v_and_i2v_write_clips(served_simulator, tmp_path):
     assert probe(tmp_path / "pan.mp4").frames == 120
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [
@@ -206,6 +191,7 @@ def test_cli_refuses_bad_input_with_exit_2_and_sends_nothing(served_simulator, t
     assert list(served_simulator.simulator.log) == []
 
 
+@pytest.mark.slow
 def test_cli_failed_task_exits_1_with_reason_and_id(served_simulator, tmp_path):
     served_simulator.simulator.faults.fail_code = 1200
     done = cli("t2v", "--prompt", "x", base_url=served_simulator.url, cwd=tmp_path)
@@ -214,6 +200,7 @@ def test_cli_failed_task_exits_1_with_reason_and_id(served_simulator, tmp_path):
     assert task_id in done.stderr and "moderation" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_result_resumes_a_task(served_simulator, tmp_path):
     async def make() -> str:
         async with client_for(served_simulator) as client:
@@ -226,12 +213,14 @@ def test_cli_result_resumes_a_task(served_simulator, tmp_path):
     assert len(served_simulator.simulator.submits()) == 1
 
 
+@pytest.mark.slow
 def test_cli_wrong_key_exits_1_without_showing_it(served_simulator, tmp_path):
     done = cli("t2v", "--prompt", "x", key="sk-wrong-key-123", base_url=served_simulator.url, cwd=tmp_path)
     assert done.returncode == 1 and "401" in done.stderr
     assert "sk-wrong-key-123" not in done.stderr + done.stdout
 
 
+@pytest.mark.slow
 def test_cli_without_a_key_writes_a_preview_clip(tmp_path):
     done = cli("t2v", "--prompt", "a preview please", "--out", "p.mp4", key=None, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -283,6 +272,7 @@ def test_the_official_sdk_reads_a_sync_mode_timeout(sdk, tmp_path):
     assert "Sync mode timed out" in result["error"]
 
 
+@pytest.mark.slow
 def test_the_official_sdk_against_python_m_kling_simulator(sdk, tmp_path):
     """The issue's own words: `python -m kling simulator` plus the official SDK produce a real clip."""
     with simulator_process("--time-scale", "0.2") as url:
