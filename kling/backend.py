@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
@@ -38,10 +38,18 @@ class Backend:
         simulator: Simulator | None = None,
         live_poll: PollPolicy | None = None,
         webhooks: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`webhooks`: this process serves WEBHOOK_PATH (the app does, the CLI does not), so a
-        submit may ask for a webhook; a wait that expects one polls only as a safety net."""
+        submit may ask for a webhook; a wait that expects one polls only as a safety net.
+        `transport`, `sleep` and `clock` reach every live client (tests: a simulator in-process,
+        a fake clock)."""
         self.settings = settings
+        self.transport = transport
+        self.sleep = sleep
+        self.clock = clock
         self.webhooks = webhooks
         self.simulator = simulator
         self.live_poll = live_poll or LIVE_POLL
@@ -60,9 +68,15 @@ class Backend:
         key = (user_key or "").strip() or self.settings.api_key
         if key:
             if self._live_http is None:
-                self._live_http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=POOL)
+                self._live_http = httpx.AsyncClient(transport=self.transport, timeout=DEFAULT_TIMEOUT, limits=POOL)
             return AsyncKlingClient(
-                key, base_url=self.settings.base_url, http=self._live_http, poll=self.live_poll, wakeups=self.wakeups
+                key,
+                base_url=self.settings.base_url,
+                http=self._live_http,
+                poll=self.live_poll,
+                wakeups=self.wakeups,
+                sleep=self.sleep,
+                clock=self.clock,
             )
         if self._preview_http is None:
             if self.simulator is None:

@@ -95,3 +95,7 @@ class DownloadError(KlingError):
     def __init__(self, message: str, *, url: str, task_id: str | None = None) -> None:
         super().__init__(message, task_id=task_id)
         self.url = url
+
+
+class JournalError(KlingError):
+    """The task journal cannot be used as it is (written by a newer version of this code)."""

@@ -22,6 +22,11 @@ import pytest
 import uvicorn
 from PIL import Image
 
+from kling.backend import Backend
+from kling.client import PollPolicy
+from kling.config import Settings
+from kling.journal import Journal
+from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -337,6 +342,32 @@ def simulator_process(*args: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def make_runner(
+    tmp_path: Path,
+    *,
+    key: str | None = KEY,
+    transport: httpx.AsyncBaseTransport | None = None,
+    fake_time: FakeTime | None = None,
+    poll: PollPolicy | None = None,
+    **sim_config: Any,
+) -> tuple[Runner, Simulator]:
+    """A live-mode runner whose HTTP goes to an in-process simulator (no port) or to `transport`.
+    With `fake_time`, the client and the simulator share a clock that moves only when the client
+    sleeps: a Retry-After or a poll interval costs no real time."""
+    simulator = Simulator(
+        SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **sim_config),
+        **({"clock": fake_time.clock} if fake_time else {}),
+    )
+    settings = Settings(api_key=key, base_url="http://sim.test", data_dir=tmp_path / "data")
+    backend = Backend(
+        settings,
+        transport=transport or httpx.ASGITransport(app=simulator.app),
+        live_poll=poll or PollPolicy(first=0.05, ceiling=0.1, jitter=0.0),
+        **({"sleep": fake_time.sleep, "clock": fake_time.clock} if fake_time else {}),
+    )
+    return Runner(backend, Journal(settings.journal_path)), simulator
 
 
 async def finish(run):

@@ -11,8 +11,7 @@ import pytest
 from kling.client import PollPolicy
 from kling.params import T2VRequest
 
-from .conftest import finish
-from .test_journal import make_runner
+from .conftest import FakeTime, finish, make_runner
 
 # switch -> (changes, expected stage, words in the message, journal row status or None, submits, tasks made)
 SUBMIT = {
@@ -44,8 +43,9 @@ FAIL_CODES = {
 
 
 def run_one(tmp_path, setup, *, deadline: float = 30, **sim_config):
-    runner, sim = make_runner(tmp_path, **sim_config)
-    runner.backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0, deadline=deadline)
+    clock = FakeTime()  # Retry-After, backoffs and polls cost no real time
+    poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0, deadline=deadline)
+    runner, sim = make_runner(tmp_path, fake_time=clock, poll=poll, **sim_config)
     setup(sim)
 
     async def go():

@@ -15,8 +15,7 @@ from kling.guard import SpendGuard, SpendRefused
 from kling.journal import Journal
 from kling.params import T2VRequest
 
-from .conftest import KEY, finish, live_app_on_simulator
-from .test_journal import make_runner
+from .conftest import KEY, finish, live_app_on_simulator, make_runner
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc).timestamp()
 

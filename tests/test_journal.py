@@ -19,19 +19,7 @@ from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
 from kling.ui import Handlers, HistoryHandlers
 
-from .conftest import KEY, finish, image_bytes, probe
-
-
-def make_runner(tmp_path: Path, *, key: str | None = KEY, **sim_config) -> tuple[Runner, Simulator]:
-    """A live-mode runner whose HTTP goes to an in-process simulator (no port needed)."""
-    simulator = Simulator(SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **sim_config))
-    settings = Settings(api_key=key, base_url="http://sim.test", data_dir=tmp_path / "data")
-    backend = Backend(settings)
-    backend._live_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator.app))
-    from kling.client import PollPolicy
-
-    backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0)
-    return Runner(backend, Journal(settings.journal_path)), simulator
+from .conftest import KEY, finish, image_bytes, make_runner, probe
 
 
 def test_the_row_is_written_before_the_first_poll(tmp_path):
@@ -231,10 +219,9 @@ def test_the_journal_never_holds_the_key(tmp_path):
 def test_a_lost_submit_answer_that_names_the_task_is_kept_for_a_resume(tmp_path):
     from .conftest import FakeAPI, envelope
 
-    runner, _ = make_runner(tmp_path)
     api = FakeAPI()
     api.submits.append(httpx.Response(502, json=envelope("created", task_id="named-task")))
-    runner.backend._live_http = httpx.AsyncClient(transport=httpx.MockTransport(api))
+    runner, _ = make_runner(tmp_path, transport=httpx.MockTransport(api))
 
     async def go():
         state = await finish(runner.start(T2VRequest(prompt="x"), owner="me"))

@@ -15,8 +15,7 @@ from kling import lab
 from kling.errors import ValidationError
 from kling.ui import Handlers, LabHandlers, compose_brief, settings_from_query
 
-from .conftest import KEY, ROOT, free_port, image_bytes, launch_app, stop
-from .test_journal import make_runner
+from .conftest import KEY, ROOT, free_port, image_bytes, launch_app, make_runner, stop
 
 
 def test_the_brief_composes_sentences_in_the_guides_order():
