@@ -7,19 +7,15 @@ Kept apart from `client.py` so the client never imports the simulator. One poole
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 import httpx
 
 from .client import DEFAULT_TIMEOUT, AsyncKlingClient, PollPolicy, is_task_id
 from .config import Settings
-from .errors import KlingError
 from .simulator import SimConfig, Simulator
-from .webhooks import WEBHOOK_PATH, Wakeups, WebhookError, verify
-
-log = logging.getLogger("kling.webhooks")
+from .webhooks import WEBHOOK_PATH, Wakeups, WebhookReceiver
 
 PREVIEW_BASE_URL = "http://preview.invalid"
 PREVIEW_KEY = "preview"
@@ -57,8 +53,12 @@ class Backend:
         self._preview_http: httpx.AsyncClient | None = None
         # Webhooks wake the live waits they belong to; the secret is read once, when first needed.
         self.wakeups = Wakeups()
-        self._webhook_secret = settings.webhook_secret
-        self._secret_lock = asyncio.Lock()
+        self.webhook_receiver = WebhookReceiver(
+            self.wakeups,
+            secret=settings.webhook_secret,
+            fetch_secret=(lambda: self.client().webhook_secret()) if settings.api_key else None,
+            is_task_id=is_task_id,
+        )
 
     def is_preview(self, user_key: str | None = None) -> bool:
         return not (user_key or self.settings.api_key)
@@ -92,41 +92,6 @@ class Backend:
         if self.webhooks and self.settings.public_url and self.settings.api_key and not (user_key or "").strip():
             return self.settings.public_url + WEBHOOK_PATH
         return None
-
-    async def receive_webhook(
-        self, headers: Mapping[str, str], body: bytes, *, now: float | None = None
-    ) -> tuple[int, str]:
-        """Check a webhook and wake the wait for its task. (HTTP status, short reason) for the route.
-        A bad, old or unverifiable one is refused and logged, never acted on."""
-        message_id = headers.get("webhook-id", "")[:64]
-        secret = await self._secret()
-        if secret is None:
-            log.warning(
-                "Ignored webhook %s: no webhook secret (set KLING_WEBHOOK_SECRET or WAVESPEED_API_KEY)", message_id
-            )
-            return 503, "webhook secret unavailable"
-        try:
-            payload = verify(secret, headers, body, now=time.time() if now is None else now)
-        except WebhookError as exc:
-            log.warning("Refused webhook %s: %s", message_id, exc)
-            return 401, "invalid webhook"
-        task_id = payload.get("id")
-        if not isinstance(task_id, str) or not is_task_id(task_id):
-            log.warning("Ignored webhook %s: no task id in its body", message_id)
-            return 400, "no task id"
-        # Only a wake-up: the waiting client polls once more and trusts that answer, not this body.
-        self.wakeups.wake(task_id)
-        return 200, "ok"
-
-    async def _secret(self) -> str | None:
-        if self._webhook_secret is None and self.settings.api_key:
-            async with self._secret_lock:
-                if self._webhook_secret is None:
-                    try:
-                        self._webhook_secret = await self.client().webhook_secret()
-                    except (KlingError, httpx.HTTPError) as exc:
-                        log.warning("Could not read the webhook secret: %s", type(exc).__name__)
-        return self._webhook_secret
 
     async def aclose(self) -> None:
         for http in (self._live_http, self._preview_http):

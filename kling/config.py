@@ -1,4 +1,8 @@
-"""Settings from the environment (and `.env`), read when asked, never at import."""
+"""Settings from the environment (and `.env`), read when asked, never at import.
+
+The one place the package reads the environment. Each default is written once, on the dataclass;
+`from_env` reads a variable or keeps that default.
+"""
 
 from __future__ import annotations
 
@@ -80,6 +84,11 @@ class Settings:
     # a webhook, so a clip is fetched the moment it is done instead of at the next poll.
     public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)  # else fetched once with api_key
+    # Signs the browser-side copy of a visitor's key; unset, Gradio makes a random one per start.
+    state_secret: str | None = field(default=None, repr=False)
+    # Finished clips shown on the page live in one folder in Gradio's cache, capped at this size.
+    clip_cache_bytes: int = 1 << 30
+    share_server_address: str | None = None  # Gradio's own GRADIO_SHARE_SERVER_ADDRESS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -89,21 +98,27 @@ class Settings:
 
                 load_dotenv(override=False)
             environ = os.environ
+        default = cls()
         return cls(
             api_key=environ.get("WAVESPEED_API_KEY", "").strip() or None,
-            base_url=(environ.get("WAVESPEED_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/"),
-            data_dir=Path(environ.get("KLING_DATA_DIR", "").strip() or "data"),
-            concurrency=_int(environ, "KLING_CONCURRENCY", 100),
-            tasks_per_hour_per_browser=_int(environ, "KLING_TASKS_PER_HOUR_PER_BROWSER", 10),
-            tasks_per_hour_per_ip=_int(environ, "KLING_TASKS_PER_HOUR_PER_IP", 20),
+            base_url=(environ.get("WAVESPEED_BASE_URL", "").strip() or default.base_url).rstrip("/"),
+            data_dir=Path(environ.get("KLING_DATA_DIR", "").strip() or default.data_dir),
+            concurrency=_int(environ, "KLING_CONCURRENCY", default.concurrency),
+            tasks_per_hour_per_browser=_int(
+                environ, "KLING_TASKS_PER_HOUR_PER_BROWSER", default.tasks_per_hour_per_browser
+            ),
+            tasks_per_hour_per_ip=_int(environ, "KLING_TASKS_PER_HOUR_PER_IP", default.tasks_per_hour_per_ip),
             daily_budget_cents=_dollars(environ, "KLING_DAILY_BUDGET_USD"),
             require_user_key=_flag(environ, "KLING_REQUIRE_USER_KEY"),
             auth=_auth(environ.get("KLING_AUTH", "")),
             public_url=_url(environ, "KLING_PUBLIC_URL"),
             webhook_secret=environ.get("KLING_WEBHOOK_SECRET", "").strip() or None,
-            session_capacity=_int(environ, "KLING_SESSION_CAPACITY", 2000),
+            state_secret=environ.get("KLING_STATE_SECRET", "").strip() or None,
+            session_capacity=_int(environ, "KLING_SESSION_CAPACITY", default.session_capacity),
+            clip_cache_bytes=_int(environ, "KLING_CLIP_CACHE_MB", default.clip_cache_bytes >> 20) << 20,
             share=_flag(environ, "KLING_SHARE"),
             mcp=_flag(environ, "KLING_MCP"),
+            share_server_address=environ.get("GRADIO_SHARE_SERVER_ADDRESS", "").strip() or None,
         )
 
     @property

@@ -97,5 +97,13 @@ class DownloadError(KlingError):
         self.url = url
 
 
+class SpendRefused(KlingError):
+    """A limit of the Space's key would be passed (kling.guard). Nothing was sent."""
+
+
+class WebhookError(KlingError):
+    """A webhook that must be ignored (kling.webhooks). The message names the reason, never the secret."""
+
+
 class JournalError(KlingError):
     """The task journal cannot be used as it is (written by a newer version of this code)."""

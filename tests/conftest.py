@@ -24,10 +24,13 @@ from PIL import Image
 
 from kling.backend import Backend
 from kling.client import PollPolicy
+from kling.clips import ClipShelf
 from kling.config import Settings
+from kling.handlers import Handlers
 from kling.journal import Journal
 from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
+from kling.studio import Studio
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-0123456789abcdef"
@@ -368,6 +371,13 @@ def make_runner(
         **({"sleep": fake_time.sleep, "clock": fake_time.clock} if fake_time else {}),
     )
     return Runner(backend, Journal(settings.journal_path)), simulator
+
+
+def page_handlers(runner: Runner, tmp_path: Path) -> Handlers:
+    """The page built over `runner`, and its handlers (bound to the page's components)."""
+    settings = runner.backend.settings
+    studio = Studio(settings, runner.backend, runner.journal, runner, ClipShelf(tmp_path / "clips"))
+    return studio.build_with_handlers()[1]
 
 
 async def finish(run):

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from kling.config import Settings
-from kling.guard import SpendGuard, SpendRefused
+from kling.errors import SpendRefused
+from kling.guard import SpendGuard
 from kling.journal import Journal
 from kling.params import T2VRequest
 

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import gradio as gr
 import httpx
 import pytest
 
@@ -17,9 +18,8 @@ from kling.journal import Journal, key_fingerprint
 from kling.params import I2VRequest, T2VRequest
 from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
-from kling.ui import Handlers, HistoryHandlers
 
-from .conftest import KEY, finish, image_bytes, make_runner, probe
+from .conftest import KEY, finish, image_bytes, make_runner, page_handlers, probe
 
 
 def test_the_row_is_written_before_the_first_poll(tmp_path):
@@ -178,17 +178,20 @@ def test_each_browser_sees_only_its_own_rows(tmp_path):
         params={"prompt": "their secret"},
         price_cents=260,
     )
-    history = HistoryHandlers(Handlers(runner.backend.settings, runner, runner.journal))
-    total, rows = history.list({"owner": "a"})
+    history = page_handlers(runner, tmp_path).history
+    listing = history.list({"owner": "a"})
+    total, rows = listing[history.parts.history.info], listing[history.parts.history.table]
     assert [row[-1] for row in rows] == ["mine"] and "$1.30" in total and "their secret" not in str(rows)
     assert history._job("theirs", {"owner": "a"}) is None
-    assert history.use_settings("theirs", {"owner": "a"})[0] == {"__type__": "update"}  # nothing filled
+    assert history.use_settings("theirs", {"owner": "a"}) == {}  # nothing filled
+    filled = history.use_settings("mine", {"owner": "a"})
+    assert filled[history.parts.t2v.text.prompt] == "my kite" and history.parts.i2v.text.prompt not in filled
 
     async def resume_theirs():
         async for _ in history.resume("theirs", {"owner": "a"}):
             pass
 
-    with pytest.raises(Exception, match="another browser"):
+    with pytest.raises(gr.Error, match="another browser"):
         asyncio.run(resume_theirs())
     assert list(sim.log) == []
 

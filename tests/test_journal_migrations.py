@@ -15,7 +15,7 @@ from kling.errors import JournalError
 from kling.journal import SCHEMA_VERSION, Journal, key_fingerprint
 from kling.params import T2VRequest
 
-from .conftest import KEY, cli, make_runner
+from .conftest import KEY, cli, make_runner, page_handlers
 
 # The first release's schema (cd78164), word for word: no ip_hash, no tasks_created index, no user_version.
 FIRST_RELEASE_SCHEMA = """
@@ -142,12 +142,11 @@ def test_a_journal_from_a_newer_release_is_refused_not_damaged(tmp_path):
 
 
 def test_history_tab_lists_every_old_row(tmp_path):
-    from kling.ui import Handlers, HistoryHandlers
-
     first_release_journal(tmp_path / "data" / "jobs.sqlite3", old_rows(tmp_path))
     runner, _ = make_runner(tmp_path)
-    history = HistoryHandlers(Handlers(runner.backend.settings, runner, runner.journal))
-    total, rows = history.list({"owner": OWNER})
+    history = page_handlers(runner, tmp_path).history
+    listing = history.list({"owner": OWNER})
+    total, rows = listing[history.parts.history.info], listing[history.parts.history.table]
     assert [row[-1] for row in rows] == ["old-unfinished-1", "old-preview-1", "old-failed-1", "old-done-1"]
     assert "**4 tasks**" in total and "(3 live, 1 preview)" in total
 

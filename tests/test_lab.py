@@ -8,14 +8,15 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import gradio as gr
 import httpx
 import pytest
 
 from kling import lab
 from kling.errors import ValidationError
-from kling.ui import Handlers, LabHandlers, compose_brief, settings_from_query
+from kling.views import compose_brief, settings_from_query
 
-from .conftest import KEY, ROOT, free_port, image_bytes, launch_app, make_runner, stop
+from .conftest import KEY, ROOT, free_port, image_bytes, launch_app, make_runner, page_handlers, stop
 
 
 def test_the_brief_composes_sentences_in_the_guides_order():
@@ -47,14 +48,20 @@ def test_a_link_fills_only_known_checked_settings():
     assert settings_from_query({"tab": "admin", "duration": "7", "aspect_ratio": "4:3"}) == {"tab": None}
 
 
-def test_prefill_puts_a_links_settings_on_its_tab():
-    handlers = Handlers(settings=None, runner=None, journal=None)
+def test_prefill_puts_a_links_settings_on_its_tab(tmp_path):
+    runner, _ = make_runner(tmp_path)
+    visitor = page_handlers(runner, tmp_path).visitor
+    t2v = visitor.parts.t2v
     request = SimpleNamespace(query_params={"tab": "t2v", "prompt": "a kite", "aspect_ratio": "1:1", "duration": "10"})
-    tabs, i2v_prompt, *_, t2v_prompt, t2v_negative, t2v_aspect, t2v_duration = handlers.prefill(request)
-    assert tabs.selected == "t2v"
-    assert (t2v_prompt, t2v_aspect, t2v_duration) == ("a kite", "1:1", 10)
-    assert i2v_prompt == {"__type__": "update"} and t2v_negative == {"__type__": "update"}  # untouched
-    assert handlers.prefill(SimpleNamespace(query_params={}))[0] == {"__type__": "update"}
+    filled = visitor.prefill(request)
+    assert filled[visitor.parts.tabs].selected == "t2v"
+    assert filled == {  # only what the link carries, only on its tab
+        visitor.parts.tabs: filled[visitor.parts.tabs],
+        t2v.text.prompt: "a kite",
+        t2v.aspect_ratio: "1:1",
+        t2v.duration: 10,
+    }
+    assert visitor.prefill(SimpleNamespace(query_params={})) == {}
 
 
 def test_differences_name_only_what_varies():
@@ -78,42 +85,67 @@ def test_every_problem_of_every_variant_at_once():
         lab.validated([lab.Variant("a"), lab.Variant("b")], image=image_bytes(100, 100), aspect_ratio="16:9")
 
 
+def lab_values(lab_handlers, mode, image, count, variants) -> dict:
+    """What Gradio hands the Lab's handlers: every input, keyed by its component."""
+    form, session = lab_handlers.parts.lab, lab_handlers.parts.session
+    values = {
+        form.mode: mode,
+        form.image: image,
+        form.aspect_ratio: "16:9",
+        form.count: count,
+        session: {"owner": "me"},
+    }
+    for slot, settings in zip(form.slots, variants):
+        values.update(zip(slot.settings, settings))
+    return values
+
+
 def test_the_lab_runs_variants_at_once_side_by_side(tmp_path):
     runner, sim = make_runner(tmp_path)
-    handlers = LabHandlers(Handlers(runner.backend.settings, runner, runner.journal))
+    lab_handlers = page_handlers(runner, tmp_path).lab
+    form = lab_handlers.parts.lab
     photo = tmp_path / "start.png"
     photo.write_bytes(image_bytes(640, 480))
-    slots = ["slow push-in", "", 0.3, 5, "camera orbits", "", 0.8, 5, "pan left", "blur", 0.5, 10, "", "", 0.5, 5]
+    variants = [
+        ("slow push-in", "", 0.3, 5),
+        ("camera orbits", "", 0.8, 5),
+        ("pan left", "blur", 0.5, 10),
+        ("", "", 0.5, 5),
+    ]
+    values = lab_values(lab_handlers, "Image to Video", str(photo), 3, variants)
 
     async def go():
         outputs = []
-        async for update in handlers.run("Image to Video", str(photo), "16:9", 3, {"owner": "me"}, *slots):
+        async for update in lab_handlers.run(values):
             outputs.append(update)
         await runner.backend.aclose()
         return outputs
 
     outputs = asyncio.run(go())
-    statuses, videos, summary = outputs[-1][:4], outputs[-1][4:8], outputs[-1][8]
-    assert summary == "3 of 3 variants done."
-    assert all(video and video.endswith(".mp4") for video in videos[:3]) and videos[3] == {"__type__": "update"}
+    last = outputs[-1]
+    statuses = [last[slot.status] for slot in form.slots[:3]]
+    assert last[form.summary] == "3 of 3 variants done."
+    assert all(last[slot.video].endswith(".mp4") for slot in form.slots[:3])
+    assert form.slots[3].status not in last and form.slots[3].video not in last  # the unused slot is untouched
     assert statuses[0].startswith("**A: “slow push-in”; negative: (none); guidance 0.3; 5 s**")
     assert statuses[2].startswith("**C: “pan left”; negative: blur; guidance 0.5; 10 s**")
     assert len(sim.submits()) == 3 and len(runner.journal.all()) == 3
     # All three were submitted before the first of them finished: they ran at once.
-    first_done = min(i for i, update in enumerate(outputs) if "Done" in update[0] or "Done" in update[1])
-    assert all("Task `" in status for status in outputs[first_done][:3])
+    first_done = min(i for i, update in enumerate(outputs) if any(update[slot.video] for slot in form.slots[:3]))
+    assert all("Task `" in outputs[first_done][slot.status] for slot in form.slots[:3])
 
 
 def test_invalid_variants_send_nothing(tmp_path):
     runner, sim = make_runner(tmp_path)
-    handlers = LabHandlers(Handlers(runner.backend.settings, runner, runner.journal))
-    slots = ["fine", "", 0.5, 5, "x" * 2600, "", 0.5, 5] + ["", "", 0.5, 5] * 2
+    lab_handlers = page_handlers(runner, tmp_path).lab
+    variants = [("fine", "", 0.5, 5), ("x" * 2600, "", 0.5, 5)] + [("", "", 0.5, 5)] * 2
+    values = lab_values(lab_handlers, "Text to Video", None, 2, variants)
 
     async def go():
-        async for _ in handlers.run("Text to Video", None, "16:9", 2, {"owner": "me"}, *slots):
+        async for _ in lab_handlers.run(values):
             pass
 
-    with pytest.raises(Exception, match="Variant B prompt"):
+    with pytest.raises(gr.Error, match="Variant B prompt"):
         asyncio.run(go())
     assert list(sim.log) == []
 

@@ -16,12 +16,17 @@ import pytest
 from starlette.applications import Starlette
 
 from kling.backend import Backend
+from kling.clips import ClipShelf
+from kling.guard import SpendGuard
+from kling.journal import Journal
+from kling.runner import Runner
 from kling.client import PollPolicy
 from kling.config import Settings
 from kling.params import T2VRequest
 from kling.simulator import SimConfig, Simulator, sign_webhook
-from kling.ui import Studio
-from kling.webhooks import WEBHOOK_PATH, Wakeups, WebhookError, verify
+from kling.studio import Studio
+from kling.errors import WebhookError
+from kling.webhooks import WEBHOOK_PATH, Wakeups, verify
 
 from .conftest import KEY, finish, launch_app, stop
 
@@ -132,9 +137,17 @@ def live_studio(
         SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s), webhook_transport=httpx.ASGITransport(app=receiver)
     )
     settings = Settings(api_key=KEY, base_url="http://sim.test", data_dir=tmp_path / "data", public_url=public_url)
-    studio = Studio.from_env(settings)
-    studio.backend._live_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator.app))
-    studio.backend.live_poll = PollPolicy(**poll)
+    backend = Backend(
+        settings, webhooks=True, transport=httpx.ASGITransport(app=simulator.app), live_poll=PollPolicy(**poll)
+    )
+    journal = Journal(settings.journal_path)
+    studio = Studio(
+        settings,
+        backend,
+        journal,
+        Runner(backend, journal, SpendGuard(settings, journal)),
+        ClipShelf(tmp_path / "clips"),
+    )
     receiver.router.routes.extend(studio.webhook_routes())
     return studio, simulator
 
@@ -146,7 +159,7 @@ def test_the_secret_is_fetched_once_and_a_valid_webhook_wakes_its_task(tmp_path)
     async def go():
         now = time.time()
         results = [
-            await studio.backend.receive_webhook(
+            await studio.backend.webhook_receiver.receive(
                 signed(secret=secret, timestamp=int(now), message_id=f"m{n}"), BODY, now=now
             )
             for n in range(2)
@@ -163,7 +176,7 @@ def test_a_forged_webhook_is_refused_logged_and_wakes_nothing(tmp_path, caplog):
     studio, simulator = live_studio(tmp_path)
 
     async def go():
-        result = await studio.backend.receive_webhook(signed(secret="whsec_forged"), BODY, now=NOW)
+        result = await studio.backend.webhook_receiver.receive(signed(secret="whsec_forged"), BODY, now=NOW)
         await studio.backend.aclose()
         return result
 
