@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 
 from . import lab
+from .config import Settings
 from .handlers import Generation, Handlers
+from .journal import Journal
 from .params import ASPECT_RATIOS, DURATIONS, PROMPT_MAX_CHARS
 from .views import HISTORY_COLUMNS, HISTORY_HELP, LAB_I2V, LAB_T2V, compose_brief, key_status, mode_banner
 from .widgets import (
@@ -32,9 +34,6 @@ from .widgets import (
     run_buttons,
     start_image,
 )
-
-if TYPE_CHECKING:
-    from .studio import Studio
 
 # -- copy ----------------------------------------------------------------------------------------
 
@@ -103,8 +102,8 @@ LAB_STOPPED = "Stopped waiting. The variants keep running (and are billed); thei
 # -- the page ------------------------------------------------------------------------------------
 
 
-def build_page(studio: Studio) -> tuple[gr.Blocks, Handlers]:
-    settings = studio.settings
+def build_page(settings: Settings, generation: Generation, journal: Journal) -> tuple[gr.Blocks, Handlers]:
+    """The page, and its handlers bound to its components."""
     secret = settings.state_secret
 
     with gr.Blocks(title=TITLE) as demo:
@@ -219,7 +218,7 @@ def build_page(studio: Studio) -> tuple[gr.Blocks, Handlers]:
             gr.Markdown(HOW_TO_PROMPT)
 
         parts = Parts(tabs, banner, owner_store, key_store, session, key, i2v, t2v, prompt_lab, history)
-        handlers = Handlers(Generation(settings, studio.runner, studio.clips), studio.journal, parts)
+        handlers = Handlers(generation, journal, parts)
         wire(demo, parts, handlers, history_tab, concurrency=settings.concurrency)
 
     demo.queue(default_concurrency_limit=settings.concurrency)

@@ -17,7 +17,7 @@ from .backend import Backend
 from .clips import ClipShelf
 from .config import Settings
 from .guard import SpendGuard
-from .handlers import Handlers
+from .handlers import Generation, Handlers
 from .journal import Journal
 from .page import CSS, build_page
 from .runner import Runner
@@ -42,11 +42,11 @@ class Studio:
         return cls(settings, backend, journal, runner, ClipShelf.in_gradio_cache(settings.clip_cache_bytes))
 
     def build(self) -> gr.Blocks:
-        return build_page(self)[0]
+        return self.build_with_handlers()[0]
 
     def build_with_handlers(self) -> tuple[gr.Blocks, Handlers]:
         """The page and its handlers (tests call the handlers directly)."""
-        return build_page(self)
+        return build_page(self.settings, Generation(self.settings, self.runner, self.clips), self.journal)
 
     def launch_kwargs(self, *, share: bool | None = None) -> dict[str, Any]:
         """What `launch()` needs: theme and css (Gradio 6 takes them here), no run history, no file
