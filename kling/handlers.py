@@ -311,7 +311,8 @@ class Visitor:
             "t2v": {"prompt": t2v.text.prompt, "negative_prompt": t2v.text.negative, "aspect_ratio": t2v.aspect_ratio},
         }
         fields["i2v"]["duration"], fields["t2v"]["duration"] = i2v.duration, t2v.duration
-        updates: Updates = {self.parts.tabs: gr.Tabs(selected=tab)} if tab else {}
+        # Never an empty dict: Gradio would take it for one output value, not for "no updates".
+        updates: Updates = {self.parts.tabs: gr.Tabs(selected=tab) if tab else gr.skip()}
         for name, component in fields.get(tab or "", {}).items():
             if name in found:
                 updates[component] = found[name]
@@ -348,7 +349,7 @@ class History:
         job = self._job(task_id, session)
         if job is None:
             gr.Warning("Select one of your tasks first.")
-            return {}
+            return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
         p, i2v, t2v = job.params, self.parts.i2v, self.parts.t2v
         if job.model.endswith("i2v-master"):
             return {

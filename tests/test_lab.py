@@ -61,7 +61,7 @@ def test_prefill_puts_a_links_settings_on_its_tab(tmp_path):
         t2v.aspect_ratio: "1:1",
         t2v.duration: 10,
     }
-    assert visitor.prefill(SimpleNamespace(query_params={})) == {}
+    assert visitor.prefill(SimpleNamespace(query_params={})) == {visitor.parts.tabs: gr.skip()}
 
 
 def test_differences_name_only_what_varies():
