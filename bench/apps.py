@@ -32,8 +32,8 @@ def defaults() -> None:
     no queue call, no theme; `launch()` as a hello-world would call it."""
     import gradio as gr
 
-    from kling.params import ASPECT_RATIOS, DURATIONS
     from kling.handlers import Generation
+    from kling.params import ASPECT_RATIOS, DURATIONS
     from kling.studio import Studio
 
     built = Studio.from_env()

@@ -25,13 +25,13 @@ from PIL import Image
 
 from kling.backend import Backend
 from kling.client import PollPolicy
+from kling.clips import ClipShelf
 from kling.config import Settings
+from kling.handlers import Generation
 from kling.journal import Journal
 from kling.params import IMAGE_MAX_BYTES
 from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
-from kling.clips import ClipShelf
-from kling.handlers import Generation
 
 from .common import KEY, verdict
 

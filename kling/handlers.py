@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -177,7 +177,8 @@ class Generation:
         try:
             # In a thread: decoding and re-encoding a 12 MP photo takes ~0.2 s, and the event loop
             # is every other visitor's progress stream.
-            checked = await asyncio.to_thread(unchecked.validate)
+            validate: Callable[[], I2VRequest | T2VRequest] = unchecked.validate
+            checked = await asyncio.to_thread(validate)
         except ValidationError as exc:
             raise gr.Error(refusal_text(exc), title="Check the input") from None
         try:

@@ -36,7 +36,7 @@ MIGRATIONS: tuple[str, ...] = (
         mode TEXT NOT NULL,              -- live | preview
         owner TEXT NOT NULL,             -- opaque browser id, or "cli"
         key_fingerprint TEXT NOT NULL,   -- sha256(key)[:16]: which key paid, never the key
-        params TEXT NOT NULL,            -- JSON: prompt, negative_prompt, guidance_scale, duration, aspect_ratio, images
+        params TEXT NOT NULL,            -- JSON: prompt, negative prompt, guidance, duration, aspect, images
         status TEXT NOT NULL,
         error_code INTEGER,
         error TEXT NOT NULL DEFAULT '',
@@ -282,7 +282,10 @@ class Journal:
     ) -> tuple[int, int, float | None]:
         """(tasks, cents, oldest created) of live tasks paid by `key` since a time, for one owner or
         one address when given."""
-        query = "SELECT COUNT(*), COALESCE(SUM(price_cents), 0), MIN(created) FROM tasks WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"
+        query = (
+            "SELECT COUNT(*), COALESCE(SUM(price_cents), 0), MIN(created) FROM tasks"
+            " WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"
+        )
         args: list[Any] = [key_fingerprint(key), since]
         if owner is not None:
             query += " AND owner = ?"

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 
 from . import lab
 from .config import Settings
 from .handlers import Generation, Handlers
 from .journal import Journal
-from .params import ASPECT_RATIOS, DURATIONS, PROMPT_MAX_CHARS
+from .params import ASPECT_RATIOS, PROMPT_MAX_CHARS
 from .views import HISTORY_COLUMNS, HISTORY_HELP, LAB_I2V, LAB_T2V, compose_brief, key_status, mode_banner
 from .widgets import (
     GUIDANCE_HELP,
@@ -301,20 +302,20 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
 
     # Prompt Lab: its handlers read every variant from one dict keyed by component.
     slots = lab_form.slots
-    lab_inputs = {lab_form.mode, lab_form.image, lab_form.aspect_ratio, lab_form.count, p.session}
+    lab_inputs: set[Block] = {lab_form.mode, lab_form.image, lab_form.aspect_ratio, lab_form.count, p.session}
     lab_inputs |= {field for slot in slots for field in slot.settings}
     lab_layout = [lab_form.image, lab_form.aspect_ratio, *(slot.column for slot in slots)]
     lab_layout += [slot.guidance for slot in slots]
     for trigger in (lab_form.mode, lab_form.count):
         trigger.change(h.lab.layout, [lab_form.mode, lab_form.count], lab_layout, **private)
-    price_inputs = {lab_form.count, p.session, *(slot.duration for slot in slots)}
+    price_inputs: set[Block] = {lab_form.count, p.session, *(slot.duration for slot in slots)}
     for trigger in (lab_form.count, *(slot.duration for slot in slots)):
         trigger.change(h.lab.price, price_inputs, lab_form.price, **private)
     demo.load(h.lab.price, price_inputs, lab_form.price, **private)
     lab_results = [*(slot.status for slot in slots), *(slot.video for slot in slots), lab_form.summary]
     lab_event = lab_form.run.click(h.lab.run, lab_inputs, lab_results, api_visibility="private", **generation)
     lab_form.stop.click(lambda: LAB_STOPPED, None, lab_form.summary, cancels=[lab_event], **private)
-    use_inputs = {lab_form.mode, lab_form.image, lab_form.aspect_ratio}
+    use_inputs: set[Block] = {lab_form.mode, lab_form.image, lab_form.aspect_ratio}
     for slot in slots:
         slot.use.click(partial(h.lab.use, slot), use_inputs | set(slot.settings), main_forms, **private)
 
@@ -324,7 +325,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     history.refresh.click(h.history.list, p.session, listing, **private)
     history.table.select(h.history.select, p.session, [history.selected_id, history.video, history.job], **private)
     history.use_settings.click(h.history.use_settings, [history.selected_id, p.session], main_forms, **private)
-    for trigger, source in ((history.resume_selected, history.selected_id), (history.resume_typed, history.resume_id)):
-        trigger.click(
+    for button, source in ((history.resume_selected, history.selected_id), (history.resume_typed, history.resume_id)):
+        button.click(
             h.history.resume, [source, p.session], [history.job, history.video], api_visibility="private", **generation
         ).then(h.history.list, p.session, listing, **private)

@@ -637,7 +637,7 @@ class Simulator:
         message_id = f"msg_{uuid.uuid4().hex}"
         timestamp = str(int(time.time()))
         async with httpx.AsyncClient(transport=self._webhook_transport, timeout=10) as http:
-            try:
+            try:  # noqa: SIM105 (lint only: this file is being changed on another branch)
                 await http.post(
                     url,
                     content=body,

@@ -35,7 +35,7 @@ def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None
     if settings.require_user_key:
         return MODE_LIVE + " This Space asks you to bring your own key (below)."
     limits = f" Limits for this Space's key: {settings.tasks_per_hour_per_browser} clips per hour per visitor"
-    if budget_left_cents is not None:
+    if budget_left_cents is not None and settings.daily_budget_cents is not None:
         limits += (
             f"; {format_price(budget_left_cents)} of today's {format_price(settings.daily_budget_cents)} budget left"
         )

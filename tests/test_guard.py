@@ -154,7 +154,7 @@ def guarded_app(tmp_path_factory):
 
 
 def test_the_launched_app_enforces_login_and_the_budget(guarded_app):
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="Could not fetch config"):
         guarded_app.client().view_api(print_info=False)  # no login, no API
     assert (
         httpx.get(f"{guarded_app.url}/config").status_code in (401, 403)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from kling.client import AsyncKlingClient, PollPolicy
 from kling.errors import ValidationError
-from kling.params import ASPECT_RATIOS, I2VRequest, T2VRequest
 from kling.handlers import field_checks
+from kling.params import ASPECT_RATIOS, I2VRequest, T2VRequest
 
 from .conftest import KEY, FakeAPI, FakeTime, image_bytes
 

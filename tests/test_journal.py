@@ -12,12 +12,8 @@ import gradio as gr
 import httpx
 import pytest
 
-from kling.backend import Backend
-from kling.config import Settings
 from kling.journal import Journal, key_fingerprint
 from kling.params import I2VRequest, T2VRequest
-from kling.runner import Runner
-from kling.simulator import SimConfig, Simulator
 
 from .conftest import KEY, finish, image_bytes, make_runner, page_handlers, probe
 

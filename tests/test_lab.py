@@ -214,20 +214,22 @@ def test_an_mcp_client_lists_and_calls_the_text_to_video_tool(tmp_path):
     progress: list[str] = []
 
     async def go():
-        async with streamablehttp_client(f"{app.url}/gradio_api/mcp/") as (read, write, _):
-            async with mcp.ClientSession(read, write) as session:
-                await session.initialize()
-                names = {tool.name for tool in (await session.list_tools()).tools}
+        async with (
+            streamablehttp_client(f"{app.url}/gradio_api/mcp/") as (read, write, _),
+            mcp.ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            names = {tool.name for tool in (await session.list_tools()).tools}
 
-                async def on_progress(done, total, message):
-                    progress.append(message or "")
+            async def on_progress(done, total, message):
+                progress.append(message or "")
 
-                result = await session.call_tool(
-                    "text_to_video",
-                    {"prompt": "a red kite over a beach", "negative_prompt": "", "aspect_ratio": "9:16", "duration": 5},
-                    progress_callback=on_progress,
-                )
-                return names, result
+            result = await session.call_tool(
+                "text_to_video",
+                {"prompt": "a red kite over a beach", "negative_prompt": "", "aspect_ratio": "9:16", "duration": 5},
+                progress_callback=on_progress,
+            )
+            return names, result
 
     try:
         names, result = asyncio.run(go())

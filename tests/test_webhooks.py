@@ -16,16 +16,16 @@ import pytest
 from starlette.applications import Starlette
 
 from kling.backend import Backend
+from kling.client import PollPolicy
 from kling.clips import ClipShelf
+from kling.config import Settings
+from kling.errors import WebhookError
 from kling.guard import SpendGuard
 from kling.journal import Journal
-from kling.runner import Runner
-from kling.client import PollPolicy
-from kling.config import Settings
 from kling.params import T2VRequest
+from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator, sign_webhook
 from kling.studio import Studio
-from kling.errors import WebhookError
 from kling.webhooks import WEBHOOK_PATH, Wakeups, verify
 
 from .conftest import KEY, finish, launch_app, stop
