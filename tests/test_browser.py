@@ -23,7 +23,7 @@ from PIL import Image
 
 from .conftest import ROOT, LaunchedApp, image_bytes
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

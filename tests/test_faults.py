@@ -114,6 +114,7 @@ def test_an_expired_output_keeps_the_url_for_a_resume(tmp_path):
     assert jobs[0].output_url and jobs[0].unfinished
 
 
+@pytest.mark.slow  # renders several clips, or waits out real Retry-After seconds
 def test_the_concurrency_cap_queues_tasks_in_created(tmp_path):
     runner, sim = make_runner(tmp_path, max_concurrent=1)
 

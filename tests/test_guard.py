@@ -153,6 +153,7 @@ def guarded_app(tmp_path_factory):
         yield app
 
 
+@pytest.mark.slow
 def test_the_launched_app_enforces_login_and_the_budget(guarded_app):
     with pytest.raises(ValueError, match="Could not fetch config"):
         guarded_app.client().view_api(print_info=False)  # no login, no API

@@ -150,6 +150,7 @@ def test_invalid_variants_send_nothing(tmp_path):
     assert list(sim.log) == []
 
 
+@pytest.mark.slow
 def test_help_lists_host_port_and_share():
     done = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
@@ -157,6 +158,7 @@ def test_help_lists_host_port_and_share():
         assert flag in done.stdout
 
 
+@pytest.mark.slow
 def test_share_without_a_tunnel_still_serves_and_says_why_in_one_line(tmp_path):
     port = free_port()
     env = {**os.environ, "KLING_DATA_DIR": str(tmp_path), "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
@@ -185,6 +187,7 @@ def test_share_without_a_tunnel_still_serves_and_says_why_in_one_line(tmp_path):
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_mcp_lists_both_tools_with_every_parameter_described(tmp_path):
     pytest.importorskip("mcp")
     app = launch_app(tmp_path, {"KLING_MCP": "1"})
@@ -206,6 +209,7 @@ def test_mcp_lists_both_tools_with_every_parameter_described(tmp_path):
     assert not any(name.startswith(("run", "lambda", "stop", "restore")) for name in tools)  # helpers stay private
 
 
+@pytest.mark.slow
 def test_an_mcp_client_lists_and_calls_the_text_to_video_tool(tmp_path):
     mcp = pytest.importorskip("mcp")
     from mcp.client.streamable_http import streamablehttp_client

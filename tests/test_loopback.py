@@ -77,6 +77,7 @@ def test_a_lost_submit_answer_is_never_resubmitted(served_simulator, tmp_path, f
     assert len(sim.tasks) == 1  # the task exists: a resubmit would have paid twice
 
 
+@pytest.mark.slow  # renders several clips, or waits out real Retry-After seconds
 @pytest.mark.parametrize("fault", ["429", "503"])
 def test_an_outright_refusal_is_retried_and_makes_one_task(served_simulator, tmp_path, fault):
     sim = served_simulator.simulator
@@ -100,6 +101,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
         asyncio.run(go())
 
 
+@pytest.mark.slow  # renders several clips, or waits out real Retry-After seconds
 def test_polls_ride_out_flaky_answers(served_simulator, tmp_path):
     sim = served_simulator.simulator
     sim.faults.update({"poll": ["500", "drop", "timeout", "null_data", "502", "429", "not_json"], "hang_s": 2.0})
@@ -236,6 +238,7 @@ def sdk():
     return pytest.importorskip("wavespeed")
 
 
+@pytest.mark.slow  # renders several clips, or waits out real Retry-After seconds
 def test_the_official_sdk_runs_both_models_and_uploads(sdk, served_simulator, tmp_path):
     client = sdk.Client(api_key=KEY, base_url=served_simulator.url)
     (tmp_path / "start.png").write_bytes(image_bytes(600, 900))

@@ -28,6 +28,7 @@ def first_task(app) -> str:
     return status.split("Task `", 1)[1].split("`", 1)[0]
 
 
+@pytest.mark.slow
 def test_no_file_route_reaches_the_data_folder_or_beyond(app):
     task_id = first_task(app)
     data = app.data_dir.resolve()
@@ -49,6 +50,7 @@ def test_no_file_route_reaches_the_data_folder_or_beyond(app):
             assert response.status_code in (400, 403, 404), (route, target, response.status_code)
 
 
+@pytest.mark.slow
 def test_no_key_in_anything_served_logged_or_written(app):
     """A whole session with a known server key and a known (wrong) visitor key: a success, a failed
     task, an authentication error; then every response, the log and the data folder are scanned."""

@@ -238,6 +238,7 @@ def test_a_webhook_ends_the_wait_with_fewer_polls(tmp_path):
 # -- the launched app -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_launched_app_serves_the_webhook_route(tmp_path):
     app = launch_app(tmp_path, {"KLING_PUBLIC_URL": "http://127.0.0.1:9", "KLING_WEBHOOK_SECRET": SECRET})
     try:
