@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import httpx
 import pytest
+from gradio_client.exceptions import AppError, AuthenticationError
 
 from kling.config import Settings
 from kling.errors import SpendRefused
@@ -155,7 +156,7 @@ def guarded_app(tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_launched_app_enforces_login_and_the_budget(guarded_app):
-    with pytest.raises(ValueError, match="Could not fetch config"):
+    with pytest.raises(AuthenticationError, match="Please login"):
         guarded_app.client().view_api(print_info=False)  # no login, no API
     assert (
         httpx.get(f"{guarded_app.url}/config").status_code in (401, 403)
@@ -164,6 +165,6 @@ def test_the_launched_app_enforces_login_and_the_budget(guarded_app):
     client = guarded_app.client(auth=("ann", "correct-horse"))
     status, _, _ = client.predict("first", "", "16:9", 5, api_name="/text_to_video")
     assert "Done" in status
-    with pytest.raises(Exception, match="daily budget"):
+    with pytest.raises(AppError, match="daily budget"):
         client.predict("second", "", "16:9", 5, api_name="/text_to_video")
     assert len(guarded_app.simulator.submits()) == 1

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from kling.client import AsyncKlingClient, PollPolicy
-from kling.errors import DownloadError, SubmitUncertainError, TaskFailedError
+from kling.errors import DownloadError, ServerError, SubmitUncertainError, TaskFailedError
 from kling.params import I2VRequest, T2VRequest
 
 from .conftest import KEY, cli, image_bytes, probe, simulator_process
@@ -97,7 +97,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
         ) as client:
             await client.submit(T2VRequest(prompt="x"))
 
-    with pytest.raises(Exception, match="nothing was submitted"):
+    with pytest.raises(ServerError, match="nothing was submitted"):
         asyncio.run(go())
 
 

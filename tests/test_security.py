@@ -7,6 +7,7 @@ import json
 
 import httpx
 import pytest
+from gradio_client.exceptions import AppError
 
 from kling.simulator import SimConfig
 
@@ -65,14 +66,14 @@ def test_no_key_in_anything_served_logged_or_written(app):
 
     app.simulator.faults.fail_code = 1401
     try:
-        with pytest.raises(Exception) as failed:
+        with pytest.raises(AppError) as failed:
             client.predict("fails", "", "16:9", 5, api_name="/text_to_video")
         seen.append(str(failed.value))
     finally:
         app.simulator.faults.fail_code = None
 
     visitor = app.client(headers={"X-WaveSpeed-Key": VISITOR_KEY})
-    with pytest.raises(Exception, match="401") as refused:
+    with pytest.raises(AppError, match="401") as refused:
         visitor.predict("mine", "", "16:9", 5, api_name="/text_to_video")
     seen.append(str(refused.value))
 
