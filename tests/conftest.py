@@ -354,12 +354,14 @@ def make_runner(
     transport: httpx.AsyncBaseTransport | None = None,
     fake_time: FakeTime | None = None,
     poll: PollPolicy | None = None,
+    simulator: Simulator | None = None,
     **sim_config: Any,
 ) -> tuple[Runner, Simulator]:
     """A live-mode runner whose HTTP goes to an in-process simulator (no port) or to `transport`.
     With `fake_time`, the client and the simulator share a clock that moves only when the client
-    sleeps: a Retry-After or a poll interval costs no real time."""
-    simulator = Simulator(
+    sleeps: a Retry-After or a poll interval costs no real time. `simulator`: reuse one (and its
+    rendered clips) instead of making a new one."""
+    simulator = simulator or Simulator(
         SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **sim_config),
         **({"clock": fake_time.clock} if fake_time else {}),
     )
