@@ -1,7 +1,8 @@
 """Settings from the environment (and `.env`), read when asked, never at import.
 
-The one place the package reads the environment. Each default is written once, on the dataclass;
-`from_env` reads a variable or keeps that default.
+The place the app and the CLI read the environment. Each default is written once, on the
+dataclass; `from_env` reads a variable or keeps that default. (`AsyncKlingClient` used on its own,
+as a library, still falls back to WAVESPEED_API_KEY and WAVESPEED_BASE_URL itself.)
 """
 
 from __future__ import annotations
