@@ -43,7 +43,7 @@ def spend(guard: SpendGuard, clock: Clock, *, owner="a", ip="1.1.1.1", cents=130
         guard.journal.record(
             task_id=task_id, model="m", mode="live", owner=owner, key=KEY, params={}, price_cents=cents, ip=ip
         )
-        guard.journal._db.execute("UPDATE tasks SET created = ? WHERE id = ?", (clock.now, task_id))
+        guard.journal.update(task_id, created=clock.now)  # made at the fake clock's "now"
         guard.release(reservation)
 
 
@@ -126,13 +126,13 @@ def test_preview_is_never_limited(tmp_path):
 
 def test_a_refusal_sends_no_request_and_a_finished_run_frees_its_reservation(tmp_path):
     runner, sim = make_runner(tmp_path)
-    settings = Settings(api_key=KEY, data_dir=tmp_path / "data", tasks_per_hour_per_browser=2)
+    settings = Settings(api_key=KEY, data_dir=tmp_path / "data", tasks_per_hour_per_browser=2, daily_budget_cents=1000)
     runner.guard = SpendGuard(settings, runner.journal)
 
     async def go():
         for _ in range(2):
             assert (await finish(runner.start(T2VRequest(prompt="x"), owner="a", ip="1.1.1.1"))).stage == "done"
-        assert runner.guard._pending == {}  # each counted from its journal row now
+        assert runner.guard.budget_left_cents() == 1000 - 2 * 130  # counted once each, from the journal
         before = len(sim.log)
         with pytest.raises(SpendRefused):
             runner.start(T2VRequest(prompt="x"), owner="a", ip="1.1.1.1")
