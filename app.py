@@ -2,7 +2,7 @@
 
 import argparse
 
-from kling.ui import Studio, launch
+from kling.studio import Studio, launch
 
 studio = Studio.from_env()
 demo = studio.build()

@@ -32,11 +32,12 @@ def defaults() -> None:
     no queue call, no theme; `launch()` as a hello-world would call it."""
     import gradio as gr
 
+    from kling.handlers import Generation
     from kling.params import ASPECT_RATIOS, DURATIONS
-    from kling.ui import Handlers, Studio
+    from kling.studio import Studio
 
     built = Studio.from_env()
-    handlers = Handlers(built.settings, built.runner, built.journal)
+    handlers = Generation(built.settings, built.runner, built.clips)
     with gr.Blocks() as demo:
         prompt, negative = gr.Textbox(label="prompt"), gr.Textbox(label="negative_prompt")
         aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="aspect_ratio")

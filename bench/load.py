@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from tests.conftest import launch_app, stop
@@ -26,6 +27,10 @@ def rss_mb(pid: int) -> tuple[float, float]:
     """(current, peak) resident memory of a process, in MB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def visit_round(app, arrivals: list[float], latencies: list[float], n: int) -> str | None:
+    return visit(app, n, arrivals[n], latencies)
 
 
 def visit(app, n: int, delay: float, latencies: list[float]) -> str | None:
@@ -73,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             arrivals = [args.ramp * n / args.visitors for n in range(args.visitors)]
             with ThreadPoolExecutor(max_workers=args.visitors) as pool:
                 errors = [
-                    e for e in pool.map(lambda n: visit(app, n, arrivals[n], latencies), range(args.visitors)) if e
+                    e for e in pool.map(partial(visit_round, app, arrivals, latencies), range(args.visitors)) if e
                 ]
             wall = time.monotonic() - started
             latencies.sort()

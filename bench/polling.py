@@ -161,7 +161,7 @@ async def measure(scale: float, workers: float) -> list[Result]:
         hooked[d] = Runner(Backend(hooked_settings, live_poll=policy, webhooks=True))
 
         async def receive(request: Request, backend: Backend = hooked[d].backend) -> PlainTextResponse:
-            status, text = await backend.receive_webhook(request.headers, await request.body())
+            status, text = await backend.webhook_receiver.receive(request.headers, await request.body())
             return PlainTextResponse(text, status_code=status)
 
         routes.append(Route(f"/d{d}{WEBHOOK_PATH}", receive, methods=["POST"]))

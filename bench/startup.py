@@ -4,7 +4,7 @@ hello-world started the same way (`python hello.py`), alternating, in the same r
     python -m bench.startup [--repeat 5]
 
 Both run as fresh processes with the same environment (preview mode, an empty data folder) and
-are polled every 20 ms. Also shown: what importing `kling.ui` adds to importing gradio, and
+are polled every 20 ms. Also shown: what importing `kling.studio` adds to importing gradio, and
 whether PyAV (the preview renderer) is imported at start-up.
 """
 
@@ -51,7 +51,7 @@ def import_seconds(module: str) -> float:
 
 
 def av_at_start() -> bool:
-    code = "import sys, kling.ui; kling.ui.Studio.from_env().build(); print('av' in sys.modules)"
+    code = "import sys, kling.studio; kling.studio.Studio.from_env().build(); print('av' in sys.modules)"
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
             [sys.executable, "-c", code],
@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(target <= 1.3: {verdict(ratio <= 1.3)})",
         flush=True,
     )
-    gradio_s, ui_s = import_seconds("gradio"), import_seconds("kling.ui")
+    gradio_s, ui_s = import_seconds("gradio"), import_seconds("kling.studio")
     print(
-        f"startup: import gradio {gradio_s:.2f} s, import kling.ui {ui_s:.2f} s (+{ui_s - gradio_s:.2f} s); "
+        f"startup: import gradio {gradio_s:.2f} s, import kling.studio {ui_s:.2f} s (+{ui_s - gradio_s:.2f} s); "
         f"PyAV imported at start-up: {'yes' if av_at_start() else 'no (deferred to the first preview clip)'}",
         flush=True,
     )

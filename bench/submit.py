@@ -25,12 +25,13 @@ from PIL import Image
 
 from kling.backend import Backend
 from kling.client import PollPolicy
+from kling.clips import ClipShelf
 from kling.config import Settings
+from kling.handlers import Generation
 from kling.journal import Journal
 from kling.params import IMAGE_MAX_BYTES
 from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
-from kling.ui import Handlers
 
 from .common import KEY, verdict
 
@@ -51,10 +52,13 @@ async def once(image: Path, data_dir: Path) -> tuple[float, float]:
     """(validator seconds, handler start -> POST seconds)."""
     simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2))
     settings = Settings(api_key=KEY, base_url="http://sim.bench", data_dir=data_dir)
-    backend = Backend(settings, live_poll=PollPolicy(first=0.05, ceiling=0.1, jitter=0))
-    backend._live_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator.app))
+    backend = Backend(
+        settings,
+        live_poll=PollPolicy(first=0.05, ceiling=0.1, jitter=0),
+        transport=httpx.ASGITransport(app=simulator.app),
+    )
     journal = Journal(settings.journal_path)
-    handlers = Handlers(settings, Runner(backend, journal), journal)
+    handlers = Generation(settings, Runner(backend, journal), ClipShelf(data_dir / "clips"))
     args = (str(image), "slow push-in", "", 0.5, 5, None)
     session = {"owner": "bench", "key": ""}
 

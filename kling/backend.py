@@ -6,19 +6,18 @@ Kept apart from `client.py` so the client never imports the simulator. One poole
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 import httpx
 
 from .client import DEFAULT_TIMEOUT, AsyncKlingClient, PollPolicy, is_task_id
 from .config import Settings
-from .errors import KlingError
 from .simulator import SimConfig, Simulator
-from .webhooks import WEBHOOK_PATH, MalformedWebhook, Wakeups, WebhookError, WebhookSecret, check_headers, verify
+from .webhooks import WEBHOOK_PATH, Wakeups, WebhookReceiver
 
 log = logging.getLogger("kling.webhooks")
 
@@ -39,11 +38,18 @@ class Backend:
         simulator: Simulator | None = None,
         live_poll: PollPolicy | None = None,
         webhooks: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`webhooks`: this process serves WEBHOOK_PATH (the app does, the CLI does not), so a
-        submit may ask for a webhook; a wait that expects one polls only as a safety net."""
+        submit may ask for a webhook; a wait that expects one polls only as a safety net.
+        `transport`, `sleep` and `clock` reach every live client (tests: a simulator in-process,
+        a fake clock)."""
         self.settings = settings
+        self.transport = transport
+        self.sleep = sleep
+        self.clock = clock
         self.webhooks = webhooks
         self.simulator = simulator
         self.live_poll = live_poll or LIVE_POLL
@@ -51,14 +57,13 @@ class Backend:
         self._preview_http: httpx.AsyncClient | None = None
         # Webhooks wake the live waits they belong to; the secret is read once, when first needed.
         self.wakeups = Wakeups()
-        self._webhook_secret = WebhookSecret(
-            settings.webhook_secret,
-            (lambda: self.client().webhook_secret()) if settings.api_key else None,
-            errors=(KlingError, httpx.HTTPError),
+        self.webhook_receiver = WebhookReceiver(
+            self.wakeups,
+            secret=settings.webhook_secret,
+            fetch_secret=(lambda: self.client().webhook_secret()) if settings.api_key else None,
+            is_task_id=is_task_id,
             clock=clock,
         )
-        # Deliveries already acted on (WaveSpeed retries a delivery; a repeat changes nothing).
-        self._delivered: OrderedDict[tuple[str, str], None] = OrderedDict()
         if webhooks and settings.public_url and not _https_or_loopback(settings.public_url):
             log.warning(
                 "KLING_PUBLIC_URL %s is not https: WaveSpeed may not deliver webhooks to it (polling still works).",
@@ -73,9 +78,15 @@ class Backend:
         key = (user_key or "").strip() or self.settings.api_key
         if key:
             if self._live_http is None:
-                self._live_http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=POOL)
+                self._live_http = httpx.AsyncClient(transport=self.transport, timeout=DEFAULT_TIMEOUT, limits=POOL)
             return AsyncKlingClient(
-                key, base_url=self.settings.base_url, http=self._live_http, poll=self.live_poll, wakeups=self.wakeups
+                key,
+                base_url=self.settings.base_url,
+                http=self._live_http,
+                poll=self.live_poll,
+                wakeups=self.wakeups,
+                sleep=self.sleep,
+                clock=self.clock,
             )
         if self._preview_http is None:
             if self.simulator is None:
@@ -91,49 +102,6 @@ class Backend:
         if self.webhooks and self.settings.public_url and self.settings.api_key and not (user_key or "").strip():
             return self.settings.public_url + WEBHOOK_PATH
         return None
-
-    async def receive_webhook(
-        self, headers: Mapping[str, str], body: bytes, *, now: float | None = None
-    ) -> tuple[int, str]:
-        """Check a webhook and wake the wait for its task. (HTTP status, short reason) for the route.
-        A bad, old or unverifiable one is refused and logged, never acted on."""
-        message_id = headers.get("webhook-id", "")[:64]
-        received = time.time() if now is None else now
-        try:  # what can be refused without the secret is, so it costs no request for it
-            check_headers(headers, now=received)
-        except MalformedWebhook as exc:
-            log.warning("Refused webhook %r: %s", message_id, exc)
-            return 400, "malformed webhook"
-        except WebhookError as exc:
-            log.warning("Refused webhook %r: %s", message_id, exc)
-            return 401, "invalid webhook"
-        secret = await self._webhook_secret.get()
-        if secret is None:
-            log.warning(
-                "Ignored webhook %s: no webhook secret (set KLING_WEBHOOK_SECRET or WAVESPEED_API_KEY)", message_id
-            )
-            return 503, "webhook secret unavailable"
-        try:
-            payload = verify(secret, headers, body, now=received)
-        except WebhookError as exc:
-            log.warning("Refused webhook %s: %s", message_id, exc)
-            return 401, "invalid webhook"
-        task_id = payload.get("id")
-        if not isinstance(task_id, str) or not is_task_id(task_id):
-            log.warning("Ignored webhook %s: no task id in its body", message_id)
-            return 400, "no task id"
-        # The same delivery again (same id, or the same task and status): acknowledged, not acted on.
-        keys = [("id", message_id), ("task", f"{task_id}:{payload.get('status', '')}")]
-        if any(key in self._delivered for key in keys):
-            return 200, "duplicate"
-        for key in keys:
-            self._delivered[key] = None
-        while len(self._delivered) > 4096:
-            self._delivered.popitem(last=False)
-        # Only a wake-up: the waiting client polls once more and trusts that answer, not this body
-        # (nor its `input` echo of the request, which is ignored).
-        self.wakeups.wake(task_id)
-        return 200, "ok"
 
     async def aclose(self) -> None:
         for http in (self._live_http, self._preview_http):

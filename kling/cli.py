@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "result":
             if not is_task_id(args.task_id):
                 raise ValidationError([Problem("task_id", f"{args.task_id[:80]!r} is not a task id")])
-        else:
+        elif args.command in ("t2v", "i2v"):
             args.request = _request(args).validate()
     except (ValidationError, ValueError) as exc:
         for line in getattr(exc, "problems", None) or [exc]:

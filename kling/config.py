@@ -1,4 +1,9 @@
-"""Settings from the environment (and `.env`), read when asked, never at import."""
+"""Settings from the environment (and `.env`), read when asked, never at import.
+
+The place the app and the CLI read the environment. Each default is written once, on the
+dataclass; `from_env` reads a variable or keeps that default. (`AsyncKlingClient` used on its own,
+as a library, still falls back to WAVESPEED_API_KEY and WAVESPEED_BASE_URL itself.)
+"""
 
 from __future__ import annotations
 
@@ -106,10 +111,14 @@ class Settings:
     trusted_proxies: int = 0
     space_id: str | None = None
     require_login: bool = False  # only visitors signed in with Hugging Face spend the server's key
-    state_secret: str | None = field(default=None, repr=False)  # signs browser ids; else one in data_dir
+    # Signs browser ids and the browser-side copy of a visitor's key; else one kept in data_dir.
+    state_secret: str | None = field(default=None, repr=False)
     # Largest upload Gradio accepts: well above the API's 10 MB image limit (we re-encode bigger
     # ones), far below what would let a few uploads fill the disk or memory.
     gradio_max_file_size: str = "20mb"
+    # Finished clips shown on the page live in one folder in Gradio's cache, capped at this size.
+    clip_cache_bytes: int = 1 << 30
+    share_server_address: str | None = None  # Gradio's own GRADIO_SHARE_SERVER_ADDRESS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -119,27 +128,32 @@ class Settings:
 
                 load_dotenv(override=False)
             environ = os.environ
+        default = cls()
         return cls(
             api_key=environ.get("WAVESPEED_API_KEY", "").strip() or None,
-            base_url=(environ.get("WAVESPEED_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/"),
-            data_dir=Path(environ.get("KLING_DATA_DIR", "").strip() or "data"),
-            concurrency=_int(environ, "KLING_CONCURRENCY", 100),
-            tasks_per_hour_per_browser=_int(environ, "KLING_TASKS_PER_HOUR_PER_BROWSER", 10),
-            tasks_per_hour_per_ip=_int(environ, "KLING_TASKS_PER_HOUR_PER_IP", 20),
+            base_url=(environ.get("WAVESPEED_BASE_URL", "").strip() or default.base_url).rstrip("/"),
+            data_dir=Path(environ.get("KLING_DATA_DIR", "").strip() or default.data_dir),
+            concurrency=_int(environ, "KLING_CONCURRENCY", default.concurrency),
+            tasks_per_hour_per_browser=_int(
+                environ, "KLING_TASKS_PER_HOUR_PER_BROWSER", default.tasks_per_hour_per_browser
+            ),
+            tasks_per_hour_per_ip=_int(environ, "KLING_TASKS_PER_HOUR_PER_IP", default.tasks_per_hour_per_ip),
             daily_budget_cents=_dollars(environ, "KLING_DAILY_BUDGET_USD"),
             require_user_key=_flag(environ, "KLING_REQUIRE_USER_KEY"),
             auth=_auth(environ.get("KLING_AUTH", "")),
             public_url=_url(environ, "KLING_PUBLIC_URL"),
             webhook_secret=environ.get("KLING_WEBHOOK_SECRET", "").strip() or None,
-            session_capacity=_int(environ, "KLING_SESSION_CAPACITY", 2000),
-            trusted_proxies=_count(environ, "KLING_TRUSTED_PROXIES", 0),
+            session_capacity=_int(environ, "KLING_SESSION_CAPACITY", default.session_capacity),
+            trusted_proxies=_count(environ, "KLING_TRUSTED_PROXIES", default.trusted_proxies),
             space_id=environ.get("SPACE_ID", "").strip() or None,
             require_login=_flag(environ, "KLING_REQUIRE_LOGIN"),
             state_secret=environ.get("KLING_STATE_SECRET", "").strip() or None,
-            gradio_max_file_size=_file_size(environ, "KLING_MAX_UPLOAD", "20mb"),
+            gradio_max_file_size=_file_size(environ, "KLING_MAX_UPLOAD", default.gradio_max_file_size),
+            clip_cache_bytes=_int(environ, "KLING_CLIP_CACHE_MB", default.clip_cache_bytes >> 20) << 20,
             share=_flag(environ, "KLING_SHARE"),
             mcp=_flag(environ, "KLING_MCP"),
-            showcase_dir=Path(environ.get("KLING_SHOWCASE_DIR", "").strip() or "assets/showcase"),
+            share_server_address=environ.get("GRADIO_SHARE_SERVER_ADDRESS", "").strip() or None,
+            showcase_dir=Path(environ.get("KLING_SHOWCASE_DIR", "").strip() or default.showcase_dir),
         )
 
     @property

@@ -154,3 +154,15 @@ class TooFewClipsError(FilmError):
 
 class CrossfadeError(FilmError):
     """The cross-fade is negative, or longer than a clip it would fade into or out of."""
+
+
+class SpendRefused(KlingError):
+    """A limit of the Space's key would be passed (kling.guard). Nothing was sent."""
+
+
+class WebhookError(KlingError):
+    """A webhook that must be ignored (kling.webhooks). The message names the reason, never the secret."""
+
+
+class JournalError(KlingError):
+    """The task journal cannot be used as it is (written by a newer version of this code)."""

@@ -16,15 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .config import Settings
-from .errors import KlingError
+from .errors import SpendRefused
 from .journal import Journal, short_hash
 from .params import format_price
 
 HOUR = 3600.0
-
-
-class SpendRefused(KlingError):
-    """A limit of the Space's key would be passed. Nothing was sent."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class ImageInput(gr.Image):
         guard_pillow()  # Gradio's own Image.open in other components gets Pillow's bomb check too
         super().__init__(*args, **kwargs)
 
-    def preprocess(self, payload: ImageData | None) -> str | None:  # type: ignore[override]
+    def preprocess(self, payload: ImageData | None) -> str | None:
         """The path of the file as uploaded, or gr.Error naming the limit it breaks."""
         if payload is None:
             return None

@@ -19,35 +19,93 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import JournalError
 from .params import PreparedImage
 
 # A task ends only in one of these (docs/API.md); any other status, "pending" included, still runs.
 FINAL = ("completed", "failed", "cancelled", "timeout", "deleted")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    id TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    mode TEXT NOT NULL,              -- live | preview
-    owner TEXT NOT NULL,             -- opaque browser id, or "cli"
-    ip_hash TEXT NOT NULL DEFAULT '', -- sha256(client address)[:16], for the per-address limit
-    key_fingerprint TEXT NOT NULL,   -- sha256(key)[:16]: which key paid, never the key
-    params TEXT NOT NULL,            -- JSON: prompt, negative_prompt, guidance_scale, duration, aspect_ratio, images
-    status TEXT NOT NULL,
-    error_code INTEGER,
-    error TEXT NOT NULL DEFAULT '',
-    output_url TEXT NOT NULL DEFAULT '',
-    local_path TEXT NOT NULL DEFAULT '',
-    price_cents INTEGER NOT NULL,
-    inference_ms INTEGER,
-    nsfw INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    updated REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, created);
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
-CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created);
-"""
+# The schema is the sum of these steps, in order: `PRAGMA user_version` counts the ones a journal
+# has had. A change to the schema is a new step at the end (never an edit of an old one), and a
+# case in tests/test_journal_migrations.py.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first release.
+    """
+    CREATE TABLE IF NOT EXISTS tasks (
+        id TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        mode TEXT NOT NULL,              -- live | preview
+        owner TEXT NOT NULL,             -- opaque browser id, or "cli"
+        key_fingerprint TEXT NOT NULL,   -- sha256(key)[:16]: which key paid, never the key
+        params TEXT NOT NULL,            -- JSON: prompt, negative prompt, guidance, duration, aspect, images
+        status TEXT NOT NULL,
+        error_code INTEGER,
+        error TEXT NOT NULL DEFAULT '',
+        output_url TEXT NOT NULL DEFAULT '',
+        local_path TEXT NOT NULL DEFAULT '',
+        price_cents INTEGER NOT NULL,
+        inference_ms INTEGER,
+        nsfw INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (owner, created);
+    CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
+    """,
+    # 2: the spend guard: sha256(client address)[:16] for the per-address limit; the daily budget's index.
+    """
+    ALTER TABLE tasks ADD COLUMN ip_hash TEXT NOT NULL DEFAULT '';
+    CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created);
+    """,
+    # 3: the task a new task continues from (a clip extended from another), if any.
+    """
+    ALTER TABLE tasks ADD COLUMN continues TEXT;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _unversioned_version(db: sqlite3.Connection) -> int:
+    """The version of a journal written before user_version was kept: told by its columns."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(tasks)")}
+    if not columns:
+        return 0
+    return 2 if "ip_hash" in columns else 1
+
+
+def _statements(script: str) -> Iterator[str]:
+    """One statement at a time (executescript would commit the step's transaction)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the journal up to SCHEMA_VERSION, one step per transaction; the version it ends at.
+    Safe against another process migrating the same file: each step re-reads the version under
+    the write lock."""
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0] or _unversioned_version(db)
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"{version=} of this journal is newer than this code knows ({SCHEMA_VERSION}): upgrade the app"
+                )
+            if version == SCHEMA_VERSION:
+                db.execute(f"PRAGMA user_version = {version}")
+                db.execute("COMMIT")
+                return version
+            for statement in _statements(MIGRATIONS[version]):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
 
 def short_hash(value: str | None) -> str:
@@ -78,6 +136,7 @@ class Job:
     nsfw: bool
     created: float
     updated: float
+    continues: str | None = None
 
     @property
     def unfinished(self) -> bool:
@@ -112,7 +171,7 @@ class Journal:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self.version = migrate(self._db)
 
     @property
     def inputs_dir(self) -> Path:
@@ -156,13 +215,14 @@ class Journal:
         price_cents: int,
         status: str = "created",
         ip: str = "",
+        continues: str | None = None,
     ) -> None:
         """The row for a task that now exists. Idempotent: a second call keeps the first row."""
         now = time.time()
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO tasks (id, model, mode, owner, ip_hash, key_fingerprint, params, status,"
-                " price_cents, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " price_cents, created, updated, continues) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     task_id,
                     model,
@@ -175,6 +235,7 @@ class Journal:
                     price_cents,
                     now,
                     now,
+                    continues,
                 ),
             )
 
@@ -222,7 +283,10 @@ class Journal:
     ) -> tuple[int, int, float | None]:
         """(tasks, cents, oldest created) of live tasks paid by `key` since a time, for one owner or
         one address when given."""
-        query = "SELECT COUNT(*), COALESCE(SUM(price_cents), 0), MIN(created) FROM tasks WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"
+        query = (
+            "SELECT COUNT(*), COALESCE(SUM(price_cents), 0), MIN(created) FROM tasks"
+            " WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"
+        )
         args: list[Any] = [key_fingerprint(key), since]
         if owner is not None:
             query += " AND owner = ?"

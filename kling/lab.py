@@ -1,7 +1,7 @@
 """Prompt Lab: 2 to 4 variants of one idea, run at once, compared side by side.
 
 Pure helpers only: building the variants' requests, naming what differs between them, pricing the
-whole batch before it runs. The page and the runs live in `kling.ui` and `kling.runner`.
+whole batch before it runs. The page and the runs live in `kling.page`, `kling.handlers` and `kling.runner`.
 """
 
 from __future__ import annotations

@@ -199,16 +199,18 @@ def _camera_box(move: str, t: float, secs: float, size: Size) -> tuple[float, fl
 
 
 def _decode(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data), formats=("JPEG", "PNG"))
-    image.draft("RGB", (MAX_LONG_SIDE, MAX_LONG_SIDE))  # JPEG: decode big photos at reduced scale
-    image = ImageOps.exif_transpose(image)
+    opened = Image.open(io.BytesIO(data), formats=("JPEG", "PNG"))
+    opened.draft("RGB", (MAX_LONG_SIDE, MAX_LONG_SIDE))  # JPEG: decode big photos at reduced scale
+    image = ImageOps.exif_transpose(opened)
     if image.has_transparency_data:  # flatten onto black rather than exposing hidden RGB
         image = Image.alpha_composite(Image.new("RGBA", image.size, "black"), image.convert("RGBA"))
     return image.convert("RGB")
 
 
 def _font(size: float) -> ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=max(8, round(size)))  # bundled; no font files needed
+    font = ImageFont.load_default(size=max(8, round(size)))  # bundled; no font files needed
+    assert isinstance(font, ImageFont.FreeTypeFont), "Pillow without FreeType cannot size its font"
+    return font
 
 
 def _banner(size: Size) -> Image.Image:
@@ -309,7 +311,9 @@ def _hills(rng: np.random.Generator, hue: float, size: Size) -> Image.Image:
     """A dark rolling silhouette, twice the frame width so it can scroll."""
     w, h = size
     xs = np.arange(0, w + 9, 8)
-    waves = sum(rng.uniform(0.08, 0.2) * np.sin(xs / h * math.pi * k + rng.uniform(0, 6)) for k in (0.2, 0.5, 1.1))
+    waves = np.sum(
+        [rng.uniform(0.08, 0.2) * np.sin(xs / h * math.pi * k + rng.uniform(0, 6)) for k in (0.2, 0.5, 1.1)], axis=0
+    )
     ys = h * (0.45 + waves)
     layer = Image.new("RGBA", size)
     ImageDraw.Draw(layer).polygon([(0, h), *zip(xs.tolist(), ys.tolist()), (w, h)], fill=_rgb(hue + 0.5, 0.5, 0.22))

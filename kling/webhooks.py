@@ -1,4 +1,5 @@
-"""WaveSpeed webhooks: the signature check, and the wake-up a webhook gives a waiting poll.
+"""WaveSpeed webhooks, all of it: the route, the signature check, and the wake-up a webhook
+gives a waiting poll.
 
 `verify()` is pure (no I/O, the clock passed in) so every rule in docs/API.md has a unit test:
 HMAC-SHA256 hex over "{webhook-id}.{webhook-timestamp}.{raw body}", keyed by the secret without
@@ -6,6 +7,10 @@ its `whsec_` prefix, sent as `webhook-signature: v3,<hex>`; anything older than 
 
 `Wakeups` lets a valid webhook end a poll's sleep at once, so the client does its final poll and
 download immediately; polling stays on, slowly, because WaveSpeed does not promise delivery.
+
+`WebhookReceiver` ties them together for the app: it checks a webhook with the account's secret
+(given, or fetched once with the Space's key) and wakes the wait its task id belongs to; `routes()`
+is the POST route Gradio's server mounts.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import httpx
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from .errors import KlingError, WebhookError
+
 log = logging.getLogger("kling.webhooks")
 
 WEBHOOK_PATH = "/webhooks/wavespeed"
@@ -29,10 +41,6 @@ SCHEME = "v3"
 # After a failed read of the webhook secret, webhooks are refused without asking again for this
 # long: otherwise every forged post would make one request to WaveSpeed.
 SECRET_RETRY_S = 300.0
-
-
-class WebhookError(Exception):
-    """A webhook that must be ignored. The message names the reason, never the secret."""
 
 
 class MalformedWebhook(WebhookError):
@@ -180,3 +188,83 @@ class Wakeups:
         woken = event.is_set()
         event.clear()
         return woken
+
+
+class WebhookReceiver:
+    """Checks WaveSpeed's webhooks and wakes the wait each one belongs to."""
+
+    def __init__(
+        self,
+        wakeups: Wakeups,
+        *,
+        secret: str | None,
+        fetch_secret: Callable[[], Awaitable[str]] | None = None,
+        is_task_id: Callable[[str], bool] = bool,
+        clock: Callable[[], float] = time.monotonic,
+        remember: int = 4096,
+    ) -> None:
+        """`secret`: the account's webhook secret if configured; else `fetch_secret` reads it
+        once, when the first well-formed webhook arrives (never at start-up: that would be an API
+        call), and a failed read is not repeated for a while. `is_task_id`: the client's id check
+        (the client imports this module, not the reverse). `remember`: deliveries kept to spot repeats."""
+        self.wakeups = wakeups
+        self._is_task_id = is_task_id
+        self._secret = WebhookSecret(secret, fetch_secret, errors=(KlingError, httpx.HTTPError), clock=clock)
+        # Deliveries already acted on (WaveSpeed retries a delivery; a repeat changes nothing).
+        self._delivered: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._remember = remember
+
+    async def secret(self) -> str | None:
+        return await self._secret.get()
+
+    async def receive(self, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> tuple[int, str]:
+        """Check a webhook and wake the wait for its task. (HTTP status, short reason) for the route.
+        A bad, old or unverifiable one is refused and logged, never acted on."""
+        message_id = headers.get("webhook-id", "")[:64]
+        received = time.time() if now is None else now
+        try:  # what can be refused without the secret is, so it costs no request for it
+            check_headers(headers, now=received)
+        except MalformedWebhook as exc:
+            log.warning("Refused webhook %r: %s", message_id, exc)
+            return 400, "malformed webhook"
+        except WebhookError as exc:
+            log.warning("Refused webhook %r: %s", message_id, exc)
+            return 401, "invalid webhook"
+        secret = await self.secret()
+        if secret is None:
+            log.warning(
+                "Ignored webhook %s: no webhook secret (set KLING_WEBHOOK_SECRET or WAVESPEED_API_KEY)", message_id
+            )
+            return 503, "webhook secret unavailable"
+        try:
+            payload = verify(secret, headers, body, now=received)
+        except WebhookError as exc:
+            log.warning("Refused webhook %s: %s", message_id, exc)
+            return 401, "invalid webhook"
+        task_id = payload.get("id")
+        if not isinstance(task_id, str) or not self._is_task_id(task_id):
+            log.warning("Ignored webhook %s: no task id in its body", message_id)
+            return 400, "no task id"
+        # The same delivery again (same id, or the same task and status): acknowledged, not acted on.
+        keys = [("id", message_id), ("task", f"{task_id}:{payload.get('status', '')}")]
+        if any(key in self._delivered for key in keys):
+            return 200, "duplicate"
+        for key in keys:
+            self._delivered[key] = None
+        while len(self._delivered) > self._remember:
+            self._delivered.popitem(last=False)
+        # Only a wake-up: the waiting client polls once more and trusts that answer, not this body
+        # (nor its `input` echo of the request, which is ignored).
+        self.wakeups.wake(task_id)
+        return 200, "ok"
+
+    def routes(self) -> list[Route]:
+        """WaveSpeed's webhook as a plain route on Gradio's own FastAPI app (`app_kwargs["routes"]`
+        are registered before Gradio's, so `python app.py` stays the entry point). Outside Gradio's
+        login: WaveSpeed cannot log in; the signature is the authentication."""
+
+        async def webhook(request: Request) -> PlainTextResponse:
+            status, text = await self.receive(request.headers, await request.body())
+            return PlainTextResponse(text, status_code=status)
+
+        return [Route(WEBHOOK_PATH, webhook, methods=["POST"])]

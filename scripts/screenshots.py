@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import launch_app, stop  # the same launch as the tests
+from tests.conftest import launch_app, stop  # noqa: E402 (after the path it needs)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -115,7 +115,9 @@ def shoot(url: str, out: Path) -> list[Path]:
             expect(video).to_be_visible()
             # A steady frame from the middle of the clip, not whatever autoplay shows at that moment.
             video.evaluate("""(v) => new Promise((resolve) => {
-                const seek = () => { v.pause(); v.addEventListener('seeked', resolve, {once: true}); v.currentTime = 2.5; };
+                const seek = () => {
+                    v.pause(); v.addEventListener('seeked', resolve, {once: true}); v.currentTime = 2.5;
+                };
                 v.readyState >= 2 ? seek() : v.addEventListener('loadeddata', seek, {once: true});
             })""")
             settle(page)

@@ -22,7 +22,15 @@ import pytest
 import uvicorn
 from PIL import Image
 
+from kling.backend import Backend
+from kling.client import PollPolicy
+from kling.clips import ClipShelf
+from kling.config import Settings
+from kling.handlers import Handlers
+from kling.journal import Journal
+from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
+from kling.studio import Studio
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-0123456789abcdef"
@@ -299,6 +307,21 @@ def live_app(tmp_path_factory) -> Iterator[LaunchedApp]:
         yield app
 
 
+def cli(
+    *args: str, key: str | None = KEY, base_url: str | None = None, cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """`python -m kling ARGS` in `cwd`, its data folder `cwd/data`, with `key` (None: preview mode)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_"))}
+    env.update(PYTHONPATH=str(ROOT), KLING_DATA_DIR=str(cwd / "data"))
+    if key:
+        env["WAVESPEED_API_KEY"] = key
+    if base_url:
+        env["WAVESPEED_BASE_URL"] = base_url
+    return subprocess.run(
+        [sys.executable, "-m", "kling", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 @contextmanager
 def simulator_process(*args: str) -> Iterator[str]:
     """`python -m kling simulator ARGS` in a process of its own (it outlives an app that is killed);
@@ -324,8 +347,43 @@ def simulator_process(*args: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def make_runner(
+    tmp_path: Path,
+    *,
+    key: str | None = KEY,
+    transport: httpx.AsyncBaseTransport | None = None,
+    fake_time: FakeTime | None = None,
+    poll: PollPolicy | None = None,
+    simulator: Simulator | None = None,
+    **sim_config: Any,
+) -> tuple[Runner, Simulator]:
+    """A live-mode runner whose HTTP goes to an in-process simulator (no port) or to `transport`.
+    With `fake_time`, the client and the simulator share a clock that moves only when the client
+    sleeps: a Retry-After or a poll interval costs no real time. `simulator`: reuse one (and its
+    rendered clips) instead of making a new one."""
+    simulator = simulator or Simulator(
+        SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **sim_config),
+        **({"clock": fake_time.clock} if fake_time else {}),
+    )
+    settings = Settings(api_key=key, base_url="http://sim.test", data_dir=tmp_path / "data")
+    backend = Backend(
+        settings,
+        transport=transport or httpx.ASGITransport(app=simulator.app),
+        live_poll=poll or PollPolicy(first=0.05, ceiling=0.1, jitter=0.0),
+        **({"sleep": fake_time.sleep, "clock": fake_time.clock} if fake_time else {}),
+    )
+    return Runner(backend, Journal(settings.journal_path)), simulator
+
+
+def page_handlers(runner: Runner, tmp_path: Path) -> Handlers:
+    """The page built over `runner`, and its handlers (bound to the page's components)."""
+    settings = runner.backend.settings
+    studio = Studio(settings, runner.backend, runner.journal, runner, ClipShelf(tmp_path / "clips"))
+    return studio.build_with_handlers()[1]
+
+
 async def finish(run):
     """The last state of a run, once it has ended."""
-    async for state in run.watch(tick=0.5):
+    async for state in run.watch(tick=0.5):  # noqa: B007 (the loop's last value is the answer)
         pass
     return state

@@ -4,11 +4,17 @@ against the simulator on loopback, which requires the key the app was given."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import gradio_client
 import httpx
 import pytest
+from gradio_client.exceptions import AppError, ValidationError
 
 from .conftest import KEY, ROOT, image_bytes, probe
+
+pytestmark = pytest.mark.slow  # launches the app
 
 
 def stream(job) -> list[str]:
@@ -121,7 +127,8 @@ def test_invalid_input_is_refused_and_nothing_is_sent(live_app, tmp_path, endpoi
             path.write_bytes(files[name])
         args = (gradio_client.handle_file(str(path)), *args[1:])
     before = len(live_app.simulator.log)
-    with pytest.raises(Exception) as caught:
+    # Our validator refuses with the field at fault; Gradio itself refuses a Radio value outside its choices (400).
+    with pytest.raises((ValidationError, httpx.HTTPStatusError)) as caught:
         live_app.client().predict(*args, api_name=endpoint)
     assert "Traceback" not in str(caught.value)
     assert len(live_app.simulator.log) == before  # not one request reached the API
@@ -130,7 +137,7 @@ def test_invalid_input_is_refused_and_nothing_is_sent(live_app, tmp_path, endpoi
 def test_a_failed_task_is_one_clear_error(live_app):
     live_app.simulator.faults.fail_code = 1200
     try:
-        with pytest.raises(Exception, match="moderation"):
+        with pytest.raises(AppError, match="moderation"):
             live_app.client().predict("x", "", "16:9", 5, api_name="/text_to_video")
     finally:
         live_app.simulator.faults.fail_code = None
@@ -143,3 +150,34 @@ def test_the_page_never_carries_the_server_key(live_app):
     assert "Live (WaveSpeed API)" in config
     for text in (page, config, api):
         assert KEY not in text
+
+
+def readme_python() -> str:
+    """README's "Calling it from Python" example, as written."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Calling it from Python") :]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start : section.index("\n```\n", start)]
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["good input", "refused input"])
+def test_the_readmes_python_example_ends_and_reports(preview_app, tmp_path, refused):
+    """Run as written against the launched app; with over-long prompts it must end too (a script
+    iterating a refused job used to hang forever), saying what was refused."""
+    code = readme_python().replace("http://127.0.0.1:7860", preview_app.url)
+    if refused:
+        for prompt in ("A paper lantern rising into the night sky, camera slowly pushes in", "camera slow orbit"):
+            assert prompt in code
+            code = code.replace(f'"{prompt}"', '"' + "x" * 2600 + '"')
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("Loaded as API")]
+    if refused:
+        out = done.stdout
+        assert out.index("Refused: ") < out.index("Not made: ") and ".mp4" not in out
+        assert out.count("prompt: 2600 characters; the limit is 2500") == 2
+    else:
+        assert lines[0].endswith(".mp4") and probe(lines[0]).codec == "h264"
+        assert any("Done" in line for line in lines[1:]) and lines[-1].endswith(".mp4")

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from kling.client import PollPolicy
 from kling.params import T2VRequest
+from kling.simulator import Faults, SimConfig, Simulator
 
-from .conftest import finish
-from .test_journal import make_runner
+from .conftest import KEY, FakeTime, finish, make_runner
 
 # switch -> (changes, expected stage, words in the message, journal row status or None, submits, tasks made)
 SUBMIT = {
@@ -48,11 +50,47 @@ FAIL_CODES = {
 }
 
 
-def run_one(tmp_path, setup, *, deadline: float = 30, new_task_grace: float = 60.0, **sim_config):
-    runner, sim = make_runner(tmp_path, **sim_config)
-    runner.backend.live_poll = PollPolicy(
-        first=0.05, ceiling=0.1, jitter=0.0, deadline=deadline, new_task_grace=new_task_grace
-    )
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[Simulator, FakeTime]]:
+    """One simulator for the module, on a fake clock (Retry-After, backoffs and polls cost no real
+    time): every test asks for the same clip, so it is rendered once."""
+    clock = FakeTime()
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clock=clock.clock)
+    yield simulator, clock
+    simulator.close()
+
+
+@pytest.fixture
+def sim_clock(shared) -> tuple[Simulator, FakeTime]:
+    """The shared simulator with no fault switched on."""
+    simulator, clock = shared
+    simulator.faults = Faults()
+    return simulator, clock
+
+
+@pytest.fixture
+def fresh_sim_clock() -> Iterator[tuple[Simulator, FakeTime]]:
+    """A simulator of its own, for tests that read WaveSpeed's listing of recent tasks: the shared
+    one lists the other tests' tasks too, which would be candidates for a lost submit."""
+    clock = FakeTime()
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clock=clock.clock)
+    yield simulator, clock
+    simulator.close()
+
+
+@dataclass
+class Seen:
+    """What reached the simulator during one run."""
+
+    submits: int
+    tasks: int
+
+
+def run_one(tmp_path, sim_clock, setup, *, deadline: float = 30, new_task_grace: float = 60.0):
+    simulator, clock = sim_clock
+    poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0, deadline=deadline, new_task_grace=new_task_grace)
+    runner, sim = make_runner(tmp_path, fake_time=clock, poll=poll, simulator=simulator)
+    submits, tasks = len(sim.submits()), len(sim.tasks)
     setup(sim)
 
     async def go():
@@ -62,84 +100,90 @@ def run_one(tmp_path, setup, *, deadline: float = 30, new_task_grace: float = 60
 
     state = asyncio.run(go())
     jobs = runner.journal.all()
-    return state, jobs, sim
+    return state, jobs, Seen(len(sim.submits()) - submits, len(sim.tasks) - tasks)
 
 
 @pytest.mark.parametrize("fault", sorted(SUBMIT))
-def test_submit_faults(tmp_path, fault):
+def test_submit_faults(tmp_path, fresh_sim_clock, fault):
     stage, words, row, submits, tasks = SUBMIT[fault]
-    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.submit.append(fault))
+    state, jobs, seen = run_one(tmp_path, fresh_sim_clock, lambda sim: sim.faults.submit.append(fault))
     assert (state.stage if state.stage == "done" else "refused") == stage
     assert words in state.message
     assert [job.status for job in jobs] == ([row] if row else [])
-    assert (len(sim.submits()), len(sim.tasks)) == (submits, tasks)
+    assert (seen.submits, seen.tasks) == (submits, tasks)
 
 
 @pytest.mark.parametrize("fault", POLL)
-def test_poll_faults_are_ridden_out(tmp_path, fault):
-    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.extend([fault, fault]))
+def test_poll_faults_are_ridden_out(tmp_path, sim_clock, fault):
+    state, jobs, seen = run_one(tmp_path, sim_clock, lambda sim: sim.faults.poll.extend([fault, fault]))
     assert state.stage == "done" and jobs[0].clip_saved
-    assert len(sim.submits()) == 1
+    assert seen.submits == 1
 
 
-def test_a_404_just_after_the_submit_is_ridden_out(tmp_path):
-    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.extend(["404", "404"]))
+def test_a_404_just_after_the_submit_is_ridden_out(tmp_path, sim_clock):
+    state, jobs, seen = run_one(tmp_path, sim_clock, lambda sim: sim.faults.poll.extend(["404", "404"]))
     assert state.stage == "done" and jobs[0].clip_saved
-    assert len(sim.submits()) == 1
+    assert seen.submits == 1
 
 
-def test_a_404_past_the_first_minute_ends_as_unknown_or_expired_and_keeps_the_row(tmp_path):
-    state, jobs, sim = run_one(tmp_path, lambda sim: sim.faults.poll.append("404"), new_task_grace=0.0)
+def test_a_404_past_the_first_minute_ends_as_unknown_or_expired_and_keeps_the_row(tmp_path, sim_clock):
+    state, jobs, seen = run_one(tmp_path, sim_clock, lambda sim: sim.faults.poll.append("404"), new_task_grace=0.0)
     assert state.stage == "error" and "Unknown or expired task" in state.message and state.task_id in state.message
     assert jobs[0].status == "created" and jobs[0].unfinished
-    assert len(sim.submits()) == 1
+    assert seen.submits == 1
 
 
-def test_a_recovered_task_says_so(tmp_path):
-    state, _, sim = run_one(tmp_path, lambda sim: sim.faults.submit.append("502"))
+def test_a_recovered_task_says_so(tmp_path, fresh_sim_clock):
+    simulator, _ = fresh_sim_clock
+    before = len(simulator.requests("POST"))
+    state, _, _ = run_one(tmp_path, fresh_sim_clock, lambda sim: sim.faults.submit.append("502"))
     assert state.stage == "done" and f"Recovered task {state.task_id}" in state.note
-    assert [e.path for e in sim.requests("POST")] == ["/api/v3/kwaivgi/kling-v2.0-t2v-master", "/api/v3/predictions"]
+    posts = [e.path for e in simulator.requests("POST")[before:]]
+    assert posts == ["/api/v3/kwaivgi/kling-v2.0-t2v-master", "/api/v3/predictions"]
 
 
-def test_an_undocumented_status_keeps_the_wait_going(tmp_path):
+def test_an_undocumented_status_keeps_the_wait_going(tmp_path, sim_clock):
     state, jobs, _ = run_one(
-        tmp_path, lambda sim: sim.faults.update({"undocumented_status": "pending", "undocumented_share": 0.6})
+        tmp_path,
+        sim_clock,
+        lambda sim: sim.faults.update({"undocumented_status": "pending", "undocumented_share": 0.6}),
     )
     assert state.stage == "done" and jobs[0].clip_saved and jobs[0].status == "completed"
 
 
 @pytest.mark.parametrize("code", sorted(FAIL_CODES))
-def test_failed_tasks(tmp_path, code):
-    state, jobs, sim = run_one(tmp_path, lambda sim: setattr(sim.faults, "fail_code", code))
+def test_failed_tasks(tmp_path, sim_clock, code):
+    state, jobs, seen = run_one(tmp_path, sim_clock, lambda sim: setattr(sim.faults, "fail_code", code))
     assert state.stage == "error" and FAIL_CODES[code] in state.message and str(code) in state.message
     assert (jobs[0].status, jobs[0].error_code) == ("failed", code) and not jobs[0].unfinished
-    assert len(sim.submits()) == 1
+    assert seen.submits == 1
 
 
-def test_an_odd_final_status_ends_the_wait(tmp_path):
-    state, jobs, _ = run_one(tmp_path, lambda sim: setattr(sim.faults, "final_status", "cancelled"))
+def test_an_odd_final_status_ends_the_wait(tmp_path, sim_clock):
+    state, jobs, _ = run_one(tmp_path, sim_clock, lambda sim: setattr(sim.faults, "final_status", "cancelled"))
     assert state.stage == "error" and "cancelled" in state.message
     assert jobs[0].status == "cancelled"
 
 
-def test_nsfw_flagged_outputs_are_kept_and_flagged(tmp_path):
-    state, jobs, _ = run_one(tmp_path, lambda sim: setattr(sim.faults, "nsfw", True))
+def test_nsfw_flagged_outputs_are_kept_and_flagged(tmp_path, sim_clock):
+    state, jobs, _ = run_one(tmp_path, sim_clock, lambda sim: setattr(sim.faults, "nsfw", True))
     assert state.stage == "done" and state.task.nsfw and jobs[0].nsfw
 
 
-def test_a_stuck_task_hits_the_deadline_and_stays_resumable(tmp_path):
-    state, jobs, sim = run_one(tmp_path, lambda sim: setattr(sim.faults, "stuck", True), deadline=1.0)
+def test_a_stuck_task_hits_the_deadline_and_stays_resumable(tmp_path, sim_clock):
+    state, jobs, seen = run_one(tmp_path, sim_clock, lambda sim: setattr(sim.faults, "stuck", True), deadline=1.0)
     assert state.stage == "error" and "Stopped waiting" in state.message and state.task_id in state.message
     assert jobs[0].status == "processing" and jobs[0].unfinished
-    assert len(sim.submits()) == 1
+    assert seen.submits == 1
 
 
-def test_an_expired_output_keeps_the_url_for_a_resume(tmp_path):
-    state, jobs, _ = run_one(tmp_path, lambda sim: setattr(sim.faults, "expire_outputs", True))
+def test_an_expired_output_keeps_the_url_for_a_resume(tmp_path, sim_clock):
+    state, jobs, _ = run_one(tmp_path, sim_clock, lambda sim: setattr(sim.faults, "expire_outputs", True))
     assert state.stage == "error" and "expired" in state.message
     assert jobs[0].output_url and jobs[0].unfinished
 
 
+@pytest.mark.slow  # renders several clips, or waits out real Retry-After seconds
 def test_the_concurrency_cap_queues_tasks_in_created(tmp_path):
     runner, sim = make_runner(tmp_path, max_concurrent=1)
 
@@ -154,19 +198,22 @@ def test_the_concurrency_cap_queues_tasks_in_created(tmp_path):
     assert len(sim.submits()) == 3
 
 
-def test_several_candidates_are_listed_not_adopted(tmp_path):
+def test_several_candidates_are_listed_not_adopted(tmp_path, fresh_sim_clock):
+    simulator, _ = fresh_sim_clock
+    known = set(simulator.tasks)
+
     def setup(sim):
         # Another client of the same account made a task of the same model a moment ago.
         other = sim._create("kwaivgi/kling-v2.0-t2v-master", {"prompt": "someone else's"}, None)
         sim.faults.submit.append("500")
         setup.other = other.id
 
-    state, jobs, sim = run_one(tmp_path, setup)
-    mine = [task_id for task_id in sim.tasks if task_id != setup.other]
+    state, jobs, seen = run_one(tmp_path, fresh_sim_clock, setup)
+    mine = [task_id for task_id in simulator.tasks if task_id not in known and task_id != setup.other]
     assert state.stage == "error" and "may have been created" in state.message
     assert "2 new tasks" in state.message and setup.other in state.message and mine[0] in state.message
     assert sorted(state.error.candidates) == sorted([setup.other, *mine])
-    assert jobs == [] and len(sim.submits()) == 1
+    assert jobs == [] and seen.submits == 1
 
 
 def test_a_task_the_journal_knows_is_not_a_candidate(tmp_path):

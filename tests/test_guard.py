@@ -9,14 +9,15 @@ from datetime import datetime, timezone
 
 import httpx
 import pytest
+from gradio_client.exceptions import AppError, AuthenticationError
 
 from kling.config import Settings
-from kling.guard import SpendGuard, SpendRefused
+from kling.errors import SpendRefused
+from kling.guard import SpendGuard
 from kling.journal import Journal
 from kling.params import T2VRequest
 
-from .conftest import KEY, finish, live_app_on_simulator
-from .test_journal import make_runner
+from .conftest import KEY, finish, live_app_on_simulator, make_runner
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc).timestamp()
 
@@ -42,7 +43,7 @@ def spend(guard: SpendGuard, clock: Clock, *, owner="a", ip="1.1.1.1", cents=130
         guard.journal.record(
             task_id=task_id, model="m", mode="live", owner=owner, key=KEY, params={}, price_cents=cents, ip=ip
         )
-        guard.journal._db.execute("UPDATE tasks SET created = ? WHERE id = ?", (clock.now, task_id))
+        guard.journal.update(task_id, created=clock.now)  # made at the fake clock's "now"
         guard.release(reservation)
 
 
@@ -125,13 +126,13 @@ def test_preview_is_never_limited(tmp_path):
 
 def test_a_refusal_sends_no_request_and_a_finished_run_frees_its_reservation(tmp_path):
     runner, sim = make_runner(tmp_path)
-    settings = Settings(api_key=KEY, data_dir=tmp_path / "data", tasks_per_hour_per_browser=2)
+    settings = Settings(api_key=KEY, data_dir=tmp_path / "data", tasks_per_hour_per_browser=2, daily_budget_cents=1000)
     runner.guard = SpendGuard(settings, runner.journal)
 
     async def go():
         for _ in range(2):
             assert (await finish(runner.start(T2VRequest(prompt="x"), owner="a", ip="1.1.1.1"))).stage == "done"
-        assert runner.guard._pending == {}  # each counted from its journal row now
+        assert runner.guard.budget_left_cents() == 1000 - 2 * 130  # counted once each, from the journal
         before = len(sim.log)
         with pytest.raises(SpendRefused):
             runner.start(T2VRequest(prompt="x"), owner="a", ip="1.1.1.1")
@@ -194,8 +195,9 @@ def guarded_app(tmp_path_factory):
         yield app
 
 
+@pytest.mark.slow
 def test_the_launched_app_enforces_login_and_the_budget(guarded_app):
-    with pytest.raises(Exception):
+    with pytest.raises(AuthenticationError, match="Please login"):
         guarded_app.client().view_api(print_info=False)  # no login, no API
     assert (
         httpx.get(f"{guarded_app.url}/config").status_code in (401, 403)
@@ -204,6 +206,6 @@ def test_the_launched_app_enforces_login_and_the_budget(guarded_app):
     client = guarded_app.client(auth=("ann", "correct-horse"))
     status, _, _ = client.predict("first", "", "16:9", 5, api_name="/text_to_video")
     assert "Done" in status
-    with pytest.raises(Exception, match="daily budget"):
+    with pytest.raises(AppError, match="daily budget"):
         client.predict("second", "", "16:9", 5, api_name="/text_to_video")
     assert len(guarded_app.simulator.submits()) == 1

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from kling.client import AsyncKlingClient, PollPolicy
 from kling.errors import ValidationError
+from kling.handlers import field_checks
 from kling.params import ASPECT_RATIOS, I2VRequest, T2VRequest
-from kling.ui import _field_checks
 
 from .conftest import KEY, FakeAPI, FakeTime, image_bytes
 
@@ -67,7 +67,7 @@ def test_t2v_anything(prompt, negative, aspect, duration):
     error, requests = submit_counting_requests(request)
     assert error is None or isinstance(error, ValidationError), repr(error)
     assert (requests == 0) == (error is not None)
-    checks = _field_checks(request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"])
+    checks = field_checks(request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"])
     assert all(check["is_valid"] for check in checks) == (error is None)
 
 
@@ -80,6 +80,6 @@ def test_i2v_anything(image, end, prompt, guidance, duration):
     if error is not None:
         assert requests == 0
     names = ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session"]
-    checks = _field_checks(request, names)
+    checks = field_checks(request, names)
     assert len(checks) == len(names)
     assert all(check["is_valid"] for check in checks) == (error is None)

@@ -8,30 +8,14 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import gradio as gr
 import httpx
 import pytest
 
-from kling.backend import Backend
-from kling.config import Settings
 from kling.journal import Journal, key_fingerprint
 from kling.params import I2VRequest, T2VRequest
-from kling.runner import Runner
-from kling.simulator import SimConfig, Simulator
-from kling.ui import Handlers, HistoryHandlers
 
-from .conftest import KEY, finish, image_bytes, probe
-
-
-def make_runner(tmp_path: Path, *, key: str | None = KEY, **sim_config) -> tuple[Runner, Simulator]:
-    """A live-mode runner whose HTTP goes to an in-process simulator (no port needed)."""
-    simulator = Simulator(SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **sim_config))
-    settings = Settings(api_key=key, base_url="http://sim.test", data_dir=tmp_path / "data")
-    backend = Backend(settings)
-    backend._live_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator.app))
-    from kling.client import PollPolicy
-
-    backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0)
-    return Runner(backend, Journal(settings.journal_path)), simulator
+from .conftest import KEY, finish, image_bytes, make_runner, page_handlers, probe
 
 
 def test_the_row_is_written_before_the_first_poll(tmp_path):
@@ -190,17 +174,20 @@ def test_each_browser_sees_only_its_own_rows(tmp_path):
         params={"prompt": "their secret"},
         price_cents=260,
     )
-    history = HistoryHandlers(Handlers(runner.backend.settings, runner, runner.journal))
-    total, rows = history.list({"owner": "a"})
+    history = page_handlers(runner, tmp_path).history
+    listing = history.list({"owner": "a"})
+    total, rows = listing[history.parts.history.info], listing[history.parts.history.table]
     assert [row[-1] for row in rows] == ["mine"] and "$1.30" in total and "their secret" not in str(rows)
     assert history._job("theirs", {"owner": "a"}) is None
-    assert history.use_settings("theirs", {"owner": "a"})[0] == {"__type__": "update"}  # nothing filled
+    assert history.use_settings("theirs", {"owner": "a"}) == {history.parts.tabs: gr.skip()}  # nothing filled
+    filled = history.use_settings("mine", {"owner": "a"})
+    assert filled[history.parts.t2v.text.prompt] == "my kite" and history.parts.i2v.text.prompt not in filled
 
     async def resume_theirs():
         async for _ in history.resume("theirs", {"owner": "a"}):
             pass
 
-    with pytest.raises(Exception, match="another browser"):
+    with pytest.raises(gr.Error, match="another browser"):
         asyncio.run(resume_theirs())
     assert list(sim.log) == []
 
@@ -231,11 +218,10 @@ def test_the_journal_never_holds_the_key(tmp_path):
 def test_a_lost_submit_answer_that_names_the_task_is_adopted_not_resent(tmp_path):
     from .conftest import FakeAPI, envelope
 
-    runner, _ = make_runner(tmp_path)
     api = FakeAPI()
     api.submits.append(httpx.Response(502, json=envelope("created", task_id="named-task")))
     api.polls.append(httpx.Response(200, json=envelope("completed", task_id="named-task")))
-    runner.backend._live_http = httpx.AsyncClient(transport=httpx.MockTransport(api))
+    runner, _ = make_runner(tmp_path, transport=httpx.MockTransport(api))
 
     async def go():
         state = await finish(runner.start(T2VRequest(prompt="x"), owner="me"))
@@ -259,7 +245,7 @@ def test_a_task_last_seen_in_an_undocumented_status_is_resumable(tmp_path):
 
 
 def test_history_offers_a_resume_for_an_undocumented_status(tmp_path):
-    from kling.ui import job_status
+    from kling.views import job_status
 
     journal = Journal(tmp_path / "jobs.sqlite3")
     journal.record(task_id="t-pending", model="m", mode="live", owner="o", key=KEY, params={}, price_cents=130)

@@ -8,15 +8,15 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+import gradio as gr
 import httpx
 import pytest
 
 from kling import lab
 from kling.errors import ValidationError
-from kling.ui import Handlers, LabHandlers, compose_brief, settings_from_query
+from kling.views import compose_brief, settings_from_query
 
-from .conftest import KEY, ROOT, free_port, image_bytes, launch_app, stop
-from .test_journal import make_runner
+from .conftest import KEY, ROOT, free_port, image_bytes, launch_app, make_runner, page_handlers, stop
 
 
 def test_the_brief_composes_sentences_in_the_guides_order():
@@ -48,14 +48,20 @@ def test_a_link_fills_only_known_checked_settings():
     assert settings_from_query({"tab": "admin", "duration": "7", "aspect_ratio": "4:3"}) == {"tab": None}
 
 
-def test_prefill_puts_a_links_settings_on_its_tab():
-    handlers = Handlers(settings=None, runner=None, journal=None)
+def test_prefill_puts_a_links_settings_on_its_tab(tmp_path):
+    runner, _ = make_runner(tmp_path)
+    visitor = page_handlers(runner, tmp_path).visitor
+    t2v = visitor.parts.t2v
     request = SimpleNamespace(query_params={"tab": "t2v", "prompt": "a kite", "aspect_ratio": "1:1", "duration": "10"})
-    tabs, i2v_prompt, *_, t2v_prompt, t2v_negative, t2v_aspect, t2v_duration = handlers.prefill(request)
-    assert tabs.selected == "t2v"
-    assert (t2v_prompt, t2v_aspect, t2v_duration) == ("a kite", "1:1", 10)
-    assert i2v_prompt == {"__type__": "update"} and t2v_negative == {"__type__": "update"}  # untouched
-    assert handlers.prefill(SimpleNamespace(query_params={}))[0] == {"__type__": "update"}
+    filled = visitor.prefill(request)
+    assert filled[visitor.parts.tabs].selected == "t2v"
+    assert filled == {  # only what the link carries, only on its tab
+        visitor.parts.tabs: filled[visitor.parts.tabs],
+        t2v.text.prompt: "a kite",
+        t2v.aspect_ratio: "1:1",
+        t2v.duration: 10,
+    }
+    assert visitor.prefill(SimpleNamespace(query_params={})) == {visitor.parts.tabs: gr.skip()}
 
 
 def test_differences_name_only_what_varies():
@@ -79,46 +85,72 @@ def test_every_problem_of_every_variant_at_once():
         lab.validated([lab.Variant("a"), lab.Variant("b")], image=image_bytes(100, 100), aspect_ratio="16:9")
 
 
+def lab_values(lab_handlers, mode, image, count, variants) -> dict:
+    """What Gradio hands the Lab's handlers: every input, keyed by its component."""
+    form, session = lab_handlers.parts.lab, lab_handlers.parts.session
+    values = {
+        form.mode: mode,
+        form.image: image,
+        form.aspect_ratio: "16:9",
+        form.count: count,
+        session: {"owner": "me"},
+    }
+    for slot, settings in zip(form.slots, variants):
+        values.update(zip(slot.settings, settings))
+    return values
+
+
 def test_the_lab_runs_variants_at_once_side_by_side(tmp_path):
     runner, sim = make_runner(tmp_path)
-    handlers = LabHandlers(Handlers(runner.backend.settings, runner, runner.journal))
+    lab_handlers = page_handlers(runner, tmp_path).lab
+    form = lab_handlers.parts.lab
     photo = tmp_path / "start.png"
     photo.write_bytes(image_bytes(640, 480))
-    slots = ["slow push-in", "", 0.3, 5, "camera orbits", "", 0.8, 5, "pan left", "blur", 0.5, 10, "", "", 0.5, 5]
+    variants = [
+        ("slow push-in", "", 0.3, 5),
+        ("camera orbits", "", 0.8, 5),
+        ("pan left", "blur", 0.5, 10),
+        ("", "", 0.5, 5),
+    ]
+    values = lab_values(lab_handlers, "Image to Video", str(photo), 3, variants)
 
     async def go():
         outputs = []
-        async for update in handlers.run("Image to Video", str(photo), "16:9", 3, {"owner": "me"}, *slots):
+        async for update in lab_handlers.run(values):
             outputs.append(update)
         await runner.backend.aclose()
         return outputs
 
     outputs = asyncio.run(go())
-    statuses, videos, summary = outputs[-1][:4], outputs[-1][4:8], outputs[-1][8]
-    assert summary == "3 of 3 variants done."
-    assert all(video and video.endswith(".mp4") for video in videos[:3]) and videos[3] == {"__type__": "update"}
+    last = outputs[-1]
+    statuses = [last[slot.status] for slot in form.slots[:3]]
+    assert last[form.summary] == "3 of 3 variants done."
+    assert all(last[slot.video].endswith(".mp4") for slot in form.slots[:3])
+    assert form.slots[3].status not in last and form.slots[3].video not in last  # the unused slot is untouched
     assert statuses[0].startswith("**A: “slow push-in”; negative: (none); guidance 0.3; 5 s**")
     assert statuses[2].startswith("**C: “pan left”; negative: blur; guidance 0.5; 10 s**")
     assert len(sim.submits()) == 3 and len(runner.journal.all()) == 3
     # All three were submitted before the first of them finished: they ran at once.
-    first_done = min(i for i, update in enumerate(outputs) if "Done" in update[0] or "Done" in update[1])
-    assert all("Task `" in status for status in outputs[first_done][:3])
+    first_done = min(i for i, update in enumerate(outputs) if any(update[slot.video] for slot in form.slots[:3]))
+    assert all("Task `" in outputs[first_done][slot.status] for slot in form.slots[:3])
 
 
 def test_invalid_variants_send_nothing(tmp_path):
     runner, sim = make_runner(tmp_path)
-    handlers = LabHandlers(Handlers(runner.backend.settings, runner, runner.journal))
-    slots = ["fine", "", 0.5, 5, "x" * 2600, "", 0.5, 5] + ["", "", 0.5, 5] * 2
+    lab_handlers = page_handlers(runner, tmp_path).lab
+    variants = [("fine", "", 0.5, 5), ("x" * 2600, "", 0.5, 5)] + [("", "", 0.5, 5)] * 2
+    values = lab_values(lab_handlers, "Text to Video", None, 2, variants)
 
     async def go():
-        async for _ in handlers.run("Text to Video", None, "16:9", 2, {"owner": "me"}, *slots):
+        async for _ in lab_handlers.run(values):
             pass
 
-    with pytest.raises(Exception, match="Variant B prompt"):
+    with pytest.raises(gr.Error, match="Variant B prompt"):
         asyncio.run(go())
     assert list(sim.log) == []
 
 
+@pytest.mark.slow
 def test_help_lists_host_port_and_share():
     done = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
@@ -126,6 +158,7 @@ def test_help_lists_host_port_and_share():
         assert flag in done.stdout
 
 
+@pytest.mark.slow
 def test_share_without_a_tunnel_still_serves_and_says_why_in_one_line(tmp_path):
     port = free_port()
     env = {**os.environ, "KLING_DATA_DIR": str(tmp_path), "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
@@ -154,6 +187,7 @@ def test_share_without_a_tunnel_still_serves_and_says_why_in_one_line(tmp_path):
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_mcp_lists_both_tools_with_every_parameter_described(tmp_path):
     pytest.importorskip("mcp")
     app = launch_app(tmp_path, {"KLING_MCP": "1"})
@@ -175,6 +209,7 @@ def test_mcp_lists_both_tools_with_every_parameter_described(tmp_path):
     assert not any(name.startswith(("run", "lambda", "stop", "restore")) for name in tools)  # helpers stay private
 
 
+@pytest.mark.slow
 def test_an_mcp_client_lists_and_calls_the_text_to_video_tool(tmp_path):
     mcp = pytest.importorskip("mcp")
     from mcp.client.streamable_http import streamablehttp_client
@@ -183,20 +218,22 @@ def test_an_mcp_client_lists_and_calls_the_text_to_video_tool(tmp_path):
     progress: list[str] = []
 
     async def go():
-        async with streamablehttp_client(f"{app.url}/gradio_api/mcp/") as (read, write, _):
-            async with mcp.ClientSession(read, write) as session:
-                await session.initialize()
-                names = {tool.name for tool in (await session.list_tools()).tools}
+        async with (
+            streamablehttp_client(f"{app.url}/gradio_api/mcp/") as (read, write, _),
+            mcp.ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            names = {tool.name for tool in (await session.list_tools()).tools}
 
-                async def on_progress(done, total, message):
-                    progress.append(message or "")
+            async def on_progress(done, total, message):
+                progress.append(message or "")
 
-                result = await session.call_tool(
-                    "text_to_video",
-                    {"prompt": "a red kite over a beach", "negative_prompt": "", "aspect_ratio": "9:16", "duration": 5},
-                    progress_callback=on_progress,
-                )
-                return names, result
+            result = await session.call_tool(
+                "text_to_video",
+                {"prompt": "a red kite over a beach", "negative_prompt": "", "aspect_ratio": "9:16", "duration": 5},
+                progress_callback=on_progress,
+            )
+            return names, result
 
     try:
         names, result = asyncio.run(go())

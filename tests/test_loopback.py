@@ -4,9 +4,6 @@ with the simulator's fault switches. What the simulator's log shows is what a se
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,11 +12,11 @@ import pytest
 
 from kling import client as client_module
 from kling.client import AsyncKlingClient, PollPolicy
-from kling.errors import DownloadError, SubmitRefusedError, SubmitUncertainError, TaskFailedError
+from kling.errors import DownloadError, ServerError, SubmitRefusedError, SubmitUncertainError, TaskFailedError
 from kling.params import I2VRequest, T2VRequest
 from kling.retry import Backoff
 
-from .conftest import KEY, image_bytes, log_json, probe, simulator_process
+from .conftest import KEY, cli, image_bytes, log_json, probe, simulator_process
 
 FAST = PollPolicy(first=0.1, ceiling=0.3, jitter=0.1, deadline=60)
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,10 +220,11 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
         async with AsyncKlingClient(KEY, base_url="http://127.0.0.1:9", retry=Backoff(attempts=2, base=0.01)) as client:
             await client.submit(T2VRequest(prompt="x"))
 
-    with pytest.raises(Exception, match="nothing was submitted"):
+    with pytest.raises(ServerError, match="nothing was submitted"):
         asyncio.run(go())
 
 
+@pytest.mark.slow  # renders several clips, or waits out real Retry-After seconds
 def test_polls_ride_out_flaky_answers(served_simulator, tmp_path):
     sim = served_simulator.simulator
     sim.faults.update({"poll": ["500", "drop", "timeout", "null_data", "502", "429", "not_json"], "hang_s": 2.0})
@@ -261,20 +259,7 @@ def test_an_expired_output_keeps_the_url(served_simulator, tmp_path):
 # -- the command line -------------------------------------------------------------------------
 
 
-def cli(
-    *args: str, key: str | None = KEY, base_url: str | None = None, cwd: Path, timeout: float = 120
-) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAVESPEED_", "KLING_"))}
-    env.update(PYTHONPATH=str(ROOT), KLING_DATA_DIR=str(cwd / "data"))
-    if key:
-        env["WAVESPEED_API_KEY"] = key
-    if base_url:
-        env["WAVESPEED_BASE_URL"] = base_url
-    return subprocess.run(
-        [sys.executable, "-m", "kling", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
+@pytest.mark.slow
 def test_cli_t2v_and_i2v_write_clips(served_simulator, tmp_path):
     done = cli(
         "t2v",
@@ -310,6 +295,7 @@ def test_cli_t2v_and_i2v_write_clips(served_simulator, tmp_path):
     assert probe(tmp_path / "pan.mp4").frames == 120
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [
@@ -330,6 +316,7 @@ def test_cli_refuses_bad_input_with_exit_2_and_sends_nothing(served_simulator, t
     assert list(served_simulator.simulator.log) == []
 
 
+@pytest.mark.slow
 def test_cli_failed_task_exits_1_with_reason_and_id(served_simulator, tmp_path):
     served_simulator.simulator.faults.fail_code = 1200
     done = cli("t2v", "--prompt", "x", base_url=served_simulator.url, cwd=tmp_path)
@@ -338,6 +325,7 @@ def test_cli_failed_task_exits_1_with_reason_and_id(served_simulator, tmp_path):
     assert task_id in done.stderr and "moderation" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_result_resumes_a_task(served_simulator, tmp_path):
     async def make() -> str:
         async with client_for(served_simulator) as client:
@@ -350,12 +338,14 @@ def test_cli_result_resumes_a_task(served_simulator, tmp_path):
     assert len(served_simulator.simulator.submits()) == 1
 
 
+@pytest.mark.slow
 def test_cli_wrong_key_exits_1_without_showing_it(served_simulator, tmp_path):
     done = cli("t2v", "--prompt", "x", key="sk-wrong-key-123", base_url=served_simulator.url, cwd=tmp_path)
     assert done.returncode == 1 and "401" in done.stderr
     assert "sk-wrong-key-123" not in done.stderr + done.stdout
 
 
+@pytest.mark.slow
 def test_cli_without_a_key_writes_a_preview_clip(tmp_path):
     done = cli("t2v", "--prompt", "a preview please", "--out", "p.mp4", key=None, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -371,6 +361,7 @@ def sdk():
     return pytest.importorskip("wavespeed")
 
 
+@pytest.mark.slow  # renders several clips, or waits out real Retry-After seconds
 def test_the_official_sdk_runs_both_models_and_uploads(sdk, served_simulator, tmp_path):
     client = sdk.Client(api_key=KEY, base_url=served_simulator.url)
     (tmp_path / "start.png").write_bytes(image_bytes(600, 900))
@@ -407,6 +398,7 @@ def test_the_official_sdk_reads_a_sync_mode_timeout(sdk, tmp_path):
     assert "Sync mode timed out" in result["error"]
 
 
+@pytest.mark.slow
 def test_the_official_sdk_against_python_m_kling_simulator(sdk, tmp_path):
     """The issue's own words: `python -m kling simulator` plus the official SDK produce a real clip."""
     with simulator_process("--time-scale", "0.2") as url:

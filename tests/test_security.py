@@ -7,6 +7,7 @@ import json
 
 import httpx
 import pytest
+from gradio_client.exceptions import AppError
 
 from kling.simulator import SimConfig
 
@@ -28,6 +29,7 @@ def first_task(app) -> str:
     return status.split("Task `", 1)[1].split("`", 1)[0]
 
 
+@pytest.mark.slow
 def test_no_file_route_reaches_the_data_folder_or_beyond(app):
     task_id = first_task(app)
     data = app.data_dir.resolve()
@@ -49,6 +51,7 @@ def test_no_file_route_reaches_the_data_folder_or_beyond(app):
             assert response.status_code in (400, 403, 404), (route, target, response.status_code)
 
 
+@pytest.mark.slow
 def test_no_key_in_anything_served_logged_or_written(app):
     """A whole session with a known server key and a known (wrong) visitor key: a success, a failed
     task, an authentication error; then every response, the log and the data folder are scanned."""
@@ -63,14 +66,14 @@ def test_no_key_in_anything_served_logged_or_written(app):
 
     app.simulator.faults.fail_code = 1401
     try:
-        with pytest.raises(Exception) as failed:
+        with pytest.raises(AppError) as failed:
             client.predict("fails", "", "16:9", 5, api_name="/text_to_video")
         seen.append(str(failed.value))
     finally:
         app.simulator.faults.fail_code = None
 
     visitor = app.client(headers={"X-WaveSpeed-Key": VISITOR_KEY})
-    with pytest.raises(Exception, match="401") as refused:
+    with pytest.raises(AppError, match="401") as refused:
         visitor.predict("mine", "", "16:9", 5, api_name="/text_to_video")
     seen.append(str(refused.value))
 
@@ -90,7 +93,7 @@ def test_gradios_per_session_memory_is_bounded(tmp_path):
     """Gradio keeps every session's copy of the page config until pushed out by newer ones; its
     own default of 10 000 sessions would be gigabytes for this page."""
     from kling.config import Settings
-    from kling.ui import Studio
+    from kling.studio import Studio
 
     assert Studio.from_env(Settings(data_dir=tmp_path)).launch_kwargs()["state_session_capacity"] == 2000
     settings = Settings.from_env({"KLING_SESSION_CAPACITY": "300", "KLING_DATA_DIR": str(tmp_path)})

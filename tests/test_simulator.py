@@ -259,6 +259,7 @@ def test_sync_mode_times_out_with_5004():
     sim.close()
 
 
+@pytest.mark.slow  # renders several clips, or waits out real Retry-After seconds
 def test_base64_output_is_the_clip_itself(sim, clock):
     task_id = submit(sim, {"prompt": "x", "enable_base64_output": True}).json()["data"]["id"]
     clock.now = 10

@@ -41,11 +41,14 @@ class FakeClock:
         return self.now
 
 
-def wavespeed(secret_status: int, requests: list[httpx.Request]) -> httpx.MockTransport:
-    """WaveSpeed's secret endpoint answering `secret_status`; every request is recorded."""
+def wavespeed(secret_status: int | list[int], requests: list[httpx.Request]) -> httpx.MockTransport:
+    """WaveSpeed's secret endpoint answering `secret_status` (a one-item list: a test may change
+    it between calls); every request is recorded."""
+    status = secret_status if isinstance(secret_status, list) else [secret_status]
 
     def handler(request: httpx.Request) -> httpx.Response:
         requests.append(request)
+        secret_status = status[0]
         if request.url.path == "/api/v3/webhook/secret" and secret_status == 200:
             return httpx.Response(200, json={"code": 200, "message": "success", "data": {"secret": SECRET}})
         return httpx.Response(secret_status, json={"code": secret_status, "message": "unavailable"})
@@ -53,11 +56,9 @@ def wavespeed(secret_status: int, requests: list[httpx.Request]) -> httpx.MockTr
     return httpx.MockTransport(handler)
 
 
-def backend(secret_status: int, requests: list[httpx.Request], clock: FakeClock) -> Backend:
+def backend(secret_status: int | list[int], requests: list[httpx.Request], clock: FakeClock) -> Backend:
     settings = Settings(api_key=KEY, base_url="http://wavespeed.test", webhook_secret=None)
-    made = Backend(settings, webhooks=True, clock=clock)
-    made._live_http = httpx.AsyncClient(transport=wavespeed(secret_status, requests))
-    return made
+    return Backend(settings, webhooks=True, clock=clock, transport=wavespeed(secret_status, requests))
 
 
 def forged(n: int, timestamp: int = NOW) -> dict[str, str]:
@@ -68,7 +69,7 @@ def post_all(target: Backend, posts: list[dict[str, str]], now: float = NOW) -> 
     """Each post in turn; the backend's MockTransport client stays open for the next call."""
 
     async def go():
-        return [await target.receive_webhook(headers, BODY, now=now) for headers in posts]
+        return [await target.webhook_receiver.receive(headers, BODY, now=now) for headers in posts]
 
     return asyncio.run(go())
 
@@ -95,7 +96,7 @@ def test_a_400_digit_timestamp_answers_400_on_the_route_without_a_traceback():
     target = backend(200, requests, FakeClock())
 
     async def webhook(request: Request) -> PlainTextResponse:
-        status, text = await target.receive_webhook(request.headers, await request.body())
+        status, text = await target.webhook_receiver.receive(request.headers, await request.body())
         return PlainTextResponse(text, status_code=status)
 
     app = Starlette(routes=[Route(WEBHOOK_PATH, webhook, methods=["POST"])])
@@ -140,9 +141,10 @@ def test_300_forged_posts_with_the_secret_readable_make_one_request_and_are_all_
 def test_after_a_failure_the_secret_is_read_again_and_a_genuine_webhook_is_accepted():
     requests: list[httpx.Request] = []
     clock = FakeClock()
-    target = backend(503, requests, clock)
+    status = [503]
+    target = backend(status, requests, clock)
     post_all(target, [forged(0)])
-    target._live_http = httpx.AsyncClient(transport=wavespeed(200, requests))
+    status[0] = 200
     clock.now += SECRET_RETRY_S
     now = time.time()
     genuine = {
@@ -150,7 +152,8 @@ def test_after_a_failure_the_secret_is_read_again_and_a_genuine_webhook_is_accep
         "webhook-timestamp": str(int(now)),
         "webhook-signature": "v3," + sign_webhook(SECRET, "m1", str(int(now)), BODY),
     }
-    assert post_all(target, [genuine, genuine], now=now) == [(200, "ok"), (200, "ok")]
+    # The second delivery is a repeat of the first: acknowledged, acted on once.
+    assert post_all(target, [genuine, genuine], now=now) == [(200, "ok"), (200, "duplicate")]
     assert len(requests) == 2  # the failed read, then one successful read kept for good
 
 

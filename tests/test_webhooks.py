@@ -19,11 +19,16 @@ from starlette.applications import Starlette
 
 from kling.backend import Backend
 from kling.client import PollPolicy
+from kling.clips import ClipShelf
 from kling.config import Settings
+from kling.errors import WebhookError
+from kling.guard import SpendGuard
+from kling.journal import Journal
 from kling.params import T2VRequest
+from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator, sign_webhook
-from kling.ui import Studio
-from kling.webhooks import WEBHOOK_PATH, Wakeups, WebhookError, signature, verify
+from kling.studio import Studio
+from kling.webhooks import WEBHOOK_PATH, Wakeups, signature, verify
 
 from .conftest import KEY, finish, launch_app, stop
 
@@ -154,9 +159,9 @@ def test_a_delivery_with_an_input_object_wakes_once_and_its_repeat_changes_nothi
     async def go():
         now = time.time()
         headers = signed(body, secret=secret, timestamp=int(now), message_id="msg_repeat")
-        first = await studio.backend.receive_webhook(headers, body, now=now)
+        first = await studio.backend.webhook_receiver.receive(headers, body, now=now)
         woken_first = await studio.backend.wakeups.sleep("task777", 0.0)  # the wait consumes the wake
-        again = await studio.backend.receive_webhook(headers, body, now=now)
+        again = await studio.backend.webhook_receiver.receive(headers, body, now=now)
         await studio.backend.aclose()
         return first, woken_first, again
 
@@ -188,9 +193,17 @@ def live_studio(
         SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s), webhook_transport=httpx.ASGITransport(app=receiver)
     )
     settings = Settings(api_key=KEY, base_url="http://sim.test", data_dir=tmp_path / "data", public_url=public_url)
-    studio = Studio.from_env(settings)
-    studio.backend._live_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator.app))
-    studio.backend.live_poll = PollPolicy(**poll)
+    backend = Backend(
+        settings, webhooks=True, transport=httpx.ASGITransport(app=simulator.app), live_poll=PollPolicy(**poll)
+    )
+    journal = Journal(settings.journal_path)
+    studio = Studio(
+        settings,
+        backend,
+        journal,
+        Runner(backend, journal, SpendGuard(settings, journal)),
+        ClipShelf(tmp_path / "clips"),
+    )
     receiver.router.routes.extend(studio.webhook_routes())
     return studio, simulator
 
@@ -202,7 +215,7 @@ def test_the_secret_is_fetched_once_and_a_valid_webhook_wakes_its_task(tmp_path)
     async def go():
         now = time.time()
         results = [
-            await studio.backend.receive_webhook(
+            await studio.backend.webhook_receiver.receive(
                 signed(secret=secret, timestamp=int(now), message_id=f"m{n}"), BODY, now=now
             )
             for n in range(2)
@@ -220,7 +233,7 @@ def test_a_forged_webhook_is_refused_logged_and_wakes_nothing(tmp_path, caplog):
     studio, simulator = live_studio(tmp_path)
 
     async def go():
-        result = await studio.backend.receive_webhook(signed(secret="whsec_forged"), BODY, now=NOW)
+        result = await studio.backend.webhook_receiver.receive(signed(secret="whsec_forged"), BODY, now=NOW)
         await studio.backend.aclose()
         return result
 
@@ -282,6 +295,7 @@ def test_a_webhook_ends_the_wait_with_fewer_polls(tmp_path):
 # -- the launched app -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_launched_app_serves_the_webhook_route(tmp_path):
     app = launch_app(tmp_path, {"KLING_PUBLIC_URL": "http://127.0.0.1:9", "KLING_WEBHOOK_SECRET": SECRET})
     try:

@@ -1,0 +1,212 @@
+"""The pieces the page is built from, and the groups that name them.
+
+Builders make components in place (inside the page's `with gr.Blocks()`); the dataclasses are how
+the page and the handlers refer to them, so a handler can answer with `{form.prompt: "..."}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
+
+GUIDANCE_HELP = "How literally the clip follows the prompt: lower is more natural, higher is more literal."
+CAMERA_MOVES = {
+    "Slow push-in": "Camera slowly pushes in.",
+    "Orbit": "Camera slow orbit.",
+    "Gentle pan": "Gentle pan.",
+    "Handheld micro-shake": "Gentle handheld micro-sway.",
+}
+BRIEF_FIELDS = {
+    "Subject action": "what the main subject does over time (smile, turn, wave, stand up, walk)",
+    "Environment motion": "wind in trees, dust, rain, fog, drifting particles",
+    "Camera motion": "slow push-in, orbit, gentle pan, steady handheld feel",
+    "Continuity": "keep identity, outfit and scene layout consistent; land on the end frame",
+}
+
+
+@dataclass
+class PromptInputs:
+    prompt: gr.Textbox
+    count: gr.Markdown
+    moves: dict[gr.Button, str]  # button -> the phrase it adds
+    negative: gr.Textbox
+    brief: list[gr.Textbox]
+    compose: gr.Button
+
+
+def prompt_inputs(placeholder: str) -> PromptInputs:
+    """Prompt with its live count and camera-move buttons, negative prompt, and the director's
+    brief (the prompting guide as four fields that compose the prompt, which stays editable)."""
+    prompt = gr.Textbox(label="Prompt", lines=4, placeholder=placeholder)
+    count = gr.Markdown(f"0 / {PROMPT_MAX_CHARS} characters", elem_classes="kling-count")
+    with gr.Row():
+        moves = {gr.Button(name, size="sm"): phrase for name, phrase in CAMERA_MOVES.items()}
+    negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
+    with gr.Accordion("Director's brief", open=False):
+        brief = [gr.Textbox(label=name, placeholder=hint, lines=1) for name, hint in BRIEF_FIELDS.items()]
+        compose = gr.Button("Compose the prompt", size="sm")
+    return PromptInputs(prompt, count, moves, negative, brief, compose)
+
+
+def duration_radio() -> gr.Radio:
+    """5 or 10 s. Gradio describes every Radio to API and MCP clients as a string, which made an
+    agent that sent the integer 5 fail schema validation: this one says what the API field is."""
+    radio = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
+    radio.api_info = lambda: {"enum": list(DURATIONS), "title": "Duration", "type": "integer"}  # type: ignore[method-assign]
+    return radio
+
+
+def guidance_slider(**kwargs: object) -> gr.Slider:
+    return gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05, label="Guidance scale", **kwargs)  # type: ignore[arg-type]
+
+
+def start_image(label: str) -> gr.Image:
+    return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=220)
+
+
+@dataclass
+class RunButtons:
+    price: gr.Markdown
+    go: gr.Button
+    stop: gr.Button
+
+
+def run_buttons() -> RunButtons:
+    with gr.Row():
+        return RunButtons(
+            gr.Markdown(elem_classes="kling-price"),
+            gr.Button("Generate", variant="primary"),
+            gr.Button("Stop waiting", variant="stop"),
+        )
+
+
+@dataclass
+class ResultPanel:
+    status: gr.Markdown
+    video: gr.Video
+    details: gr.Markdown
+    link_button: gr.Button
+    link: gr.Textbox
+    task: gr.State  # the current task id, for "Stop waiting"
+
+
+def result_panel() -> ResultPanel:
+    """The run's status, its clip and details. Labels name the API's outputs (status, clip, details)."""
+    status = gr.Markdown("Ready.", label="status", elem_classes="kling-status")
+    video = gr.Video(
+        label="clip", show_label=False, autoplay=True, loop=True, buttons=["download"], interactive=False, height=480
+    )
+    details = gr.Markdown(label="details")
+    with gr.Row():
+        link_button = gr.Button("Copy link to these settings", size="sm", scale=1)
+        link = gr.Textbox(
+            show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
+        )
+    return ResultPanel(status, video, details, link_button, link, gr.State(""))
+
+
+# -- the groups the handlers answer to ---------------------------------------------------------
+
+
+@dataclass
+class I2VForm:
+    image: gr.Image
+    end_image: gr.Image
+    text: PromptInputs
+    guidance: gr.Slider
+    duration: gr.Radio
+    buttons: RunButtons
+    out: ResultPanel
+
+
+@dataclass
+class T2VForm:
+    text: PromptInputs
+    aspect_ratio: gr.Radio
+    duration: gr.Radio
+    buttons: RunButtons
+    out: ResultPanel
+
+
+@dataclass
+class LabSlot:
+    """One variant: its settings, then its result."""
+
+    column: gr.Column
+    prompt: gr.Textbox
+    negative: gr.Textbox
+    guidance: gr.Slider
+    duration: gr.Radio
+    status: gr.Markdown
+    video: gr.Video
+    use: gr.Button
+
+    @property
+    def settings(self) -> list[gr.components.Component]:
+        return [self.prompt, self.negative, self.guidance, self.duration]
+
+
+def lab_slot(letter: str, visible: bool) -> LabSlot:
+    with gr.Column(visible=visible, min_width=300) as column:
+        prompt = gr.Textbox(label=f"Variant {letter}: prompt", lines=3)
+        negative = gr.Textbox(label="Negative prompt")
+        guidance = guidance_slider()
+        duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
+        status = gr.Markdown()
+        video = gr.Video(label=f"Variant {letter}", loop=True, buttons=["download"], interactive=False)
+        use = gr.Button("Use this one", size="sm")
+    return LabSlot(column, prompt, negative, guidance, duration, status, video, use)
+
+
+@dataclass
+class LabForm:
+    mode: gr.Radio
+    count: gr.Radio
+    image: gr.Image
+    aspect_ratio: gr.Radio
+    slots: list[LabSlot]
+    price: gr.Markdown
+    run: gr.Button
+    stop: gr.Button
+    summary: gr.Markdown
+
+
+@dataclass
+class HistoryView:
+    info: gr.Markdown
+    table: gr.Dataframe
+    video: gr.Video
+    job: gr.Markdown
+    use_settings: gr.Button
+    resume_selected: gr.Button
+    refresh: gr.Button
+    resume_id: gr.Textbox
+    resume_typed: gr.Button
+    selected_id: gr.State
+
+
+@dataclass
+class KeyPanel:
+    box: gr.Textbox
+    save: gr.Button
+    clear: gr.Button
+    info: gr.Markdown
+
+
+@dataclass
+class Parts:
+    """Everything on the page a handler reads or writes."""
+
+    tabs: gr.Tabs
+    banner: gr.Markdown
+    owner_store: gr.BrowserState
+    key_store: gr.BrowserState
+    session: gr.State
+    key: KeyPanel
+    i2v: I2VForm
+    t2v: T2VForm
+    lab: LabForm
+    history: HistoryView
