@@ -110,6 +110,7 @@ class Settings:
     # On a Hugging Face Space (space_id set) the Space's own proxy is trusted whatever this says.
     trusted_proxies: int = 0
     space_id: str | None = None
+    hf_oauth: bool = False  # the Space has `hf_oauth: true` (Hugging Face then sets OAUTH_CLIENT_ID)
     require_login: bool = False  # only visitors signed in with Hugging Face spend the server's key
     # Signs browser ids and the browser-side copy of a visitor's key; else one kept in data_dir.
     state_secret: str | None = field(default=None, repr=False)
@@ -146,6 +147,7 @@ class Settings:
             session_capacity=_int(environ, "KLING_SESSION_CAPACITY", default.session_capacity),
             trusted_proxies=_count(environ, "KLING_TRUSTED_PROXIES", default.trusted_proxies),
             space_id=environ.get("SPACE_ID", "").strip() or None,
+            hf_oauth=bool(environ.get("OAUTH_CLIENT_ID", "").strip()),
             require_login=_flag(environ, "KLING_REQUIRE_LOGIN"),
             state_secret=environ.get("KLING_STATE_SECRET", "").strip() or None,
             gradio_max_file_size=_file_size(environ, "KLING_MAX_UPLOAD", default.gradio_max_file_size),
@@ -163,6 +165,11 @@ class Settings:
     @property
     def on_space(self) -> bool:
         return self.space_id is not None
+
+    @property
+    def sign_in(self) -> bool:
+        """Offer "Sign in with Hugging Face": on a Space with OAuth enabled, never elsewhere."""
+        return self.on_space and self.hf_oauth
 
     @property
     def outputs_dir(self) -> Path:

@@ -6,7 +6,6 @@ with a dict keyed by component, so a component they leave out keeps its value.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,9 +17,11 @@ from .client import is_task_id
 from .clips import ClipShelf
 from .config import Settings
 from .errors import SpendRefused, ValidationError
+from .hf_user import HfUsers
+from .identity import SIGN_IN_REFUSAL, Identity, may_spend_server_key
 from .journal import Job, Journal
 from .params import I2VRequest, T2VRequest
-from .runner import Runner, RunState
+from .runner import Run, Runner, RunState
 from .views import (
     LAB_I2V,
     LIVE_VIDEO_LABEL,
@@ -36,22 +37,16 @@ from .views import (
     refusal_text,
     settings_from_query,
     status_markdown,
+    task_id_in_status,
 )
+from .visitor import visitor
 from .widgets import LabSlot, Parts
 
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
-Session = dict[str, str]  # {"owner": opaque browser id, "key": the visitor's own key or ""}
+# {"token": the browser id this server signed (kling.identity), "key": the visitor's own key or ""}.
+# Server-side (gr.State): a client cannot write it, only the restore handler does.
+Session = dict[str, str]
 Updates = dict[Any, Any]  # component -> new value or gr.update
-
-
-def client_address(request: gr.Request | None) -> str:
-    """The visitor's address; behind the Spaces proxy, the first X-Forwarded-For hop."""
-    if request is None:
-        return ""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else ""
 
 
 def field_checks(request: I2VRequest | T2VRequest, names: list[str]) -> list[dict[str, Any]]:
@@ -67,33 +62,59 @@ def field_checks(request: I2VRequest | T2VRequest, names: list[str]) -> list[dic
 
 
 class Outputs(NamedTuple):
-    """What a generation streams, in the API's order: `status`, `clip`, `details`, and the task id
-    (page state for "Stop waiting", not part of the API)."""
+    """What a generation streams, in the API's order: `status`, `clip`, `details`. No gr.State among
+    them: Gradio's MCP server drops State outputs from a result that has none left and fails."""
 
     status: str
     clip: str | None
     details: str
-    task_id: str
 
 
 class Generation:
     """The two public endpoints and what sits beside them: validators, price, stop."""
 
-    def __init__(self, settings: Settings, runner: Runner, clips: ClipShelf) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        runner: Runner,
+        clips: ClipShelf,
+        *,
+        secret: bytes,
+        hf_users: HfUsers | None = None,
+    ) -> None:
         self.settings = settings
         self.runner = runner
         self.clips = clips
+        self.secret = secret  # signs browser ids (identity.state_secret)
+        self.hf_users = hf_users  # who an API or MCP caller's Hugging Face token belongs to
 
     def key(self, session: Session | None, request: gr.Request | None) -> str | None:
         own = (session or {}).get("key") or ""
         header = request.headers.get(HEADER_KEY, "") if request is not None else ""
         return own.strip() or header.strip() or None
 
-    def owner(self, session: Session | None, request: gr.Request | None) -> str:
-        owner = (session or {}).get("owner") or ""
-        if not owner and request is not None and request.session_hash:
-            owner = f"api-{request.session_hash}"  # a script via gradio_client: no browser storage
-        return owner
+    async def who(
+        self, request: gr.Request | None, profile: gr.OAuthProfile | None, session: Session | None
+    ) -> Identity:
+        """Who is asking, decided on the server: the signed-in user, else the browser id this server
+        signed, else a fresh one (an API or MCP caller). Never an owner the client sent."""
+        token = (session or {}).get("token")
+        return await visitor(
+            request, profile, token, settings=self.settings, secret=self.secret, hf_users=self.hf_users
+        )
+
+    def start(self, checked: I2VRequest | T2VRequest, who: Identity, user_key: str | None) -> Run:
+        """runner.start for this visitor: SpendRefused when a limit or the sign-in rule says no."""
+        return self.runner.start(checked, owner=who.owner, user_key=user_key, ip=who.address)
+
+    def may_spend(self, who: Identity, user_key: str | None) -> bool:
+        """KLING_REQUIRE_LOGIN: only signed-in visitors spend the Space's key."""
+        return may_spend_server_key(
+            require_login=self.settings.require_login,
+            signed_in=who.signed_in,
+            own_key=bool(user_key),
+            preview=self.runner.backend.is_preview(user_key),
+        )
 
     def preview(self, session: Session | None) -> bool:
         return self.runner.backend.is_preview((session or {}).get("key"))
@@ -110,9 +131,10 @@ class Generation:
         negative_prompt: str | None,
         guidance_scale: float,
         duration: int | str,
-        end_image: str | None,
+        end_image: str | None = None,
         session: Session | None = None,
         request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[Outputs]:
         """Animate a start image into a Kling v2.0 master clip (5 or 10 s) and stream its progress.
@@ -135,7 +157,7 @@ class Generation:
             duration=duration,  # type: ignore[arg-type]  # "5" is accepted and checked by validate()
             end_image=end_image or None,
         )
-        async for outputs in self._generate(checked, session, request, progress):
+        async for outputs in self._generate(checked, session, request, profile, progress):
             yield outputs
 
     async def text_to_video(
@@ -146,6 +168,7 @@ class Generation:
         duration: int | str,
         session: Session | None = None,
         request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[Outputs]:
         """Generate a Kling v2.0 master clip from a text prompt and stream its progress.
@@ -164,7 +187,7 @@ class Generation:
             aspect_ratio=aspect_ratio,
             duration=duration,  # type: ignore[arg-type]
         )
-        async for outputs in self._generate(checked, session, request, progress):
+        async for outputs in self._generate(checked, session, request, profile, progress):
             yield outputs
 
     async def _generate(
@@ -172,8 +195,12 @@ class Generation:
         unchecked: I2VRequest | T2VRequest,
         session: Session | None,
         request: gr.Request | None,
+        profile: gr.OAuthProfile | None,
         progress: gr.Progress | None = None,
     ) -> AsyncIterator[Outputs]:
+        who, user_key = await self.who(request, profile, session), self.key(session, request)
+        if not self.may_spend(who, user_key):
+            raise gr.Error(SIGN_IN_REFUSAL, title="Sign in first")
         try:
             # In a thread: decoding and re-encoding a 12 MP photo takes ~0.2 s, and the event loop
             # is every other visitor's progress stream.
@@ -182,18 +209,13 @@ class Generation:
         except ValidationError as exc:
             raise gr.Error(refusal_text(exc), title="Check the input") from None
         try:
-            run = self.runner.start(
-                checked,
-                owner=self.owner(session, request),
-                user_key=self.key(session, request),
-                ip=client_address(request),
-            )
+            run = self.start(checked, who, user_key)
         except SpendRefused as exc:
             raise gr.Error(str(exc), title="Limit reached") from None
         async for state in run.watch(tick=1.0):
             if progress is not None:  # MCP clients receive these as progress notifications
                 progress((state.polls, None), desc=f"{state.status_words} ({clock(state.elapsed())})")
-            yield Outputs(status_markdown(state), self.servable(state), details_markdown(state), state.task_id or "")
+            yield Outputs(status_markdown(state), self.servable(state), details_markdown(state))
         if state.error is not None:
             raise gr.Error(str(state.error), title="The generation failed")
 
@@ -206,7 +228,7 @@ class Generation:
         negative_prompt: str | None,
         guidance_scale: float,
         duration: int | str,
-        end_image: str | None,
+        end_image: str | None = None,
         session: Session | None = None,
     ) -> list[dict[str, Any]]:
         request = I2VRequest(
@@ -237,7 +259,9 @@ class Generation:
         )
         return field_checks(request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"])
 
-    def stop_waiting(self, task_id: str, session: Session | None) -> str:
+    def stop_waiting(self, status: str | None, session: Session | None) -> str:
+        """What "Stop waiting" says; the task id is read from the run's own status line."""
+        task_id = task_id_in_status(status)
         if not task_id:
             return "Stopped. No task had been created yet, so nothing was sent or charged."
         billed = "It is a free preview." if self.preview(session) else "It is still billed."
@@ -258,14 +282,22 @@ class Visitor:
         self.parts = parts
 
     async def restore(
-        self, owner: str | None, saved_key: str | None, i2v_duration: int | str, t2v_duration: int | str
+        self,
+        token: str | None,
+        saved_key: str | None,
+        i2v_duration: int | str,
+        t2v_duration: int | str,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
     ) -> Updates:
-        owner = owner or uuid.uuid4().hex
-        session = {"owner": owner, "key": (saved_key or "").strip()}
+        """The browser's stored id, checked: a forged or missing one is replaced by a fresh signed
+        one, which the browser stores. The session keeps the token, never an owner."""
+        who = await self.g.who(request, profile, {"token": token or ""})
+        session = {"token": who.browser_token or "", "key": (saved_key or "").strip()}
         if session["key"]:
             # Tasks paid with this browser's own key can only resume now that the key is back.
-            self.g.runner.resume_unfinished(owner=owner, user_key=session["key"])
-        return {self.parts.owner_store: owner, **self._session(session, i2v_duration, t2v_duration)}
+            self.g.runner.resume_unfinished(owner=who.owner, user_key=session["key"])
+        return {self.parts.owner_store: who.browser_token, **self._session(session, i2v_duration, t2v_duration)}
 
     def save_key(
         self, typed: str | None, session: Session | None, i2v_duration: int | str, t2v_duration: int | str
@@ -328,26 +360,41 @@ class History:
         self.journal = journal
         self.parts = parts
 
-    def _job(self, task_id: str, session: Session | None) -> Job | None:
+    def _job(self, task_id: str, who: Identity) -> Job | None:
         job = self.journal.get(task_id) if task_id else None
-        return job if job is not None and job.owner == (session or {}).get("owner") else None
+        return job if job is not None and job.owner == who.owner else None
 
-    def list(self, session: Session | None) -> Updates:
-        jobs = self.journal.for_owner((session or {}).get("owner") or "-")
+    async def list(
+        self, session: Session | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
+    ) -> Updates:
+        who = await self.g.who(request, profile, session)
+        jobs = self.journal.for_owner(who.owner)
         return {self.parts.history.info: history_total(jobs), self.parts.history.table: history_rows(jobs)}
 
-    def select(self, session: Session | None, evt: gr.SelectData) -> Updates:
+    async def select(
+        self,
+        session: Session | None,
+        evt: gr.SelectData,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
         view = self.parts.history
         row = evt.row_value or []
-        job = self._job(str(row[-1]) if row else "", session)
+        job = self._job(str(row[-1]) if row else "", await self.g.who(request, profile, session))
         if job is None:
             return {view.selected_id: "", view.video: None, view.job: "Select a row to see its clip and settings."}
         clip = self.g.clips.servable(Path(job.local_path)) if job.clip_saved else None
         return {view.selected_id: job.id, view.video: clip, view.job: job_markdown(job)}
 
-    def use_settings(self, task_id: str, session: Session | None) -> Updates:
+    async def use_settings(
+        self,
+        task_id: str,
+        session: Session | None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
         """Fill the form of the job's tab with its settings and switch to that tab."""
-        job = self._job(task_id, session)
+        job = self._job(task_id, await self.g.who(request, profile, session))
         if job is None:
             gr.Warning("Select one of your tasks first.")
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
@@ -371,17 +418,22 @@ class History:
         }
 
     async def resume(
-        self, task_id: str, session: Session | None, request: gr.Request | None = None
+        self,
+        task_id: str,
+        session: Session | None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
     ) -> AsyncIterator[Updates]:
         task_id = (task_id or "").strip()
         if not is_task_id(task_id):
             raise gr.Error(f"{task_id[:60]!r} is not a task id (letters, digits, - and _).", title="Check the id")
+        who = await self.g.who(request, profile, session)
         job = self.journal.get(task_id)
-        if job is not None and job.owner != (session or {}).get("owner"):
+        if job is not None and job.owner != who.owner:
             raise gr.Error("That task belongs to another browser.", title="Not yours")
         if job is not None and job.preview and job.unfinished:
             raise gr.Error("Preview tasks live only as long as the app that made them; this one cannot be resumed.")
-        run = self.g.runner.resume(task_id, owner=self.g.owner(session, request), user_key=self.g.key(session, request))
+        run = self.g.runner.resume(task_id, owner=who.owner, user_key=self.g.key(session, request))
         view = self.parts.history
         async for state in run.watch(tick=1.0):
             yield {view.job: status_markdown(state), view.video: self.g.servable(state)}
@@ -412,8 +464,13 @@ class Lab:
             for slot in self._slots(values)
         ]
 
-    async def run(self, values: dict[Any, Any], request: gr.Request | None = None) -> AsyncIterator[Updates]:
+    async def run(
+        self, values: dict[Any, Any], request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
+    ) -> AsyncIterator[Updates]:
         form, session = self.parts.lab, values[self.parts.session]
+        who, user_key = await self.g.who(request, profile, session), self.g.key(session, request)
+        if not self.g.may_spend(who, user_key):
+            raise gr.Error(SIGN_IN_REFUSAL, title="Sign in first")
         variants, image = self._variants(values), values[form.image]
         i2v = values[form.mode] == LAB_I2V
         if i2v and not image:
@@ -425,14 +482,7 @@ class Lab:
         labels, runs, refused = lab.differences(variants, i2v=i2v), [], ""
         for checked in requests:
             try:
-                runs.append(
-                    self.g.runner.start(
-                        checked,
-                        owner=self.g.owner(session, request),
-                        user_key=self.g.key(session, request),
-                        ip=client_address(request),
-                    )
-                )
+                runs.append(self.g.start(checked, who, user_key))
             except SpendRefused as exc:
                 refused = f"Variants from {lab.LETTERS[len(runs)]} on were not started: {exc}"
                 break

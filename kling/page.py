@@ -6,6 +6,7 @@ control does is in `kling.handlers`; the pieces it is built from are in `kling.w
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ CSS = """
 .kling-price { text-align: right; align-self: center; }
 .kling-status { min-height: 4.5em; }
 """
+SIGN_IN_LABEL = "Sign in with Hugging Face"
 LAB_STOPPED = "Stopped waiting. The variants keep running (and are billed); their clips land in History."
 
 
@@ -105,14 +107,20 @@ LAB_STOPPED = "Stopped waiting. The variants keep running (and are billed); thei
 
 def build_page(settings: Settings, generation: Generation, journal: Journal) -> tuple[gr.Blocks, Handlers]:
     """The page, and its handlers bound to its components."""
-    secret = settings.state_secret
+    # Gradio sends a BrowserState's secret to the browser (it encrypts there): never the signing key,
+    # only a one-way derivative that stays the same across restarts.
+    storage_secret = hashlib.sha256(b"kling-studio browser storage:" + generation.secret).hexdigest()
 
     with gr.Blocks(title=TITLE) as demo:
-        owner_store = gr.BrowserState(None, storage_key="kling-studio-owner", secret=secret)
-        key_store = gr.BrowserState("", storage_key="kling-studio-key", secret=secret)
-        session = gr.State({"owner": "", "key": ""})
+        # The browser keeps the id this server signed (kling.identity); the page never trusts it unchecked.
+        owner_store = gr.BrowserState(None, storage_key="kling-studio-owner", secret=storage_secret)
+        key_store = gr.BrowserState("", storage_key="kling-studio-key", secret=storage_secret)
+        session = gr.State({"token": "", "key": ""})
 
         gr.Markdown(f"# 🎬 {TITLE}\n{TAGLINE}")
+        if settings.sign_in:
+            # Only on a Space with hf_oauth: off one, Gradio's stand-in asks huggingface.co at start-up.
+            gr.LoginButton(SIGN_IN_LABEL)
         banner = gr.Markdown(mode_banner(settings, ""), elem_id="mode-banner")
 
         with gr.Accordion("Your API key", open=False):
@@ -270,7 +278,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     i2v_run = i2v.buttons.go.click(
         gen.image_to_video,
         [i2v.image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration, i2v.end_image, p.session],
-        [i2v.out.status, i2v.out.video, i2v.out.details, i2v.out.task],
+        [i2v.out.status, i2v.out.video, i2v.out.details],
         validator=gen.check_i2v,
         api_name="image_to_video",
         show_progress_on=i2v.out.video,
@@ -279,14 +287,16 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     t2v_run = t2v.buttons.go.click(
         gen.text_to_video,
         [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration, p.session],
-        [t2v.out.status, t2v.out.video, t2v.out.details, t2v.out.task],
+        [t2v.out.status, t2v.out.video, t2v.out.details],
         validator=gen.check_t2v,
         api_name="text_to_video",
         show_progress_on=t2v.out.video,
         **generation,
     )
     for form, run in ((i2v, i2v_run), (t2v, t2v_run)):
-        form.buttons.stop.click(gen.stop_waiting, [form.out.task, p.session], form.out.status, cancels=[run], **private)
+        form.buttons.stop.click(
+            gen.stop_waiting, [form.out.status, p.session], form.out.status, cancels=[run], **private
+        )
     i2v.out.link_button.click(
         None,
         [gr.State("i2v"), i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration],

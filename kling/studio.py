@@ -18,6 +18,8 @@ from .clips import ClipShelf
 from .config import Settings
 from .guard import SpendGuard
 from .handlers import Generation, Handlers
+from .hf_user import HfUsers
+from .identity import state_secret
 from .journal import Journal
 from .page import CSS, build_page
 from .runner import Runner
@@ -32,6 +34,8 @@ class Studio:
     journal: Journal
     runner: Runner
     clips: ClipShelf
+    secret: bytes = b""  # signs browser ids; from_env (or the first build) fills it in
+    hf_users: HfUsers | None = None  # API/MCP callers' Hugging Face tokens, looked up on a Space only
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Studio:
@@ -39,14 +43,23 @@ class Studio:
         backend = Backend(settings, webhooks=True)  # launch_kwargs() serves the route
         journal = Journal(settings.journal_path)
         runner = Runner(backend, journal, SpendGuard(settings, journal))
-        return cls(settings, backend, journal, runner, ClipShelf.in_gradio_cache(settings.clip_cache_bytes))
+        clips = ClipShelf.in_gradio_cache(settings.clip_cache_bytes)
+        # Asking huggingface.co who a token is happens per request, never at start-up, and only on a
+        # Space: elsewhere a local script may send its developer's own token without meaning to.
+        hf_users = HfUsers(httpx.AsyncClient()) if settings.on_space else None
+        return cls(
+            settings, backend, journal, runner, clips, state_secret(settings.state_secret, settings.data_dir), hf_users
+        )
 
     def build(self) -> gr.Blocks:
         return self.build_with_handlers()[0]
 
     def build_with_handlers(self) -> tuple[gr.Blocks, Handlers]:
         """The page and its handlers (tests call the handlers directly)."""
-        return build_page(self.settings, Generation(self.settings, self.runner, self.clips), self.journal)
+        if not self.secret:
+            self.secret = state_secret(self.settings.state_secret, self.settings.data_dir)
+        generation = Generation(self.settings, self.runner, self.clips, secret=self.secret, hf_users=self.hf_users)
+        return build_page(self.settings, generation, self.journal)
 
     def launch_kwargs(self, *, share: bool | None = None) -> dict[str, Any]:
         """What `launch()` needs: theme and css (Gradio 6 takes them here), no run history, no file
@@ -76,6 +89,7 @@ class Studio:
             "state_session_capacity": self.settings.session_capacity,
             "share": self.settings.share if share is None else share,
             "mcp_server": self.settings.mcp,
+            "max_file_size": self.settings.gradio_max_file_size,
         }
 
     def webhook_routes(self) -> list[Route]:

@@ -3,6 +3,7 @@ shared link carries. Pure functions over states and settings; no Gradio here."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +86,15 @@ def status_markdown(state: RunState, now: float | None = None) -> str:
     if state.preview:
         lines.append("_Preview: simulated locally, not Kling output._")
     return "\n\n".join(lines)
+
+
+_STATUS_TASK = re.compile(r"^Task `([A-Za-z0-9_-]{1,128})`", re.MULTILINE)
+
+
+def task_id_in_status(status: str | None) -> str | None:
+    """The task id in a status written by `status_markdown`, or None (no task created yet)."""
+    found = _STATUS_TASK.search(status or "")
+    return found.group(1) if found else None
 
 
 def details_markdown(state: RunState) -> str:

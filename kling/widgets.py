@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from .image_input import ImageInput
 from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
 
 GUIDANCE_HELP = "How literally the clip follows the prompt: lower is more natural, higher is more literal."
@@ -63,8 +64,9 @@ def guidance_slider(**kwargs: object) -> gr.Slider:
     return gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05, label="Guidance scale", **kwargs)  # type: ignore[arg-type]
 
 
-def start_image(label: str) -> gr.Image:
-    return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=220)
+def start_image(label: str) -> ImageInput:
+    """An image field that hands the handler the uploaded file undecoded, refusing a declared bomb."""
+    return ImageInput(label=label, sources=["upload", "clipboard"], height=220)
 
 
 @dataclass
@@ -90,7 +92,6 @@ class ResultPanel:
     details: gr.Markdown
     link_button: gr.Button
     link: gr.Textbox
-    task: gr.State  # the current task id, for "Stop waiting"
 
 
 def result_panel() -> ResultPanel:
@@ -105,7 +106,7 @@ def result_panel() -> ResultPanel:
         link = gr.Textbox(
             show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
         )
-    return ResultPanel(status, video, details, link_button, link, gr.State(""))
+    return ResultPanel(status, video, details, link_button, link)
 
 
 # -- the groups the handlers answer to ---------------------------------------------------------

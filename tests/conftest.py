@@ -27,6 +27,7 @@ from kling.client import PollPolicy
 from kling.clips import ClipShelf
 from kling.config import Settings
 from kling.handlers import Handlers
+from kling.identity import new_browser_token, owner_for
 from kling.journal import Journal
 from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
@@ -380,6 +381,13 @@ def page_handlers(runner: Runner, tmp_path: Path) -> Handlers:
     settings = runner.backend.settings
     studio = Studio(settings, runner.backend, runner.journal, runner, ClipShelf(tmp_path / "clips"))
     return studio.build_with_handlers()[1]
+
+
+def signed_session(secret: bytes, key: str = "") -> tuple[dict[str, str], str]:
+    """A browser's session as the page's restore handler leaves it (its id signed with `secret`, the
+    page's `generation.secret`), and the journal owner it proves."""
+    token = new_browser_token(secret)
+    return {"token": token, "key": key}, owner_for(username=None, browser_token=token, secret=secret)
 
 
 async def finish(run):

@@ -15,7 +15,7 @@ import pytest
 from kling.journal import Journal, key_fingerprint
 from kling.params import I2VRequest, T2VRequest
 
-from .conftest import KEY, finish, image_bytes, make_runner, page_handlers, probe
+from .conftest import KEY, finish, image_bytes, make_runner, page_handlers, probe, signed_session
 
 
 def test_the_row_is_written_before_the_first_poll(tmp_path):
@@ -156,11 +156,13 @@ def test_unfinished_is_per_key_and_live_only(tmp_path):
 
 def test_each_browser_sees_only_its_own_rows(tmp_path):
     runner, sim = make_runner(tmp_path)
+    history = page_handlers(runner, tmp_path).history
+    (mine, me), (_, them) = signed_session(history.g.secret), signed_session(history.g.secret)
     runner.journal.record(
         task_id="mine",
         model="kwaivgi/kling-v2.0-t2v-master",
         mode="live",
-        owner="a",
+        owner=me,
         key=KEY,
         params={"prompt": "my kite"},
         price_cents=130,
@@ -169,22 +171,21 @@ def test_each_browser_sees_only_its_own_rows(tmp_path):
         task_id="theirs",
         model="kwaivgi/kling-v2.0-t2v-master",
         mode="live",
-        owner="b",
+        owner=them,
         key=KEY,
         params={"prompt": "their secret"},
         price_cents=260,
     )
-    history = page_handlers(runner, tmp_path).history
-    listing = history.list({"owner": "a"})
+    listing = asyncio.run(history.list(mine))
     total, rows = listing[history.parts.history.info], listing[history.parts.history.table]
     assert [row[-1] for row in rows] == ["mine"] and "$1.30" in total and "their secret" not in str(rows)
-    assert history._job("theirs", {"owner": "a"}) is None
-    assert history.use_settings("theirs", {"owner": "a"}) == {history.parts.tabs: gr.skip()}  # nothing filled
-    filled = history.use_settings("mine", {"owner": "a"})
+    nothing = {history.parts.tabs: gr.skip()}
+    assert asyncio.run(history.use_settings("theirs", mine)) == nothing  # nothing filled
+    filled = asyncio.run(history.use_settings("mine", mine))
     assert filled[history.parts.t2v.text.prompt] == "my kite" and history.parts.i2v.text.prompt not in filled
 
     async def resume_theirs():
-        async for _ in history.resume("theirs", {"owner": "a"}):
+        async for _ in history.resume("theirs", mine):
             pass
 
     with pytest.raises(gr.Error, match="another browser"):

@@ -15,7 +15,7 @@ from kling.errors import JournalError
 from kling.journal import SCHEMA_VERSION, Journal, key_fingerprint
 from kling.params import T2VRequest
 
-from .conftest import KEY, cli, make_runner, page_handlers
+from .conftest import KEY, cli, make_runner, page_handlers, signed_session
 
 # The first release's schema (cd78164), word for word: no ip_hash, no tasks_created index, no user_version.
 FIRST_RELEASE_SCHEMA = """
@@ -145,7 +145,10 @@ def test_history_tab_lists_every_old_row(tmp_path):
     first_release_journal(tmp_path / "data" / "jobs.sqlite3", old_rows(tmp_path))
     runner, _ = make_runner(tmp_path)
     history = page_handlers(runner, tmp_path).history
-    listing = history.list({"owner": OWNER})
+    session, owner = signed_session(history.g.secret)
+    with sqlite3.connect(tmp_path / "data" / "jobs.sqlite3") as db:  # the old rows become this browser's
+        db.execute("UPDATE tasks SET owner = ? WHERE owner = ?", (owner, OWNER))
+    listing = asyncio.run(history.list(session))
     total, rows = listing[history.parts.history.info], listing[history.parts.history.table]
     assert [row[-1] for row in rows] == ["old-unfinished-1", "old-preview-1", "old-failed-1", "old-done-1"]
     assert "**4 tasks**" in total and "(3 live, 1 preview)" in total

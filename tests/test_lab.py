@@ -93,7 +93,7 @@ def lab_values(lab_handlers, mode, image, count, variants) -> dict:
         form.image: image,
         form.aspect_ratio: "16:9",
         form.count: count,
-        session: {"owner": "me"},
+        session: {"token": "", "key": ""},
     }
     for slot, settings in zip(form.slots, variants):
         values.update(zip(slot.settings, settings))
