@@ -3,6 +3,7 @@ server (`launch`), with the webhook route, the start-up resume and the share-lin
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ def launch(
     demo: gr.Blocks, studio: Studio, *, host: str | None = None, port: int | None = None, share: bool | None = None
 ) -> None:
     """`python app.py`: serve the page; `--host`/`--port` override Gradio's own variables."""
+    trust_no_forwarded_for_in_uvicorn()
     kwargs = studio.launch_kwargs(share=share)
     reason = share_unavailable(studio.settings) if kwargs["share"] else None
     if host:
@@ -116,6 +118,14 @@ def launch(
         f"* Running on local URL:  {demo.local_url}\nNo public share link: {reason}. Serving locally only.", flush=True
     )
     demo.block_thread()
+
+
+def trust_no_forwarded_for_in_uvicorn() -> None:
+    """uvicorn replaces the socket's peer with an X-Forwarded-For entry whenever the connection comes
+    from 127.0.0.1, and Gradio's MCP server calls the app over loopback with the caller's own headers:
+    an MCP caller could then pick its address. kling.identity reads the header itself (trusting only
+    the Space's proxy or KLING_TRUSTED_PROXIES), so uvicorn is told to trust no one."""
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
 
 
 def share_unavailable(settings: Settings, timeout: float = 5.0) -> str | None:
