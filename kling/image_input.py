@@ -18,6 +18,7 @@ from typing import Any
 
 import gradio as gr
 from gradio import processing_utils
+from gradio.blocks import Block
 from gradio.data_classes import ImageData
 
 from .errors import ValidationError
@@ -35,6 +36,11 @@ class ImageInput(gr.Image):
         kwargs["image_mode"] = None  # None: Gradio returns the path instead of converting the pixels
         guard_pillow()  # Gradio's own Image.open in other components gets Pillow's bomb check too
         super().__init__(*args, **kwargs)
+
+    def get_config(self, cls: type[Block] | None = None) -> dict[str, Any]:
+        # Gradio sends the props named in the class's __init__ signature; ours is (*args, **kwargs),
+        # which would send none and break gr.Image's front end ("buttons" undefined).
+        return super().get_config(cls or gr.Image)
 
     def preprocess(self, payload: ImageData | None) -> str | None:
         """The path of the file as uploaded, or gr.Error naming the limit it breaks."""

@@ -453,3 +453,6 @@ def test_the_page_image_fields_never_decode(tmp_path):
     _, handlers, _ = build(tmp_path)
     p = handlers.history.parts
     assert all(isinstance(field, ImageInput) for field in (p.i2v.image, p.i2v.end_image, p.lab.image))
+    # The browser gets gr.Image's props (its front end reads them): an empty set broke the page.
+    props = p.i2v.image.get_config()
+    assert props["label"] == "Start image" and props["sources"] == ["upload", "clipboard"] and props["buttons"]
