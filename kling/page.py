@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 from gradio.blocks import Block
+from gradio.utils import get_space
 
 from . import lab
 from .config import Settings
@@ -118,8 +119,9 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
         session = gr.State({"token": "", "key": ""})
 
         gr.Markdown(f"# 🎬 {TITLE}\n{TAGLINE}")
-        if settings.sign_in:
-            # Only on a Space with hf_oauth: off one, Gradio's stand-in asks huggingface.co at start-up.
+        if settings.sign_in and get_space() is not None:
+            # Only on a Space with hf_oauth (and Gradio agreeing it is one): elsewhere Gradio's local
+            # stand-in asks huggingface.co who you are as soon as the page is built.
             gr.LoginButton(SIGN_IN_LABEL)
         banner = gr.Markdown(mode_banner(settings, ""), elem_id="mode-banner")
 

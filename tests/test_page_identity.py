@@ -317,11 +317,26 @@ def test_the_browser_storage_secret_is_not_the_signing_key(tmp_path):
     assert p.owner_store.secret and p.owner_store.secret != handlers.generation.secret.hex()
 
 
-def test_no_sign_in_button_off_a_space(tmp_path):
-    """Off a Space Gradio's sign-in stand-in would ask huggingface.co at start-up."""
-    demo, _, _ = build(tmp_path)
-    assert not any(isinstance(block, gr.LoginButton) for block in demo.blocks.values())
-    assert not Settings(space_id="me/kling").sign_in and Settings(space_id="me/kling", hf_oauth=True).sign_in
+def test_the_sign_in_button_only_on_a_space_with_oauth(tmp_path, monkeypatch):
+    """Off a Space Gradio's sign-in stand-in would ask huggingface.co as the page is built."""
+
+    def buttons(demo: gr.Blocks) -> list[gr.LoginButton]:
+        return [block for block in demo.blocks.values() if isinstance(block, gr.LoginButton)]
+
+    assert buttons(build(tmp_path / "off")[0]) == []
+    assert buttons(build(tmp_path / "no-oauth", space_id="me/kling")[0]) == []
+    assert buttons(build(tmp_path / "no-env", space_id="me/kling", hf_oauth=True)[0]) == []  # Gradio: not a Space
+    import gradio.oauth
+
+    monkeypatch.setenv("SYSTEM", "spaces")  # what a Space with hf_oauth: true has
+    monkeypatch.setenv("SPACE_ID", "me/kling")
+    for name, value in (("CLIENT_ID", "id"), ("CLIENT_SECRET", "s"), ("SCOPES", "openid profile")):
+        monkeypatch.setattr(gradio.oauth, f"OAUTH_{name}", value)
+    monkeypatch.setattr(gradio.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
+    (button,) = buttons(build(tmp_path / "space", space_id="me/kling", hf_oauth=True)[0])
+    assert "Sign in with Hugging Face" in str(button.value)
+    assert Settings.from_env({"SPACE_ID": "me/kling", "OAUTH_CLIENT_ID": "x"}, dotenv=False).sign_in
+    assert not Settings.from_env({"OAUTH_CLIENT_ID": "x"}, dotenv=False).sign_in
 
 
 # -- the launched app ----------------------------------------------------------------------------
