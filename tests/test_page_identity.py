@@ -440,7 +440,8 @@ def test_an_mcp_call_with_or_without_a_progress_token_succeeds_once_and_is_paid_
         ("text_to_video", t2v_args, False),
         ("text_to_video", t2v_args, True),
         ("image_to_video", i2v_args, False),  # end_image omitted
-        ("image_to_video", {**i2v_args, "end_image": ""}, False),  # end_image empty: refused, unpaid
+        ("image_to_video", {**i2v_args, "end_image": None}, False),  # null: refused by the schema, unpaid
+        ("image_to_video", {**i2v_args, "end_image": ""}, False),  # "": refused by Gradio's MCP layer, unpaid
     ]
     config = SimConfig(api_key=KEY, queue_s=0.2, process_s=0.5)
     with live_app_on_simulator(tmp_path, config, {"KLING_MCP": "1"}) as app:
@@ -451,9 +452,10 @@ def test_an_mcp_call_with_or_without_a_progress_token_succeeds_once_and_is_paid_
         assert not result.isError, result
         text = " ".join(getattr(part, "text", "") or "" for part in result.content)
         assert "Done" in text and any(".mp4" in str(part) for part in result.content)
-    # An empty string where a file goes is refused by Gradio's MCP layer itself, before the app runs.
-    assert results[3].isError and "Invalid file data format" in results[3].content[0].text
-    assert submits == 3 and rows == 3  # one each, none repeated, none for the refused call
+    # null or an empty string where a file goes is refused by Gradio's MCP layer itself, before the app runs.
+    assert results[3].isError and "None is not of type 'string'" in results[3].content[0].text
+    assert results[4].isError and "Invalid file data format" in results[4].content[0].text
+    assert submits == 3 and rows == 3  # one each, none repeated, none for the refused calls
 
 
 def test_max_file_size_reaches_launch(tmp_path):
