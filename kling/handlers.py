@@ -104,7 +104,7 @@ class Generation:
         )
 
     def start(self, checked: I2VRequest | T2VRequest, who: Identity, user_key: str | None) -> Run:
-        """runner.start for this visitor: SpendRefused when a limit or the sign-in rule says no."""
+        """runner.start for this visitor (owner and address from `who`): SpendRefused when a limit says no."""
         return self.runner.start(checked, owner=who.owner, user_key=user_key, ip=who.address)
 
     def may_spend(self, who: Identity, user_key: str | None) -> bool:
