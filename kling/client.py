@@ -607,10 +607,21 @@ class AsyncKlingClient:
         WaveSpeed's predictions listing: how a submit whose answer was lost finds its task."""
         when = datetime.fromtimestamp(created_after, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
         body = {"page": 1, "page_size": page_size, "model": model, "created_after": when}
-        response = await self._http.post(f"{self.base_url}/api/v3/predictions", json=body, headers=self._headers())
-        if effective_status(response) != 200:
-            raise self._error(response, what="list recent tasks")
-        data = _envelope_data(response)
+
+        async def attempt() -> httpx.Response:
+            # A read that creates nothing: safe to send again, and the answer matters most right
+            # after a failed submit, when a pooled connection may have just been closed under us.
+            try:
+                response = await self._http.post(
+                    f"{self.base_url}/api/v3/predictions", json=body, headers=self._headers()
+                )
+            except httpx.TransportError as exc:
+                raise Retry(ServerError(f"Listing recent tasks did not go through ({type(exc).__name__}).")) from None
+            if effective_status(response) != 200:
+                raise self._transient(response, "list recent tasks")
+            return response
+
+        data = _envelope_data(await self._retrying(attempt))
         raw_items = data.get("items")
         items: list[Any] = raw_items if isinstance(raw_items, list) else []
         tasks = []

@@ -637,6 +637,35 @@ def test_the_listing_is_asked_with_the_documented_filters(fake_time):
     }
 
 
+def test_the_listing_is_read_again_after_a_dropped_connection_or_a_5xx(fake_time):
+    """Right after a lost submit, a pooled connection may have been closed under us: the listing
+    (a read, creating nothing) is sent again on the shared backoff, and the task is found."""
+    answers: list[object] = [httpx.ReadError("connection closed"), httpx.Response(502, text="<html>bad</html>")]
+    log: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        if answers:
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        items = [envelope("processing", task_id="mine")["data"]]
+        return httpx.Response(200, json={"code": 200, "message": "success", "data": {"page": 1, "items": items}})
+
+    client = AsyncKlingClient(
+        KEY,
+        base_url="https://api.example",
+        transport=httpx.MockTransport(handle),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )
+    found = run(client.find_tasks("kwaivgi/kling-v2.0-t2v-master", created_after=1795264000.0))
+    assert [t.id for t in found] == ["mine"]
+    assert [r.url.path for r in log] == ["/api/v3/predictions"] * 3
+    assert fake_time.sleeps == [1.0, 2.0]  # the one backoff rule: 1 s, then 2 s
+
+
 def test_upload_submit_and_download_share_one_backoff(fake_api, fake_time):
     fake_api.uploads.extend([error_response(503), error_response(503)])
     fake_api.submits.append(error_response(429))
