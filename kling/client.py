@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from .config import api_key_from_env, base_url_from_env
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -59,7 +60,6 @@ from .params import I2VRequest, PreparedImage, T2VRequest
 from .retry import Backoff, Retry, with_retries
 from .webhooks import Wakeups
 
-DEFAULT_BASE_URL = "https://api.wavespeed.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Not the API's limit: ours. A 10 s 1080p clip is ~20 MB; anything far past that is not a clip.
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
@@ -372,13 +372,13 @@ class AsyncKlingClient:
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
         wakeups: Wakeups | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("WAVESPEED_API_KEY", "")
+        key = api_key if api_key is not None else api_key_from_env() or ""
         if not key.strip():
             raise AuthenticationError(
                 "No WaveSpeed API key: set WAVESPEED_API_KEY or pass api_key (without one, use preview mode)."
             )
         self._key = key.strip()
-        self.base_url = (base_url or os.environ.get("WAVESPEED_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = (base_url or base_url_from_env()).rstrip("/")
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT)
         self.poll_policy = poll

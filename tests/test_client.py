@@ -402,12 +402,18 @@ def test_refused_input_sends_no_request(fake_api, fake_time, tmp_path, request_)
 # -- the key ---------------------------------------------------------------------------------
 
 
-def test_the_key_is_read_when_the_client_is_made(monkeypatch):
+def test_the_key_and_address_are_read_when_the_client_is_made(monkeypatch):
+    # The library's fallback is the process environment itself, so this one test sets it.
     monkeypatch.delenv("WAVESPEED_API_KEY", raising=False)
+    monkeypatch.delenv("WAVESPEED_BASE_URL", raising=False)
     with pytest.raises(AuthenticationError):
         AsyncKlingClient()
     monkeypatch.setenv("WAVESPEED_API_KEY", "from-env")
-    assert AsyncKlingClient()._key == "from-env"
+    client = AsyncKlingClient()
+    assert (client._key, client.base_url) == ("from-env", "https://api.wavespeed.ai")
+    monkeypatch.setenv("WAVESPEED_BASE_URL", "http://127.0.0.1:8765/")
+    assert AsyncKlingClient().base_url == "http://127.0.0.1:8765"
+    assert AsyncKlingClient(base_url="http://127.0.0.1:9/").base_url == "http://127.0.0.1:9"
 
 
 def test_the_key_never_shows_in_repr_or_errors(fake_api, fake_time):
