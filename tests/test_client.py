@@ -558,7 +558,9 @@ def test_a_404_after_a_submit_is_ridden_out_for_a_minute_then_ends(fake_api, fak
         return updates, caught.value
 
     updates, error = run(go())
+    assert len(updates) == fake_api.gets - 1 > 1  # every 404 but the last was ridden out, with an update
     assert all(u.stage == "retrying" and "not readable yet" in u.message for u in updates)
+    assert 60 <= sum(fake_time.sleeps) < 90  # for the grace minute, not one poll nor for ever
     assert "Unknown or expired task" in str(error) and TASK_ID in str(error)
     assert sum(fake_time.sleeps[:-1]) < 60 <= sum(fake_time.sleeps)
     fake_api.requests.clear()
