@@ -221,7 +221,9 @@ def test_without_a_key_make_showcase_refuses_before_any_request(tmp_path):
 
 def test_a_submit_whose_answer_was_lost_is_remembered_so_the_next_run_warns(served_simulator, tmp_path):
     async def go():
-        served_simulator.simulator.faults.submit = ["drop"]  # the task is made, the answer never arrives
+        # A 5xx: the task may exist and be billed. (After a dropped answer the task is found in the
+        # listing and adopted; here the listing shows none, so the submit stays uncertain.)
+        served_simulator.simulator.faults.submit = ["500_before_create"]
         example = ex.T2V_EXAMPLES[1]
         runner = _runner(served_simulator.url, tmp_path / "data")
         try:
