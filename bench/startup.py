@@ -37,17 +37,24 @@ def time_start(script: Path, data_dir: Path) -> float:
 
 
 def import_seconds(module: str) -> float:
-    """Wall time of `python -c "import <module>"` (median of 3), interpreter start included."""
+    """Wall time of `python -c "import <module>"`, interpreter start excluded."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    runs = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(3)
-    ]
-    return statistics.median(runs)
+    return float(
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True, check=True
+        ).stdout
+    )
+
+
+def import_cost(repeat: int) -> tuple[float, float, float]:
+    """Medians of importing gradio and kling.studio, and of what kling.studio adds, from `repeat`
+    alternating pairs: on a loaded machine the pair's difference is steadier than either time."""
+    pairs = [(import_seconds("gradio"), import_seconds("kling.studio")) for _ in range(repeat)]
+    return (
+        statistics.median(g for g, _ in pairs),
+        statistics.median(k for _, k in pairs),
+        statistics.median(k - g for g, k in pairs),
+    )
 
 
 def av_at_start() -> bool:
@@ -82,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         f"(target <= 1.3: {verdict(ratio <= 1.3)})",
         flush=True,
     )
-    gradio_s, ui_s = import_seconds("gradio"), import_seconds("kling.studio")
+    gradio_s, studio_s, added_s = import_cost(args.repeat)
     print(
-        f"startup: import gradio {gradio_s:.2f} s, import kling.studio {ui_s:.2f} s (+{ui_s - gradio_s:.2f} s); "
+        f"startup: import gradio {gradio_s:.2f} s, import kling.studio {studio_s:.2f} s (+{added_s:.2f} s, median "
+        f"of {args.repeat} alternating pairs); "
         f"PyAV imported at start-up: {'yes' if av_at_start() else 'no (deferred to the first preview clip)'}",
         flush=True,
     )

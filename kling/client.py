@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from .config import api_key_from_env, base_url_from_env
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -59,7 +60,6 @@ from .params import I2VRequest, PreparedImage, T2VRequest
 from .retry import Backoff, Retry, with_retries
 from .webhooks import Wakeups
 
-DEFAULT_BASE_URL = "https://api.wavespeed.ai"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Not the API's limit: ours. A 10 s 1080p clip is ~20 MB; anything far past that is not a clip.
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
@@ -105,7 +105,8 @@ class Task:
         task_id = data.get("id")
         if not isinstance(task_id, str) or not task_id:
             raise ProtocolError("The API's answer has no task id in `data.id`.")
-        timings = data.get("timings") if isinstance(data.get("timings"), Mapping) else {}
+        timings = data.get("timings")
+        timings = timings if isinstance(timings, Mapping) else {}
         inference = timings.get("inference")
         code = data.get("code")
         return cls(
@@ -334,7 +335,7 @@ async def _is_private_host(host: str) -> bool:
             infos = await asyncio.get_running_loop().getaddrinfo(host, None)
         except OSError:
             return False  # unresolvable: the request itself will fail
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     return any(
         a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_multicast or a.is_unspecified
         for a in addresses
@@ -371,13 +372,13 @@ class AsyncKlingClient:
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
         wakeups: Wakeups | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("WAVESPEED_API_KEY", "")
+        key = api_key if api_key is not None else api_key_from_env() or ""
         if not key.strip():
             raise AuthenticationError(
                 "No WaveSpeed API key: set WAVESPEED_API_KEY or pass api_key (without one, use preview mode)."
             )
         self._key = key.strip()
-        self.base_url = (base_url or os.environ.get("WAVESPEED_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = (base_url or base_url_from_env()).rstrip("/")
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT)
         self.poll_policy = poll
@@ -521,11 +522,12 @@ class AsyncKlingClient:
     async def _resolve_images(self, request: Request) -> Request:
         if not isinstance(request, I2VRequest):
             return request
-        refs = {}
-        for name in ("image", "end_image"):
-            value = getattr(request, name)
-            refs[name] = await self.upload(value) if isinstance(value, PreparedImage) else value
-        return replace(request, **refs)
+        image, end_image = request.image, request.end_image
+        if isinstance(image, PreparedImage):
+            image = await self.upload(image)
+        if isinstance(end_image, PreparedImage):
+            end_image = await self.upload(end_image)
+        return replace(request, image=image, end_image=end_image)
 
     # -- submit -----------------------------------------------------------------------------
 
@@ -607,10 +609,21 @@ class AsyncKlingClient:
         WaveSpeed's predictions listing: how a submit whose answer was lost finds its task."""
         when = datetime.fromtimestamp(created_after, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
         body = {"page": 1, "page_size": page_size, "model": model, "created_after": when}
-        response = await self._http.post(f"{self.base_url}/api/v3/predictions", json=body, headers=self._headers())
-        if effective_status(response) != 200:
-            raise self._error(response, what="list recent tasks")
-        data = _envelope_data(response)
+
+        async def attempt() -> httpx.Response:
+            # A read that creates nothing: safe to send again, and the answer matters most right
+            # after a failed submit, when a pooled connection may have just been closed under us.
+            try:
+                response = await self._http.post(
+                    f"{self.base_url}/api/v3/predictions", json=body, headers=self._headers()
+                )
+            except httpx.TransportError as exc:
+                raise Retry(ServerError(f"Listing recent tasks did not go through ({type(exc).__name__}).")) from None
+            if effective_status(response) != 200:
+                raise self._transient(response, "list recent tasks")
+            return response
+
+        data = _envelope_data(await self._retrying(attempt))
         raw_items = data.get("items")
         items: list[Any] = raw_items if isinstance(raw_items, list) else []
         tasks = []
@@ -881,7 +894,7 @@ class AsyncKlingClient:
         """The whole path; `on_task` gets the task the moment it exists (before the first poll)."""
         last = Update("submitting")
         async for update in self.stream(request, output_dir, webhook=webhook):
-            if update.stage == "submitted" and on_task is not None:
+            if update.stage == "submitted" and update.task is not None and on_task is not None:
                 result = on_task(update.task)
                 if asyncio.iscoroutine(result):
                     await result

@@ -1,8 +1,9 @@
 """Settings from the environment (and `.env`), read when asked, never at import.
 
-The place the app and the CLI read the environment. Each default is written once, on the
-dataclass; `from_env` reads a variable or keeps that default. (`AsyncKlingClient` used on its own,
-as a library, still falls back to WAVESPEED_API_KEY and WAVESPEED_BASE_URL itself.)
+The one place kling reads the environment. Each default is written once, on the dataclass (the
+API's address in DEFAULT_BASE_URL); `from_env` reads a variable or keeps that default.
+`AsyncKlingClient` used on its own, as a library, falls back to the same two reads `from_env`
+makes for the key and the address: `api_key_from_env` and `base_url_from_env`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_BASE_URL = "https://api.wavespeed.ai"
+
+
+def api_key_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """WAVESPEED_API_KEY without surrounding blanks, or None. `environ` defaults to os.environ (no .env)."""
+    raw = (os.environ if environ is None else environ).get("WAVESPEED_API_KEY", "")
+    return raw.strip() or None
+
+
+def base_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """WAVESPEED_BASE_URL (for a simulator or a proxy) without a trailing slash, or the API's own address."""
+    raw = (os.environ if environ is None else environ).get("WAVESPEED_BASE_URL", "").strip()
+    return (raw or DEFAULT_BASE_URL).rstrip("/")
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -131,8 +144,8 @@ class Settings:
             environ = os.environ
         default = cls()
         return cls(
-            api_key=environ.get("WAVESPEED_API_KEY", "").strip() or None,
-            base_url=(environ.get("WAVESPEED_BASE_URL", "").strip() or default.base_url).rstrip("/"),
+            api_key=api_key_from_env(environ),
+            base_url=base_url_from_env(environ),
             data_dir=Path(environ.get("KLING_DATA_DIR", "").strip() or default.data_dir),
             concurrency=_int(environ, "KLING_CONCURRENCY", default.concurrency),
             tasks_per_hour_per_browser=_int(

@@ -296,7 +296,9 @@ def _convert(im: ImageFile.ImageFile, orientation: int, oversized: bool, field: 
         notes.append("applied EXIF rotation")
     rgb = _for_jpeg(frame, notes) if fmt in ("JPEG", "MPO") or oversized else None
     if fmt in ("JPEG", "MPO"):
-        if not oversized:  # rotated only: the original's quantisation tables keep its quality and size
+        # Rotated only: the original's quantisation tables keep its quality and size. (Image.open gives
+        # a JpegImageFile, or the MpoImageFile subclass, for these formats; rgb was made for them above.)
+        if not oversized and isinstance(im, JpegImagePlugin.JpegImageFile) and rgb is not None:
             sampling = JpegImagePlugin.get_sampling(im)
             data = _encode(rgb, "JPEG", icc, qtables=im.quantization, subsampling=sampling)
             if len(data) <= IMAGE_MAX_BYTES:
@@ -356,9 +358,17 @@ def _encode(im: Image.Image, fmt: str, icc: bytes | None, cap: int | None = None
     return buf.getvalue()
 
 
+def _band_extrema(im: Image.Image) -> tuple[float, float]:
+    """(lowest, highest) value of a single-band image; getextrema() gives a pair per band for the others."""
+    low, high = im.getextrema()
+    if isinstance(low, tuple) or isinstance(high, tuple):
+        raise ValueError(f"{im.mode} image has more than one band")
+    return low, high
+
+
 def _to_8bit(im: Image.Image) -> Image.Image:
     """16-bit and float greyscale to L, scaled (Pillow's own conversion clips at 255)."""
-    high = im.getextrema()[1]
+    high = _band_extrema(im)[1]
     scale = 255.0 if im.mode == "F" and high <= 1.0 else (1 / 256 if high > 255 else 1.0)
     return im.convert("F").point(lambda v: v * scale).convert("L")
 
@@ -378,7 +388,7 @@ def _for_jpeg(im: Image.Image, notes: list[str]) -> Image.Image:
     if im.mode in ("RGBA", "LA", "La", "RGBa", "P", "PA"):
         rgba = im.convert("RGBA")
         alpha = rgba.getchannel("A")
-        if alpha.getextrema()[0] < 255:
+        if _band_extrema(alpha)[0] < 255:
             notes.append("flattened transparency onto white")
         flat = Image.new("RGB", rgba.size, "white")
         flat.paste(rgba, mask=alpha)
@@ -479,13 +489,13 @@ def _aspect_ratio(value: object, problems: list[Problem]) -> str:
     return DEFAULT_ASPECT_RATIO
 
 
-def _image_field(value: object, field: str, required: bool, problems: list[Problem]) -> object:
+def _image_field(value: ImageSource | None, field: str, required: bool, problems: list[Problem]) -> ImageSource | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problems.append(Problem(field, "required; give a JPEG or PNG file or an http(s) URL"))
         return None
     try:
-        return prepare_image(value, field)  # type: ignore[arg-type]
+        return prepare_image(value, field)
     except ValidationError as exc:
         problems.extend(exc.problems)
         return value
@@ -566,7 +576,7 @@ class I2VRequest:
         scalars = self._scalars(problems)
         image = _image_field(self.image, "image", True, problems)
         end_image = _image_field(self.end_image, "end_image", False, problems)
-        if problems:
+        if problems or image is None:  # a missing image is one of the problems
             raise ValidationError(problems)
         return dataclasses.replace(self, image=image, end_image=end_image, **scalars)
 

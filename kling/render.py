@@ -72,6 +72,7 @@ class RenderInfo:
     frames: int
     duration: int  # seconds
     camera_move: str | None  # I2V only
+    caption: tuple[str, ...] = ()  # T2V only: the prompt as its lines appear on the clip
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
@@ -97,7 +98,7 @@ def render_i2v(start: bytes, end: bytes | None, prompt: str, duration: int, out:
     """Camera move over the start image, cross-fading into `end` (if any) so the last frame shows it."""
     count = _frame_count(duration)
     first = _decode(start)
-    size = _fit_size(*first.size)
+    size = fit_size(*first.size)
     source = first.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     target = ImageOps.fit(_decode(end), size, Image.Resampling.LANCZOS) if end is not None else None
     move = camera_move_for(prompt)
@@ -105,7 +106,7 @@ def render_i2v(start: bytes, end: bytes | None, prompt: str, duration: int, out:
 
     def draw(i: int) -> Image.Image:
         t = i / (count - 1)
-        frame = source.resize(size, _BILINEAR, box=_camera_box(move, t, i / FPS, size))
+        frame = source.resize(size, _BILINEAR, box=camera_box(move, t, i / FPS, size))
         if target is not None and t > 1 - FADE_SHARE:
             frame = Image.blend(frame, target, _ease((t - 1 + FADE_SHARE) / FADE_SHARE))
         frame.paste(banner, (0, 0), banner)
@@ -127,7 +128,7 @@ def render_t2v(prompt: str, aspect_ratio: str, duration: int, out: Path) -> Rend
     sky = _sky(rng, hue, (w + travel[0], h + travel[1]))
     hills = _hills(rng, hue, (w * 2, min(w, h) * 9 // 20))
     orbs = [_orb(rng, hue, min(size)) for _ in range(5)]
-    caption, caption_at = _caption(prompt, size)
+    caption, caption_at, lines = _caption(prompt, size)
     banner = _banner(size)
 
     def draw(i: int) -> Image.Image:
@@ -146,7 +147,7 @@ def render_t2v(prompt: str, aspect_ratio: str, duration: int, out: Path) -> Rend
         return frame
 
     _write_mp4(out, size, count, draw)
-    return RenderInfo(w, h, FPS, count, duration, None)
+    return RenderInfo(w, h, FPS, count, duration, None, tuple(lines))
 
 
 # --- geometry ---------------------------------------------------------------------------------
@@ -162,8 +163,9 @@ def _even(x: float) -> int:
     return max(2, round(x / 2) * 2)
 
 
-def _fit_size(width: int, height: int) -> Size:
-    """Scale to fill the 1280x720 (or 720x1280) box, keeping aspect; both sides even for yuv420p."""
+def fit_size(width: int, height: int) -> Size:
+    """An I2V clip's size for a start image of this size: scaled to fill the 1280x720 (or 720x1280)
+    box, keeping its aspect, both sides even for yuv420p."""
     box = (MAX_LONG_SIDE, MAX_SHORT_SIDE) if width >= height else (MAX_SHORT_SIDE, MAX_LONG_SIDE)
     scale = min(box[0] / width, box[1] / height)
     return _even(width * scale), _even(height * scale)
@@ -174,8 +176,9 @@ def _ease(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def _camera_box(move: str, t: float, secs: float, size: Size) -> tuple[float, float, float, float]:
-    """Source crop for one frame. Every move starts at zoom 1, so the first frame is the image."""
+def camera_box(move: str, t: float, secs: float, size: Size) -> tuple[float, float, float, float]:
+    """What a camera move shows: the crop of the fitted start image at `t` (0..1 through the clip,
+    `secs` seconds in). Every move starts at zoom 1, so the first frame is the whole image."""
     zoom, stretch, sx, sy = 1.0, 1.0, 0.0, 0.0  # sx/sy: -1..1 across the free margin
     if move == "push_in":
         zoom = 1 + 0.2 * _ease(t)
@@ -275,20 +278,20 @@ def _longest_prefix(word: str, font: ImageFont.FreeTypeFont, width: float) -> in
     return lo
 
 
-def _caption(prompt: str, size: Size) -> tuple[Image.Image | None, tuple[int, int]]:
-    """The prompt in a translucent box near the bottom (at most three lines)."""
+def _caption(prompt: str, size: Size) -> tuple[Image.Image | None, tuple[int, int], list[str]]:
+    """The prompt in a translucent box near the bottom (at most three lines), where it goes, and its lines."""
     w, h = size
     font = _font(min(w, h) * 0.042)
     lines = _wrap(prompt, font, w * 0.84, 3)
     if not lines:
-        return None, (0, 0)
+        return None, (0, 0), lines
     pad, leading = round(font.size * 0.6), round(font.size * 1.3)
     box = Image.new("RGBA", (round(w * 0.84) + 2 * pad, leading * len(lines) + 2 * pad))
     pen = ImageDraw.Draw(box)
     pen.rounded_rectangle((0, 0, box.width - 1, box.height - 1), radius=pad, fill=(0, 0, 0, 150))
     for n, text in enumerate(lines):
         pen.text((box.width / 2, pad + leading * (n + 0.5)), text, font=font, fill="white", anchor="mm")
-    return box, ((w - box.width) // 2, h - box.height - round(h * 0.05))
+    return box, ((w - box.width) // 2, h - box.height - round(h * 0.05)), lines
 
 
 def _rgb(hue: float, saturation: float, value: float) -> tuple[int, int, int]:

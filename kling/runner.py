@@ -313,8 +313,9 @@ class Runner:
             try:
                 found = await client.find_tasks(lost.model, created_after=since)
             except (KlingError, httpx.HTTPError) as exc:
+                reason = str(exc) or type(exc).__name__  # some httpx errors carry no text
                 raise SubmitUncertainError(
-                    f"{lost} Looking for it in WaveSpeed's list of recent tasks failed ({exc}); check your "
+                    f"{lost} Looking for it in WaveSpeed's list of recent tasks failed ({reason}); check your "
                     "WaveSpeed dashboard before you retry.",
                     model=lost.model,
                     sent_at=lost.sent_at,

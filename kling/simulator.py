@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import heapq
 import hmac
@@ -30,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -43,6 +45,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 API = "/api/v3"
 I2V_MODEL = "kwaivgi/kling-v2.0-i2v-master"
@@ -299,7 +302,7 @@ class Simulator:
         self,
         config: SimConfig | None = None,
         *,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config or SimConfig()
@@ -338,7 +341,7 @@ class Simulator:
 
     # -- the ASGI entry, with the request log ------------------------------------------------
 
-    async def app(self, scope, receive, send) -> None:
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self._app(scope, receive, send)
         headers = {k.decode().lower(): v.decode(errors="replace") for k, v in scope["headers"]}
@@ -463,7 +466,8 @@ class Simulator:
             data["has_nsfw_contents"] = [task.nsfw]
             data["timings"] = {"inference": int(task.run_s * 1000 / max(self.config.time_scale, 1e-9))}
         elif status == "failed":
-            code = 1402 if task.media_error else task.fail_code
+            # status() says "failed" only for a media error or a fail_code, so 1402 stands for the first.
+            code = task.fail_code if task.fail_code is not None and not task.media_error else 1402
             data["error"] = task.media_error or FAILURE_TEXT.get(code, "Execution failed.")
             data["code"] = code
         elif status in FINAL_STATUSES:
@@ -612,10 +616,13 @@ class Simulator:
 
             out = self._workdir / f"{key}.mp4"
             if model == I2V_MODEL:
-                job = (render.render_i2v, images["image"], images["end_image"], prompt, duration, out)
+                start = images["image"]
+                if start is None:  # _create renders only when check_body found the image and it was read
+                    raise ValueError("an image-to-video render needs its start image")
+                job = functools.partial(render.render_i2v, start, images["end_image"], prompt, duration, out)
             else:
-                job = (render.render_t2v, prompt, aspect_ratio, duration, out)
-            self._renders[key] = self._executor.submit(_render_file, *job)
+                job = functools.partial(render.render_t2v, prompt, aspect_ratio, duration, out)
+            self._renders[key] = self._executor.submit(_render_file, job, out)
             self._prune_renders()
         return self._renders[key]
 
@@ -785,7 +792,7 @@ class Simulator:
 
     # -- webhooks --------------------------------------------------------------------------------
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         job = asyncio.ensure_future(coro)
         self._background.add(job)
         job.add_done_callback(self._background.discard)
@@ -838,9 +845,9 @@ def _parse_time(value: Any) -> float | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
-def _render_file(render_fn, *args) -> Path:
-    render_fn(*args)
-    return args[-1]
+def _render_file(render: Callable[[], object], out: Path) -> Path:
+    render()
+    return out
 
 
 def sign_webhook(secret: str, message_id: str, timestamp: str, body: bytes) -> str:

@@ -402,12 +402,18 @@ def test_refused_input_sends_no_request(fake_api, fake_time, tmp_path, request_)
 # -- the key ---------------------------------------------------------------------------------
 
 
-def test_the_key_is_read_when_the_client_is_made(monkeypatch):
+def test_the_key_and_address_are_read_when_the_client_is_made(monkeypatch):
+    # The library's fallback is the process environment itself, so this one test sets it.
     monkeypatch.delenv("WAVESPEED_API_KEY", raising=False)
+    monkeypatch.delenv("WAVESPEED_BASE_URL", raising=False)
     with pytest.raises(AuthenticationError):
         AsyncKlingClient()
     monkeypatch.setenv("WAVESPEED_API_KEY", "from-env")
-    assert AsyncKlingClient()._key == "from-env"
+    client = AsyncKlingClient()
+    assert (client._key, client.base_url) == ("from-env", "https://api.wavespeed.ai")
+    monkeypatch.setenv("WAVESPEED_BASE_URL", "http://127.0.0.1:8765/")
+    assert AsyncKlingClient().base_url == "http://127.0.0.1:8765"
+    assert AsyncKlingClient(base_url="http://127.0.0.1:9/").base_url == "http://127.0.0.1:9"
 
 
 def test_the_key_never_shows_in_repr_or_errors(fake_api, fake_time):
@@ -552,7 +558,9 @@ def test_a_404_after_a_submit_is_ridden_out_for_a_minute_then_ends(fake_api, fak
         return updates, caught.value
 
     updates, error = run(go())
+    assert len(updates) == fake_api.gets - 1 > 1  # every 404 but the last was ridden out, with an update
     assert all(u.stage == "retrying" and "not readable yet" in u.message for u in updates)
+    assert 60 <= sum(fake_time.sleeps) < 90  # for the grace minute, not one poll nor for ever
     assert "Unknown or expired task" in str(error) and TASK_ID in str(error)
     assert sum(fake_time.sleeps[:-1]) < 60 <= sum(fake_time.sleeps)
     fake_api.requests.clear()
@@ -635,6 +643,35 @@ def test_the_listing_is_asked_with_the_documented_filters(fake_time):
         "model": "kwaivgi/kling-v2.0-t2v-master",
         "created_after": "2026-11-21T12:26:40Z",
     }
+
+
+def test_the_listing_is_read_again_after_a_dropped_connection_or_a_5xx(fake_time):
+    """Right after a lost submit, a pooled connection may have been closed under us: the listing
+    (a read, creating nothing) is sent again on the shared backoff, and the task is found."""
+    answers: list[object] = [httpx.ReadError("connection closed"), httpx.Response(502, text="<html>bad</html>")]
+    log: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        if answers:
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        items = [envelope("processing", task_id="mine")["data"]]
+        return httpx.Response(200, json={"code": 200, "message": "success", "data": {"page": 1, "items": items}})
+
+    client = AsyncKlingClient(
+        KEY,
+        base_url="https://api.example",
+        transport=httpx.MockTransport(handle),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+    )
+    found = run(client.find_tasks("kwaivgi/kling-v2.0-t2v-master", created_after=1795264000.0))
+    assert [t.id for t in found] == ["mine"]
+    assert [r.url.path for r in log] == ["/api/v3/predictions"] * 3
+    assert fake_time.sleeps == [1.0, 2.0]  # the one backoff rule: 1 s, then 2 s
 
 
 def test_upload_submit_and_download_share_one_backoff(fake_api, fake_time):

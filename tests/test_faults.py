@@ -17,22 +17,23 @@ from kling.simulator import Faults, SimConfig, Simulator
 
 from .conftest import KEY, FakeTime, finish, make_runner
 
-# switch -> (changes, expected stage, words in the message, journal row status or None, submits, tasks made)
-SUBMIT = {
+# switch -> (outcome, words, journal row status or None, submits, tasks made). The words are in the
+# message of a refused run, or in the note of a finished one; None: a finished run has no note.
+SUBMIT: dict[str, tuple[str, str | None, str | None, int, int]] = {
     "401": ("refused", "API key was refused", None, 1, 0),
     "402": ("refused", "no credits left", None, 1, 0),
     "403": ("refused", "may be suspended", None, 1, 0),
-    "429": ("done", "", "completed", 2, 1),
-    "busy_in_200": ("done", "", "completed", 2, 1),
+    "429": ("done", None, "completed", 2, 1),
+    "busy_in_200": ("done", None, "completed", 2, 1),
     "refused_in_200": ("refused", "rejected by the safety filter). No task was created", None, 1, 0),
     # A 503 may come after the task was made, so it is never resent; the listing shows none here.
     "503": ("refused", "may have been created", None, 1, 0),
     "500_before_create": ("refused", "shows no new task of this model", None, 1, 0),
     # The answer was lost after the task was made: found in the listing, adopted, finished.
-    "500": ("done", "", "completed", 1, 1),
-    "502": ("done", "", "completed", 1, 1),
-    "504": ("done", "", "completed", 1, 1),
-    "drop": ("done", "", "completed", 1, 1),
+    "500": ("done", "Recovered task", "completed", 1, 1),
+    "502": ("done", "Recovered task", "completed", 1, 1),
+    "504": ("done", "Recovered task", "completed", 1, 1),
+    "drop": ("done", "Recovered task", "completed", 1, 1),
 }
 # In-process there are no sockets, so the "timeout" switch only delays: test_loopback.py covers it
 # over real HTTP (test_a_lost_submit_answer_is_never_resubmitted, test_polls_ride_out_flaky_answers).
@@ -107,8 +108,12 @@ def run_one(tmp_path, sim_clock, setup, *, deadline: float = 30, new_task_grace:
 def test_submit_faults(tmp_path, fresh_sim_clock, fault):
     stage, words, row, submits, tasks = SUBMIT[fault]
     state, jobs, seen = run_one(tmp_path, fresh_sim_clock, lambda sim: sim.faults.submit.append(fault))
-    assert (state.stage if state.stage == "done" else "refused") == stage
-    assert words in state.message
+    if stage == "refused":
+        assert state.stage == "error" and words and words in state.message
+    elif words is None:
+        assert state.stage == "done" and state.note == ""
+    else:
+        assert state.stage == "done" and words in state.note and state.task_id in state.note
     assert [job.status for job in jobs] == ([row] if row else [])
     assert (seen.submits, seen.tasks) == (submits, tasks)
 

@@ -67,7 +67,9 @@ def test_t2v_anything(prompt, negative, aspect, duration):
     error, requests = submit_counting_requests(request)
     assert error is None or isinstance(error, ValidationError), repr(error)
     assert (requests == 0) == (error is not None)
-    checks = field_checks(request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"])
+    names = ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"]
+    checks = field_checks(request, names)
+    assert len(checks) == len(names)
     assert all(check["is_valid"] for check in checks) == (error is None)
 
 

@@ -506,8 +506,9 @@ def test_i2v_payload_refuses_a_local_path_string():
 
 
 def test_payload_validates_scalars_too():
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as info:
         I2VRequest(image="https://cdn.x/a.png", prompt="go", duration=15).payload()
+    assert [p.field for p in info.value.problems] == ["duration"]
 
 
 # --- price and URLs -------------------------------------------------------------------------------

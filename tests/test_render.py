@@ -11,10 +11,19 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from kling import render
-from kling.render import CAMERA_MOVES, FPS, RenderInfo, camera_move_for, render_i2v, render_t2v
+from kling.render import (
+    CAMERA_MOVES,
+    FPS,
+    RenderInfo,
+    camera_box,
+    camera_move_for,
+    fit_size,
+    render_i2v,
+    render_t2v,
+)
 
 SAMPLE_EVERY = 12  # decode everything, keep every 12th frame (plus the last) as arrays
 
@@ -180,7 +189,7 @@ def test_i2v_follows_the_start_image_aspect(landscape, portrait):
     ],
 )
 def test_fit_size_fills_the_720p_box_with_even_sides(source, expected):
-    width, height = render._fit_size(*source)
+    width, height = fit_size(*source)
     assert (width, height) == expected
     assert width % 2 == 0 and height % 2 == 0
     assert width / height == pytest.approx(source[0] / source[1], rel=0.01)
@@ -196,7 +205,7 @@ def test_t2v_size_and_length(t2v):
         info, clip = t2v[aspect]
         assert (clip.width, clip.height) == expected
         assert clip.frames == 120
-        assert info == RenderInfo(*expected, FPS, 120, 5, None)
+        assert info == RenderInfo(*expected, FPS, 120, 5, None, ("A red fox trots through fresh snow at dawn",))
 
 
 # --- pictures ---------------------------------------------------------------------------------
@@ -301,7 +310,7 @@ def test_camera_move_for(prompt, move):
 def test_camera_box_starts_on_the_full_image_and_stays_inside(move):
     size = (1200, 720)
     count = 240
-    boxes = [render._camera_box(move, i / (count - 1), i / FPS, size) for i in range(count)]
+    boxes = [camera_box(move, i / (count - 1), i / FPS, size) for i in range(count)]
     assert boxes[0] == pytest.approx((0, 0, *size))
     for x0, y0, x1, y1 in boxes:
         assert -1e-6 <= x0 < x1 <= size[0] + 1e-6
@@ -310,32 +319,45 @@ def test_camera_box_starts_on_the_full_image_and_stays_inside(move):
 
 
 def test_camera_moves_differ():
-    middles = {render._camera_box(move, 0.3, 1.5, (1280, 720)) for move in CAMERA_MOVES}
+    middles = {camera_box(move, 0.3, 1.5, (1280, 720)) for move in CAMERA_MOVES}
     assert len(middles) == len(CAMERA_MOVES)
 
 
 # --- caption wrapping -------------------------------------------------------------------------
 
+# The layout being tested: on a 720x720 clip the caption is set in 30-px type within 84% of the width.
+CAPTION_FONT, CAPTION_WIDTH = ImageFont.load_default(size=30), 720 * 0.84
 
-def test_caption_wraps_and_truncates_with_an_ellipsis():
-    font = render._font(30)
-    lines = render._wrap("word " * 400, font, 600, 3)
+
+@pytest.fixture(scope="module")
+def captions(tmp_path_factory) -> dict[str, tuple[str, ...]]:
+    folder = tmp_path_factory.mktemp("captions")
+    prompts = {"long": "word " * 400, "overlong": "x" * 500, "untidy": "  A fox \n in snow ", "blank": " \n "}
+    return {name: render_t2v(p, "1:1", 5, folder / f"{name}.mp4").caption for name, p in prompts.items()}
+
+
+def test_caption_wraps_and_truncates_with_an_ellipsis(captions):
+    lines = captions["long"]
     assert len(lines) == 3
-    assert lines[-1].endswith("…")
-    assert all(font.getlength(line) <= 600 for line in lines)
+    assert lines[-1].endswith("…") and lines[-1] != "…"
+    assert ("word " * 400).startswith(" ".join(lines)[:-1])  # the prompt's start, cut where it stops fitting
+    assert all(set(line.split()) == {"word"} for line in lines[:-1])
+    assert all(CAPTION_FONT.getlength(line) <= CAPTION_WIDTH for line in lines)
+    assert all(CAPTION_FONT.getlength(line + " word") > CAPTION_WIDTH for line in lines[:-1])  # filled greedily
 
 
-def test_caption_keeps_a_short_prompt_whole():
-    font = render._font(30)
-    assert render._wrap("  A fox \n in snow ", font, 600, 3) == ["A fox in snow"]
-    assert render._wrap("", font, 600, 3) == []
+def test_caption_keeps_a_short_prompt_whole(captions, t2v):
+    assert captions["untidy"] == ("A fox in snow",)
+    assert captions["blank"] == ()
+    assert {info.caption for info, _ in t2v.values()} == {("A red fox trots through fresh snow at dawn",)}
 
 
-def test_caption_splits_an_overlong_word():
-    font = render._font(30)
-    lines = render._wrap("x" * 500, font, 300, 3)
+def test_caption_splits_an_overlong_word(captions):
+    lines = captions["overlong"]
     assert len(lines) == 3 and lines[-1].endswith("…")
-    assert all(font.getlength(line) <= 300 for line in lines)
+    assert set("".join(lines)) == {"x", "…"} and len(lines[0]) == len(lines[1]) < 500
+    assert all(CAPTION_FONT.getlength(line) <= CAPTION_WIDTH for line in lines)
+    assert CAPTION_FONT.getlength(lines[0] + "x") > CAPTION_WIDTH  # each piece is as long as fits
 
 
 # --- errors and atomic writes ------------------------------------------------------------------
@@ -357,7 +379,7 @@ def test_failed_render_leaves_nothing_behind(tmp_path, monkeypatch, existing):
     out = tmp_path / "clip.mp4"
     if existing:
         out.write_bytes(b"previous clip")
-    real, calls = render._camera_box, []
+    real, calls = render.camera_box, []
 
     def failing(*args):
         calls.append(1)
@@ -365,7 +387,7 @@ def test_failed_render_leaves_nothing_behind(tmp_path, monkeypatch, existing):
             raise RuntimeError("boom mid-render")
         return real(*args)
 
-    monkeypatch.setattr(render, "_camera_box", failing)
+    monkeypatch.setattr(render, "camera_box", failing)
     with pytest.raises(RuntimeError, match="boom"):
         render_i2v(encoded(start_image(640, 360), "JPEG"), None, "push in", 5, out)
     assert 10 <= len(calls) < 20  # stopped within the look-ahead, not after the whole clip

@@ -219,9 +219,26 @@ def test_without_a_key_make_showcase_refuses_before_any_request(tmp_path):
     asyncio.run(go())
 
 
+def test_a_submit_whose_answer_was_lost_is_recovered_from_the_listing(served_simulator, tmp_path):
+    async def go():
+        served_simulator.simulator.faults.submit = ["drop"]  # the task is made, the answer never arrives
+        example = ex.T2V_EXAMPLES[1]
+        runner = _runner(served_simulator.url, tmp_path / "data")
+        try:
+            result = await make_showcase([example], tmp_path / "show", runner)
+        finally:
+            await runner.backend.aclose()
+        assert result.failed == [] and len(served_simulator.simulator.submits()) == 1
+        assert pending_submits(runner.journal, ex.showcase_examples()) == []
+        assert load_showcase(tmp_path / "show").keys() == {example.key}
+
+    asyncio.run(go())
+
+
 def test_a_submit_whose_answer_was_lost_is_remembered_so_the_next_run_warns(served_simulator, tmp_path):
     async def go():
         served_simulator.simulator.faults.submit = ["drop"]  # the task is made, the answer never arrives
+        served_simulator.simulator.faults.listing = False  # ... and cannot be found in the listing
         example = ex.T2V_EXAMPLES[1]
         runner = _runner(served_simulator.url, tmp_path / "data")
         try:

@@ -240,7 +240,7 @@ def test_poll_faults(sim, fault, status):
     if fault == "null_data":
         assert response.json()["data"] is None
     if fault == "not_json":
-        with pytest.raises(ValueError):
+        with pytest.raises(json.JSONDecodeError):
             response.json()
 
 
