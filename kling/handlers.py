@@ -6,6 +6,7 @@ with a dict keyed by component, so a component they leave out keeps its value.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,9 +19,11 @@ from .client import is_task_id
 from .clips import ClipShelf
 from .config import Settings
 from .errors import SpendRefused, ValidationError
+from .examples import STARTERS, T2V_EXAMPLES, Starter, TextExample, by_key
 from .journal import Job, Journal
 from .params import I2VRequest, T2VRequest
 from .runner import Runner, RunState
+from .showcase import ShowcaseClip, clip_for
 from .views import (
     LAB_I2V,
     LIVE_VIDEO_LABEL,
@@ -35,9 +38,13 @@ from .views import (
     price_text,
     refusal_text,
     settings_from_query,
+    showcase_details,
+    showcase_status,
     status_markdown,
 )
-from .widgets import LabSlot, Parts
+from .widgets import I2VForm, LabSlot, Parts, T2VForm
+
+log = logging.getLogger("kling.showcase")
 
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
 Session = dict[str, str]  # {"owner": opaque browser id, "key": the visitor's own key or ""}
@@ -488,11 +495,82 @@ class Lab:
         }
 
 
+class Examples:
+    """Clicking an example: it fills the form, and when the showcase has its clip (made with the
+    example's current settings), shows that clip at once. Reads only the showcase loaded at
+    start-up: a click never calls the API and never starts a run."""
+
+    def __init__(self, showcase: dict[str, ShowcaseClip], parts: Parts) -> None:
+        self.showcase = showcase
+        self.parts = parts
+
+    def clip(self, key: str) -> ShowcaseClip | None:
+        example = by_key().get(key)
+        if not isinstance(example, Starter | TextExample):
+            return None
+        clip = clip_for(example, self.showcase)
+        if clip is not None and not clip.clip_path.is_file():
+            log.warning("Showcase clip %s is gone since start-up; not shown", clip.clip_path)
+            return None
+        return clip
+
+    def pick_starter(self, evt: gr.SelectData) -> Updates:
+        """A thumbnail of the Image to Video gallery (it shows STARTERS in order)."""
+        return self._pick([starter.key for starter in STARTERS], evt)
+
+    def pick_t2v(self, evt: gr.SelectData) -> Updates:
+        """A thumbnail of the Text to Video gallery (it shows T2V_EXAMPLES in order)."""
+        return self._pick([example.key for example in T2V_EXAMPLES], evt)
+
+    def _pick(self, keys: list[str], evt: gr.SelectData) -> Updates:
+        index = evt.index if isinstance(evt.index, int) else -1
+        if not 0 <= index < len(keys):
+            return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
+        return self.fill(keys[index])
+
+    def fill(self, key: str) -> Updates:
+        example = by_key()[key]
+        i2v, t2v = self.parts.i2v, self.parts.t2v
+        if isinstance(example, Starter):
+            form: I2VForm | T2VForm = i2v
+            updates: Updates = {
+                i2v.image: str(example.image_path),
+                i2v.end_image: None,
+                i2v.text.prompt: example.prompt,
+                i2v.text.negative: example.negative_prompt,
+                i2v.guidance: example.guidance_scale,
+                i2v.duration: example.duration,
+            }
+        elif isinstance(example, TextExample):
+            form = t2v
+            updates = {
+                t2v.text.prompt: example.prompt,
+                t2v.text.negative: example.negative_prompt,
+                t2v.aspect_ratio: example.aspect_ratio,
+                t2v.duration: example.duration,
+            }
+        else:
+            form = i2v
+            updates = {i2v.text.prompt: example.prompt, i2v.text.negative: example.negative_prompt}
+        clip = self.clip(key)
+        if clip is not None:
+            updates |= {
+                form.out.status: showcase_status(example.title, clip),
+                form.out.video: str(clip.clip_path),
+                form.out.details: showcase_details(clip),
+                form.out.task: "",  # no run of this visitor's: "Stop waiting" has nothing to stop
+            }
+        return updates
+
+
 class Handlers:
     """Every handler of the page, built once its components exist."""
 
-    def __init__(self, generation: Generation, journal: Journal, parts: Parts) -> None:
+    def __init__(
+        self, generation: Generation, journal: Journal, parts: Parts, showcase: dict[str, ShowcaseClip] | None = None
+    ) -> None:
         self.generation = generation
+        self.examples = Examples(showcase or {}, parts)
         self.visitor = Visitor(generation, parts)
         self.history = History(generation, journal, parts)
         self.lab = Lab(generation, parts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from .handlers import Generation, Handlers
 from .journal import Journal
 from .page import CSS, build_page
 from .runner import Runner
+from .showcase import ShowcaseClip, load_showcase
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Studio:
     journal: Journal
     runner: Runner
     clips: ClipShelf
+    # Real clips of the examples (python -m kling showcase), read once at start-up; never an API call.
+    showcase: dict[str, ShowcaseClip] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Studio:
@@ -39,19 +42,22 @@ class Studio:
         backend = Backend(settings, webhooks=True)  # launch_kwargs() serves the route
         journal = Journal(settings.journal_path)
         runner = Runner(backend, journal, SpendGuard(settings, journal))
-        return cls(settings, backend, journal, runner, ClipShelf.in_gradio_cache(settings.clip_cache_bytes))
+        clips = ClipShelf.in_gradio_cache(settings.clip_cache_bytes)
+        return cls(settings, backend, journal, runner, clips, load_showcase(settings.showcase_dir))
 
     def build(self) -> gr.Blocks:
         return self.build_with_handlers()[0]
 
     def build_with_handlers(self) -> tuple[gr.Blocks, Handlers]:
         """The page and its handlers (tests call the handlers directly)."""
-        return build_page(self.settings, Generation(self.settings, self.runner, self.clips), self.journal)
+        generation = Generation(self.settings, self.runner, self.clips)
+        return build_page(self.settings, generation, self.journal, self.showcase)
 
     def launch_kwargs(self, *, share: bool | None = None) -> dict[str, Any]:
         """What `launch()` needs: theme and css (Gradio 6 takes them here), no run history, no file
-        route into the data folder, a start-up hook that resumes unfinished paid tasks, the webhook
-        route when KLING_PUBLIC_URL is set, and the optional share link and MCP server."""
+        route into the data folder (the showcase's checked clips and posters are allowed), a start-up
+        hook that resumes unfinished paid tasks, the webhook route when KLING_PUBLIC_URL is set, and
+        the optional share link and MCP server."""
         runner = self.runner
 
         @asynccontextmanager
@@ -68,6 +74,7 @@ class Studio:
             "run_history": False,
             "footer_links": ["api", "gradio"],
             "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],
+            "allowed_paths": self.showcase_files(),
             "app_kwargs": {"lifespan": resume_on_start, "routes": self.webhook_routes()},
             # Gradio runs at most `max_threads` events at once whatever their concurrency_limit
             # (its queue has that many worker slots), async or not: 40 would make the 41st visitor
@@ -77,6 +84,13 @@ class Studio:
             "share": self.settings.share if share is None else share,
             "mcp_server": self.settings.mcp,
         }
+
+    def showcase_files(self) -> list[str]:
+        """The files of the showcase folder the page may serve: each clip whose hash was checked at
+        start-up, and its poster. Not the folder itself: nothing else in it is the page's to serve."""
+        files = [clip.clip_path for clip in self.showcase.values()]
+        files += [clip.poster_path for clip in self.showcase.values() if clip.poster_path is not None]
+        return [str(path.resolve()) for path in files]
 
     def webhook_routes(self) -> list[Route]:
         """WaveSpeed's webhook route, served only where WaveSpeed can reach the app."""
