@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,7 +19,7 @@ from .client import is_task_id
 from .clips import ClipShelf
 from .config import Settings
 from .errors import SpendRefused, ValidationError
-from .examples import STARTERS, T2V_EXAMPLES, Starter, TextExample, by_key
+from .examples import STARTERS, T2V_EXAMPLES, Generable, Starter
 from .journal import Job, Journal
 from .params import I2VRequest, T2VRequest
 from .runner import Runner, RunState
@@ -504,10 +504,7 @@ class Examples:
         self.showcase = showcase
         self.parts = parts
 
-    def clip(self, key: str) -> ShowcaseClip | None:
-        example = by_key().get(key)
-        if not isinstance(example, Starter | TextExample):
-            return None
+    def clip(self, example: Generable) -> ShowcaseClip | None:
         clip = clip_for(example, self.showcase)
         if clip is not None and not clip.clip_path.is_file():
             log.warning("Showcase clip %s is gone since start-up; not shown", clip.clip_path)
@@ -516,43 +513,44 @@ class Examples:
 
     def pick_starter(self, evt: gr.SelectData) -> Updates:
         """A thumbnail of the Image to Video gallery (it shows STARTERS in order)."""
-        return self._pick([starter.key for starter in STARTERS], evt)
+        return self._pick(STARTERS, evt)
 
     def pick_t2v(self, evt: gr.SelectData) -> Updates:
         """A thumbnail of the Text to Video gallery (it shows T2V_EXAMPLES in order)."""
-        return self._pick([example.key for example in T2V_EXAMPLES], evt)
+        return self._pick(T2V_EXAMPLES, evt)
 
-    def _pick(self, keys: list[str], evt: gr.SelectData) -> Updates:
+    def _pick(self, examples: Sequence[Generable], evt: gr.SelectData) -> Updates:
         index = evt.index if isinstance(evt.index, int) else -1
-        if not 0 <= index < len(keys):
+        if not 0 <= index < len(examples):
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
-        return self.fill(keys[index])
+        return self.fill(examples[index])
 
-    def fill(self, key: str) -> Updates:
-        example = by_key()[key]
+    def fill(self, example: Generable) -> Updates:
         i2v, t2v = self.parts.i2v, self.parts.t2v
+        form: I2VForm | T2VForm
         if isinstance(example, Starter):
-            form: I2VForm | T2VForm = i2v
-            updates: Updates = {
-                i2v.image: str(example.image_path),
-                i2v.end_image: None,
-                i2v.text.prompt: example.prompt,
-                i2v.text.negative: example.negative_prompt,
-                i2v.guidance: example.guidance_scale,
-                i2v.duration: example.duration,
-            }
-        elif isinstance(example, TextExample):
-            form = t2v
-            updates = {
-                t2v.text.prompt: example.prompt,
-                t2v.text.negative: example.negative_prompt,
-                t2v.aspect_ratio: example.aspect_ratio,
-                t2v.duration: example.duration,
-            }
+            form, updates = (
+                i2v,
+                {
+                    i2v.image: str(example.image_path),
+                    i2v.end_image: None,
+                    i2v.text.prompt: example.prompt,
+                    i2v.text.negative: example.negative_prompt,
+                    i2v.guidance: example.guidance_scale,
+                    i2v.duration: example.duration,
+                },
+            )
         else:
-            form = i2v
-            updates = {i2v.text.prompt: example.prompt, i2v.text.negative: example.negative_prompt}
-        clip = self.clip(key)
+            form, updates = (
+                t2v,
+                {
+                    t2v.text.prompt: example.prompt,
+                    t2v.text.negative: example.negative_prompt,
+                    t2v.aspect_ratio: example.aspect_ratio,
+                    t2v.duration: example.duration,
+                },
+            )
+        clip = self.clip(example)
         if clip is not None:
             updates |= {
                 form.out.status: showcase_status(example.title, clip),
