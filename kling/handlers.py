@@ -6,7 +6,8 @@ with a dict keyed by component, so a component they leave out keeps its value.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,11 +18,13 @@ from .client import is_task_id
 from .clips import ClipShelf
 from .config import Settings
 from .errors import SpendRefused, ValidationError
+from .examples import STARTERS, T2V_EXAMPLES, Generable, Starter
 from .hf_user import HfUsers
 from .identity import SIGN_IN_REFUSAL, Identity, may_spend_server_key
 from .journal import Job, Journal
 from .params import I2VRequest, T2VRequest
 from .runner import Run, Runner, RunState
+from .showcase import ShowcaseClip, clip_for
 from .views import (
     LAB_I2V,
     LIVE_VIDEO_LABEL,
@@ -36,11 +39,15 @@ from .views import (
     price_text,
     refusal_text,
     settings_from_query,
+    showcase_details,
+    showcase_status,
     status_markdown,
     task_id_in_status,
 )
 from .visitor import visitor
-from .widgets import LabSlot, Parts
+from .widgets import I2VForm, LabSlot, Parts, T2VForm
+
+log = logging.getLogger("kling.showcase")
 
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
 # {"token": the browser id this server signed (kling.identity), "key": the visitor's own key or ""}.
@@ -538,11 +545,79 @@ class Lab:
         }
 
 
+class Examples:
+    """Clicking an example: it fills the form, and when the showcase has its clip (made with the
+    example's current settings), shows that clip at once. Reads only the showcase loaded at
+    start-up: a click never calls the API and never starts a run."""
+
+    def __init__(self, showcase: dict[str, ShowcaseClip], parts: Parts) -> None:
+        self.showcase = showcase
+        self.parts = parts
+
+    def clip(self, example: Generable) -> ShowcaseClip | None:
+        clip = clip_for(example, self.showcase)
+        if clip is not None and not clip.clip_path.is_file():
+            log.warning("Showcase clip %s is gone since start-up; not shown", clip.clip_path)
+            return None
+        return clip
+
+    def pick_starter(self, evt: gr.SelectData) -> Updates:
+        """A thumbnail of the Image to Video gallery (it shows STARTERS in order)."""
+        return self._pick(STARTERS, evt)
+
+    def pick_t2v(self, evt: gr.SelectData) -> Updates:
+        """A thumbnail of the Text to Video gallery (it shows T2V_EXAMPLES in order)."""
+        return self._pick(T2V_EXAMPLES, evt)
+
+    def _pick(self, examples: Sequence[Generable], evt: gr.SelectData) -> Updates:
+        index = evt.index if isinstance(evt.index, int) else -1
+        if not 0 <= index < len(examples):
+            return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
+        return self.fill(examples[index])
+
+    def fill(self, example: Generable) -> Updates:
+        i2v, t2v = self.parts.i2v, self.parts.t2v
+        form: I2VForm | T2VForm
+        if isinstance(example, Starter):
+            form, updates = (
+                i2v,
+                {
+                    i2v.image: str(example.image_path),
+                    i2v.end_image: None,
+                    i2v.text.prompt: example.prompt,
+                    i2v.text.negative: example.negative_prompt,
+                    i2v.guidance: example.guidance_scale,
+                    i2v.duration: example.duration,
+                },
+            )
+        else:
+            form, updates = (
+                t2v,
+                {
+                    t2v.text.prompt: example.prompt,
+                    t2v.text.negative: example.negative_prompt,
+                    t2v.aspect_ratio: example.aspect_ratio,
+                    t2v.duration: example.duration,
+                },
+            )
+        clip = self.clip(example)
+        if clip is not None:
+            updates |= {
+                form.out.status: showcase_status(example.title, clip),
+                form.out.video: str(clip.clip_path),
+                form.out.details: showcase_details(clip),
+            }
+        return updates
+
+
 class Handlers:
     """Every handler of the page, built once its components exist."""
 
-    def __init__(self, generation: Generation, journal: Journal, parts: Parts) -> None:
+    def __init__(
+        self, generation: Generation, journal: Journal, parts: Parts, showcase: dict[str, ShowcaseClip] | None = None
+    ) -> None:
         self.generation = generation
+        self.examples = Examples(showcase or {}, parts)
         self.visitor = Visitor(generation, parts)
         self.history = History(generation, journal, parts)
         self.lab = Lab(generation, parts)

@@ -8,19 +8,31 @@ from __future__ import annotations
 
 import hashlib
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from gradio.blocks import Block
 from gradio.utils import get_space
+from PIL import Image
 
 from . import lab
 from .config import Settings
+from .examples import I2V_PROMPTS, STARTERS, T2V_EXAMPLES, Generable, Starter
 from .handlers import Generation, Handlers
 from .journal import Journal
 from .params import ASPECT_RATIOS, PROMPT_MAX_CHARS
-from .views import HISTORY_COLUMNS, HISTORY_HELP, LAB_I2V, LAB_T2V, compose_brief, key_status, mode_banner
+from .showcase import ShowcaseClip, clip_for
+from .views import (
+    HISTORY_COLUMNS,
+    HISTORY_HELP,
+    LAB_I2V,
+    LAB_T2V,
+    compose_brief,
+    example_caption,
+    key_status,
+    mode_banner,
+    showcase_note,
+)
 from .widgets import (
     GUIDANCE_HELP,
     HistoryView,
@@ -30,9 +42,11 @@ from .widgets import (
     Parts,
     T2VForm,
     duration_radio,
+    example_gallery,
     guidance_slider,
     lab_slot,
     prompt_inputs,
+    ratio_card,
     result_panel,
     run_buttons,
     start_image,
@@ -55,29 +69,9 @@ Write the prompt like a director's brief:
 - **Continuity rules**: keep identity, outfit, and scene layout consistent; if using end_image, ensure the motion "lands" on that end frame naturally
 """  # noqa: E501 (the prompting guide's own words)
 
-# The seed pages' example prompts and negative prompts, word for word.
-EXAMPLE_PROMPTS = [
-    "A warm, serene park scene. An elderly couple sits on a bench; the wife gently pats her husband’s back, "
-    "both smiling. Sunlight filters through leaves with soft dappled shadows. Camera slowly pushes in, subtle "
-    "breeze moves their hair and clothing, natural motion, 5 seconds.",
-    "Portrait outdoors at golden hour. The subject smiles and looks toward the camera, hair sways slightly in "
-    "the wind. Gentle handheld micro-sway, shallow depth of field, 5 seconds.",
-    "Cozy indoor scene. The subject turns a page in a book, warm lamp lighting, floating dust motes, camera "
-    "slow orbit, 5 seconds.",
-]
-EXAMPLE_NEGATIVES = [
-    "blur, distort, low quality",
-    "jitter, warping, flicker, melted details",
-    "watermark, logo, subtitles, text artifacts",
-]
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-I2V_EXAMPLES = [
-    [str(ASSETS / "chelsea.png"), EXAMPLE_PROMPTS[0], EXAMPLE_NEGATIVES[0]],
-    [str(ASSETS / "astronaut.png"), EXAMPLE_PROMPTS[1], EXAMPLE_NEGATIVES[1]],
-    [str(ASSETS / "coffee.png"), EXAMPLE_PROMPTS[2], EXAMPLE_NEGATIVES[2]],
-]
-T2V_EXAMPLES = [[p, n] for p, n in zip(EXAMPLE_PROMPTS, EXAMPLE_NEGATIVES)]
-EXAMPLES_LABEL = "Examples from the model page (click to fill the form)"
+STARTERS_LABEL = "Examples: a sample photo and a prompt written for it (click to fill the form)"
+PAGE_PROMPTS_LABEL = "Prompts from the model page, to use with your own photo (click to fill the prompt)"
+T2V_LABEL = "Examples from the model page (click to fill the form)"
 
 LINK_JS = """(tab, prompt, negative, third, duration) => {
   const url = new URL(window.location.href);
@@ -103,14 +97,30 @@ SIGN_IN_LABEL = "Sign in with Hugging Face"
 LAB_STOPPED = "Stopped waiting. The variants keep running (and are billed); their clips land in History."
 
 
+def thumbnail(example: Generable, showcase: dict[str, ShowcaseClip]) -> tuple[str | Image.Image, str]:
+    """An example's thumbnail and caption: its showcase clip's poster frame where there is one,
+    else its photo (Image to Video) or a plain card in its aspect ratio (Text to Video)."""
+    clip = clip_for(example, showcase)
+    title = example.title if isinstance(example, Starter) else f"{example.title} ({example.aspect_ratio})"
+    if clip is not None and clip.poster_path is not None:
+        image: str | Image.Image = str(clip.poster_path)
+    else:
+        image = str(example.image_path) if isinstance(example, Starter) else ratio_card(example.aspect_ratio)
+    return image, example_caption(title, clip is not None)
+
+
 # -- the page ------------------------------------------------------------------------------------
 
 
-def build_page(settings: Settings, generation: Generation, journal: Journal) -> tuple[gr.Blocks, Handlers]:
-    """The page, and its handlers bound to its components."""
+def build_page(
+    settings: Settings, generation: Generation, journal: Journal, showcase: dict[str, ShowcaseClip] | None = None
+) -> tuple[gr.Blocks, Handlers]:
+    """The page, and its handlers bound to its components. `showcase`: the clips loaded at start-up."""
     # Gradio sends a BrowserState's secret to the browser (it encrypts there): never the signing key,
     # only a one-way derivative that stays the same across restarts.
     storage_secret = hashlib.sha256(b"kling-studio browser storage:" + generation.secret).hexdigest()
+    showcase = showcase or {}
+    note = showcase_note(len(showcase), settings.preview)
 
     with gr.Blocks(title=TITLE) as demo:
         # The browser keeps the id this server signed (kling.identity); the page never trusts it unchecked.
@@ -147,11 +157,13 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                         i2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
+                gr.Markdown(note, visible=bool(note), elem_classes="kling-showcase-note")
+                i2v_examples = example_gallery(STARTERS_LABEL, [thumbnail(s, showcase) for s in STARTERS], columns=4)
                 gr.Examples(
-                    I2V_EXAMPLES,
-                    inputs=[i2v_image, i2v_text.prompt, i2v_text.negative],
+                    [[idea.prompt, idea.negative_prompt] for idea in I2V_PROMPTS],
+                    inputs=[i2v_text.prompt, i2v_text.negative],
                     cache_examples=False,
-                    label=EXAMPLES_LABEL,
+                    label=PAGE_PROMPTS_LABEL,
                 )
             i2v = I2VForm(i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out)
 
@@ -164,12 +176,8 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                         t2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         t2v_out = result_panel()
-                gr.Examples(
-                    T2V_EXAMPLES,
-                    inputs=[t2v_text.prompt, t2v_text.negative],
-                    cache_examples=False,
-                    label=EXAMPLES_LABEL,
-                )
+                gr.Markdown(note, visible=bool(note), elem_classes="kling-showcase-note")
+                t2v_examples = example_gallery(T2V_LABEL, [thumbnail(e, showcase) for e in T2V_EXAMPLES], columns=3)
             t2v = T2VForm(t2v_text, t2v_aspect, t2v_duration, t2v_buttons, t2v_out)
 
             with gr.Tab("Prompt Lab", id="lab"):
@@ -229,8 +237,9 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
             gr.Markdown(HOW_TO_PROMPT)
 
         parts = Parts(tabs, banner, owner_store, key_store, session, key, i2v, t2v, prompt_lab, history)
-        handlers = Handlers(generation, journal, parts)
+        handlers = Handlers(generation, journal, parts, showcase)
         wire(demo, parts, handlers, history_tab, concurrency=settings.concurrency)
+        wire_examples(parts, handlers, i2v_examples, t2v_examples)
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo, handlers
@@ -341,3 +350,16 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         button.click(
             h.history.resume, [source, p.session], [history.job, history.video], api_visibility="private", **generation
         ).then(h.history.list, p.session, listing, **private)
+
+
+def wire_examples(p: Parts, h: Handlers, i2v_examples: gr.Gallery, t2v_examples: gr.Gallery) -> None:
+    """A click on an example fills its form and, where the showcase has its clip, shows it: no run,
+    no API call, and no API endpoint (gradio_client and MCP see only the two generate endpoints)."""
+    private: dict[str, Any] = {"api_visibility": "private", "queue": False}
+    i2v, t2v = p.i2v, p.t2v
+    results = [i2v.out.status, i2v.out.video, i2v.out.details]
+    i2v_form = [i2v.image, i2v.end_image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration]
+    i2v_examples.select(h.examples.pick_starter, None, [p.tabs, *i2v_form, *results], **private)
+    results = [t2v.out.status, t2v.out.video, t2v.out.details]
+    t2v_form = [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration]
+    t2v_examples.select(h.examples.pick_t2v, None, [p.tabs, *t2v_form, *results], **private)

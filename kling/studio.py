@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from .identity import state_secret
 from .journal import Journal
 from .page import CSS, build_page
 from .runner import Runner
+from .showcase import ShowcaseClip, load_showcase
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Studio:
     clips: ClipShelf
     secret: bytes = b""  # signs browser ids; from_env (or the first build) fills it in
     hf_users: HfUsers | None = None  # API/MCP callers' Hugging Face tokens, looked up on a Space only
+    # Real clips of the examples (python -m kling showcase), read once at start-up; never an API call.
+    showcase: dict[str, ShowcaseClip] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Studio:
@@ -48,9 +51,8 @@ class Studio:
         # Asking huggingface.co who a token is happens per request, never at start-up, and only on a
         # Space: elsewhere a local script may send its developer's own token without meaning to.
         hf_users = HfUsers(httpx.AsyncClient()) if settings.on_space else None
-        return cls(
-            settings, backend, journal, runner, clips, state_secret(settings.state_secret, settings.data_dir), hf_users
-        )
+        secret = state_secret(settings.state_secret, settings.data_dir)
+        return cls(settings, backend, journal, runner, clips, secret, hf_users, load_showcase(settings.showcase_dir))
 
     def build(self) -> gr.Blocks:
         return self.build_with_handlers()[0]
@@ -60,12 +62,13 @@ class Studio:
         if not self.secret:
             self.secret = state_secret(self.settings.state_secret, self.settings.data_dir)
         generation = Generation(self.settings, self.runner, self.clips, secret=self.secret, hf_users=self.hf_users)
-        return build_page(self.settings, generation, self.journal)
+        return build_page(self.settings, generation, self.journal, self.showcase)
 
     def launch_kwargs(self, *, share: bool | None = None) -> dict[str, Any]:
         """What `launch()` needs: theme and css (Gradio 6 takes them here), no run history, no file
-        route into the data folder, a start-up hook that resumes unfinished paid tasks, the webhook
-        route when KLING_PUBLIC_URL is set, and the optional share link and MCP server."""
+        route into the data folder (the showcase's checked clips and posters are allowed), a start-up
+        hook that resumes unfinished paid tasks, the webhook route when KLING_PUBLIC_URL is set, and
+        the optional share link and MCP server."""
         runner = self.runner
 
         @asynccontextmanager
@@ -82,6 +85,7 @@ class Studio:
             "run_history": False,
             "footer_links": ["api", "gradio"],
             "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],
+            "allowed_paths": self.showcase_files(),
             "app_kwargs": {"lifespan": resume_on_start, "routes": self.webhook_routes()},
             # Gradio runs at most `max_threads` events at once whatever their concurrency_limit
             # (its queue has that many worker slots), async or not: 40 would make the 41st visitor
@@ -92,6 +96,13 @@ class Studio:
             "mcp_server": self.settings.mcp,
             "max_file_size": self.settings.gradio_max_file_size,
         }
+
+    def showcase_files(self) -> list[str]:
+        """The files of the showcase folder the page may serve: each clip whose hash was checked at
+        start-up, and its poster. Not the folder itself: nothing else in it is the page's to serve."""
+        files = [clip.clip_path for clip in self.showcase.values()]
+        files += [clip.poster_path for clip in self.showcase.values() if clip.poster_path is not None]
+        return [str(path.resolve()) for path in files]
 
     def webhook_routes(self) -> list[Route]:
         """WaveSpeed's webhook route, served only where WaveSpeed can reach the app."""

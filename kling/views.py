@@ -12,6 +12,7 @@ from .errors import ValidationError
 from .journal import Job
 from .params import ASPECT_RATIOS, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS, format_price, price_cents
 from .runner import RunState
+from .showcase import ShowcaseClip
 
 MODE_LIVE = "🟢 **Live (WaveSpeed API)**: every clip is a paid Kling v2.0 master generation."
 MODE_OWN_KEY = "🟢 **Live (WaveSpeed API), with your own key**: clips are billed to your WaveSpeed account."
@@ -26,6 +27,16 @@ HISTORY_COLUMNS = ["When", "Mode", "Model", "Prompt", "Status", "Price", "Task i
 MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "Image to Video", "kwaivgi/kling-v2.0-t2v-master": "Text to Video"}
 QUERY_TABS = ("i2v", "t2v", "lab", "history")
 LAB_I2V, LAB_T2V = "Image to Video", "Text to Video"
+SHOWCASE_MARK = "🎬"
+# The showcase's setting names as the details list shows them (the photo's hash is left out).
+SHOWCASE_SETTINGS = {
+    "image": "Photo",
+    "prompt": "Prompt",
+    "negative_prompt": "Negative prompt",
+    "guidance_scale": "Guidance scale",
+    "aspect_ratio": "Aspect ratio",
+    "duration": "Duration (s)",
+}
 
 
 def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None = None) -> str:
@@ -192,3 +203,46 @@ def job_markdown(job: Job) -> str:
     if job.output_url and not job.preview:
         lines.append(f"Output URL: {job.output_url}")
     return "\n\n".join(line for line in lines if line)
+
+
+# -- the showcase: real clips of the examples --------------------------------------------------------
+
+
+def showcase_label(clip: ShowcaseClip) -> str:
+    """What a showcase clip is, in the words the page shows above it."""
+    return f"Kling's output for this example, made {clip.made[:10]}: free to watch"
+
+
+def showcase_status(title: str, clip: ShowcaseClip) -> str:
+    return (
+        f"### {SHOWCASE_MARK} {title}\n\n**{showcase_label(clip)}.**\n\n"
+        "Made once by this Space's owner. Generate makes a new take at the usual price."
+    )
+
+
+def showcase_details(clip: ShowcaseClip) -> str:
+    rows = [("Task id", f"`{clip.task_id}`"), ("Model", clip.model), ("Made", clip.made)]
+    rows += [(name, str(clip.settings[key])) for key, name in SHOWCASE_SETTINGS.items() if key in clip.settings]
+    rows.append(("Price", "free to watch (paid once by this Space's owner)"))
+    return "\n".join(f"- **{k}**: {v}" for k, v in rows)
+
+
+def showcase_note(clips: int, preview: bool) -> str:
+    """The line beside the examples when some have a real clip; "" when none has."""
+    if not clips:
+        return ""
+    note = (
+        f"{SHOWCASE_MARK} Examples marked {SHOWCASE_MARK} come with the clip Kling made for them, "
+        "paid for once by this Space's owner: click one to watch it, free."
+    )
+    if preview:
+        note += (
+            " This Space is in preview mode (no API key): these are the only real Kling clips on this page; "
+            "what Generate makes here is simulated and marked PREVIEW."
+        )
+    return note
+
+
+def example_caption(title: str, has_clip: bool) -> str:
+    """A thumbnail's caption, which Gradio's gallery also uses as the image's alt text."""
+    return f"{title} · {SHOWCASE_MARK} Kling clip" if has_clip else title

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
+from PIL import Image
 
 from .image_input import ImageInput
 from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
@@ -107,6 +108,27 @@ def result_panel() -> ResultPanel:
             show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
         )
     return ResultPanel(status, video, details, link_button, link)
+
+
+def example_gallery(label: str, items: list[tuple[str | Image.Image, str]], columns: int) -> gr.Gallery:
+    """Clickable example thumbnails; each caption is also its image's alt text."""
+    return gr.Gallery(
+        items,
+        label=label,
+        columns=columns,
+        height="auto",
+        object_fit="cover",
+        allow_preview=False,
+        interactive=False,
+        buttons=[],
+        elem_classes="kling-examples",
+    )
+
+
+def ratio_card(aspect_ratio: str, width: int = 320) -> Image.Image:
+    """A plain card in an aspect ratio: the thumbnail of a Text to Video example with no clip yet."""
+    w, h = (int(side) for side in aspect_ratio.split(":"))
+    return Image.new("RGB", (width, round(width * h / w)), (58, 64, 92))
 
 
 # -- the groups the handlers answer to ---------------------------------------------------------

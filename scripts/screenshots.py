@@ -4,19 +4,20 @@ Starts `python app.py` in preview mode (no API key: clips come from the in-proce
 on a free loopback port, drives Debian's Chromium at /usr/bin/chromium with Playwright (never
 `playwright install`), and writes to docs/screenshots/:
 
-  i2v.png    the Image to Video tab with the first example filled in
-  t2v.png    the Text to Video tab with an example filled in
+  i2v.png    the Image to Video tab with the first example (a photo and its prompt) filled in
+  t2v.png    the Text to Video tab with an example filled in (with a showcase, each shows its clip)
   clip.png   a finished preview clip with its status and details
   phone.png  the top of the page on a 390x844 phone (device scale 2, so 780x1688 pixels)
 
 Options: --out DIR (default docs/screenshots), --url URL to shoot an app that is already running
-instead of starting one. Emoji in the page need a colour emoji font on the machine
-(`apt-get install -y fonts-noto-color-emoji`), or they show as empty boxes.
+instead of starting one; KLING_SHOWCASE_DIR, when set, is passed to the app it starts. Emoji in the
+page need a colour emoji font (`apt-get install -y fonts-noto-color-emoji`), or they show as boxes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -75,7 +76,11 @@ def settle(page) -> None:
     page.mouse.move(0, 0)
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_function("[...document.images].every(img => img.complete)")
+    # Lazy images below the fold (the example thumbnails, on a phone) load only when scrolled to.
+    page.wait_for_function(
+        "[...document.images].every(img => img.complete || (img.loading === 'lazy' && "
+        "img.getBoundingClientRect().top > window.innerHeight))"
+    )
     page.wait_for_timeout(400)
 
 
@@ -90,8 +95,9 @@ def shoot(url: str, out: Path) -> list[Path]:
             context, page = open_page(browser, url, viewport=DESKTOP)
 
             tab = open_tab(page, "Image to Video")
-            tab.get_by_role("grid").get_by_text("A warm, serene park scene").click()
-            expect(tab.get_by_label("Prompt", exact=True)).to_have_value(re.compile("^A warm, serene park scene"))
+            # Thumbnails by their alt text (the example's title; with a showcase, it names the clip too).
+            tab.locator(".kling-examples").get_by_alt_text(re.compile("^Chelsea the cat")).click()
+            expect(tab.get_by_label("Prompt", exact=True)).to_have_value(re.compile("^Close-up of a tabby cat"))
             expect(tab.locator('[data-testid="image"]').first.locator("img")).to_have_attribute(
                 "src", re.compile("chelsea")
             )
@@ -100,7 +106,7 @@ def shoot(url: str, out: Path) -> list[Path]:
             written.append(out / "i2v.png")
 
             tab = open_tab(page, "Text to Video")
-            tab.get_by_role("grid").get_by_text("Cozy indoor scene").click()
+            tab.locator(".kling-examples").get_by_alt_text(re.compile(r"^Cozy reading \(1:1\)")).click()
             expect(tab.get_by_label("Prompt", exact=True)).to_have_value(re.compile("^Cozy indoor scene"))
             settle(page)
             page.screenshot(path=out / "t2v.png")
@@ -150,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         written = shoot(args.url, args.out)
     else:
         with tempfile.TemporaryDirectory(prefix="kling-screenshots-") as tmp:
-            app = launch_app(Path(tmp), {})  # no key: preview mode, own data folder
+            showcase = {name: os.environ[name] for name in ("KLING_SHOWCASE_DIR",) if name in os.environ}
+            app = launch_app(Path(tmp), showcase)  # no key: preview mode, own data folder
             try:
                 written = shoot(app.url, args.out)
             finally:

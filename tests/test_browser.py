@@ -11,6 +11,8 @@ received, so it comes before the one that leaves a task polling in the backgroun
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -21,7 +23,12 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
-from .conftest import ROOT, LaunchedApp, image_bytes
+from kling.examples import STARTERS, T2V_EXAMPLES
+from kling.journal import Journal
+from kling.simulator import SimConfig, Simulator
+
+from .conftest import ROOT, LaunchedApp, Served, free_port, image_bytes, launch_app, serve_in_thread, stop
+from .showcase_helpers import make_showcase_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -208,22 +215,28 @@ def test_page_loads_without_errors_with_banner_tabs_and_examples(request, open_p
     if mode == "live":
         expect(page.locator("#mode-banner")).not_to_contain_text("Preview")
 
-    for name, first_column in (("Image to Video", "Start image"), ("Text to Video", "Prompt")):
+    thumbnails = {
+        "Image to Video": [starter.title for starter in STARTERS],
+        "Text to Video": [f"{example.title} ({example.aspect_ratio})" for example in T2V_EXAMPLES],
+    }
+    for name, alts in thumbnails.items():
         expect(page.get_by_role("tab", name=name)).to_be_visible()
         tab = open_tab(page, name)
         expect(tab.get_by_role("button", name="Generate")).to_be_visible()
-        expect(tab.get_by_text("Examples from the model page")).to_be_visible()
-        table = tab.get_by_role("grid")
-        expect(table).to_be_visible()
-        expect(table.get_by_role("columnheader").first).to_have_text(first_column)
-        for example in ("A warm, serene park scene", "Portrait outdoors at golden hour", "Cozy indoor scene"):
-            expect(table.get_by_text(example)).to_be_visible()
-        if name == "Image to Video":  # the three example photos really load
-            thumbs = table.locator("img")
-            expect(thumbs).to_have_count(3)
-            for i in range(3):
-                expect(thumbs.nth(i)).to_be_visible()
-                assert thumbs.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), f"thumbnail {i} is broken"
+        # Every example thumbnail has its title as alt text, and its image really loads.
+        gallery = tab.locator(".kling-examples")
+        expect(gallery.locator("img")).to_have_count(len(alts))
+        for alt in alts:
+            thumb = gallery.get_by_alt_text(alt, exact=True)
+            expect(thumb).to_be_visible()
+            assert thumb.evaluate("img => img.complete && img.naturalWidth > 0"), f"thumbnail {alt!r} is broken"
+        if name == "Image to Video":  # the model page's prompts, as text to use with your own photo
+            expect(tab.get_by_text("Prompts from the model page, to use with your own photo")).to_be_visible()
+            table = tab.get_by_role("grid")
+            expect(table.get_by_role("columnheader").first).to_have_text("Prompt")
+            for example in ("A warm, serene park scene", "Portrait outdoors at golden hour", "Cozy indoor scene"):
+                expect(table.get_by_text(example)).to_be_visible()
+        expect(tab.locator(".prose.kling-showcase-note")).to_have_count(0)  # no showcase: no claim of one
 
     page.wait_for_timeout(500)  # late errors from the tab switches
     assert opened.console.errors == [], f"console errors on load: {opened.console.errors}"
@@ -307,10 +320,12 @@ def test_i2v_upload_then_example_then_a_clip_plays(preview_app, open_page):
     tab.locator('input[type="file"]').first.set_input_files(ROOT / "assets" / "rocket.jpg")
     expect(start_image.locator("img")).to_have_attribute("src", re.compile(r"rocket"))
 
-    tab.get_by_role("grid").get_by_text("Cozy indoor scene").click()
-    expect(prompt_box(tab)).to_have_value(re.compile(r"^Cozy indoor scene\. The subject turns a page"))
-    expect(tab.get_by_label("Negative prompt")).to_have_value("watermark, logo, subtitles, text artifacts")
+    tab.locator(".kling-examples").get_by_alt_text("Espresso", exact=True).click()
+    espresso = STARTERS[2]
+    expect(prompt_box(tab)).to_have_value(espresso.prompt)
+    expect(tab.get_by_label("Negative prompt")).to_have_value(espresso.negative_prompt)
     expect(start_image.locator("img")).to_have_attribute("src", re.compile(r"coffee"))
+    expect(status(tab)).to_have_text("Ready.")  # no showcase clip: the example only fills the form
 
     tab.get_by_role("button", name="Generate").click()
     meta = clip_metadata(tab)
@@ -413,3 +428,80 @@ def test_phone_has_no_sideways_overflow_and_generate_is_reachable(preview_app, o
         box = button.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= inner_width + 1, (name, box)
         assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], (name, box)
+
+
+# -- 7. the showcase: a real clip beside its example, free, with no request ----------------------
+
+VIDEO_BYTES = """async (src) => {
+    const bytes = await (await fetch(src)).arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    return {size: bytes.byteLength, sha256: hex};
+}"""
+
+
+@pytest.fixture(scope="module")
+def showcase_app(tmp_path_factory) -> Iterator[tuple[LaunchedApp, Path, Served]]:
+    """`python app.py` in preview mode with KLING_SHOWCASE_DIR set to a showcase made here (one
+    starter and one Text to Video example rendered locally), and WAVESPEED_BASE_URL pointing at a
+    served simulator, which therefore sees any request that would have gone to the API."""
+    tmp = tmp_path_factory.mktemp("showcase")
+    show = tmp / "show"
+    make_showcase_dir(show, [STARTERS[0], T2V_EXAMPLES[2]])
+    simulator = Simulator(SimConfig())
+    port = free_port()
+    server, thread = serve_in_thread(simulator.app, port)
+    url = f"http://127.0.0.1:{port}"
+    app = launch_app(tmp, {"KLING_SHOWCASE_DIR": str(show), "WAVESPEED_BASE_URL": url})
+    try:
+        yield app, show, Served(simulator, url)
+    finally:
+        stop(app)
+        server.should_exit = True
+        thread.join(timeout=10)
+        simulator.close()
+
+
+def test_clicking_an_example_with_a_showcase_clip_shows_that_clip_free_without_generate(showcase_app, open_page):
+    app, show, api = showcase_app
+    opened = open_page(app)
+    page = opened.page
+    expect(page.locator("#mode-banner")).to_contain_text("Preview")
+    tab = open_tab(page, "Image to Video")
+    note = tab.locator(".prose.kling-showcase-note")
+    expect(note).to_contain_text("the only real Kling clips on this page")
+    gallery = tab.locator(".kling-examples")
+    cat = gallery.get_by_alt_text(f"{STARTERS[0].title} · 🎬 Kling clip", exact=True)
+    expect(cat).to_be_visible()  # its poster frame, not the photo
+    assert cat.evaluate("img => img.complete && img.naturalWidth === 320"), "the poster frame did not load"
+    expect(cat).to_have_attribute("src", re.compile(rf"{STARTERS[0].key}\.jpg$"))
+
+    cat.click()
+    expect(status(tab)).to_contain_text("Kling's output for this example, made 2026-11-20: free to watch")
+    expect(prompt_box(tab)).to_have_value(STARTERS[0].prompt)
+    expect(tab.locator('[data-testid="image"]').first.locator("img")).to_have_attribute("src", re.compile("chelsea"))
+    clip = show / f"{STARTERS[0].key}.mp4"
+    manifest = json.loads((show / "manifest.json").read_text())["clips"][STARTERS[0].key]
+    expect(tab.get_by_text(manifest["task_id"])).to_be_visible()
+    video = tab.locator("video[src]")
+    expect(video).to_have_count(1)
+    served = page.evaluate(VIDEO_BYTES, video.get_attribute("src"))
+    assert served == {"size": clip.stat().st_size, "sha256": hashlib.sha256(clip.read_bytes()).hexdigest()}
+
+    # An example without a clip only fills the form: the panel keeps the clip it was showing.
+    gallery.get_by_alt_text("Espresso", exact=True).click()
+    expect(prompt_box(tab)).to_have_value(STARTERS[2].prompt)
+    expect(status(tab)).to_contain_text(STARTERS[0].title)
+
+    tab = open_tab(page, "Text to Video")
+    tab.locator(".kling-examples").get_by_alt_text(f"{T2V_EXAMPLES[2].title} (1:1) · 🎬 Kling clip").click()
+    expect(status(tab)).to_contain_text("free to watch")
+    expect(tab.get_by_label("1:1")).to_be_checked()
+    t2v_clip = show / f"{T2V_EXAMPLES[2].key}.mp4"
+    served = page.evaluate(VIDEO_BYTES, tab.locator("video[src]").get_attribute("src"))
+    assert served["sha256"] == hashlib.sha256(t2v_clip.read_bytes()).hexdigest()
+
+    page.wait_for_timeout(1000)  # anything sent late would show by now
+    assert len(api.simulator.log) == 0, [(r.method, r.path) for r in api.simulator.log]
+    assert Journal(app.data_dir / "jobs.sqlite3").all() == [], "a click started a task"
+    assert opened.console.errors == [], opened.console.errors
