@@ -25,7 +25,10 @@ from .views import (
     LAB_I2V,
     LIVE_VIDEO_LABEL,
     PREVIEW_VIDEO_LABEL,
+    SHARED_SETTINGS,
+    busy_label,
     clock,
+    compose_brief,
     details_markdown,
     history_rows,
     history_total,
@@ -35,9 +38,10 @@ from .views import (
     price_text,
     refusal_text,
     settings_from_query,
+    share_link,
     status_markdown,
 )
-from .widgets import LabSlot, Parts
+from .widgets import LabSlot, Parts, RunButtons
 
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
 Session = dict[str, str]  # {"owner": opaque browser id, "key": the visitor's own key or ""}
@@ -237,13 +241,66 @@ class Generation:
         )
         return field_checks(request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"])
 
+    # What the result panel shows when Generate is refused: the refusal itself, where the eye is,
+    # and no clip from an earlier run that could pass for this one's.
+
+    async def refusal_i2v(
+        self,
+        image: str | None,
+        prompt: str | None,
+        negative_prompt: str | None,
+        guidance_scale: float,
+        duration: int | str,
+        end_image: str | None,
+    ) -> tuple[Any, Any, Any]:
+        request = I2VRequest(
+            image=image,  # type: ignore[arg-type]
+            prompt=prompt or "",
+            negative_prompt=negative_prompt or "",
+            guidance_scale=guidance_scale,
+            duration=duration,  # type: ignore[arg-type]
+            end_image=end_image or None,
+        )
+        return await self._refusal(request)
+
+    async def refusal_t2v(
+        self, prompt: str | None, negative_prompt: str | None, aspect_ratio: str, duration: int | str
+    ) -> tuple[Any, Any, Any]:
+        request = T2VRequest(
+            prompt=prompt or "",
+            negative_prompt=negative_prompt or "",
+            aspect_ratio=aspect_ratio,
+            duration=duration,  # type: ignore[arg-type]
+        )
+        return await self._refusal(request)
+
+    async def _refusal(self, request: I2VRequest | T2VRequest) -> tuple[Any, Any, Any]:
+        """(status, clip, details): the refusal and an empty result, or skips when the run may go."""
+        try:
+            await asyncio.to_thread(request.validate)
+        except ValidationError as exc:
+            return f"### ⛔ {refusal_text(exc)}", None, ""
+        return gr.skip(), gr.skip(), gr.skip()
+
+    def busy(self, buttons: RunButtons, status: str) -> Updates:
+        """Generate and Stop follow the status panel: while a run is under way Generate is disabled
+        and counts the time, and only then is Stop shown."""
+        label = busy_label(status)
+        return {
+            buttons.go: gr.Button(value=label or "Generate", interactive=label is None),
+            buttons.stop: gr.Button(visible=label is not None),
+        }
+
     def stop_waiting(self, task_id: str, session: Session | None) -> str:
         if not task_id:
             return "Stopped. No task had been created yet, so nothing was sent or charged."
-        billed = "It is a free preview." if self.preview(session) else "It is still billed."
+        if self.preview(session):
+            where = "Task `{}` is running in the background (a free, simulated preview)."
+        else:
+            where = "Task `{}` is running in the background at WaveSpeed, and is still billed."
         return (
-            f"### ⏹ Stopped waiting\n\nTask `{task_id}` keeps running at WaveSpeed. {billed} "
-            "Its clip is still saved when it finishes: find it in the History tab."
+            f"### ⏹ Stopped waiting\n\n{where.format(task_id)} "
+            "Its clip is saved when it finishes: it shows here, and in the History tab."
         )
 
     def price(self, duration: int | str, session: Session | None) -> str:
@@ -301,6 +358,10 @@ class Visitor:
             p.i2v.out.video: gr.Video(label=label),
             p.t2v.out.video: gr.Video(label=label),
         }
+
+    def link(self, tab: str, page_url: str, *values: Any) -> str:
+        """A link to this page with the tab's settings (the order of SHARED_SETTINGS[tab])."""
+        return share_link(page_url, tab, dict(zip(SHARED_SETTINGS[tab], values)))
 
     def prefill(self, request: gr.Request | None = None) -> Updates:
         """Fill the form from a shared link's query parameters."""
@@ -496,3 +557,12 @@ class Handlers:
         self.visitor = Visitor(generation, parts)
         self.history = History(generation, journal, parts)
         self.lab = Lab(generation, parts)
+
+
+def compose_into(*brief_then_prompt: str) -> Any:
+    """The brief as the prompt, only over an empty one: the page's script empties a typed prompt
+    only once the visitor agreed to replace it."""
+    *brief, prompt = brief_then_prompt
+    if (prompt or "").strip():
+        return gr.skip()
+    return compose_brief(*brief)

@@ -15,11 +15,12 @@ from gradio.blocks import Block
 
 from . import lab
 from .config import Settings
-from .handlers import Generation, Handlers
+from .handlers import Generation, Handlers, compose_into
 from .journal import Journal
 from .params import ASPECT_RATIOS, PROMPT_MAX_CHARS
-from .views import HISTORY_COLUMNS, HISTORY_HELP, LAB_I2V, LAB_T2V, compose_brief, key_status, mode_banner
+from .views import HISTORY_COLUMNS, HISTORY_HELP, LAB_I2V, LAB_T2V, key_status, mode_banner
 from .widgets import (
+    CAMERA_MOVES,
     GUIDANCE_HELP,
     HistoryView,
     I2VForm,
@@ -77,21 +78,33 @@ I2V_EXAMPLES = [
 T2V_EXAMPLES = [[p, n] for p, n in zip(EXAMPLE_PROMPTS, EXAMPLE_NEGATIVES)]
 EXAMPLES_LABEL = "Examples from the model page (click to fill the form)"
 
-LINK_JS = """(tab, prompt, negative, third, duration) => {
-  const url = new URL(window.location.href);
-  url.search = "";
-  const params = new URLSearchParams({tab, prompt: prompt || "", duration: String(duration)});
-  if (negative) params.set("negative_prompt", negative);
-  params.set(tab === "i2v" ? "guidance_scale" : "aspect_ratio", String(third));
-  url.search = params.toString();
-  try { navigator.clipboard.writeText(url.toString()); } catch (e) {}
-  return url.toString();
+# A link is built by `Visitor.link` from the page's address, which only the browser knows.
+PAGE_URL_JS = "(url, ...settings) => [window.location.href, ...settings]"
+COPY_JS = """async (url) => {
+  try { await navigator.clipboard.writeText(url); return "✓ Link copied"; }
+  catch (e) { return "Copy the link beside this button"; }
 }"""
+# Counted as Python counts (code points), so the counter and the refusal agree on an emoji.
 COUNT_JS = (
-    f"(text) => {{ const n = (text || '').length; return n > {PROMPT_MAX_CHARS} "
+    f"(text) => {{ const n = [...(text || '')].length; return n > {PROMPT_MAX_CHARS} "
     f"? `⚠️ ${{n}} / {PROMPT_MAX_CHARS} characters: ${{n - {PROMPT_MAX_CHARS}}} over the limit` "
     f": `${{n}} / {PROMPT_MAX_CHARS} characters`; }}"
 )
+# A finished clip renames the browser tab, so a visitor who went to another tab notices.
+TITLE_JS = f"""(status) => {{
+  const s = status || "";
+  document.title = s.startsWith("### ⏳") ? "⏳ Generating · {TITLE}"
+    : s.startsWith("### ✅") ? "✅ Clip ready · {TITLE}"
+    : s.startsWith("### ❌") ? "❌ Failed · {TITLE}" : "{TITLE}";
+  return status;
+}}"""
+COMPOSE_JS = """(...values) => {
+  const prompt = values[values.length - 1];
+  if (prompt && prompt.trim() && confirm("Replace the prompt you typed with the director's brief?")) {
+    values[values.length - 1] = "";
+  }
+  return values;
+}"""
 CSS = """
 .kling-count { opacity: .7; font-size: .85em; margin-top: -.5em; }
 .kling-price { text-align: right; align-self: center; }
@@ -131,9 +144,9 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                             i2v_image = start_image("Start image")
                             i2v_end = start_image("End image (optional)")
                         i2v_text = prompt_inputs("What happens, and how the camera moves")
+                        i2v_duration = duration_radio()  # it sets the price: never under "Advanced"
                         with gr.Accordion("Advanced", open=False):
                             i2v_guidance = guidance_slider(info=GUIDANCE_HELP)
-                            i2v_duration = duration_radio()
                         i2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
@@ -229,6 +242,17 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
 # -- wiring --------------------------------------------------------------------------------------
 
 
+def camera_move_js(phrase: str) -> str:
+    """One camera move at a time: the chosen phrase replaces any move added before."""
+    moves = list(CAMERA_MOVES.values())
+    return f"""(p) => {{
+  let text = p || "";
+  for (const move of {moves!r}) text = text.split(move).join("");
+  text = text.replace(/ {{2,}}/g, " ").trim();
+  return (text ? text + " " : "") + {phrase!r};
+}}"""
+
+
 def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurrency: int) -> None:
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     generation: dict[str, Any] = {"concurrency_limit": concurrency, "concurrency_id": "generation"}
@@ -260,45 +284,53 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     for text in (i2v.text, t2v.text):
         text.prompt.change(None, text.prompt, text.count, js=COUNT_JS)
         for button, phrase in text.moves.items():
-            button.click(
-                None, text.prompt, text.prompt, js=f"(p) => (p && p.trim() ? p.trim() + ' ' : '') + {phrase!r}"
-            )
-        text.compose.click(compose_brief, text.brief, text.prompt, **private)
+            button.click(None, text.prompt, text.prompt, js=camera_move_js(phrase))
+        text.compose.click(compose_into, [*text.brief, text.prompt], text.prompt, js=COMPOSE_JS, **private)
     for form in (i2v, t2v):
         form.duration.change(gen.price, [form.duration, p.session], form.buttons.price, **private)
 
+    # The status panel carries the progress: no Gradio overlay ("1 steps | 0.7s") on the outputs.
+    i2v_settings = [i2v.image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration, i2v.end_image]
+    t2v_settings = [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration]
     i2v_run = i2v.buttons.go.click(
         gen.image_to_video,
-        [i2v.image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration, i2v.end_image, p.session],
+        [*i2v_settings, p.session],
         [i2v.out.status, i2v.out.video, i2v.out.details, i2v.out.task],
         validator=gen.check_i2v,
         api_name="image_to_video",
-        show_progress_on=i2v.out.video,
+        show_progress="hidden",
         **generation,
     )
     t2v_run = t2v.buttons.go.click(
         gen.text_to_video,
-        [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration, p.session],
+        [*t2v_settings, p.session],
         [t2v.out.status, t2v.out.video, t2v.out.details, t2v.out.task],
         validator=gen.check_t2v,
         api_name="text_to_video",
-        show_progress_on=t2v.out.video,
+        show_progress="hidden",
         **generation,
     )
+    refusals = ((i2v, gen.refusal_i2v, i2v_settings), (t2v, gen.refusal_t2v, t2v_settings))
+    for form, refusal, settings in refusals:  # a refused run says so in the result panel too
+        result = [form.out.status, form.out.video, form.out.details]
+        form.buttons.go.click(refusal, settings, result, show_progress="hidden", **private)
     for form, run in ((i2v, i2v_run), (t2v, t2v_run)):
         form.buttons.stop.click(gen.stop_waiting, [form.out.task, p.session], form.out.status, cancels=[run], **private)
-    i2v.out.link_button.click(
-        None,
-        [gr.State("i2v"), i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration],
-        i2v.out.link,
-        js=LINK_JS,
-    )
-    t2v.out.link_button.click(
-        None,
-        [gr.State("t2v"), t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration],
-        t2v.out.link,
-        js=LINK_JS,
-    )
+        form.out.status.change(
+            partial(gen.busy, form.buttons),
+            form.out.status,
+            [form.buttons.go, form.buttons.stop],
+            js=TITLE_JS,
+            **private,
+        )
+    for tab, form, third in (("i2v", i2v, i2v.guidance), ("t2v", t2v, t2v.aspect_ratio)):
+        form.out.link_button.click(
+            partial(h.visitor.link, tab),
+            [form.out.link, form.text.prompt, form.text.negative, third, form.duration],
+            form.out.link,
+            js=PAGE_URL_JS,
+            **private,
+        ).then(None, form.out.link, form.out.link_button, js=COPY_JS, **private)
 
     # Prompt Lab: its handlers read every variant from one dict keyed by component.
     slots = lab_form.slots

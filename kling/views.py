@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from .config import Settings
 from .errors import ValidationError
@@ -24,6 +25,13 @@ HISTORY_HELP = "This browser's tasks, newest first. Select a row to see its clip
 HISTORY_COLUMNS = ["When", "Mode", "Model", "Prompt", "Status", "Price", "Task id"]
 MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "Image to Video", "kwaivgi/kling-v2.0-t2v-master": "Text to Video"}
 QUERY_TABS = ("i2v", "t2v", "lab", "history")
+# What a shared link carries from each generate tab: the form's settings, never a key or an image.
+SHARED_SETTINGS = {
+    "i2v": ("prompt", "negative_prompt", "guidance_scale", "duration"),
+    "t2v": ("prompt", "negative_prompt", "aspect_ratio", "duration"),
+}
+KEY_URL = "https://wavespeed.ai/accesskey"
+TYPICAL_WAIT = "usually takes a few minutes"
 LAB_I2V, LAB_T2V = "Image to Video", "Text to Video"
 
 
@@ -53,18 +61,49 @@ def key_status(settings: Settings, user_key: str) -> str:
 
 
 def price_text(duration: Any, preview: bool) -> str:
-    if preview:
-        return "Free preview (simulated clip)"
+    """Beside Generate, in both modes: what this clip costs live, how long it takes, where a key comes from."""
     try:
         seconds = int(duration)
-        return f"{seconds} s clip: {format_price(price_cents(seconds))}"
+        live = f"**{format_price(price_cents(seconds))}** for {seconds} s"
     except (TypeError, ValueError):
         return ""
+    get_key = f"[Get a WaveSpeed key]({KEY_URL})"
+    if preview:
+        return f"Free preview here (simulated). Live: {live}, {TYPICAL_WAIT}. {get_key}"
+    return f"Live: {live}, {TYPICAL_WAIT}. {get_key}"
 
 
 def clock(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+# Typical waits, for the estimate beside a running clip: WaveSpeed publishes none for Kling 2.0
+# master; other hosts report 1.5 to 5 minutes for 5 s. The preview simulator queues 1.5 s and
+# renders 5 s per 5 s of clip.
+TYPICAL_LIVE_S = {5: 180.0, 10: 360.0}
+TYPICAL_PREVIEW_S = {5: 6.5, 10: 11.5}
+
+
+def estimate_html(state: RunState, now: float | None = None) -> str:
+    """An honest progress bar: elapsed over the typical wait, never full before the clip is."""
+    seconds = 10 if state.price_cents > price_cents(5) else 5
+    typical = (TYPICAL_PREVIEW_S if state.preview else TYPICAL_LIVE_S)[seconds]
+    percent = min(95, int(100 * state.elapsed(now) / typical))
+    about = f"{typical:.0f} s" if typical < 60 else f"{typical / 60:.0f} min"
+    return (
+        f'<progress value="{percent}" max="100" aria-label="Estimated progress"></progress> '
+        f"Estimate, not a measurement: a {seconds} s clip typically takes about {about}."
+    )
+
+
+def busy_label(status: str) -> str | None:
+    """Generate's label while a run is under way ("Generating… 0:42"), None when none is."""
+    first = (status or "").strip().splitlines()[0] if (status or "").strip() else ""
+    if not first.startswith("### ⏳"):
+        return None
+    elapsed = first.rsplit("·", 1)[-1].strip() if "·" in first else ""
+    return f"Generating… {elapsed}".strip()
 
 
 def status_markdown(state: RunState, now: float | None = None) -> str:
@@ -74,7 +113,7 @@ def status_markdown(state: RunState, now: float | None = None) -> str:
     elif state.stage == "done":
         lines = [f"### ✅ Done in {elapsed}"]
     else:
-        lines = [f"### ⏳ {state.status_words} · {elapsed}"]
+        lines = [f"### ⏳ {state.status_words} · {elapsed}", estimate_html(state, now)]
         if state.stage in ("retrying", "recovering") and state.message:
             lines.append(state.message)
     if state.note:
@@ -132,6 +171,18 @@ def settings_from_query(query: dict[str, str]) -> dict[str, Any]:
     except ValueError:
         pass
     return found
+
+
+def share_link(page_url: str, tab: str, values: dict[str, Any]) -> str:
+    """The page's address with `tab` and the settings a link from that tab carries; the reader is
+    `settings_from_query`. Empty settings are left out, so the form keeps its defaults."""
+    address = urlsplit(page_url or "")
+    query = {"tab": tab}
+    for name in SHARED_SETTINGS.get(tab, ()):
+        value = values.get(name)
+        if value is not None and value != "":
+            query[name] = str(value)
+    return urlunsplit((address.scheme, address.netloc, address.path, urlencode(query, quote_via=quote), ""))
 
 
 def job_status(job: Job) -> str:

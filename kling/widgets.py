@@ -79,7 +79,7 @@ def run_buttons() -> RunButtons:
         return RunButtons(
             gr.Markdown(elem_classes="kling-price"),
             gr.Button("Generate", variant="primary"),
-            gr.Button("Stop waiting", variant="stop"),
+            gr.Button("Stop waiting", variant="stop", visible=False),  # shown only while a run is under way
         )
 
 
@@ -96,9 +96,8 @@ class ResultPanel:
 def result_panel() -> ResultPanel:
     """The run's status, its clip and details. Labels name the API's outputs (status, clip, details)."""
     status = gr.Markdown("Ready.", label="status", elem_classes="kling-status")
-    video = gr.Video(
-        label="clip", show_label=False, autoplay=True, loop=True, buttons=["download"], interactive=False, height=480
-    )
+    # No fixed height: the player takes the clip's aspect ratio instead of a 480 px empty box.
+    video = gr.Video(label="clip", show_label=False, autoplay=True, loop=True, buttons=["download"], interactive=False)
     details = gr.Markdown(label="details")
     with gr.Row():
         link_button = gr.Button("Copy link to these settings", size="sm", scale=1)

@@ -1,0 +1,124 @@
+"""What a first visitor reads and gets from the page, without a browser: the shared link both
+ways, the price beside Generate, the busy state, refusals in the result panel, the brief."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qsl, urlsplit
+
+import gradio as gr
+import pytest
+
+from kling.handlers import compose_into
+from kling.runner import RunState
+from kling.views import busy_label, price_text, settings_from_query, share_link, status_markdown
+
+from .conftest import image_bytes, make_runner, page_handlers
+
+PAGE = "https://someone-kling.hf.space/?__theme=dark"
+
+
+def read(link: str) -> dict:
+    return settings_from_query(dict(parse_qsl(urlsplit(link).query)))
+
+
+@pytest.mark.parametrize(
+    "tab, values",
+    [
+        ("i2v", {"prompt": "a cat & a dog? 100% 🐱", "negative_prompt": "blur", "guidance_scale": 0.8, "duration": 10}),
+        ("i2v", {"prompt": "x", "negative_prompt": "", "guidance_scale": 0.05, "duration": 5}),
+        ("t2v", {"prompt": "a kite #1", "negative_prompt": "text, logo", "aspect_ratio": "9:16", "duration": 10}),
+        ("t2v", {"prompt": "waves", "negative_prompt": "", "aspect_ratio": "1:1", "duration": 5}),
+    ],
+)
+def test_a_link_from_each_tab_round_trips_every_setting_it_carries(tab, values):
+    link = share_link(PAGE, tab, values)
+    assert link.startswith("https://someone-kling.hf.space/?tab=" + tab)  # the page's own query is not kept
+    expected = {"tab": tab, **{k: v for k, v in values.items() if v != ""}}
+    assert read(link) == expected
+
+
+def test_an_i2v_link_carries_guidance_as_guidance_never_as_an_aspect_ratio():
+    link = share_link(PAGE, "i2v", {"prompt": "p", "guidance_scale": 0.8, "duration": 5})
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert query == {"tab": "i2v", "prompt": "p", "guidance_scale": "0.8", "duration": "5"}
+
+
+def test_the_link_handler_names_settings_in_the_pages_order(tmp_path):
+    runner, _ = make_runner(tmp_path)
+    visitor = page_handlers(runner, tmp_path).visitor
+    i2v = visitor.link("i2v", PAGE, "a fox", "blur", 0.3, 10)
+    t2v = visitor.link("t2v", PAGE, "a fox", "", "16:9", 5)
+    assert read(i2v) == {
+        "tab": "i2v",
+        "prompt": "a fox",
+        "negative_prompt": "blur",
+        "guidance_scale": 0.3,
+        "duration": 10,
+    }
+    assert read(t2v) == {"tab": "t2v", "prompt": "a fox", "aspect_ratio": "16:9", "duration": 5}
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_the_price_beside_generate_always_says_the_live_price_the_wait_and_where_a_key_comes_from(preview):
+    five, ten = price_text(5, preview), price_text("10", preview)
+    assert "$1.30" in five and "5 s" in five and "$2.60" in ten and "10 s" in ten
+    for text in (five, ten):
+        assert "minutes" in text and "https://wavespeed.ai/accesskey" in text
+        assert ("Free preview" in text) is preview
+
+
+def running(elapsed: float, *, preview: bool = True, price: int = 130, stage: str = "processing") -> RunState:
+    return RunState(model="kwaivgi/kling-v2.0-t2v-master", preview=preview, price_cents=price, started=0.0, stage=stage)
+
+
+def test_a_running_status_has_an_estimate_labelled_as_one_and_generate_counts_the_time():
+    text = status_markdown(running(0), now=42.0)
+    assert busy_label(text) == "Generating… 0:42"
+    assert "<progress" in text and "Estimate" in text
+    assert 'value="95"' in text  # 42 s of a ~6.5 s preview: nearly, never fully, done
+    live = status_markdown(running(0, preview=False, price=260), now=36.0)
+    assert 'value="10"' in live and "about 6 min" in live  # 36 s of a typical 6 min for 10 s
+    assert busy_label("### ✅ Done in 0:07") is None and busy_label("Ready.") is None
+    assert busy_label("### ⛔ Not sent, nothing was charged.") is None
+
+
+def test_generate_is_disabled_and_stop_shown_only_while_a_run_is_under_way(tmp_path):
+    runner, _ = make_runner(tmp_path)
+    handlers = page_handlers(runner, tmp_path)
+    buttons = handlers.visitor.parts.t2v.buttons
+    busy = handlers.generation.busy(buttons, "### ⏳ Generating · 1:05\n\nTask `abc`")
+    assert busy[buttons.go].interactive is False and busy[buttons.go].value == "Generating… 1:05"
+    assert busy[buttons.stop].visible is True
+    idle = handlers.generation.busy(buttons, "### ⏹ Stopped waiting\n\nTask `abc` is running in the background")
+    assert idle[buttons.go].interactive is True and idle[buttons.go].value == "Generate"
+    assert idle[buttons.stop].visible is False
+
+
+def test_a_refusal_is_repeated_in_the_result_panel_and_clears_the_old_clip(tmp_path):
+    runner, _ = make_runner(tmp_path)
+    generation = page_handlers(runner, tmp_path).generation
+    status, clip, details = asyncio.run(generation.refusal_t2v("x" * 2501, "", "16:9", 5))
+    assert "2500" in status and "Not sent" in status and clip is None and details == ""
+    image = tmp_path / "tiny.png"
+    image.write_bytes(image_bytes(200, 200))
+    status, clip, _ = asyncio.run(generation.refusal_i2v(str(image), "a cat", "", 0.5, 5, None))
+    assert "300" in status and clip is None
+    # A prompt of 2500 characters counted as Python counts them (an emoji is one) is accepted.
+    assert asyncio.run(generation.refusal_t2v("🐱" * 2500, "", "16:9", 5)) == (gr.skip(), gr.skip(), gr.skip())
+
+
+def test_stop_waiting_says_the_task_runs_on_and_preview_does_not_talk_of_wavespeed(tmp_path):
+    live_runner, _ = make_runner(tmp_path / "live")
+    preview_runner, _ = make_runner(tmp_path / "preview", key=None)
+    live = page_handlers(live_runner, tmp_path / "live").generation.stop_waiting("t1", {"owner": "o", "key": ""})
+    preview = page_handlers(preview_runner, tmp_path / "preview").generation.stop_waiting("t1", {"owner": "o"})
+    assert "running in the background" in live and "WaveSpeed" in live and "billed" in live
+    assert "running in the background" in preview and "WaveSpeed" not in preview and "billed" not in preview
+
+
+def test_the_brief_fills_only_an_empty_prompt():
+    brief = ("the cat turns", "wind", "slow push-in", "")
+    assert compose_into(*brief, "") == "The cat turns. Wind. Slow push-in."
+    assert compose_into(*brief, "   ") == "The cat turns. Wind. Slow push-in."
+    assert compose_into(*brief, "my own words") == gr.skip()
