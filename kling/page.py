@@ -27,11 +27,13 @@ from .widgets import (
     KeyPanel,
     LabForm,
     Parts,
+    PromptInputs,
     T2VForm,
     duration_radio,
     guidance_slider,
     lab_slot,
-    prompt_inputs,
+    prompt_box,
+    refinements,
     result_panel,
     run_buttons,
     start_image,
@@ -106,10 +108,27 @@ COMPOSE_JS = """(...values) => {
   return values;
 }"""
 CSS = """
-.kling-count { opacity: .7; font-size: .85em; margin-top: -.5em; }
+.kling-count { font-size: .85em; margin-top: -.5em; }
+.kling-player:not(:has(video)) { display: none; }  /* no empty player box before the first clip */
+/* The status panel tells the progress: Gradio's "0 steps | 0.4s" tracker on the result (which
+   show_progress="hidden" leaves on a Markdown output while gr.Progress reports) says nothing. */
+.kling-details [data-testid="status-tracker"], .kling-status [data-testid="status-tracker"] { display: none; }
 .kling-price { text-align: right; align-self: center; }
 .kling-status { min-height: 4.5em; }
 """
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's Soft theme with text that meets WCAG AA: its primary button (white on indigo 500)
+    and its labels (indigo on pale indigo) fall just short."""
+    return gr.themes.Soft().set(
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        block_label_text_color="*primary_700",
+        block_title_text_color="*primary_700",
+    )
+
+
 LAB_STOPPED = "Stopped waiting. The variants keep running (and are billed); their clips land in History."
 
 
@@ -136,18 +155,19 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
             key_info = gr.Markdown(key_status(settings, ""))
         key = KeyPanel(key_box, save_key, clear_key, key_info)
 
-        with gr.Tabs() as tabs:
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # on a phone all four tabs stay in sight
             with gr.Tab("Image to Video", id="i2v"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
                         with gr.Row():
-                            i2v_image = start_image("Start image")
-                            i2v_end = start_image("End image (optional)")
-                        i2v_text = prompt_inputs("What happens, and how the camera moves")
+                            i2v_image = start_image("Start image", height=160)
+                            i2v_end = start_image("End image (optional)", height=160)
+                        i2v_prompt = prompt_box("What happens, and how the camera moves")
                         i2v_duration = duration_radio()  # it sets the price: never under "Advanced"
+                        i2v_buttons = run_buttons()
+                        i2v_text = PromptInputs(*i2v_prompt, *refinements())
                         with gr.Accordion("Advanced", open=False):
                             i2v_guidance = guidance_slider(info=GUIDANCE_HELP)
-                        i2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
                 gr.Examples(
@@ -161,10 +181,12 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
             with gr.Tab("Text to Video", id="t2v"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
-                        t2v_text = prompt_inputs("The scene, the action and the camera")
-                        t2v_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio")
-                        t2v_duration = duration_radio()
+                        t2v_prompt = prompt_box("The scene, the action and the camera")
+                        with gr.Row():
+                            t2v_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio")
+                            t2v_duration = duration_radio()
                         t2v_buttons = run_buttons()
+                        t2v_text = PromptInputs(*t2v_prompt, *refinements())
                     with gr.Column(scale=1, min_width=320):
                         t2v_out = result_panel()
                 gr.Examples(
@@ -292,6 +314,11 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     # The status panel carries the progress: no Gradio overlay ("1 steps | 0.7s") on the outputs.
     i2v_settings = [i2v.image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration, i2v.end_image]
     t2v_settings = [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration]
+    # Before the runs: a refused run's validator ends the click's events that come after it.
+    refusals = ((i2v, gen.refusal_i2v, i2v_settings), (t2v, gen.refusal_t2v, t2v_settings))
+    for form, refusal, settings in refusals:  # a refused run says so in the result panel too
+        result = [form.out.status, form.out.video, form.out.details]
+        form.buttons.go.click(refusal, settings, result, show_progress="hidden", **private)
     i2v_run = i2v.buttons.go.click(
         gen.image_to_video,
         [*i2v_settings, p.session],
@@ -310,10 +337,6 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         show_progress="hidden",
         **generation,
     )
-    refusals = ((i2v, gen.refusal_i2v, i2v_settings), (t2v, gen.refusal_t2v, t2v_settings))
-    for form, refusal, settings in refusals:  # a refused run says so in the result panel too
-        result = [form.out.status, form.out.video, form.out.details]
-        form.buttons.go.click(refusal, settings, result, show_progress="hidden", **private)
     for form, run in ((i2v, i2v_run), (t2v, t2v_run)):
         form.buttons.stop.click(gen.stop_waiting, [form.out.task, p.session], form.out.status, cancels=[run], **private)
         form.out.status.change(
@@ -321,6 +344,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
             form.out.status,
             [form.buttons.go, form.buttons.stop],
             js=TITLE_JS,
+            show_progress="hidden",
             **private,
         )
     for tab, form, third in (("i2v", i2v, i2v.guidance), ("t2v", t2v, t2v.aspect_ratio)):

@@ -19,7 +19,7 @@ from .config import Settings
 from .guard import SpendGuard
 from .handlers import Generation, Handlers
 from .journal import Journal
-from .page import CSS, build_page
+from .page import CSS, build_page, theme
 from .runner import Runner
 
 
@@ -63,7 +63,7 @@ class Studio:
 
         return {
             "auth": list(self.settings.auth) or None,
-            "theme": gr.themes.Soft(),
+            "theme": theme(),
             "css": CSS,
             "run_history": False,
             "footer_links": ["api", "gradio"],

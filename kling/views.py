@@ -86,14 +86,16 @@ TYPICAL_PREVIEW_S = {5: 6.5, 10: 11.5}
 
 
 def estimate_html(state: RunState, now: float | None = None) -> str:
-    """An honest progress bar: elapsed over the typical wait, never full before the clip is."""
+    """An honest progress bar: elapsed over the typical wait, never full before the clip is. Drawn
+    in characters: the status panel's Markdown drops <progress> and ARIA roles."""
     seconds = 10 if state.price_cents > price_cents(5) else 5
     typical = (TYPICAL_PREVIEW_S if state.preview else TYPICAL_LIVE_S)[seconds]
     percent = min(95, int(100 * state.elapsed(now) / typical))
+    bar = "▰" * (percent // 10) + "▱" * (10 - percent // 10)
     about = f"{typical:.0f} s" if typical < 60 else f"{typical / 60:.0f} min"
     return (
-        f'<progress value="{percent}" max="100" aria-label="Estimated progress"></progress> '
-        f"Estimate, not a measurement: a {seconds} s clip typically takes about {about}."
+        f"Estimated progress {bar} {percent}% (an estimate, not a measurement: "
+        f"a {seconds} s clip typically takes about {about})"
     )
 
 

@@ -12,6 +12,7 @@ import gradio as gr
 
 from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
 
+READY = "Ready."
 GUIDANCE_HELP = "How literally the clip follows the prompt: lower is more natural, higher is more literal."
 CAMERA_MOVES = {
     "Slow push-in": "Camera slowly pushes in.",
@@ -37,18 +38,24 @@ class PromptInputs:
     compose: gr.Button
 
 
-def prompt_inputs(placeholder: str) -> PromptInputs:
-    """Prompt with its live count and camera-move buttons, negative prompt, and the director's
-    brief (the prompting guide as four fields that compose the prompt, which stays editable)."""
-    prompt = gr.Textbox(label="Prompt", lines=4, placeholder=placeholder)
+def prompt_box(placeholder: str) -> tuple[gr.Textbox, gr.Markdown, dict[gr.Button, str]]:
+    """The prompt with its live count and camera-move buttons (the first half of `PromptInputs`)."""
+    prompt = gr.Textbox(label="Prompt", lines=3, placeholder=placeholder)
     count = gr.Markdown(f"0 / {PROMPT_MAX_CHARS} characters", elem_classes="kling-count")
-    with gr.Row():
-        moves = {gr.Button(name, size="sm"): phrase for name, phrase in CAMERA_MOVES.items()}
+    with gr.Row(elem_classes="kling-moves"):
+        moves = {gr.Button(name, size="sm", min_width=0): phrase for name, phrase in CAMERA_MOVES.items()}
+    return prompt, count, moves
+
+
+def refinements() -> tuple[gr.Textbox, list[gr.Textbox], gr.Button]:
+    """The negative prompt and the director's brief (the prompting guide as four fields that
+    compose the prompt, which stays editable): the second half of `PromptInputs`, which the page
+    puts below Generate so that Generate is in sight on first load."""
     negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
     with gr.Accordion("Director's brief", open=False):
         brief = [gr.Textbox(label=name, placeholder=hint, lines=1) for name, hint in BRIEF_FIELDS.items()]
         compose = gr.Button("Compose the prompt", size="sm")
-    return PromptInputs(prompt, count, moves, negative, brief, compose)
+    return negative, brief, compose
 
 
 def duration_radio() -> gr.Radio:
@@ -63,8 +70,8 @@ def guidance_slider(**kwargs: object) -> gr.Slider:
     return gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05, label="Guidance scale", **kwargs)  # type: ignore[arg-type]
 
 
-def start_image(label: str) -> gr.Image:
-    return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=220)
+def start_image(label: str, height: int = 220) -> gr.Image:
+    return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=height)
 
 
 @dataclass
@@ -95,10 +102,18 @@ class ResultPanel:
 
 def result_panel() -> ResultPanel:
     """The run's status, its clip and details. Labels name the API's outputs (status, clip, details)."""
-    status = gr.Markdown("Ready.", label="status", elem_classes="kling-status")
+    status = gr.Markdown(READY, label="status", elem_classes="kling-status")
     # No fixed height: the player takes the clip's aspect ratio instead of a 480 px empty box.
-    video = gr.Video(label="clip", show_label=False, autoplay=True, loop=True, buttons=["download"], interactive=False)
-    details = gr.Markdown(label="details")
+    video = gr.Video(
+        label="clip",
+        show_label=False,
+        autoplay=True,
+        loop=True,
+        buttons=["download"],
+        interactive=False,
+        elem_classes="kling-player",
+    )
+    details = gr.Markdown(label="details", elem_classes="kling-details")
     with gr.Row():
         link_button = gr.Button("Copy link to these settings", size="sm", scale=1)
         link = gr.Textbox(

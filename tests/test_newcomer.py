@@ -75,10 +75,10 @@ def running(elapsed: float, *, preview: bool = True, price: int = 130, stage: st
 def test_a_running_status_has_an_estimate_labelled_as_one_and_generate_counts_the_time():
     text = status_markdown(running(0), now=42.0)
     assert busy_label(text) == "Generating… 0:42"
-    assert "<progress" in text and "Estimate" in text
-    assert 'value="95"' in text  # 42 s of a ~6.5 s preview: nearly, never fully, done
+    assert "Estimated progress" in text and "an estimate, not a measurement" in text
+    assert "▰▰▰▰▰▰▰▰▰▱ 95%" in text  # 42 s of a ~6.5 s preview: nearly, never fully, done
     live = status_markdown(running(0, preview=False, price=260), now=36.0)
-    assert 'value="10"' in live and "about 6 min" in live  # 36 s of a typical 6 min for 10 s
+    assert "▰▱▱▱▱▱▱▱▱▱ 10%" in live and "about 6 min" in live  # 36 s of a typical 6 min for 10 s
     assert busy_label("### ✅ Done in 0:07") is None and busy_label("Ready.") is None
     assert busy_label("### ⛔ Not sent, nothing was charged.") is None
 

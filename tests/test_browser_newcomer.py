@@ -1,0 +1,224 @@
+"""Issue 17 in a real browser: what a first visitor sees and gets, at 1280x900 and on a 390x844
+phone. Same browser, app fixtures and rules as tests/test_browser.py (Debian's Chromium, never
+`playwright install`; wait for elements, never for network idle: Gradio keeps a stream open)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
+    CLIP_TIMEOUT,
+    PHONE,
+    browser,
+    count,
+    open_page,
+    open_tab,
+    panel,
+    prompt_box,
+    status,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
+
+LAPTOP = {"width": 1280, "height": 900}
+SIZES = {"laptop": {"viewport": LAPTOP}, "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True}}
+
+
+def in_view(locator, viewport: dict) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+
+
+# -- item 3: a link from each tab round-trips every setting it carries ---------------------------
+
+
+def test_an_i2v_link_round_trips_tab_prompt_negative_guidance_and_duration(preview_app, open_page):
+    opened = open_page(preview_app, permissions=["clipboard-read", "clipboard-write"])
+    page = opened.page
+    tab = open_tab(page, "Image to Video")
+    prompt_box(tab).fill("The cat blinks & turns 🐱? 100%")
+    tab.get_by_label("Negative prompt").fill("blur, flicker")
+    tab.get_by_text("Advanced").click()
+    guidance = tab.get_by_label("number input for Guidance scale")
+    guidance.fill("0.8")
+    guidance.press("Enter")
+    tab.get_by_label("10").check()
+
+    tab.get_by_role("button", name="Copy link to these settings").click()
+    expect(tab.get_by_role("button", name="✓ Link copied")).to_be_visible()
+    link = tab.get_by_placeholder(re.compile("the link")).input_value()
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    assert "tab=i2v" in link and "guidance_scale=0.8" in link and "aspect_ratio" not in link, link
+
+    fresh = open_page(preview_app).page
+    fresh.goto(link)
+    expect(fresh.get_by_role("tab", name="Image to Video", selected=True)).to_be_visible()
+    shared = panel(fresh)
+    expect(prompt_box(shared)).to_have_value("The cat blinks & turns 🐱? 100%")
+    expect(shared.get_by_label("Negative prompt")).to_have_value("blur, flicker")
+    expect(shared.get_by_label("10")).to_be_checked()
+    shared.get_by_text("Advanced").click()
+    expect(shared.get_by_label("number input for Guidance scale")).to_have_value("0.8")
+    assert opened.console.errors == [], opened.console.errors
+
+
+def test_a_t2v_link_round_trips_its_aspect_ratio_and_lands_on_its_tab(preview_app, open_page):
+    page = open_page(preview_app).page
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("A kite over a beach")
+    tab.get_by_label("9:16").check()
+    tab.get_by_label("10").check()
+    tab.get_by_role("button", name="Copy link to these settings").click()
+    link_box = tab.get_by_placeholder(re.compile("the link"))
+    expect(link_box).to_have_value(re.compile("tab=t2v"))
+    link = link_box.input_value()
+
+    fresh = open_page(preview_app).page
+    fresh.goto(link)
+    expect(fresh.get_by_role("tab", name="Text to Video", selected=True)).to_be_visible()
+    shared = panel(fresh)
+    expect(prompt_box(shared)).to_have_value("A kite over a beach")
+    expect(shared.get_by_label("9:16")).to_be_checked()
+    expect(shared.get_by_label("10")).to_be_checked()
+
+
+# -- items 2 and 4: price, time and key beside Generate, in sight ---------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_price_wait_and_key_link_sit_beside_generate_and_follow_the_duration(preview_app, open_page, size):
+    page = open_page(preview_app, **SIZES[size]).page
+    viewport = SIZES[size]["viewport"]
+    for name in ("Image to Video", "Text to Video"):
+        tab = open_tab(page, name)
+        price = tab.locator(".prose.kling-price")
+        expect(price).to_contain_text("$1.30 for 5 s")
+        expect(price).to_contain_text("minutes")
+        expect(price.get_by_role("link", name="Get a WaveSpeed key")).to_have_attribute("href", re.compile("wavespeed"))
+        duration = tab.get_by_label("10")
+        expect(duration).to_be_visible()  # never under "Advanced"
+        duration.check()
+        expect(price).to_contain_text("$2.60 for 10 s")
+        generate = tab.get_by_role("button", name="Generate")
+        generate.evaluate("button => button.scrollIntoView({block: 'center'})")
+        # Beside Generate: the two are on screen together.
+        assert in_view(price, viewport) and in_view(generate, viewport), (size, name, price.bounding_box())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_first_load_shows_generate_on_a_laptop_and_every_tab_on_a_phone_with_no_empty_player(
+    preview_app, open_page, size
+):
+    page = open_page(preview_app, **SIZES[size]).page
+    viewport = SIZES[size]["viewport"]
+    for name in ("Image to Video", "Text to Video", "Prompt Lab", "History"):
+        tab = page.get_by_role("tab", name=name)
+        expect(tab).to_be_visible()
+        assert in_view(tab, viewport), name
+    expect(page.get_by_role("button", name="More tabs")).to_have_count(0)
+    tab = panel(page)
+    if size == "laptop":
+        assert in_view(tab.get_by_role("button", name="Generate"), viewport), "Generate is below the fold"
+    # No player until there is a clip: nothing empty stands between the form and the examples.
+    expect(tab.locator(".kling-player")).to_be_hidden()
+
+
+# -- item 5: a busy state --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_run_disables_generate_counts_time_shows_stop_and_an_estimate_then_renames_the_tab(
+    preview_app, open_page, size
+):
+    opened = open_page(preview_app, **SIZES[size])
+    page = opened.page
+    tab = open_tab(page, "Text to Video")
+    stop = tab.get_by_role("button", name="Stop waiting")
+    expect(stop).to_be_hidden()
+    prompt_box(tab).fill("A paper lantern rising over a night harbour.")
+    tab.get_by_role("button", name="Generate").click()
+
+    busy = tab.get_by_role("button", name=re.compile(r"^Generating… \d+:\d\d$"))
+    expect(busy).to_be_visible()
+    expect(busy).to_be_disabled()
+    expect(stop).to_be_visible()
+    expect(status(tab)).to_contain_text(re.compile(r"Estimated progress [▰▱]{10} \d+%"))
+    expect(status(tab)).to_contain_text("an estimate, not a measurement")
+    # Gradio's own overlay ("1 steps | 0.7s", an ETA) is not on the page: the status panel says it.
+    overlay = page.locator(".progress-text, .eta-bar, .meta-text-center, .meta-text").filter(visible=True)
+    assert overlay.count() == 0, overlay.evaluate_all(
+        "els => els.map(e => e.closest('.block').className + ' | ' + e.closest('.block').innerText.slice(0, 200))"
+    )
+    expect(page).to_have_title(re.compile("Generating"))
+
+    expect(status(tab)).to_contain_text("Done", timeout=CLIP_TIMEOUT)
+    expect(tab.get_by_role("button", name="Generate")).to_be_enabled()
+    expect(stop).to_be_hidden()
+    expect(page).to_have_title(re.compile("Clip ready"))
+    expect(tab.locator(".kling-player video[src]")).to_be_visible()
+    assert opened.console.errors == [], opened.console.errors
+
+
+# -- item 6: refusals where the eye is -------------------------------------------------------------
+
+
+def test_a_refusal_shows_in_the_status_panel_and_clears_the_previous_clip(preview_app, open_page):
+    page = open_page(preview_app).page
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("A paper lantern rising over a night harbour.")
+    tab.get_by_role("button", name="Generate").click()
+    expect(tab.locator("video[src]")).to_be_visible(timeout=CLIP_TIMEOUT)
+
+    prompt_box(tab).fill("x" * 2600)
+    tab.get_by_role("button", name="Generate").click()
+    expect(status(tab)).to_contain_text(re.compile(r"Not sent, nothing was charged.*2500"))
+    expect(tab.locator("video[src]")).to_have_count(0)
+    expect(tab.get_by_role("button", name="Generate")).to_be_enabled()
+
+
+def test_the_counter_counts_an_emoji_as_one_character_like_the_validator(preview_app, open_page):
+    page = open_page(preview_app).page
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("🐱" * 2500)
+    expect(count(tab)).to_have_text("2500 / 2500 characters")  # UTF-16 would say 5000
+    tab.get_by_role("button", name="Generate").click()  # and the server agrees: it runs
+    expect(status(tab)).to_contain_text("Done", timeout=CLIP_TIMEOUT)
+
+
+# -- item 9: the brief asks, camera moves replace --------------------------------------------------
+
+
+def test_the_brief_asks_before_replacing_a_typed_prompt(preview_app, open_page):
+    page = open_page(preview_app).page
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("my own careful words")
+    tab.get_by_text("Director's brief").click()
+    tab.get_by_label("Subject action").fill("the fox turns its head")
+    asked = []
+
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    tab.get_by_role("button", name="Compose the prompt").click()
+    page.wait_for_timeout(1000)  # a handler that ignored the answer would have replaced it by now
+    expect(prompt_box(tab)).to_have_value("my own careful words")
+    assert asked and "Replace" in asked[0]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    tab.get_by_role("button", name="Compose the prompt").click()
+    expect(prompt_box(tab)).to_have_value("The fox turns its head.")
+
+    prompt_box(tab).fill("")
+    tab.get_by_role("button", name="Compose the prompt").click()  # nothing to lose: no question
+    expect(prompt_box(tab)).to_have_value("The fox turns its head.")
+
+
+def test_camera_moves_are_one_choice(preview_app, open_page):
+    page = open_page(preview_app).page
+    tab = open_tab(page, "Image to Video")
+    prompt_box(tab).fill("The cat blinks.")
+    for move in ("Slow push-in", "Orbit", "Gentle pan"):
+        tab.get_by_role("button", name=move).click()
+    expect(prompt_box(tab)).to_have_value("The cat blinks. Gentle pan.")
