@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+import httpx
 
 from . import lab
 from .client import is_task_id
 from .clips import ClipShelf
 from .config import Settings
-from .errors import SpendRefused, ValidationError
+from .errors import AuthenticationError, KlingError, SpendRefused, ValidationError
 from .journal import Job, Journal
 from .params import I2VRequest, T2VRequest
 from .runner import Runner, RunState
@@ -324,17 +325,33 @@ class Visitor:
             self.g.runner.resume_unfinished(owner=owner, user_key=session["key"])
         return {self.parts.owner_store: owner, **self._session(session, i2v_duration, t2v_duration)}
 
-    def save_key(
+    async def save_key(
         self, typed: str | None, session: Session | None, i2v_duration: int | str, t2v_duration: int | str
     ) -> Updates:
-        key = (typed or "").strip()
+        """Check the key with WaveSpeed (its balance, which is free) before keeping it: a refused
+        key leaves the page as it was, in the mode it really is in."""
+        key, session = (typed or "").strip(), session or {}
         if not key:
             gr.Warning("Paste a WaveSpeed API key first.")
-        return {
+        balance: float | None = None
+        try:
+            balance = await self.g.runner.backend.client(key).balance() if key else None
+        except AuthenticationError:
+            kept = session.get("key", "")
+            return {
+                self.parts.key.box: "",
+                **self._session(session, i2v_duration, t2v_duration),
+                self.parts.key.info: key_status(self.g.settings, kept, refused=True),
+            }
+        except (KlingError, httpx.HTTPError):  # WaveSpeed out of reach: the key may be fine
+            gr.Warning("Could not check the key with WaveSpeed just now; it is saved, and checked on Generate.")
+        updates = {
             self.parts.key_store: key,
             self.parts.key.box: "",
-            **self._session({**(session or {}), "key": key}, i2v_duration, t2v_duration),
+            **self._session({**session, "key": key}, i2v_duration, t2v_duration),
         }
+        updates[self.parts.key.info] = key_status(self.g.settings, key, balance)
+        return updates
 
     def clear_key(self, session: Session | None, i2v_duration: int | str, t2v_duration: int | str) -> Updates:
         return {

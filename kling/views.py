@@ -50,13 +50,18 @@ def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None
     return MODE_LIVE + limits + "."
 
 
-def key_status(settings: Settings, user_key: str) -> str:
+def key_status(settings: Settings, user_key: str, balance: float | None = None, refused: bool = False) -> str:
+    """The key panel's words. A saved key is named by its last 4 characters only; its balance is
+    known only just after it was saved (checked then, never at start-up)."""
     server = "This Space has its own key (never shown)." if settings.api_key else "This Space has no key of its own."
-    mine = (
-        "Your key is saved in this browser and is used for your generations."
-        if user_key
-        else "No key saved in this browser."
-    )
+    if user_key:
+        mine = f"Your key ending in `{user_key[-4:]}` is saved in this browser and is used for your generations."
+        if balance is not None:
+            mine += f" WaveSpeed accepted it; balance **${balance:,.2f}**."
+    else:
+        mine = "No key saved in this browser."
+    if refused:
+        mine = "❌ **WaveSpeed refused that key (401)**, so it was not saved. " + mine
     return f"{mine} {server}"
 
 

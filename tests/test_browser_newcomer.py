@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from .conftest import KEY
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     CLIP_TIMEOUT,
     PHONE,
@@ -222,3 +223,29 @@ def test_camera_moves_are_one_choice(preview_app, open_page):
     for move in ("Slow push-in", "Orbit", "Gentle pan"):
         tab.get_by_role("button", name=move).click()
     expect(prompt_box(tab)).to_have_value("The cat blinks. Gentle pan.")
+
+
+# -- item 7: keys that are checked -----------------------------------------------------------------
+
+
+def test_a_refused_key_leaves_the_banner_true_and_an_accepted_one_shows_its_end_and_balance(live_app, open_page):
+    page = open_page(live_app).page
+    banner = page.locator("#mode-banner")
+    page.get_by_text("Your API key").click()
+    box = page.get_by_label("WaveSpeed API key")
+    save = page.get_by_role("button", name="Save in this browser")
+
+    box.fill("abc")
+    save.click()
+    expect(page.get_by_text("WaveSpeed refused that key (401)")).to_be_visible()
+    expect(banner).not_to_contain_text("your own key")
+    page.reload()  # and nothing was kept in the browser
+    expect(panel(page).locator(".prose.kling-price")).to_contain_text("$")
+    expect(banner).not_to_contain_text("your own key")
+
+    page.get_by_text("Your API key").click()
+    page.get_by_label("WaveSpeed API key").fill(KEY)
+    page.get_by_role("button", name="Save in this browser").click()
+    expect(page.get_by_text(re.compile(rf"ending in {KEY[-4:]}.*balance \$100\.00"))).to_be_visible()
+    expect(banner).to_contain_text("your own key")
+    assert KEY not in page.content()

@@ -7,13 +7,16 @@ import asyncio
 from urllib.parse import parse_qsl, urlsplit
 
 import gradio as gr
+import httpx
 import pytest
 
+from kling.client import AsyncKlingClient
+from kling.errors import AuthenticationError
 from kling.handlers import compose_into
 from kling.runner import RunState
 from kling.views import busy_label, price_text, settings_from_query, share_link, status_markdown
 
-from .conftest import image_bytes, make_runner, page_handlers
+from .conftest import KEY, image_bytes, make_runner, page_handlers
 
 PAGE = "https://someone-kling.hf.space/?__theme=dark"
 
@@ -122,3 +125,55 @@ def test_the_brief_fills_only_an_empty_prompt():
     assert compose_into(*brief, "") == "The cat turns. Wind. Slow push-in."
     assert compose_into(*brief, "   ") == "The cat turns. Wind. Slow push-in."
     assert compose_into(*brief, "my own words") == gr.skip()
+
+
+# -- item 7: keys that are checked ----------------------------------------------------------------
+
+
+def test_the_balance_is_one_get_with_the_key_and_a_401_is_an_authentication_error():
+    seen = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path, request.headers["authorization"]))
+        if request.headers["authorization"] != f"Bearer {KEY}":
+            return httpx.Response(401, json={"code": 401, "message": "Unauthorized"})
+        return httpx.Response(200, json={"code": 200, "message": "success", "data": {"balance": 12.5}})
+
+    async def ask(key: str) -> float:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as http:
+            return await AsyncKlingClient(key, base_url="https://api.test", http=http).balance()
+
+    assert asyncio.run(ask(KEY)) == 12.5
+    with pytest.raises(AuthenticationError):
+        asyncio.run(ask("abc"))
+    assert seen == [("GET", "/api/v3/balance", f"Bearer {KEY}"), ("GET", "/api/v3/balance", "Bearer abc")]
+
+
+def test_the_balance_over_loopback_from_the_simulator(served_simulator):
+    async def ask(key: str) -> float:
+        async with AsyncKlingClient(key, base_url=served_simulator.url) as client:
+            return await client.balance()
+
+    assert asyncio.run(ask(KEY)) == 100.0
+    with pytest.raises(AuthenticationError):
+        asyncio.run(ask("abc"))
+
+
+def test_a_saved_key_is_checked_shown_by_its_last_4_characters_and_a_refused_one_changes_nothing(tmp_path):
+    runner, simulator = make_runner(tmp_path, key=None)  # a preview Space: the visitor's key decides
+    simulator.config.api_key = KEY
+    handlers = page_handlers(runner, tmp_path)
+    visitor, parts = handlers.visitor, handlers.visitor.parts
+    preview = {"owner": "o", "key": ""}
+
+    refused = asyncio.run(visitor.save_key("abc", preview, 5, 5))
+    assert parts.key_store not in refused  # nothing stored in the browser
+    assert refused[parts.session] == preview and "Preview" in refused[parts.banner]
+    assert "refused that key (401)" in refused[parts.key.info] and "abc" not in refused[parts.key.info]
+
+    saved = asyncio.run(visitor.save_key(f" {KEY} ", preview, 5, 5))
+    assert saved[parts.key_store] == KEY and saved[parts.session]["key"] == KEY
+    assert "own key" in saved[parts.banner]
+    info = saved[parts.key.info]
+    assert f"`{KEY[-4:]}`" in info and "$100.00" in info and KEY[:-4] not in info
+    assert [r.path for r in simulator.log] == ["/api/v3/balance", "/api/v3/balance"]
