@@ -34,6 +34,7 @@ from .views import (
     history_rows,
     history_total,
     job_markdown,
+    job_status,
     key_status,
     mode_banner,
     price_text,
@@ -42,7 +43,7 @@ from .views import (
     share_link,
     status_markdown,
 )
-from .widgets import LabSlot, Parts, RunButtons
+from .widgets import LabSlot, Parts, ResultPanel, RunButtons
 
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
 Session = dict[str, str]  # {"owner": opaque browser id, "key": the visitor's own key or ""}
@@ -304,6 +305,23 @@ class Generation:
             "Its clip is saved when it finishes: it shows here, and in the History tab."
         )
 
+    def background(self, out: ResultPanel, task_id: str, session: Session | None) -> Updates:
+        """After "Stop waiting": the task's news, once it has some (the result panel's timer
+        asks), then the timer stops."""
+        job = self.runner.journal.get(task_id) if task_id and self.runner.journal else None
+        if job is None or job.owner != (session or {}).get("owner"):
+            return {out.timer: gr.Timer(active=False)}
+        if self.runner.is_running(task_id):
+            return {out.timer: gr.Timer(active=True)}
+        if job.clip_saved:
+            status = f"### ✅ Done in the background\n\nTask `{task_id}`: its clip is saved (and in History)."
+            return {
+                out.status: status,
+                out.video: self.clips.servable(Path(job.local_path)),
+                out.timer: gr.Timer(active=False),
+            }
+        return {out.status: f"### ❌ Task `{task_id}`: {job_status(job)}", out.timer: gr.Timer(active=False)}
+
     def price(self, duration: int | str, session: Session | None) -> str:
         return price_text(duration, self.preview(session))
 
@@ -412,7 +430,13 @@ class History:
 
     def list(self, session: Session | None) -> Updates:
         jobs = self.journal.for_owner((session or {}).get("owner") or "-")
-        return {self.parts.history.info: history_total(jobs), self.parts.history.table: history_rows(jobs)}
+        running = {job.id for job in jobs if self.g.runner.is_running(job.id)}
+        view = self.parts.history
+        return {
+            view.info: history_total(jobs),
+            view.table: history_rows(jobs, running),
+            view.timer: gr.Timer(active=bool(running)),  # refreshes itself only while a task runs
+        }
 
     def select(self, session: Session | None, evt: gr.SelectData) -> Updates:
         view = self.parts.history

@@ -237,6 +237,7 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                         )
                         resume_typed = gr.Button("Resume this id", size="sm")
                 selected_id = gr.State("")
+                history_timer = gr.Timer(3.0, active=False)
             history = HistoryView(
                 history_info,
                 history_table,
@@ -248,6 +249,7 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                 resume_id,
                 resume_typed,
                 selected_id,
+                history_timer,
             )
 
         with gr.Accordion("How to prompt", open=False):
@@ -338,7 +340,13 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         **generation,
     )
     for form, run in ((i2v, i2v_run), (t2v, t2v_run)):
-        form.buttons.stop.click(gen.stop_waiting, [form.out.task, p.session], form.out.status, cancels=[run], **private)
+        form.buttons.stop.click(
+            gen.stop_waiting, [form.out.task, p.session], form.out.status, cancels=[run], **private
+        ).then(lambda task: gr.Timer(active=bool(task)), form.out.task, form.out.timer, **private)
+        background = [form.out.status, form.out.video, form.out.timer]
+        form.out.timer.tick(
+            partial(gen.background, form.out), [form.out.task, p.session], background, show_progress="hidden", **private
+        )
         form.out.status.change(
             partial(gen.busy, form.buttons),
             form.out.status,
@@ -376,7 +384,8 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         slot.use.click(partial(h.lab.use, slot), use_inputs | set(slot.settings), main_forms, **private)
 
     # History.
-    listing = [history.info, history.table]
+    listing = [history.info, history.table, history.timer]
+    history.timer.tick(h.history.list, p.session, listing, show_progress="hidden", **private)
     history_tab.select(h.history.list, p.session, listing, **private)
     history.refresh.click(h.history.list, p.session, listing, **private)
     history.table.select(h.history.select, p.session, [history.selected_id, history.video, history.job], **private)

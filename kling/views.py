@@ -22,7 +22,8 @@ MODE_PREVIEW = (
 PREVIEW_VIDEO_LABEL = "Preview clip (simulated, not Kling output)"
 LIVE_VIDEO_LABEL = "Kling v2.0 master clip"
 HISTORY_HELP = "This browser's tasks, newest first. Select a row to see its clip and settings."
-HISTORY_COLUMNS = ["When", "Mode", "Model", "Prompt", "Status", "Price", "Task id"]
+# Status second, so it stays in sight on a phone; the task id last (a selected row is read by it).
+HISTORY_COLUMNS = ["When", "Status", "Prompt", "Mode", "Model", "Price", "Task id"]
 MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "Image to Video", "kwaivgi/kling-v2.0-t2v-master": "Text to Video"}
 QUERY_TABS = ("i2v", "t2v", "lab", "history")
 # What a shared link carries from each generate tab: the form's settings, never a key or an image.
@@ -192,9 +193,11 @@ def share_link(page_url: str, tab: str, values: dict[str, Any]) -> str:
     return urlunsplit((address.scheme, address.netloc, address.path, urlencode(query, quote_via=quote), ""))
 
 
-def job_status(job: Job) -> str:
+def job_status(job: Job, running: bool = False) -> str:
     if job.clip_saved:
         return "clip saved"
+    if running:  # this app is still waiting for it: not interrupted, whatever the journal says
+        return "running in the background"
     if job.status == "completed":
         return "done, clip not downloaded: resume"
     if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")
@@ -202,14 +205,14 @@ def job_status(job: Job) -> str:
     return job.status + (f" ({job.error_code})" if job.error_code else "")
 
 
-def history_rows(jobs: list[Job]) -> list[list[str]]:
+def history_rows(jobs: list[Job], running: set[str] | frozenset[str] = frozenset()) -> list[list[str]]:
     return [
         [
             datetime.fromtimestamp(job.created).strftime("%Y-%m-%d %H:%M"),
+            job_status(job, job.id in running),
+            (job.params.get("prompt") or "")[:90],
             "Preview" if job.preview else "Live",
             MODEL_SHORT.get(job.model, job.model),
-            (job.params.get("prompt") or "")[:90],
-            job_status(job),
             "free" if job.preview else format_price(job.price_cents),
             job.id,
         ]

@@ -98,6 +98,7 @@ class ResultPanel:
     link_button: gr.Button
     link: gr.Textbox
     task: gr.State  # the current task id, for "Stop waiting"
+    timer: gr.Timer
 
 
 def result_panel() -> ResultPanel:
@@ -119,7 +120,8 @@ def result_panel() -> ResultPanel:
         link = gr.Textbox(
             show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
         )
-    return ResultPanel(status, video, details, link_button, link, gr.State(""))
+    # Ticks only after "Stop waiting", until the task it left running has finished.
+    return ResultPanel(status, video, details, link_button, link, gr.State(""), gr.Timer(2.0, active=False))
 
 
 # -- the groups the handlers answer to ---------------------------------------------------------
@@ -200,6 +202,7 @@ class HistoryView:
     resume_id: gr.Textbox
     resume_typed: gr.Button
     selected_id: gr.State
+    timer: gr.Timer  # active only while one of the listed tasks is running
 
 
 @dataclass

@@ -249,3 +249,30 @@ def test_a_refused_key_leaves_the_banner_true_and_an_accepted_one_shows_its_end_
     expect(page.get_by_text(re.compile(rf"ending in {KEY[-4:]}.*balance \$100\.00"))).to_be_visible()
     expect(banner).to_contain_text("your own key")
     assert KEY not in page.content()
+
+
+# -- item 8: Stop waiting and History tell the truth -----------------------------------------------
+
+
+def test_after_stop_the_tab_and_history_follow_the_task_until_its_clip_is_saved(preview_app, open_page):
+    page = open_page(preview_app).page
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("A slow sunrise over the sea.")
+    tab.get_by_role("button", name="Generate").click()
+    expect(status(tab)).to_contain_text(re.compile(r"Task\s+[0-9a-f]{16,}"), timeout=CLIP_TIMEOUT)
+    tab.get_by_role("button", name="Stop waiting").click()
+    expect(status(tab)).to_contain_text("running in the background")
+    expect(status(tab)).not_to_contain_text("WaveSpeed")  # a preview runs here, not there
+    expect(tab.get_by_role("button", name="Stop waiting")).to_be_hidden()
+
+    history = open_tab(page, "History")
+    table = history.get_by_role("grid")
+    expect(table.get_by_role("columnheader").nth(1)).to_contain_text("Status")
+    first_status = table.get_by_test_id("cell-0-1")
+    expect(first_status).to_have_text("running in the background")
+    # No Refresh click: the tab refreshes itself while a task runs.
+    expect(first_status).to_have_text("clip saved", timeout=CLIP_TIMEOUT)
+
+    tab = open_tab(page, "Text to Video")
+    expect(status(tab)).to_contain_text("Done in the background")
+    expect(tab.locator("video[src]")).to_be_visible()

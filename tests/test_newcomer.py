@@ -13,10 +13,11 @@ import pytest
 from kling.client import AsyncKlingClient
 from kling.errors import AuthenticationError
 from kling.handlers import compose_into
+from kling.params import T2VRequest
 from kling.runner import RunState
 from kling.views import busy_label, price_text, settings_from_query, share_link, status_markdown
 
-from .conftest import KEY, image_bytes, make_runner, page_handlers
+from .conftest import KEY, finish, image_bytes, make_runner, page_handlers
 
 PAGE = "https://someone-kling.hf.space/?__theme=dark"
 
@@ -177,3 +178,33 @@ def test_a_saved_key_is_checked_shown_by_its_last_4_characters_and_a_refused_one
     info = saved[parts.key.info]
     assert f"`{KEY[-4:]}`" in info and "$100.00" in info and KEY[:-4] not in info
     assert [r.path for r in simulator.log] == ["/api/v3/balance", "/api/v3/balance"]
+
+
+# -- item 8: Stop waiting and History tell the truth -----------------------------------------------
+
+
+def test_after_stop_the_panel_and_history_follow_the_task_and_their_timers_run_only_meanwhile(tmp_path):
+    runner, _ = make_runner(tmp_path)
+    handlers = page_handlers(runner, tmp_path)
+    generation, out, history = handlers.generation, handlers.visitor.parts.t2v.out, handlers.visitor.parts.history
+    session = {"owner": "me", "key": ""}
+
+    async def scenario():
+        run = runner.start(T2VRequest(prompt="a kite over a beach"), owner="me")
+        async for state in run.watch(tick=0.05):
+            if state.task_id:
+                break  # the visitor stopped watching; the task runs on
+        during = generation.background(out, state.task_id, session), handlers.history.list(session)
+        stranger = generation.background(out, state.task_id, {"owner": "someone else"})
+        await finish(run)
+        await asyncio.sleep(0.05)  # the run's done callback
+        after = generation.background(out, state.task_id, session), handlers.history.list(session)
+        return state.task_id, during, stranger, after
+
+    task_id, (panel, listing), stranger, (panel_after, listing_after) = asyncio.run(scenario())
+    assert panel == {out.timer: panel[out.timer]} and panel[out.timer].active is True  # nothing new yet
+    assert listing[history.table][0][1] == "running in the background" and listing[history.timer].active is True
+    assert stranger[out.timer].active is False and out.status not in stranger
+    assert "Done in the background" in panel_after[out.status] and task_id in panel_after[out.status]
+    assert panel_after[out.video] and panel_after[out.timer].active is False
+    assert listing_after[history.table][0][1] == "clip saved" and listing_after[history.timer].active is False
