@@ -100,6 +100,10 @@ TITLE_JS = f"""(status) => {{
     : s.startsWith("### ❌") ? "❌ Failed · {TITLE}" : "{TITLE}";
   return status;
 }}"""
+# Screen readers announce the run's progress and its refusals (Markdown takes no ARIA attributes).
+LIVE_REGION_JS = """() => {
+  document.querySelectorAll(".block.kling-status").forEach((el) => el.setAttribute("aria-live", "polite"));
+}"""
 COMPOSE_JS = """(...values) => {
   const prompt = values[values.length - 1];
   if (prompt && prompt.trim() && confirm("Replace the prompt you typed with the director's brief?")) {
@@ -119,13 +123,16 @@ CSS = """
 
 
 def theme() -> gr.themes.Base:
-    """Gradio's Soft theme with text that meets WCAG AA: its primary button (white on indigo 500)
-    and its labels (indigo on pale indigo) fall just short."""
+    """Gradio's Soft theme with text that meets WCAG AA: its primary button (white on indigo 500),
+    labels (indigo on pale indigo), subdued text and accents fall just short."""
     return gr.themes.Soft().set(
         button_primary_background_fill="*primary_600",
         button_primary_background_fill_hover="*primary_700",
         block_label_text_color="*primary_700",
         block_title_text_color="*primary_700",
+        body_text_color_subdued="*neutral_600",  # the footer links, "or" in an upload box
+        color_accent="*primary_600",  # "Click to Upload"
+        link_text_color="*primary_700",
     )
 
 
@@ -303,6 +310,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         t2v.duration,
     ]
     demo.load(h.visitor.prefill, None, main_forms, **private)
+    demo.load(None, js=LIVE_REGION_JS)
 
     # The two generate tabs; their runs are the public API.
     for text in (i2v.text, t2v.text):

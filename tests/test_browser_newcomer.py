@@ -5,12 +5,15 @@ phone. Same browser, app fixtures and rules as tests/test_browser.py (Debian's C
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 
-from .conftest import KEY
+from .bare_page import bare_page
+from .conftest import KEY, ROOT, free_port
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     CLIP_TIMEOUT,
+    IN_CI,
     PHONE,
     browser,
     count,
@@ -276,3 +279,67 @@ def test_after_stop_the_tab_and_history_follow_the_task_until_its_clip_is_saved(
     tab = open_tab(page, "Text to Video")
     expect(status(tab)).to_contain_text("Done in the background")
     expect(tab.locator("video[src]")).to_be_visible()
+
+
+# -- item 11: accessible -----------------------------------------------------------------------------
+
+AXE = ROOT / "tests" / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {resultTypes: ["violations"]});
+    return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => ({id: v.id, nodes: v.nodes.map((n) => n.target.join(" ") + " :: " + n.html.slice(0, 120))}));
+}"""
+
+
+@pytest.fixture(scope="module")
+def bare_url() -> Iterator[str]:
+    demo = bare_page()
+    demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", server_port=free_port())
+    yield demo.local_url
+    demo.close()
+
+
+def serious_violations(page) -> dict[str, list[str]]:
+    if not AXE.exists():
+        if IN_CI:
+            pytest.fail(f"{AXE} is missing: .ci/run installs it", pytrace=False)
+        pytest.skip(f"axe-core is not installed: npm install --prefix tests/.npm axe-core@4 (looked for {AXE})")
+    page.add_script_tag(path=str(AXE))
+    return {v["id"]: v["nodes"] for v in page.evaluate(AXE_RUN)}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_axe_finds_no_serious_violation_a_bare_gradio_page_does_not_have(
+    preview_app, open_page, browser, bare_url, size
+):
+    ours = serious_violations(open_page(preview_app, **SIZES[size]).page)
+    context = browser.new_context(**SIZES[size])
+    try:
+        bare = context.new_page()
+        bare.goto(bare_url)
+        expect(bare.get_by_role("button", name="Go")).to_be_visible()
+        theirs = serious_violations(bare)
+    finally:
+        context.close()
+    extra = {rule: nodes for rule, nodes in ours.items() if rule not in theirs}
+    assert extra == {}, extra
+
+
+def test_the_status_panel_is_a_live_region_and_the_keyboard_reaches_generate_and_the_examples(preview_app, open_page):
+    page = open_page(preview_app).page
+    expect(page.locator(".block.kling-status").first).to_have_attribute("aria-live", "polite")
+    reached = {"Generate": False, "examples": False}
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => [document.activeElement.innerText || '', !!document.activeElement.closest('.gallery, table')]"
+        )
+        if focused[0].strip() == "Generate":
+            reached["Generate"] = True
+            page.keyboard.press("Enter")  # a keyboard user can run it: the refusal (no image) says so
+            expect(status(panel(page))).to_contain_text("Not sent")
+        if focused[1]:
+            reached["examples"] = True
+        if all(reached.values()):
+            break
+    assert reached == {"Generate": True, "examples": True}
