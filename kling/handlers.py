@@ -28,6 +28,7 @@ from .views import (
     PREVIEW_VIDEO_LABEL,
     SHARED_SETTINGS,
     busy_label,
+    clip_filename,
     clock,
     compose_brief,
     details_markdown,
@@ -104,8 +105,12 @@ class Generation:
     def preview(self, session: Session | None) -> bool:
         return self.runner.backend.is_preview((session or {}).get("key"))
 
-    def servable(self, state: RunState) -> str | None:
-        return self.clips.servable(state.path) if state.stage == "done" and state.path is not None else None
+    def servable(self, state: RunState, prompt: str = "") -> str | None:
+        if state.stage != "done" or state.path is None:
+            return None
+        # Downloads are named from the prompt and the task id; the Lab's variants keep the clip's name.
+        name = clip_filename(prompt, state.task_id or "") if prompt else None
+        return self.clips.servable(state.path, name)
 
     # The public endpoints. Their docstrings are the API's (and the MCP tools') documentation.
 
@@ -199,7 +204,8 @@ class Generation:
         async for state in run.watch(tick=1.0):
             if progress is not None:  # MCP clients receive these as progress notifications
                 progress((state.polls, None), desc=f"{state.status_words} ({clock(state.elapsed())})")
-            yield Outputs(status_markdown(state), self.servable(state), details_markdown(state), state.task_id or "")
+            clip = self.servable(state, checked.prompt)
+            yield Outputs(status_markdown(state), clip, details_markdown(state), state.task_id or "")
         if state.error is not None:
             raise gr.Error(str(state.error), title="The generation failed")
 
@@ -317,7 +323,9 @@ class Generation:
             status = f"### ✅ Done in the background\n\nTask `{task_id}`: its clip is saved (and in History)."
             return {
                 out.status: status,
-                out.video: self.clips.servable(Path(job.local_path)),
+                out.video: self.clips.servable(
+                    Path(job.local_path), clip_filename(job.params.get("prompt", ""), job.id)
+                ),
                 out.timer: gr.Timer(active=False),
             }
         return {out.status: f"### ❌ Task `{task_id}`: {job_status(job)}", out.timer: gr.Timer(active=False)}
@@ -444,7 +452,8 @@ class History:
         job = self._job(str(row[-1]) if row else "", session)
         if job is None:
             return {view.selected_id: "", view.video: None, view.job: "Select a row to see its clip and settings."}
-        clip = self.g.clips.servable(Path(job.local_path)) if job.clip_saved else None
+        name = clip_filename(job.params.get("prompt", ""), job.id)
+        clip = self.g.clips.servable(Path(job.local_path), name) if job.clip_saved else None
         return {view.selected_id: job.id, view.video: clip, view.job: job_markdown(job)}
 
     def use_settings(self, task_id: str, session: Session | None) -> Updates:

@@ -3,6 +3,7 @@ shared link carries. Pure functions over states and settings; no Gradio here."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
@@ -191,6 +192,14 @@ def share_link(page_url: str, tab: str, values: dict[str, Any]) -> str:
         if value is not None and value != "":
             query[name] = str(value)
     return urlunsplit((address.scheme, address.netloc, address.path, urlencode(query, quote_via=quote), ""))
+
+
+def clip_filename(prompt: str, task_id: str) -> str:
+    """What a downloaded clip is called: the prompt's first words and the task id, e.g.
+    `a-paper-lantern-rising-over-3f2a9c1e.mp4`, so a folder of downloads reads like a list."""
+    words = re.findall(r"[a-z0-9]+", (prompt or "").lower())[:6]
+    slug = "-".join(words)[:48].strip("-") or "kling-clip"
+    return f"{slug}-{re.sub(r'[^A-Za-z0-9]', '', task_id)[:12] or 'clip'}.mp4"
 
 
 def job_status(job: Job, running: bool = False) -> str:

@@ -4,6 +4,7 @@ ways, the price beside Generate, the busy state, refusals in the result panel, t
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import gradio as gr
@@ -15,7 +16,7 @@ from kling.errors import AuthenticationError
 from kling.handlers import compose_into
 from kling.params import T2VRequest
 from kling.runner import RunState
-from kling.views import busy_label, price_text, settings_from_query, share_link, status_markdown
+from kling.views import busy_label, clip_filename, price_text, settings_from_query, share_link, status_markdown
 
 from .conftest import KEY, finish, image_bytes, make_runner, page_handlers
 
@@ -208,3 +209,26 @@ def test_after_stop_the_panel_and_history_follow_the_task_and_their_timers_run_o
     assert "Done in the background" in panel_after[out.status] and task_id in panel_after[out.status]
     assert panel_after[out.video] and panel_after[out.timer].active is False
     assert listing_after[history.table][0][1] == "clip saved" and listing_after[history.timer].active is False
+
+
+# -- item 13: small things -------------------------------------------------------------------------
+
+
+def test_a_downloaded_clip_is_named_from_its_prompt_and_task_id():
+    assert clip_filename("A paper lantern, rising over the night harbour!", "3f2a9c1e77aa00bb11") == (
+        "a-paper-lantern-rising-over-the-3f2a9c1e77aa.mp4"
+    )
+    assert clip_filename("", "t1") == "kling-clip-t1.mp4"
+    assert clip_filename("../../etc/passwd 🐱", "../x") == "etc-passwd-x.mp4"  # never a path
+
+
+def test_a_finished_run_serves_its_clip_under_that_name(tmp_path):
+    runner, _ = make_runner(tmp_path)
+    generation = page_handlers(runner, tmp_path).generation
+
+    async def run():
+        return [outputs async for outputs in generation.text_to_video("A kite over a beach", "", "16:9", 5)]
+
+    last = asyncio.run(run())[-1]
+    assert last.clip is not None and Path(last.clip).name == clip_filename("A kite over a beach", last.task_id)
+    assert Path(last.clip).name.startswith("a-kite-over-a-beach-")
