@@ -1,5 +1,5 @@
-"""A bare Gradio page with the same kinds of components as Kling Studio's page, Gradio's own theme
-and no CSS: what the accessibility and first-load-weight tests compare the real page with."""
+"""A bare Gradio page with the same kinds of components as Kling Studio's page, configured as the
+page has them, with Gradio's own theme and no CSS: what the accessibility test compares with."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ def bare_page() -> gr.Blocks:
                 with gr.Row():
                     with gr.Column():
                         with gr.Row():
-                            image = gr.Image(label="Start image", type="filepath")
-                            gr.Image(label="End image", type="filepath")
+                            image = gr.Image(
+                                label="Start image", type="filepath", sources=["upload", "clipboard"], height=160
+                            )
+                            gr.Image(label="End image", type="filepath", sources=["upload", "clipboard"], height=160)
                         prompt = gr.Textbox(label="Prompt", lines=3)
                         gr.Markdown("0 / 2500 characters")
                         with gr.Row():
