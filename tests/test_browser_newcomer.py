@@ -304,6 +304,9 @@ def serious_violations(page) -> dict[str, list[str]]:
         if IN_CI:
             pytest.fail(f"{AXE} is missing: .ci/run installs it", pytrace=False)
         pytest.skip(f"axe-core is not installed: npm install --prefix tests/.npm axe-core@4 (looked for {AXE})")
+    # Gradio sizes its upload boxes (and picks their wording) after the first paint: let it settle.
+    expect(page.locator('[data-testid="upload-text"]').first).to_be_visible()
+    page.wait_for_timeout(1000)
     page.add_script_tag(path=str(AXE))
     return {v["id"]: v["nodes"] for v in page.evaluate(AXE_RUN)}
 
@@ -313,14 +316,18 @@ def test_axe_finds_no_serious_violation_a_bare_gradio_page_does_not_have(
     preview_app, open_page, browser, bare_url, size
 ):
     ours = serious_violations(open_page(preview_app, **SIZES[size]).page)
-    context = browser.new_context(**SIZES[size])
-    try:
-        bare = context.new_page()
-        bare.goto(bare_url)
-        expect(bare.get_by_role("button", name="Go")).to_be_visible()
-        theirs = serious_violations(bare)
-    finally:
-        context.close()
+    theirs: dict[str, list[str]] = {}
+    # axe does not always see Gradio's own upload-box label mismatch on the bare page: the reference
+    # is what two loads of it show.
+    for _ in range(2):
+        context = browser.new_context(**SIZES[size])
+        try:
+            bare = context.new_page()
+            bare.goto(bare_url)
+            expect(bare.get_by_role("button", name="Go")).to_be_visible()
+            theirs |= serious_violations(bare)
+        finally:
+            context.close()
     extra = {rule: nodes for rule, nodes in ours.items() if rule not in theirs}
     assert extra == {}, extra
 
