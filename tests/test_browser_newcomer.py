@@ -163,7 +163,12 @@ def test_a_run_disables_generate_counts_time_shows_stop_and_an_estimate_then_ren
     expect(tab.get_by_role("button", name="Generate")).to_be_enabled()
     expect(stop).to_be_hidden()
     expect(page).to_have_title(re.compile("Clip ready"))
-    expect(tab.locator(".kling-player video[src]")).to_be_visible()
+    player = tab.locator(".kling-player video[src]")
+    expect(player).to_be_visible()
+    page.wait_for_function("(v) => v.videoWidth > 0", arg=player.element_handle())
+    box = player.bounding_box()  # the player takes the clip's shape (16:9), not a fixed 480 px box
+    assert box is not None and abs(box["width"] / box["height"] - 16 / 9) < 0.05, box
+    assert box["width"] <= SIZES[size]["viewport"]["width"], box
     assert opened.console.errors == [], opened.console.errors
 
 
