@@ -572,6 +572,7 @@ class Lab:
         for i, slot in enumerate(form.slots):
             updates[slot.column] = gr.Column(visible=i < int(count))
             updates[slot.guidance] = gr.Slider(visible=i2v)
+            updates[slot.video] = gr.Video(visible=i < int(count))
         return updates
 
     def price(self, values: dict[Any, Any]) -> str:

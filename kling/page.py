@@ -100,6 +100,9 @@ TITLE_JS = f"""(status) => {{
     : s.startsWith("### ❌") ? "❌ Failed · {TITLE}" : "{TITLE}";
   return status;
 }}"""
+PLAY_ALL_JS = """() => {
+  document.querySelectorAll(".kling-lab-grid video").forEach((v) => { v.currentTime = 0; v.play(); });
+}"""
 # Screen readers announce the run's progress and its refusals (Markdown takes no ARIA attributes).
 LIVE_REGION_JS = """() => {
   document.querySelectorAll(".block.kling-status").forEach((el) => el.setAttribute("aria-live", "polite"));
@@ -223,6 +226,10 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                     lab_run = gr.Button("Run all variants", variant="primary")
                     lab_stop = gr.Button("Stop waiting", variant="stop")
                 lab_summary = gr.Markdown()
+                with gr.Row(elem_classes="kling-lab-grid"):  # the results side by side, one size
+                    for slot in slots:
+                        slot.video.render()
+                gr.Button("▶ Play all from the start", size="sm").click(None, js=PLAY_ALL_JS)
             prompt_lab = LabForm(
                 lab_mode, lab_count, lab_image, lab_aspect, slots, lab_price, lab_run, lab_stop, lab_summary
             )
@@ -377,7 +384,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     lab_inputs: set[Block] = {lab_form.mode, lab_form.image, lab_form.aspect_ratio, lab_form.count, p.session}
     lab_inputs |= {field for slot in slots for field in slot.settings}
     lab_layout = [lab_form.image, lab_form.aspect_ratio, *(slot.column for slot in slots)]
-    lab_layout += [slot.guidance for slot in slots]
+    lab_layout += [slot.guidance for slot in slots] + [slot.video for slot in slots]
     for trigger in (lab_form.mode, lab_form.count):
         trigger.change(h.lab.layout, [lab_form.mode, lab_form.count], lab_layout, **private)
     price_inputs: set[Block] = {lab_form.count, p.session, *(slot.duration for slot in slots)}

@@ -13,6 +13,7 @@ import gradio as gr
 from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
 
 READY = "Ready."
+LAB_CLIP_HEIGHT = 260
 GUIDANCE_HELP = "How literally the clip follows the prompt: lower is more natural, higher is more literal."
 CAMERA_MOVES = {
     "Slow push-in": "Camera slowly pushes in.",
@@ -172,7 +173,16 @@ def lab_slot(letter: str, visible: bool) -> LabSlot:
         guidance = guidance_slider()
         duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
         status = gr.Markdown()
-        video = gr.Video(label=f"Variant {letter}", loop=True, buttons=["download"], interactive=False)
+        # Rendered by the page in one grid below the variants, all the same size, to compare.
+        video = gr.Video(
+            label=f"Variant {letter}",
+            loop=True,
+            buttons=["download"],
+            interactive=False,
+            height=LAB_CLIP_HEIGHT,
+            visible=visible,
+            render=False,
+        )
         use = gr.Button("Use this one", size="sm")
     return LabSlot(column, prompt, negative, guidance, duration, status, video, use)
 

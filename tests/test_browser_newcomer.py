@@ -355,3 +355,24 @@ def test_the_status_panel_is_a_live_region_and_the_keyboard_reaches_generate_and
         if all(reached.values()):
             break
     assert reached == {"Generate": True, "examples": True}
+
+
+# -- item 10: Prompt Lab compares side by side -----------------------------------------------------
+
+
+def test_the_lab_shows_its_results_in_one_grid_of_equal_size_and_plays_them_all_from_the_start(preview_app, open_page):
+    page = open_page(preview_app).page
+    lab = open_tab(page, "Prompt Lab")
+    lab.get_by_label("Text to Video").check()
+    lab.get_by_label("Variant A: prompt").fill("A kite over a beach.")
+    lab.get_by_label("Variant B: prompt").fill("A kite over a beach at dusk.")
+    lab.get_by_role("button", name="Run all variants").click()
+    videos = lab.locator(".kling-lab-grid video[src]")
+    expect(videos).to_have_count(2, timeout=CLIP_TIMEOUT)
+    boxes = [videos.nth(i).bounding_box() for i in range(2)]
+    assert boxes[0]["y"] == boxes[1]["y"] and boxes[0]["height"] == boxes[1]["height"], boxes  # one row, one size
+    for i in range(2):
+        videos.nth(i).evaluate("(v) => { v.pause(); v.currentTime = 2; }")
+    lab.get_by_role("button", name="Play all from the start").click()
+    times = [videos.nth(i).evaluate("(v) => [v.currentTime, v.paused]") for i in range(2)]
+    assert all(t < 1.0 and not paused for t, paused in times), times
