@@ -317,8 +317,8 @@ class Generation:
         job = self.runner.journal.get(task_id) if task_id and self.runner.journal else None
         if job is None or job.owner != (session or {}).get("owner"):
             return {out.timer: gr.Timer(active=False)}
-        if self.runner.is_running(task_id):
-            return {out.timer: gr.Timer(active=True)}
+        if self.runner.is_running(task_id):  # said again: a late message of the stopped stream may have painted over it
+            return {out.status: self.stop_waiting(task_id, session), out.timer: gr.Timer(active=True)}
         if job.clip_saved:
             status = f"### ✅ Done in the background\n\nTask `{task_id}`: its clip is saved (and in History)."
             return {
