@@ -658,6 +658,17 @@ class AsyncKlingClient:
             raise ProtocolError("The webhook secret answer has no `data.secret`.")
         return secret.strip()
 
+    async def balance(self) -> float:
+        """The account's balance in US dollars (`GET /api/v3/balance`): free, and the cheapest way
+        to learn whether a key is accepted (401 raises AuthenticationError)."""
+        response = await self._http.get(f"{self.base_url}/api/v3/balance", headers=self._headers())
+        if effective_status(response) != 200:
+            raise self._error(response, what="read the balance")
+        balance = _envelope_data(response).get("balance")
+        if isinstance(balance, bool) or not isinstance(balance, (int, float)):
+            raise ProtocolError("The balance answer has no numeric `data.balance`.")
+        return float(balance)
+
     def _result_url(self, task_id: str) -> str:
         # Built from our base, never taken from `urls.get`: the key goes nowhere else.
         if not is_task_id(task_id):

@@ -34,10 +34,11 @@ class ClipShelf:
     def in_gradio_cache(cls, cap_bytes: int = DEFAULT_CAP_BYTES) -> ClipShelf:
         return cls(gradio_cache() / "kling-clips", cap_bytes)
 
-    def servable(self, path: Path) -> str:
+    def servable(self, path: Path, name: str | None = None) -> str:
         """A path Gradio may serve for the clip at `path`: a hard link (a copy across file systems,
-        as on Spaces' /data) in the shelf, marked as just shown; older clips go past the cap."""
-        link = self.folder / Path(path).name
+        as on Spaces' /data) in the shelf, marked as just shown; older clips go past the cap.
+        `name`: the file name a download gets (default: the clip's own)."""
+        link = self.folder / Path(name or Path(path).name).name
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
             if link.exists():

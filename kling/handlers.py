@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+import httpx
 
 from . import lab
 from .client import is_task_id
 from .clips import ClipShelf
 from .config import Settings
-from .errors import SpendRefused, ValidationError
+from .errors import AuthenticationError, KlingError, SpendRefused, ValidationError
 from .examples import STARTERS, T2V_EXAMPLES, Generable, Starter
 from .hf_user import HfUsers
 from .identity import SIGN_IN_REFUSAL, Identity, may_spend_server_key
@@ -29,23 +30,29 @@ from .views import (
     LAB_I2V,
     LIVE_VIDEO_LABEL,
     PREVIEW_VIDEO_LABEL,
+    SHARED_SETTINGS,
+    busy_label,
+    clip_filename,
     clock,
+    compose_brief,
     details_markdown,
     history_rows,
     history_total,
     job_markdown,
+    job_status,
     key_status,
     mode_banner,
     price_text,
     refusal_text,
     settings_from_query,
+    share_link,
     showcase_details,
     showcase_status,
     status_markdown,
     task_id_in_status,
 )
 from .visitor import visitor
-from .widgets import I2VForm, LabSlot, Parts, T2VForm
+from .widgets import I2VForm, LabSlot, Parts, ResultPanel, RunButtons, T2VForm
 
 log = logging.getLogger("kling.showcase")
 
@@ -126,8 +133,12 @@ class Generation:
     def preview(self, session: Session | None) -> bool:
         return self.runner.backend.is_preview((session or {}).get("key"))
 
-    def servable(self, state: RunState) -> str | None:
-        return self.clips.servable(state.path) if state.stage == "done" and state.path is not None else None
+    def servable(self, state: RunState, prompt: str = "") -> str | None:
+        if state.stage != "done" or state.path is None:
+            return None
+        # Downloads are named from the prompt and the task id; the Lab's variants keep the clip's name.
+        name = clip_filename(prompt, state.task_id or "") if prompt else None
+        return self.clips.servable(state.path, name)
 
     # The public endpoints. Their docstrings are the API's (and the MCP tools') documentation.
 
@@ -222,7 +233,8 @@ class Generation:
         async for state in run.watch(tick=1.0):
             if progress is not None:  # MCP clients receive these as progress notifications
                 progress((state.polls, None), desc=f"{state.status_words} ({clock(state.elapsed())})")
-            yield Outputs(status_markdown(state), self.servable(state), details_markdown(state))
+            clip = self.servable(state, checked.prompt)
+            yield Outputs(status_markdown(state), clip, details_markdown(state))
         if state.error is not None:
             raise gr.Error(str(state.error), title="The generation failed")
 
@@ -266,16 +278,114 @@ class Generation:
         )
         return field_checks(request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"])
 
+    # What the result panel shows when Generate is refused: the refusal itself, where the eye is,
+    # and no clip from an earlier run that could pass for this one's.
+
+    async def refusal_i2v(
+        self,
+        image: str | None,
+        prompt: str | None,
+        negative_prompt: str | None,
+        guidance_scale: float,
+        duration: int | str,
+        end_image: str | None,
+    ) -> tuple[Any, Any, Any]:
+        request = I2VRequest(
+            image=image,  # type: ignore[arg-type]
+            prompt=prompt or "",
+            negative_prompt=negative_prompt or "",
+            guidance_scale=guidance_scale,
+            duration=duration,  # type: ignore[arg-type]
+            end_image=end_image or None,
+        )
+        return await self._refusal(request)
+
+    async def refusal_t2v(
+        self, prompt: str | None, negative_prompt: str | None, aspect_ratio: str, duration: int | str
+    ) -> tuple[Any, Any, Any]:
+        request = T2VRequest(
+            prompt=prompt or "",
+            negative_prompt=negative_prompt or "",
+            aspect_ratio=aspect_ratio,
+            duration=duration,  # type: ignore[arg-type]
+        )
+        return await self._refusal(request)
+
+    async def _refusal(self, request: I2VRequest | T2VRequest) -> tuple[Any, Any, Any]:
+        """(status, clip, details): the refusal and an empty result, or skips when the run may go."""
+        try:
+            await asyncio.to_thread(request.validate)
+        except ValidationError as exc:
+            return f"### ⛔ {refusal_text(exc)}", None, ""
+        return gr.skip(), gr.skip(), gr.skip()
+
+    def busy(self, buttons: RunButtons, status: str) -> Updates:
+        """Generate and Stop follow the status panel: while a run is under way Generate is disabled
+        and counts the time, and only then is Stop shown."""
+        label = busy_label(status)
+        return {
+            buttons.go: gr.Button(value=label or "Generate", interactive=label is None),
+            buttons.stop: gr.Button(visible=label is not None),
+        }
+
     def stop_waiting(self, status: str | None, session: Session | None) -> str:
         """What "Stop waiting" says; the task id is read from the run's own status line."""
         task_id = task_id_in_status(status)
         if not task_id:
             return "Stopped. No task had been created yet, so nothing was sent or charged."
-        billed = "It is a free preview." if self.preview(session) else "It is still billed."
+        if self.preview(session):
+            where = "Task `{}` is running in the background (a free, simulated preview)."
+        else:
+            where = "Task `{}` is running in the background at WaveSpeed, and is still billed."
         return (
-            f"### ⏹ Stopped waiting\n\nTask `{task_id}` keeps running at WaveSpeed. {billed} "
-            "Its clip is still saved when it finishes: find it in the History tab."
+            f"### ⏹ Stopped waiting\n\n{where.format(task_id)} "
+            "Its clip is saved when it finishes: it shows here, and in the History tab."
         )
+
+    def follow_after_stop(self, status: str | None) -> gr.Timer:
+        """After "Stop waiting", the result panel's timer follows the task it left running, if any."""
+        return gr.Timer(active=task_id_in_status(status) is not None)
+
+    def background_for(self, out: ResultPanel) -> Callable[..., Any]:
+        """`background` for one result panel, as a function whose hints Gradio reads (a partial's it
+        cannot), so it is handed the request and the signed-in profile."""
+
+        async def background(
+            status: str | None,
+            session: Session | None,
+            request: gr.Request,
+            profile: gr.OAuthProfile | None,
+        ) -> Updates:
+            return await self.background(out, status, session, request, profile)
+
+        return background
+
+    async def background(
+        self,
+        out: ResultPanel,
+        status: str | None,
+        session: Session | None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
+        """After "Stop waiting": the task's news, once it has some (the result panel's timer
+        asks), then the timer stops. The task is read from the status line, and shown only to its owner."""
+        task_id = task_id_in_status(status)
+        job = self.runner.journal.get(task_id) if task_id and self.runner.journal else None
+        if job is None or job.owner != (await self.who(request, profile, session)).owner:
+            return {out.timer: gr.Timer(active=False)}
+        if self.runner.is_running(job.id):  # said again: a late message of the stopped stream may have painted over it
+            return {out.status: self.stop_waiting(status, session), out.timer: gr.Timer(active=True)}
+        if job.clip_saved:
+            status = f"### ✅ Done in the background\n\nTask `{task_id}`: its clip is saved (and in History)."
+            return {
+                out.status: status,
+                out.video: self.clips.servable(
+                    Path(job.local_path), clip_filename(job.params.get("prompt", ""), job.id)
+                ),
+                out.timer: gr.Timer(active=False),
+            }
+        return {out.status: f"### ❌ Task `{task_id}`: {job_status(job)}", out.timer: gr.Timer(active=False)}
 
     def price(self, duration: int | str, session: Session | None) -> str:
         return price_text(duration, self.preview(session))
@@ -306,17 +416,33 @@ class Visitor:
             self.g.runner.resume_unfinished(owner=who.owner, user_key=session["key"])
         return {self.parts.owner_store: who.browser_token, **self._session(session, i2v_duration, t2v_duration)}
 
-    def save_key(
+    async def save_key(
         self, typed: str | None, session: Session | None, i2v_duration: int | str, t2v_duration: int | str
     ) -> Updates:
-        key = (typed or "").strip()
+        """Check the key with WaveSpeed (its balance, which is free) before keeping it: a refused
+        key leaves the page as it was, in the mode it really is in."""
+        key, session = (typed or "").strip(), session or {}
         if not key:
             gr.Warning("Paste a WaveSpeed API key first.")
-        return {
+        balance: float | None = None
+        try:
+            balance = await self.g.runner.backend.client(key).balance() if key else None
+        except AuthenticationError:
+            kept = session.get("key", "")
+            return {
+                self.parts.key.box: "",
+                **self._session(session, i2v_duration, t2v_duration),
+                self.parts.key.info: key_status(self.g.settings, kept, refused=True),
+            }
+        except (KlingError, httpx.HTTPError):  # WaveSpeed out of reach: the key may be fine
+            gr.Warning("Could not check the key with WaveSpeed just now; it is saved, and checked on Generate.")
+        updates = {
             self.parts.key_store: key,
             self.parts.key.box: "",
-            **self._session({**(session or {}), "key": key}, i2v_duration, t2v_duration),
+            **self._session({**session, "key": key}, i2v_duration, t2v_duration),
         }
+        updates[self.parts.key.info] = key_status(self.g.settings, key, balance)
+        return updates
 
     def clear_key(self, session: Session | None, i2v_duration: int | str, t2v_duration: int | str) -> Updates:
         return {
@@ -340,6 +466,10 @@ class Visitor:
             p.i2v.out.video: gr.Video(label=label),
             p.t2v.out.video: gr.Video(label=label),
         }
+
+    def link(self, tab: str, page_url: str, *values: Any) -> str:
+        """A link to this page with the tab's settings (the order of SHARED_SETTINGS[tab])."""
+        return share_link(page_url, tab, dict(zip(SHARED_SETTINGS[tab], values)))
 
     def prefill(self, request: gr.Request | None = None) -> Updates:
         """Fill the form from a shared link's query parameters."""
@@ -376,7 +506,13 @@ class History:
     ) -> Updates:
         who = await self.g.who(request, profile, session)
         jobs = self.journal.for_owner(who.owner)
-        return {self.parts.history.info: history_total(jobs), self.parts.history.table: history_rows(jobs)}
+        running = {job.id for job in jobs if self.g.runner.is_running(job.id)}
+        view = self.parts.history
+        return {
+            view.info: history_total(jobs),
+            view.table: history_rows(jobs, running),
+            view.timer: gr.Timer(active=bool(running)),  # refreshes itself only while a task runs
+        }
 
     async def select(
         self,
@@ -390,7 +526,8 @@ class History:
         job = self._job(str(row[-1]) if row else "", await self.g.who(request, profile, session))
         if job is None:
             return {view.selected_id: "", view.video: None, view.job: "Select a row to see its clip and settings."}
-        clip = self.g.clips.servable(Path(job.local_path)) if job.clip_saved else None
+        name = clip_filename(job.params.get("prompt", ""), job.id)
+        clip = self.g.clips.servable(Path(job.local_path), name) if job.clip_saved else None
         return {view.selected_id: job.id, view.video: clip, view.job: job_markdown(job)}
 
     async def use_settings(
@@ -518,6 +655,7 @@ class Lab:
         for i, slot in enumerate(form.slots):
             updates[slot.column] = gr.Column(visible=i < int(count))
             updates[slot.guidance] = gr.Slider(visible=i2v)
+            updates[slot.video] = gr.Video(visible=i < int(count))
         return updates
 
     def price(self, values: dict[Any, Any]) -> str:
@@ -621,3 +759,12 @@ class Handlers:
         self.visitor = Visitor(generation, parts)
         self.history = History(generation, journal, parts)
         self.lab = Lab(generation, parts)
+
+
+def compose_into(*brief_then_prompt: str) -> Any:
+    """The brief as the prompt, only over an empty one: the page's script empties a typed prompt
+    only once the visitor agreed to replace it."""
+    *brief, prompt = brief_then_prompt
+    if (prompt or "").strip():
+        return gr.skip()
+    return compose_brief(*brief)

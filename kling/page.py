@@ -18,7 +18,7 @@ from PIL import Image
 from . import lab
 from .config import Settings
 from .examples import I2V_PROMPTS, STARTERS, T2V_EXAMPLES, Generable, Starter
-from .handlers import Generation, Handlers
+from .handlers import Generation, Handlers, compose_into
 from .journal import Journal
 from .params import ASPECT_RATIOS, PROMPT_MAX_CHARS
 from .showcase import ShowcaseClip, clip_for
@@ -27,26 +27,28 @@ from .views import (
     HISTORY_HELP,
     LAB_I2V,
     LAB_T2V,
-    compose_brief,
     example_caption,
     key_status,
     mode_banner,
     showcase_note,
 )
 from .widgets import (
+    CAMERA_MOVES,
     GUIDANCE_HELP,
     HistoryView,
     I2VForm,
     KeyPanel,
     LabForm,
     Parts,
+    PromptInputs,
     T2VForm,
     duration_radio,
     example_gallery,
     guidance_slider,
     lab_slot,
-    prompt_inputs,
+    prompt_box,
     ratio_card,
+    refinements,
     result_panel,
     run_buttons,
     start_image,
@@ -73,27 +75,66 @@ STARTERS_LABEL = "Examples: a sample photo and a prompt written for it (click to
 PAGE_PROMPTS_LABEL = "Prompts from the model page, to use with your own photo (click to fill the prompt)"
 T2V_LABEL = "Examples from the model page (click to fill the form)"
 
-LINK_JS = """(tab, prompt, negative, third, duration) => {
-  const url = new URL(window.location.href);
-  url.search = "";
-  const params = new URLSearchParams({tab, prompt: prompt || "", duration: String(duration)});
-  if (negative) params.set("negative_prompt", negative);
-  params.set(tab === "i2v" ? "guidance_scale" : "aspect_ratio", String(third));
-  url.search = params.toString();
-  try { navigator.clipboard.writeText(url.toString()); } catch (e) {}
-  return url.toString();
+# A link is built by `Visitor.link` from the page's address, which only the browser knows.
+PAGE_URL_JS = "(url, ...settings) => [window.location.href, ...settings]"
+COPY_JS = """async (url) => {
+  try { await navigator.clipboard.writeText(url); return "✓ Link copied"; }
+  catch (e) { return "Copy the link beside this button"; }
 }"""
+# Counted as Python counts (code points), so the counter and the refusal agree on an emoji.
 COUNT_JS = (
-    f"(text) => {{ const n = (text || '').length; return n > {PROMPT_MAX_CHARS} "
+    f"(text) => {{ const n = [...(text || '')].length; return n > {PROMPT_MAX_CHARS} "
     f"? `⚠️ ${{n}} / {PROMPT_MAX_CHARS} characters: ${{n - {PROMPT_MAX_CHARS}}} over the limit` "
     f": `${{n}} / {PROMPT_MAX_CHARS} characters`; }}"
 )
+# A finished clip renames the browser tab, so a visitor who went to another tab notices.
+TITLE_JS = f"""(status) => {{
+  const s = status || "";
+  document.title = s.startsWith("### ⏳") ? "⏳ Generating · {TITLE}"
+    : s.startsWith("### ✅") ? "✅ Clip ready · {TITLE}"
+    : s.startsWith("### ❌") ? "❌ Failed · {TITLE}" : "{TITLE}";
+  return status;
+}}"""
+PLAY_ALL_JS = """() => {
+  document.querySelectorAll(".kling-lab-grid video").forEach((v) => { v.currentTime = 0; v.play(); });
+}"""
+# Screen readers announce the run's progress and its refusals (Markdown takes no ARIA attributes).
+LIVE_REGION_JS = """() => {
+  document.querySelectorAll(".block.kling-status").forEach((el) => el.setAttribute("aria-live", "polite"));
+}"""
+COMPOSE_JS = """(...values) => {
+  const prompt = values[values.length - 1];
+  if (prompt && prompt.trim() && confirm("Replace the prompt you typed with the director's brief?")) {
+    values[values.length - 1] = "";
+  }
+  return values;
+}"""
 CSS = """
-.kling-count { opacity: .7; font-size: .85em; margin-top: -.5em; }
+.kling-count { font-size: .85em; margin-top: -.5em; }
+.kling-player:not(:has(video)) { display: none; }  /* no empty player box before the first clip */
+/* The status panel tells the progress: Gradio's "0 steps | 0.4s" tracker on the result (which
+   show_progress="hidden" leaves on a Markdown output while gr.Progress reports) says nothing. */
+.kling-details [data-testid="status-tracker"], .kling-status [data-testid="status-tracker"] { display: none; }
 .kling-price { text-align: right; align-self: center; }
 .kling-status { min-height: 4.5em; }
 """
 SIGN_IN_LABEL = "Sign in with Hugging Face"
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's Soft theme with text that meets WCAG AA: its primary button (white on indigo 500),
+    labels (indigo on pale indigo), subdued text and accents fall just short."""
+    return gr.themes.Soft().set(
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        block_label_text_color="*primary_700",
+        block_title_text_color="*primary_700",
+        body_text_color_subdued="*neutral_600",  # the footer links, "or" in an upload box
+        color_accent="*primary_600",  # "Click to Upload"
+        link_text_color="*primary_700",
+    )
+
+
 LAB_STOPPED = "Stopped waiting. The variants keep running (and are billed); their clips land in History."
 
 
@@ -143,18 +184,19 @@ def build_page(
             key_info = gr.Markdown(key_status(settings, ""))
         key = KeyPanel(key_box, save_key, clear_key, key_info)
 
-        with gr.Tabs() as tabs:
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # on a phone all four tabs stay in sight
             with gr.Tab("Image to Video", id="i2v"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
                         with gr.Row():
-                            i2v_image = start_image("Start image")
-                            i2v_end = start_image("End image (optional)")
-                        i2v_text = prompt_inputs("What happens, and how the camera moves")
+                            i2v_image = start_image("Start image", height=160)
+                            i2v_end = start_image("End image (optional)", height=160)
+                        i2v_prompt = prompt_box("What happens, and how the camera moves")
+                        i2v_duration = duration_radio()  # it sets the price: never under "Advanced"
+                        i2v_buttons = run_buttons()
+                        i2v_text = PromptInputs(*i2v_prompt, *refinements())
                         with gr.Accordion("Advanced", open=False):
                             i2v_guidance = guidance_slider(info=GUIDANCE_HELP)
-                            i2v_duration = duration_radio()
-                        i2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
                 gr.Markdown(note, visible=bool(note), elem_classes="kling-showcase-note")
@@ -170,10 +212,12 @@ def build_page(
             with gr.Tab("Text to Video", id="t2v"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
-                        t2v_text = prompt_inputs("The scene, the action and the camera")
-                        t2v_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio")
-                        t2v_duration = duration_radio()
+                        t2v_prompt = prompt_box("The scene, the action and the camera")
+                        with gr.Row():
+                            t2v_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio")
+                            t2v_duration = duration_radio()
                         t2v_buttons = run_buttons()
+                        t2v_text = PromptInputs(*t2v_prompt, *refinements())
                     with gr.Column(scale=1, min_width=320):
                         t2v_out = result_panel()
                 gr.Markdown(note, visible=bool(note), elem_classes="kling-showcase-note")
@@ -199,6 +243,10 @@ def build_page(
                     lab_run = gr.Button("Run all variants", variant="primary")
                     lab_stop = gr.Button("Stop waiting", variant="stop")
                 lab_summary = gr.Markdown()
+                with gr.Row(elem_classes="kling-lab-grid"):  # the results side by side, one size
+                    for slot in slots:
+                        slot.video.render()
+                gr.Button("▶ Play all from the start", size="sm").click(None, js=PLAY_ALL_JS)
             prompt_lab = LabForm(
                 lab_mode, lab_count, lab_image, lab_aspect, slots, lab_price, lab_run, lab_stop, lab_summary
             )
@@ -220,6 +268,7 @@ def build_page(
                         )
                         resume_typed = gr.Button("Resume this id", size="sm")
                 selected_id = gr.State("")
+                history_timer = gr.Timer(3.0, active=False)
             history = HistoryView(
                 history_info,
                 history_table,
@@ -231,6 +280,7 @@ def build_page(
                 resume_id,
                 resume_typed,
                 selected_id,
+                history_timer,
             )
 
         with gr.Accordion("How to prompt", open=False):
@@ -246,6 +296,17 @@ def build_page(
 
 
 # -- wiring --------------------------------------------------------------------------------------
+
+
+def camera_move_js(phrase: str) -> str:
+    """One camera move at a time: the chosen phrase replaces any move added before."""
+    moves = list(CAMERA_MOVES.values())
+    return f"""(p) => {{
+  let text = p || "";
+  for (const move of {moves!r}) text = text.split(move).join("");
+  text = text.replace(/ {{2,}}/g, " ").trim();
+  return (text ? text + " " : "") + {phrase!r};
+}}"""
 
 
 def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurrency: int) -> None:
@@ -274,59 +335,74 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         t2v.duration,
     ]
     demo.load(h.visitor.prefill, None, main_forms, **private)
+    demo.load(None, js=LIVE_REGION_JS)
 
     # The two generate tabs; their runs are the public API.
     for text in (i2v.text, t2v.text):
         text.prompt.change(None, text.prompt, text.count, js=COUNT_JS)
         for button, phrase in text.moves.items():
-            button.click(
-                None, text.prompt, text.prompt, js=f"(p) => (p && p.trim() ? p.trim() + ' ' : '') + {phrase!r}"
-            )
-        text.compose.click(compose_brief, text.brief, text.prompt, **private)
+            button.click(None, text.prompt, text.prompt, js=camera_move_js(phrase))
+        text.compose.click(compose_into, [*text.brief, text.prompt], text.prompt, js=COMPOSE_JS, **private)
     for form in (i2v, t2v):
         form.duration.change(gen.price, [form.duration, p.session], form.buttons.price, **private)
 
+    # The status panel carries the progress: no Gradio overlay ("1 steps | 0.7s") on the outputs.
+    i2v_settings = [i2v.image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration, i2v.end_image]
+    t2v_settings = [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration]
+    # Before the runs: a refused run's validator ends the click's events that come after it.
+    refusals = ((i2v, gen.refusal_i2v, i2v_settings), (t2v, gen.refusal_t2v, t2v_settings))
+    for form, refusal, settings in refusals:  # a refused run says so in the result panel too
+        result = [form.out.status, form.out.video, form.out.details]
+        form.buttons.go.click(refusal, settings, result, show_progress="hidden", **private)
     i2v_run = i2v.buttons.go.click(
         gen.image_to_video,
-        [i2v.image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration, i2v.end_image, p.session],
+        [*i2v_settings, p.session],
         [i2v.out.status, i2v.out.video, i2v.out.details],
         validator=gen.check_i2v,
         api_name="image_to_video",
-        show_progress_on=i2v.out.video,
+        show_progress="hidden",
         **generation,
     )
     t2v_run = t2v.buttons.go.click(
         gen.text_to_video,
-        [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration, p.session],
+        [*t2v_settings, p.session],
         [t2v.out.status, t2v.out.video, t2v.out.details],
         validator=gen.check_t2v,
         api_name="text_to_video",
-        show_progress_on=t2v.out.video,
+        show_progress="hidden",
         **generation,
     )
     for form, run in ((i2v, i2v_run), (t2v, t2v_run)):
         form.buttons.stop.click(
             gen.stop_waiting, [form.out.status, p.session], form.out.status, cancels=[run], **private
+        ).then(gen.follow_after_stop, form.out.status, form.out.timer, **private)
+        background = [form.out.status, form.out.video, form.out.timer]
+        form.out.timer.tick(
+            gen.background_for(form.out), [form.out.status, p.session], background, show_progress="hidden", **private
         )
-    i2v.out.link_button.click(
-        None,
-        [gr.State("i2v"), i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration],
-        i2v.out.link,
-        js=LINK_JS,
-    )
-    t2v.out.link_button.click(
-        None,
-        [gr.State("t2v"), t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration],
-        t2v.out.link,
-        js=LINK_JS,
-    )
+        form.out.status.change(
+            partial(gen.busy, form.buttons),
+            form.out.status,
+            [form.buttons.go, form.buttons.stop],
+            js=TITLE_JS,
+            show_progress="hidden",
+            **private,
+        )
+    for tab, form, third in (("i2v", i2v, i2v.guidance), ("t2v", t2v, t2v.aspect_ratio)):
+        form.out.link_button.click(
+            partial(h.visitor.link, tab),
+            [form.out.link, form.text.prompt, form.text.negative, third, form.duration],
+            form.out.link,
+            js=PAGE_URL_JS,
+            **private,
+        ).then(None, form.out.link, form.out.link_button, js=COPY_JS, **private)
 
     # Prompt Lab: its handlers read every variant from one dict keyed by component.
     slots = lab_form.slots
     lab_inputs: set[Block] = {lab_form.mode, lab_form.image, lab_form.aspect_ratio, lab_form.count, p.session}
     lab_inputs |= {field for slot in slots for field in slot.settings}
     lab_layout = [lab_form.image, lab_form.aspect_ratio, *(slot.column for slot in slots)]
-    lab_layout += [slot.guidance for slot in slots]
+    lab_layout += [slot.guidance for slot in slots] + [slot.video for slot in slots]
     for trigger in (lab_form.mode, lab_form.count):
         trigger.change(h.lab.layout, [lab_form.mode, lab_form.count], lab_layout, **private)
     price_inputs: set[Block] = {lab_form.count, p.session, *(slot.duration for slot in slots)}
@@ -341,7 +417,8 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         slot.use.click(partial(h.lab.use, slot), use_inputs | set(slot.settings), main_forms, **private)
 
     # History.
-    listing = [history.info, history.table]
+    listing = [history.info, history.table, history.timer]
+    history.timer.tick(h.history.list, p.session, listing, show_progress="hidden", **private)
     history_tab.select(h.history.list, p.session, listing, **private)
     history.refresh.click(h.history.list, p.session, listing, **private)
     history.table.select(h.history.select, p.session, [history.selected_id, history.video, history.job], **private)

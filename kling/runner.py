@@ -230,6 +230,7 @@ class Runner:
         self.journal = journal
         self.guard = guard
         self._runs: dict[str, Run] = {}
+        self._live: set[Run] = set()  # every run not finished yet, started or resumed
         self._jobs: set[asyncio.Task[None]] = set()
         self._claimed: set[str] = set()  # tasks adopted after a lost submit answer
         self._submitting: Counter[str] = Counter()  # submits per model still waiting for their answer
@@ -341,6 +342,10 @@ class Runner:
             candidates=ids,
         )
 
+    def is_running(self, task_id: str) -> bool:
+        """Whether this process is still waiting for the task (a visitor may have stopped watching)."""
+        return task_id in self._runs or any(run.state.task_id == task_id for run in self._live)
+
     def _known(self, task_id: str) -> bool:
         """A task this process or the journal already accounts for: not the lost submit's."""
         return task_id in self._claimed or task_id in self._runs or bool(self.journal and self.journal.get(task_id))
@@ -376,9 +381,11 @@ class Runner:
 
     def _keep(self, run: Run) -> Run:
         self._jobs.add(run.job)
+        self._live.add(run)
 
         def done(job: asyncio.Task[None]) -> None:
             self._jobs.discard(job)
+            self._live.discard(run)
             if run.state.task_id and self._runs.get(run.state.task_id) is run:
                 del self._runs[run.state.task_id]
 

@@ -22,7 +22,7 @@ from .handlers import Generation, Handlers
 from .hf_user import HfUsers
 from .identity import state_secret
 from .journal import Journal
-from .page import CSS, build_page
+from .page import CSS, build_page, theme
 from .runner import Runner
 from .showcase import ShowcaseClip, load_showcase
 
@@ -80,7 +80,7 @@ class Studio:
 
         return {
             "auth": list(self.settings.auth) or None,
-            "theme": gr.themes.Soft(),
+            "theme": theme(),
             "css": CSS,
             "run_history": False,
             "footer_links": ["api", "gradio"],

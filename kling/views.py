@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from .config import Settings
 from .errors import ValidationError
@@ -23,9 +24,17 @@ MODE_PREVIEW = (
 PREVIEW_VIDEO_LABEL = "Preview clip (simulated, not Kling output)"
 LIVE_VIDEO_LABEL = "Kling v2.0 master clip"
 HISTORY_HELP = "This browser's tasks, newest first. Select a row to see its clip and settings."
-HISTORY_COLUMNS = ["When", "Mode", "Model", "Prompt", "Status", "Price", "Task id"]
+# Status second, so it stays in sight on a phone; the task id last (a selected row is read by it).
+HISTORY_COLUMNS = ["When", "Status", "Prompt", "Mode", "Model", "Price", "Task id"]
 MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "Image to Video", "kwaivgi/kling-v2.0-t2v-master": "Text to Video"}
 QUERY_TABS = ("i2v", "t2v", "lab", "history")
+# What a shared link carries from each generate tab: the form's settings, never a key or an image.
+SHARED_SETTINGS = {
+    "i2v": ("prompt", "negative_prompt", "guidance_scale", "duration"),
+    "t2v": ("prompt", "negative_prompt", "aspect_ratio", "duration"),
+}
+KEY_URL = "https://wavespeed.ai/accesskey"
+TYPICAL_WAIT = "usually takes a few minutes"
 LAB_I2V, LAB_T2V = "Image to Video", "Text to Video"
 SHOWCASE_MARK = "🎬"
 # The showcase's setting names as the details list shows them (the photo's hash is left out).
@@ -54,29 +63,67 @@ def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None
     return MODE_LIVE + limits + "."
 
 
-def key_status(settings: Settings, user_key: str) -> str:
+def key_status(settings: Settings, user_key: str, balance: float | None = None, refused: bool = False) -> str:
+    """The key panel's words. A saved key is named by its last 4 characters only; its balance is
+    known only just after it was saved (checked then, never at start-up)."""
     server = "This Space has its own key (never shown)." if settings.api_key else "This Space has no key of its own."
-    mine = (
-        "Your key is saved in this browser and is used for your generations."
-        if user_key
-        else "No key saved in this browser."
-    )
+    if user_key:
+        mine = f"Your key ending in `{user_key[-4:]}` is saved in this browser and is used for your generations."
+        if balance is not None:
+            mine += f" WaveSpeed accepted it; balance **${balance:,.2f}**."
+    else:
+        mine = "No key saved in this browser."
+    if refused:
+        mine = "❌ **WaveSpeed refused that key (401)**, so it was not saved. " + mine
     return f"{mine} {server}"
 
 
 def price_text(duration: Any, preview: bool) -> str:
-    if preview:
-        return "Free preview (simulated clip)"
+    """Beside Generate, in both modes: what this clip costs live, how long it takes, where a key comes from."""
     try:
         seconds = int(duration)
-        return f"{seconds} s clip: {format_price(price_cents(seconds))}"
+        live = f"**{format_price(price_cents(seconds))}** for {seconds} s"
     except (TypeError, ValueError):
         return ""
+    get_key = f"[Get a WaveSpeed key]({KEY_URL})"
+    if preview:
+        return f"Free preview here (simulated). Live: {live}, {TYPICAL_WAIT}. {get_key}"
+    return f"Live: {live}, {TYPICAL_WAIT}. {get_key}"
 
 
 def clock(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+# Typical waits, for the estimate beside a running clip: WaveSpeed publishes none for Kling 2.0
+# master; other hosts report 1.5 to 5 minutes for 5 s. The preview simulator queues 1.5 s and
+# renders 5 s per 5 s of clip.
+TYPICAL_LIVE_S = {5: 180.0, 10: 360.0}
+TYPICAL_PREVIEW_S = {5: 6.5, 10: 11.5}
+
+
+def estimate_html(state: RunState, now: float | None = None) -> str:
+    """An honest progress bar: elapsed over the typical wait, never full before the clip is. Drawn
+    in characters: the status panel's Markdown drops <progress> and ARIA roles."""
+    seconds = 10 if state.price_cents > price_cents(5) else 5
+    typical = (TYPICAL_PREVIEW_S if state.preview else TYPICAL_LIVE_S)[seconds]
+    percent = min(95, int(100 * state.elapsed(now) / typical))
+    bar = "▰" * (percent // 10) + "▱" * (10 - percent // 10)
+    about = f"{typical:.0f} s" if typical < 60 else f"{typical / 60:.0f} min"
+    return (
+        f"Estimated progress {bar} {percent}% (an estimate, not a measurement: "
+        f"a {seconds} s clip typically takes about {about})"
+    )
+
+
+def busy_label(status: str) -> str | None:
+    """Generate's label while a run is under way ("Generating… 0:42"), None when none is."""
+    first = (status or "").strip().splitlines()[0] if (status or "").strip() else ""
+    if not first.startswith("### ⏳"):
+        return None
+    elapsed = first.rsplit("·", 1)[-1].strip() if "·" in first else ""
+    return f"Generating… {elapsed}".strip()
 
 
 def status_markdown(state: RunState, now: float | None = None) -> str:
@@ -86,7 +133,7 @@ def status_markdown(state: RunState, now: float | None = None) -> str:
     elif state.stage == "done":
         lines = [f"### ✅ Done in {elapsed}"]
     else:
-        lines = [f"### ⏳ {state.status_words} · {elapsed}"]
+        lines = [f"### ⏳ {state.status_words} · {elapsed}", estimate_html(state, now)]
         if state.stage in ("retrying", "recovering") and state.message:
             lines.append(state.message)
     if state.note:
@@ -155,9 +202,31 @@ def settings_from_query(query: dict[str, str]) -> dict[str, Any]:
     return found
 
 
-def job_status(job: Job) -> str:
+def share_link(page_url: str, tab: str, values: dict[str, Any]) -> str:
+    """The page's address with `tab` and the settings a link from that tab carries; the reader is
+    `settings_from_query`. Empty settings are left out, so the form keeps its defaults."""
+    address = urlsplit(page_url or "")
+    query = {"tab": tab}
+    for name in SHARED_SETTINGS.get(tab, ()):
+        value = values.get(name)
+        if value is not None and value != "":
+            query[name] = str(value)
+    return urlunsplit((address.scheme, address.netloc, address.path, urlencode(query, quote_via=quote), ""))
+
+
+def clip_filename(prompt: str, task_id: str) -> str:
+    """What a downloaded clip is called: the prompt's first words and the task id, e.g.
+    `a-paper-lantern-rising-over-3f2a9c1e.mp4`, so a folder of downloads reads like a list."""
+    words = re.findall(r"[a-z0-9]+", (prompt or "").lower())[:6]
+    slug = "-".join(words)[:48].strip("-") or "kling-clip"
+    return f"{slug}-{re.sub(r'[^A-Za-z0-9]', '', task_id)[:12] or 'clip'}.mp4"
+
+
+def job_status(job: Job, running: bool = False) -> str:
     if job.clip_saved:
         return "clip saved"
+    if running:  # this app is still waiting for it: not interrupted, whatever the journal says
+        return "running in the background"
     if job.status == "completed":
         return "done, clip not downloaded: resume"
     if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")
@@ -165,14 +234,14 @@ def job_status(job: Job) -> str:
     return job.status + (f" ({job.error_code})" if job.error_code else "")
 
 
-def history_rows(jobs: list[Job]) -> list[list[str]]:
+def history_rows(jobs: list[Job], running: set[str] | frozenset[str] = frozenset()) -> list[list[str]]:
     return [
         [
             datetime.fromtimestamp(job.created).strftime("%Y-%m-%d %H:%M"),
+            job_status(job, job.id in running),
+            (job.params.get("prompt") or "")[:90],
             "Preview" if job.preview else "Live",
             MODEL_SHORT.get(job.model, job.model),
-            (job.params.get("prompt") or "")[:90],
-            job_status(job),
             "free" if job.preview else format_price(job.price_cents),
             job.id,
         ]

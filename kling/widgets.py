@@ -14,6 +14,8 @@ from PIL import Image
 from .image_input import ImageInput
 from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
 
+READY = "Ready."
+LAB_CLIP_HEIGHT = 260
 GUIDANCE_HELP = "How literally the clip follows the prompt: lower is more natural, higher is more literal."
 CAMERA_MOVES = {
     "Slow push-in": "Camera slowly pushes in.",
@@ -39,18 +41,24 @@ class PromptInputs:
     compose: gr.Button
 
 
-def prompt_inputs(placeholder: str) -> PromptInputs:
-    """Prompt with its live count and camera-move buttons, negative prompt, and the director's
-    brief (the prompting guide as four fields that compose the prompt, which stays editable)."""
-    prompt = gr.Textbox(label="Prompt", lines=4, placeholder=placeholder)
+def prompt_box(placeholder: str) -> tuple[gr.Textbox, gr.Markdown, dict[gr.Button, str]]:
+    """The prompt with its live count and camera-move buttons (the first half of `PromptInputs`)."""
+    prompt = gr.Textbox(label="Prompt", lines=3, placeholder=placeholder)
     count = gr.Markdown(f"0 / {PROMPT_MAX_CHARS} characters", elem_classes="kling-count")
-    with gr.Row():
-        moves = {gr.Button(name, size="sm"): phrase for name, phrase in CAMERA_MOVES.items()}
+    with gr.Row(elem_classes="kling-moves"):
+        moves = {gr.Button(name, size="sm", min_width=0): phrase for name, phrase in CAMERA_MOVES.items()}
+    return prompt, count, moves
+
+
+def refinements() -> tuple[gr.Textbox, list[gr.Textbox], gr.Button]:
+    """The negative prompt and the director's brief (the prompting guide as four fields that
+    compose the prompt, which stays editable): the second half of `PromptInputs`, which the page
+    puts below Generate so that Generate is in sight on first load."""
     negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
     with gr.Accordion("Director's brief", open=False):
         brief = [gr.Textbox(label=name, placeholder=hint, lines=1) for name, hint in BRIEF_FIELDS.items()]
         compose = gr.Button("Compose the prompt", size="sm")
-    return PromptInputs(prompt, count, moves, negative, brief, compose)
+    return negative, brief, compose
 
 
 def duration_radio() -> gr.Radio:
@@ -65,9 +73,9 @@ def guidance_slider(**kwargs: object) -> gr.Slider:
     return gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05, label="Guidance scale", **kwargs)  # type: ignore[arg-type]
 
 
-def start_image(label: str) -> ImageInput:
+def start_image(label: str, height: int = 220) -> ImageInput:
     """An image field that hands the handler the uploaded file undecoded, refusing a declared bomb."""
-    return ImageInput(label=label, sources=["upload", "clipboard"], height=220)
+    return ImageInput(label=label, sources=["upload", "clipboard"], height=height)
 
 
 @dataclass
@@ -82,7 +90,7 @@ def run_buttons() -> RunButtons:
         return RunButtons(
             gr.Markdown(elem_classes="kling-price"),
             gr.Button("Generate", variant="primary"),
-            gr.Button("Stop waiting", variant="stop"),
+            gr.Button("Stop waiting", variant="stop", visible=False),  # shown only while a run is under way
         )
 
 
@@ -93,21 +101,31 @@ class ResultPanel:
     details: gr.Markdown
     link_button: gr.Button
     link: gr.Textbox
+    # Ticks only after "Stop waiting", until the task it left running has finished. (The task id is
+    # read from the status line: a gr.State among a public endpoint's outputs breaks Gradio's MCP.)
+    timer: gr.Timer
 
 
 def result_panel() -> ResultPanel:
     """The run's status, its clip and details. Labels name the API's outputs (status, clip, details)."""
-    status = gr.Markdown("Ready.", label="status", elem_classes="kling-status")
+    status = gr.Markdown(READY, label="status", elem_classes="kling-status")
+    # No fixed height: the player takes the clip's aspect ratio instead of a 480 px empty box.
     video = gr.Video(
-        label="clip", show_label=False, autoplay=True, loop=True, buttons=["download"], interactive=False, height=480
+        label="clip",
+        show_label=False,
+        autoplay=True,
+        loop=True,
+        buttons=["download"],
+        interactive=False,
+        elem_classes="kling-player",
     )
-    details = gr.Markdown(label="details")
+    details = gr.Markdown(label="details", elem_classes="kling-details")
     with gr.Row():
         link_button = gr.Button("Copy link to these settings", size="sm", scale=1)
         link = gr.Textbox(
             show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
         )
-    return ResultPanel(status, video, details, link_button, link)
+    return ResultPanel(status, video, details, link_button, link, gr.Timer(2.0, active=False))
 
 
 def example_gallery(label: str, items: list[tuple[str | Image.Image, str]], columns: int) -> gr.Gallery:
@@ -179,7 +197,16 @@ def lab_slot(letter: str, visible: bool) -> LabSlot:
         guidance = guidance_slider()
         duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
         status = gr.Markdown()
-        video = gr.Video(label=f"Variant {letter}", loop=True, buttons=["download"], interactive=False)
+        # Rendered by the page in one grid below the variants, all the same size, to compare.
+        video = gr.Video(
+            label=f"Variant {letter}",
+            loop=True,
+            buttons=["download"],
+            interactive=False,
+            height=LAB_CLIP_HEIGHT,
+            visible=visible,
+            render=False,
+        )
         use = gr.Button("Use this one", size="sm")
     return LabSlot(column, prompt, negative, guidance, duration, status, video, use)
 
@@ -209,6 +236,7 @@ class HistoryView:
     resume_id: gr.Textbox
     resume_typed: gr.Button
     selected_id: gr.State
+    timer: gr.Timer  # active only while one of the listed tasks is running
 
 
 @dataclass

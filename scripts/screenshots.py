@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP = {"width": 1280, "height": 1100}
+DESKTOP = {"width": 1280, "height": 900}  # a laptop: what is in sight on first load
 PHONE = {"width": 390, "height": 844}
 CLIP_TIMEOUT = 90_000
 

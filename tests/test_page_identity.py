@@ -177,6 +177,15 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
     def reads_no_owner(call) -> Any:
         return lambda session: nothing_of_theirs(call(session))
 
+    def background(session) -> None:
+        for out in (p.i2v.out, p.t2v.out):
+            follow = g.background_for(out)
+            for task_id in victim_ids:
+                stopped = f"### ⏹ Stopped waiting\n\nTask `{task_id}` is running in the background."
+                result = asyncio.run(follow(stopped, session, request(), None))
+                assert set(result) == {out.timer} and result[out.timer].active is False
+                nothing_of_theirs(result)
+
     lab_values = {p.lab.count: 2, **{slot.duration: 5 for slot in p.lab.slots}}
     calls = {
         "Visitor.restore": restore,
@@ -191,6 +200,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "Generation.text_to_video": generate,
         "Generation.price": reads_no_owner(lambda s: g.price(5, s)),
         "Generation.stop_waiting": reads_no_owner(lambda s: g.stop_waiting("Task `abc123`", s)),
+        "Generation.background_for.<locals>.background": background,
         "Lab.run": lab_run,
         "Lab.price": reads_no_owner(lambda s: h.lab.price({**lab_values, p.session: s})),
     }
@@ -306,7 +316,7 @@ def test_stop_waiting_reads_the_task_from_the_status_line(tmp_path):
     g = handlers.generation
     assert "No task had been created" in g.stop_waiting("### ⏳ Submitting · 0:01", {"key": ""})
     said = g.stop_waiting("### ⏳ Processing · 0:12\n\nTask `abc123` · status **processing** · 3 status checks", None)
-    assert "Task `abc123` keeps running" in said and "still billed" in said
+    assert "Task `abc123` is running in the background" in said and "still billed" in said
 
 
 def test_the_browser_storage_secret_is_not_the_signing_key(tmp_path):
