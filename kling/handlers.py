@@ -17,16 +17,23 @@ from . import lab
 from .client import is_task_id
 from .clips import ClipShelf
 from .config import Settings
-from .errors import SpendRefused, ValidationError
+from .errors import FilmError, SpendRefused, ValidationError
+from .film import save_last_frame, stitch_to_films
+from .films import Film, films_for, frame_path, owned_film, pixel_digest, record_film
 from .journal import Job, Journal
 from .params import I2VRequest, T2VRequest
 from .runner import Runner, RunState
 from .views import (
     LAB_I2V,
     LIVE_VIDEO_LABEL,
+    NO_FILMS,
     PREVIEW_VIDEO_LABEL,
+    clip_choice,
     clock,
+    continuing_note,
     details_markdown,
+    film_choice,
+    film_markdown,
     history_rows,
     history_total,
     job_markdown,
@@ -42,6 +49,7 @@ from .widgets import LabSlot, Parts
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
 Session = dict[str, str]  # {"owner": opaque browser id, "key": the visitor's own key or ""}
 Updates = dict[Any, Any]  # component -> new value or gr.update
+Continuing = dict[str, str]  # {"task": the task continued, "pixels": pixel_digest of its last frame}
 
 
 def client_address(request: gr.Request | None) -> str:
@@ -52,6 +60,18 @@ def client_address(request: gr.Request | None) -> str:
     if forwarded:
         return forwarded.split(",")[0].strip()
     return request.client.host if request.client else ""
+
+
+def continued_task(continuing: Continuing | None, image: str | None) -> str | None:
+    """The task an Image to Video run continues: the one "Continue from the last frame" chose, as
+    long as the start image is still that frame (the visitor may have swapped it since)."""
+    if not continuing or not continuing.get("task") or not image or not Path(image).is_file():
+        return None
+    try:
+        same = pixel_digest(image) == continuing.get("pixels")
+    except (OSError, ValueError):
+        return None
+    return continuing["task"] if same else None
 
 
 def field_checks(request: I2VRequest | T2VRequest, names: list[str]) -> list[dict[str, Any]]:
@@ -112,6 +132,7 @@ class Generation:
         duration: int | str,
         end_image: str | None,
         session: Session | None = None,
+        continues: Continuing | None = None,
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> AsyncIterator[Outputs]:
@@ -135,7 +156,8 @@ class Generation:
             duration=duration,  # type: ignore[arg-type]  # "5" is accepted and checked by validate()
             end_image=end_image or None,
         )
-        async for outputs in self._generate(checked, session, request, progress):
+        continued = await asyncio.to_thread(continued_task, continues, image)
+        async for outputs in self._generate(checked, session, request, progress, continues=continued):
             yield outputs
 
     async def text_to_video(
@@ -173,6 +195,8 @@ class Generation:
         session: Session | None,
         request: gr.Request | None,
         progress: gr.Progress | None = None,
+        *,
+        continues: str | None = None,
     ) -> AsyncIterator[Outputs]:
         try:
             # In a thread: decoding and re-encoding a 12 MP photo takes ~0.2 s, and the event loop
@@ -187,6 +211,7 @@ class Generation:
                 owner=self.owner(session, request),
                 user_key=self.key(session, request),
                 ip=client_address(request),
+                continues=continues,
             )
         except SpendRefused as exc:
             raise gr.Error(str(exc), title="Limit reached") from None
@@ -208,6 +233,7 @@ class Generation:
         duration: int | str,
         end_image: str | None,
         session: Session | None = None,
+        continues: Continuing | None = None,
     ) -> list[dict[str, Any]]:
         request = I2VRequest(
             image=image,  # type: ignore[arg-type]
@@ -218,7 +244,8 @@ class Generation:
             end_image=end_image or None,
         )
         return field_checks(
-            request, ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session"]
+            request,
+            ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session", "continues"],
         )
 
     def check_t2v(
@@ -333,8 +360,18 @@ class History:
         return job if job is not None and job.owner == (session or {}).get("owner") else None
 
     def list(self, session: Session | None) -> Updates:
-        jobs = self.journal.for_owner((session or {}).get("owner") or "-")
-        return {self.parts.history.info: history_total(jobs), self.parts.history.table: history_rows(jobs)}
+        """The table, and the stitch panel's clips and films (a pick that still exists stays picked)."""
+        owner = (session or {}).get("owner") or "-"
+        jobs = self.journal.for_owner(owner)
+        view, stitch = self.parts.history, self.parts.history.stitch
+        clips = [clip_choice(job) for job in jobs if job.clip_saved]
+        films = [film_choice(film) for film in films_for(self.g.settings.data_dir, owner)]
+        return {
+            view.info: history_total(jobs),
+            view.table: history_rows(jobs),
+            stitch.clips: gr.Dropdown(choices=clips),
+            stitch.films: gr.Dropdown(choices=films),
+        }
 
     def select(self, session: Session | None, evt: gr.SelectData) -> Updates:
         view = self.parts.history
@@ -448,6 +485,7 @@ class Lab:
         for slot, label, state in zip(self.parts.lab.slots, labels, states):
             updates[slot.status] = f"**{label}**\n\n{status_markdown(state)}"
             updates[slot.video] = self.g.servable(state)
+            updates[slot.task] = state.task_id or ""
         done = sum(state.stage == "done" for state in states)
         updates[self.parts.lab.summary] = f"{done} of {len(states)} variants done." + (
             f"\n\n{refused}" if refused else ""
@@ -488,6 +526,93 @@ class Lab:
         }
 
 
+class Films:
+    """Continue a clip from its last frame; stitch clips into a film. Nothing here calls the API,
+    and a browser reaches only its own tasks and films: the page sends task ids and film names,
+    looked up for this browser's owner, never paths."""
+
+    def __init__(self, generation: Generation, journal: Journal, parts: Parts) -> None:
+        self.g = generation
+        self.journal = journal
+        self.parts = parts
+
+    @property
+    def data_dir(self) -> Path:
+        return self.g.settings.data_dir
+
+    def _clip(self, task_id: str, session: Session | None) -> Job | None:
+        """The visitor's own task with its clip saved here, or None."""
+        owner = (session or {}).get("owner")
+        job = self.journal.get(task_id) if task_id else None
+        return job if job is not None and owner and job.owner == owner and job.clip_saved else None
+
+    async def continue_from(self, task_id: str, session: Session | None) -> Updates:
+        """Image to Video with the clip's last frame (full resolution, PNG) as the start image and
+        its prompt to edit; the run then records which task it continues."""
+        job = self._clip((task_id or "").strip(), session)
+        if job is None:
+            gr.Warning("There is no finished clip of yours to continue here yet.")
+            return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
+        frame = frame_path(self.data_dir, job.id)
+        try:
+            await asyncio.to_thread(save_last_frame, Path(job.local_path), frame)
+            pixels = await asyncio.to_thread(pixel_digest, frame)
+        except FilmError as exc:
+            raise gr.Error(f"Could not read the clip's last frame: {exc}", title="Cannot continue") from None
+        i2v = self.parts.i2v
+        return {
+            self.parts.tabs: gr.Tabs(selected="i2v"),
+            i2v.image: self.g.clips.servable(frame),
+            i2v.end_image: None,
+            i2v.text.prompt: job.params.get("prompt", ""),
+            i2v.text.negative: job.params.get("negative_prompt", ""),
+            i2v.continues: {"task": job.id, "pixels": pixels},
+            i2v.out.status: continuing_note(job),
+        }
+
+    async def stitch(self, task_ids: list[str] | None, crossfade: float, session: Session | None) -> Updates:
+        """One film from the picked clips, in the order picked; saved under films/ for this browser."""
+        owner = (session or {}).get("owner") or ""
+        picked = [str(task_id) for task_id in (task_ids or [])]
+        if len(picked) < 2:
+            raise gr.Error("Pick at least two clips to stitch, in the order they should play.", title="Stitch")
+        jobs = [self._clip(task_id, session) for task_id in picked]
+        missing = [task_id for task_id, job in zip(picked, jobs) if job is None]
+        if missing:
+            raise gr.Error(
+                f"Not one of this browser's finished clips: {', '.join(missing)[:120]}. Refresh and pick again.",
+                title="Stitch",
+            )
+        clips = [Path(job.local_path) for job in jobs if job is not None]
+        fade = float(crossfade or 0)
+        try:
+            result = await asyncio.to_thread(stitch_to_films, clips, self.data_dir, fade)
+        except FilmError as exc:
+            raise gr.Error(str(exc), title="Could not stitch") from None
+        film = record_film(
+            result, owner=owner, tasks=picked, crossfade=fade, preview=any(job.preview for job in jobs if job)
+        )
+        return self._showing(film, owner)
+
+    def show(self, name: str | None, session: Session | None) -> Updates:
+        """One of this browser's films, by name."""
+        owner = (session or {}).get("owner") or ""
+        film = owned_film(self.data_dir, owner, name or "")
+        stitch = self.parts.history.stitch
+        if film is None:
+            return {stitch.film: None, stitch.about: NO_FILMS if not name else "That film is not one of yours."}
+        return {stitch.film: self.g.clips.servable(film.path(self.data_dir)), stitch.about: film_markdown(film)}
+
+    def _showing(self, film: Film, owner: str) -> Updates:
+        stitch = self.parts.history.stitch
+        films = [film_choice(each) for each in films_for(self.data_dir, owner)]
+        return {
+            stitch.film: self.g.clips.servable(film.path(self.data_dir)),
+            stitch.about: film_markdown(film),
+            stitch.films: gr.Dropdown(choices=films, value=film.name),
+        }
+
+
 class Handlers:
     """Every handler of the page, built once its components exist."""
 
@@ -496,3 +621,4 @@ class Handlers:
         self.visitor = Visitor(generation, parts)
         self.history = History(generation, journal, parts)
         self.lab = Lab(generation, parts)
+        self.films = Films(generation, journal, parts)

@@ -27,6 +27,7 @@ from .widgets import (
     LabForm,
     Parts,
     T2VForm,
+    continue_from_last_frame,
     duration_radio,
     guidance_slider,
     lab_slot,
@@ -34,6 +35,7 @@ from .widgets import (
     result_panel,
     run_buttons,
     start_image,
+    stitch_panel,
 )
 
 # -- copy ----------------------------------------------------------------------------------------
@@ -143,7 +145,9 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                     cache_examples=False,
                     label=EXAMPLES_LABEL,
                 )
-            i2v = I2VForm(i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out)
+            i2v = I2VForm(
+                i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out, gr.State(None)
+            )
 
             with gr.Tab("Text to Video", id="t2v"):
                 with gr.Row(equal_height=False):
@@ -197,11 +201,13 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                             use_settings = gr.Button("Use these settings", size="sm")
                             resume_selected = gr.Button("Resume", size="sm")
                             refresh = gr.Button("Refresh", size="sm")
+                        continue_selected = continue_from_last_frame(visible=True)
                         resume_id = gr.Textbox(
                             label="Resume any task id", placeholder="an id from the CLI or WaveSpeed's dashboard"
                         )
                         resume_typed = gr.Button("Resume this id", size="sm")
                 selected_id = gr.State("")
+                stitch = stitch_panel()
             history = HistoryView(
                 history_info,
                 history_table,
@@ -213,6 +219,8 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                 resume_id,
                 resume_typed,
                 selected_id,
+                continue_selected,
+                stitch,
             )
 
         with gr.Accordion("How to prompt", open=False):
@@ -269,7 +277,8 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
 
     i2v_run = i2v.buttons.go.click(
         gen.image_to_video,
-        [i2v.image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration, i2v.end_image, p.session],
+        [i2v.image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration, i2v.end_image, p.session]
+        + [i2v.continues],
         [i2v.out.status, i2v.out.video, i2v.out.details, i2v.out.task],
         validator=gen.check_i2v,
         api_name="image_to_video",
@@ -313,6 +322,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         trigger.change(h.lab.price, price_inputs, lab_form.price, **private)
     demo.load(h.lab.price, price_inputs, lab_form.price, **private)
     lab_results = [*(slot.status for slot in slots), *(slot.video for slot in slots), lab_form.summary]
+    lab_results += [slot.task for slot in slots]
     lab_event = lab_form.run.click(h.lab.run, lab_inputs, lab_results, api_visibility="private", **generation)
     lab_form.stop.click(lambda: LAB_STOPPED, None, lab_form.summary, cancels=[lab_event], **private)
     use_inputs: set[Block] = {lab_form.mode, lab_form.image, lab_form.aspect_ratio}
@@ -320,7 +330,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         slot.use.click(partial(h.lab.use, slot), use_inputs | set(slot.settings), main_forms, **private)
 
     # History.
-    listing = [history.info, history.table]
+    listing = [history.info, history.table, history.stitch.clips, history.stitch.films]
     history_tab.select(h.history.list, p.session, listing, **private)
     history.refresh.click(h.history.list, p.session, listing, **private)
     history.table.select(h.history.select, p.session, [history.selected_id, history.video, history.job], **private)
@@ -329,3 +339,22 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         button.click(
             h.history.resume, [source, p.session], [history.job, history.video], api_visibility="private", **generation
         ).then(h.history.list, p.session, listing, **private)
+
+    # Continue from the last frame (under every clip) and Stitch (in History): no API call, no cost.
+    continued = [p.tabs, i2v.image, i2v.end_image, i2v.text.prompt, i2v.text.negative, i2v.continues, i2v.out.status]
+    sources = [(form.out.video, form.out.continue_button, form.out.task) for form in (i2v, t2v)]
+    sources += [(slot.video, slot.continue_button, slot.task) for slot in slots]
+    for video, button, task in sources:
+        video.change(lambda clip: gr.Button(visible=bool(clip)), video, button, **private)
+        button.click(h.films.continue_from, [task, p.session], continued, **private)
+    history.continue_selected.click(h.films.continue_from, [history.selected_id, p.session], continued, **private)
+    stitch = history.stitch
+    stitch.go.click(
+        h.films.stitch,
+        [stitch.clips, stitch.crossfade, p.session],
+        [stitch.film, stitch.about, stitch.films],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="stitch",
+    )
+    stitch.films.input(h.films.show, [stitch.films, p.session], [stitch.film, stitch.about], **private)

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 import gradio as gr
 
 from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
+from .views import CONTINUE_LABEL, NO_FILMS, STITCH_HELP
+
+CROSSFADE_MAX_S = 1.0  # a short dissolve between shots; longer would eat a 5 s clip
 
 GUIDANCE_HELP = "How literally the clip follows the prompt: lower is more natural, higher is more literal."
 CAMERA_MOVES = {
@@ -90,7 +93,8 @@ class ResultPanel:
     details: gr.Markdown
     link_button: gr.Button
     link: gr.Textbox
-    task: gr.State  # the current task id, for "Stop waiting"
+    task: gr.State  # the current task id, for "Stop waiting" and "Continue from the last frame"
+    continue_button: gr.Button  # shown once there is a clip
 
 
 def result_panel() -> ResultPanel:
@@ -99,13 +103,19 @@ def result_panel() -> ResultPanel:
     video = gr.Video(
         label="clip", show_label=False, autoplay=True, loop=True, buttons=["download"], interactive=False, height=480
     )
+    continue_button = continue_from_last_frame()
     details = gr.Markdown(label="details")
     with gr.Row():
         link_button = gr.Button("Copy link to these settings", size="sm", scale=1)
         link = gr.Textbox(
             show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
         )
-    return ResultPanel(status, video, details, link_button, link, gr.State(""))
+    return ResultPanel(status, video, details, link_button, link, gr.State(""), continue_button)
+
+
+def continue_from_last_frame(visible: bool = False) -> gr.Button:
+    """Under a result, hidden until its clip is there (the page shows it when the clip changes)."""
+    return gr.Button(CONTINUE_LABEL, size="sm", visible=visible)
 
 
 # -- the groups the handlers answer to ---------------------------------------------------------
@@ -120,6 +130,7 @@ class I2VForm:
     duration: gr.Radio
     buttons: RunButtons
     out: ResultPanel
+    continues: gr.State  # {"task": id, "pixels": digest of its last frame} while the start image is that frame
 
 
 @dataclass
@@ -143,6 +154,8 @@ class LabSlot:
     status: gr.Markdown
     video: gr.Video
     use: gr.Button
+    task: gr.State  # the variant's task id, for "Continue from the last frame"
+    continue_button: gr.Button
 
     @property
     def settings(self) -> list[gr.components.Component]:
@@ -158,7 +171,8 @@ def lab_slot(letter: str, visible: bool) -> LabSlot:
         status = gr.Markdown()
         video = gr.Video(label=f"Variant {letter}", loop=True, buttons=["download"], interactive=False)
         use = gr.Button("Use this one", size="sm")
-    return LabSlot(column, prompt, negative, guidance, duration, status, video, use)
+        continue_button = continue_from_last_frame()
+    return LabSlot(column, prompt, negative, guidance, duration, status, video, use, gr.State(""), continue_button)
 
 
 @dataclass
@@ -175,6 +189,39 @@ class LabForm:
 
 
 @dataclass
+class StitchPanel:
+    """History's film maker: clips in order, a cross-fade, the film, and this browser's films."""
+
+    clips: gr.Dropdown  # task ids, in the order picked
+    crossfade: gr.Slider
+    go: gr.Button
+    film: gr.Video
+    about: gr.Markdown
+    films: gr.Dropdown  # film file names (never paths)
+
+
+def stitch_panel() -> StitchPanel:
+    gr.Markdown(STITCH_HELP)
+    clips = gr.Dropdown(
+        choices=[],
+        value=[],
+        multiselect=True,
+        label="Clips, in the order they play",
+        info="This browser's finished clips; pick two or more.",
+    )
+    with gr.Row():
+        crossfade = gr.Slider(0.0, CROSSFADE_MAX_S, value=0.0, step=0.1, label="Cross-fade (seconds)", scale=2)
+        go = gr.Button("Stitch", variant="primary", scale=1)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            film = gr.Video(label="Film", loop=True, buttons=["download"], interactive=False)
+        with gr.Column(scale=1, min_width=320):
+            films = gr.Dropdown(choices=[], value=None, label="Your films", info="Newest first; pick one to watch.")
+            about = gr.Markdown(NO_FILMS)
+    return StitchPanel(clips, crossfade, go, film, about, films)
+
+
+@dataclass
 class HistoryView:
     info: gr.Markdown
     table: gr.Dataframe
@@ -186,6 +233,8 @@ class HistoryView:
     resume_id: gr.Textbox
     resume_typed: gr.Button
     selected_id: gr.State
+    continue_selected: gr.Button
+    stitch: StitchPanel
 
 
 @dataclass
