@@ -44,7 +44,7 @@ from .views import (
     settings_from_query,
     status_markdown,
 )
-from .widgets import LabSlot, Parts
+from .widgets import CROSSFADE_MAX_S, LabSlot, Parts
 
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
 Session = dict[str, str]  # {"owner": opaque browser id, "key": the visitor's own key or ""}
@@ -585,6 +585,8 @@ class Films:
             )
         clips = [Path(job.local_path) for job in jobs if job is not None]
         fade = float(crossfade or 0)
+        if not 0 <= fade <= CROSSFADE_MAX_S:
+            raise gr.Error(f"The cross-fade is 0 to {CROSSFADE_MAX_S:g} seconds, not {fade:g}.", title="Stitch")
         try:
             result = await asyncio.to_thread(stitch_to_films, clips, self.data_dir, fade)
         except FilmError as exc:
