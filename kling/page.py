@@ -139,15 +139,14 @@ def build_page(settings: Settings, generation: Generation, journal: Journal) -> 
                         i2v_buttons = run_buttons()
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
+                        i2v_continues = gr.State(None)  # a State directly in gr.Tabs would count as a tab
                 gr.Examples(
                     I2V_EXAMPLES,
                     inputs=[i2v_image, i2v_text.prompt, i2v_text.negative],
                     cache_examples=False,
                     label=EXAMPLES_LABEL,
                 )
-            i2v = I2VForm(
-                i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out, gr.State(None)
-            )
+            i2v = I2VForm(i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out, i2v_continues)
 
             with gr.Tab("Text to Video", id="t2v"):
                 with gr.Row(equal_height=False):

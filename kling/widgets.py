@@ -214,7 +214,7 @@ def stitch_panel() -> StitchPanel:
         go = gr.Button("Stitch", variant="primary", scale=1)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
-            film = gr.Video(label="Film", loop=True, buttons=["download"], interactive=False)
+            film = gr.Video(label="Film", loop=True, buttons=["download"], interactive=False, elem_id="kling-film")
         with gr.Column(scale=1, min_width=320):
             films = gr.Dropdown(choices=[], value=None, label="Your films", info="Newest first; pick one to watch.")
             about = gr.Markdown(NO_FILMS)
