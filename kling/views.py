@@ -178,6 +178,8 @@ def job_markdown(job: Job) -> str:
         settings,
         f"Status: **{job_status(job)}**",
     ]
+    if job.continues:
+        lines.append(f"Continues task `{job.continues}` (from its last frame)")
     if job.error:
         lines.append(job.error)
     if job.output_url and not job.preview:

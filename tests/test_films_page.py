@@ -16,6 +16,7 @@ from PIL import Image
 from kling import film
 from kling.films import films_dir, films_for, frame_path
 from kling.params import T2VRequest
+from kling.views import job_markdown
 
 from .conftest import finish, make_runner, page_handlers, probe
 
@@ -92,6 +93,7 @@ def test_the_run_from_a_continued_frame_records_what_it_continues(studio):
     row = runner.journal.get(continued)
     assert row.continues == task and row.owner == "browser-a" and row.model.endswith("i2v-master")
     assert row.params["prompt"] == "the lantern drifts out to sea"
+    assert f"Continues task `{task}`" in job_markdown(row)  # History's details say so
 
     # The visitor swapped the start image after continuing: the new run continues nothing.
     other = Path(filled[parts.i2v.image]).with_name("swapped.png")
@@ -177,3 +179,21 @@ def test_a_damaged_sidecar_hides_its_film_and_breaks_nothing(tmp_path):
     (folder / "film-x.json").write_text("{not json")
     (folder / "film-y.json").write_text(json.dumps({"owner": "browser-a"}))
     assert films_for(tmp_path, "browser-a") == []
+
+
+def test_a_prompt_lab_variant_can_be_continued(studio):
+    runner, sim, handlers = studio
+    form, parts = handlers.lab.parts.lab, handlers.films.parts
+    values = {form.mode: "Text to Video", form.image: None, form.aspect_ratio: "1:1", form.count: 2, parts.session: A}
+    for slot, prompt in zip(form.slots, ("a red door opens", "a blue door opens")):
+        values.update(zip(slot.settings, (prompt, "", 0.5, 5)))
+
+    async def go():
+        updates = [update async for update in handlers.lab.run(values)]
+        return updates[-1]
+
+    last = asyncio.run(go())
+    second = last[form.slots[1].task]
+    assert runner.journal.get(second).params["prompt"] == "a blue door opens"
+    filled = asyncio.run(handlers.films.continue_from(second, A))
+    assert filled[parts.i2v.text.prompt] == "a blue door opens" and filled[parts.i2v.continues]["task"] == second
