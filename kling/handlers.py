@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+from PIL import Image
 
 from . import lab
 from .client import is_task_id
@@ -69,7 +70,7 @@ def continued_task(continuing: Continuing | None, image: str | None) -> str | No
         return None
     try:
         same = pixel_digest(image) == continuing.get("pixels")
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):  # not that frame, whatever it is
         return None
     return continuing["task"] if same else None
 
