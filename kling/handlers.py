@@ -13,13 +13,16 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 import httpx
+from PIL import Image
 
 from . import lab
 from .client import is_task_id
 from .clips import ClipShelf
 from .config import Settings
-from .errors import AuthenticationError, KlingError, SpendRefused, ValidationError
+from .errors import AuthenticationError, FilmError, KlingError, SpendRefused, ValidationError
 from .examples import STARTERS, T2V_EXAMPLES, Generable, Starter
+from .film import save_last_frame, stitch_to_films
+from .films import Film, films_for, frame_path, owned_film, pixel_digest, record_film
 from .hf_user import HfUsers
 from .identity import SIGN_IN_REFUSAL, Identity, may_spend_server_key
 from .journal import Job, Journal
@@ -29,13 +32,18 @@ from .showcase import ShowcaseClip, clip_for
 from .views import (
     LAB_I2V,
     LIVE_VIDEO_LABEL,
+    NO_FILMS,
     PREVIEW_VIDEO_LABEL,
     SHARED_SETTINGS,
     busy_label,
+    clip_choice,
     clip_filename,
     clock,
     compose_brief,
+    continuing_note,
     details_markdown,
+    film_choice,
+    film_markdown,
     history_rows,
     history_total,
     job_markdown,
@@ -52,7 +60,7 @@ from .views import (
     task_id_in_status,
 )
 from .visitor import visitor
-from .widgets import I2VForm, LabSlot, Parts, ResultPanel, RunButtons, T2VForm
+from .widgets import CROSSFADE_MAX_S, I2VForm, LabSlot, Parts, ResultPanel, RunButtons, T2VForm
 
 log = logging.getLogger("kling.showcase")
 
@@ -61,6 +69,19 @@ HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their o
 # Server-side (gr.State): a client cannot write it, only the restore handler does.
 Session = dict[str, str]
 Updates = dict[Any, Any]  # component -> new value or gr.update
+Continuing = dict[str, str]  # {"task": the task continued, "pixels": pixel_digest of its last frame}
+
+
+def continued_task(continuing: Continuing | None, image: str | None) -> str | None:
+    """The task an Image to Video run continues: the one "Continue from the last frame" chose, as
+    long as the start image is still that frame (the visitor may have swapped it since)."""
+    if not continuing or not continuing.get("task") or not image or not Path(image).is_file():
+        return None
+    try:
+        same = pixel_digest(image) == continuing.get("pixels")
+    except (OSError, ValueError, Image.DecompressionBombError):  # not that frame, whatever it is
+        return None
+    return continuing["task"] if same else None
 
 
 def field_checks(request: I2VRequest | T2VRequest, names: list[str]) -> list[dict[str, Any]]:
@@ -117,9 +138,12 @@ class Generation:
             request, profile, token, settings=self.settings, secret=self.secret, hf_users=self.hf_users
         )
 
-    def start(self, checked: I2VRequest | T2VRequest, who: Identity, user_key: str | None) -> Run:
-        """runner.start for this visitor (owner and address from `who`): SpendRefused when a limit says no."""
-        return self.runner.start(checked, owner=who.owner, user_key=user_key, ip=who.address)
+    def start(
+        self, checked: I2VRequest | T2VRequest, who: Identity, user_key: str | None, *, continues: str | None = None
+    ) -> Run:
+        """runner.start for this visitor (owner and address from `who`): SpendRefused when a limit says no.
+        `continues`: the task whose last frame this run starts from."""
+        return self.runner.start(checked, owner=who.owner, user_key=user_key, ip=who.address, continues=continues)
 
     def may_spend(self, who: Identity, user_key: str | None) -> bool:
         """KLING_REQUIRE_LOGIN: only signed-in visitors spend the Space's key."""
@@ -151,6 +175,7 @@ class Generation:
         duration: int | str,
         end_image: str | None = None,
         session: Session | None = None,
+        continues: Continuing | None = None,
         request: gr.Request | None = None,
         profile: gr.OAuthProfile | None = None,
         progress: gr.Progress = gr.Progress(),
@@ -175,7 +200,8 @@ class Generation:
             duration=duration,  # type: ignore[arg-type]  # "5" is accepted and checked by validate()
             end_image=end_image or None,
         )
-        async for outputs in self._generate(checked, session, request, profile, progress):
+        continued = await asyncio.to_thread(continued_task, continues, image)
+        async for outputs in self._generate(checked, session, request, profile, progress, continues=continued):
             yield outputs
 
     async def text_to_video(
@@ -215,6 +241,8 @@ class Generation:
         request: gr.Request | None,
         profile: gr.OAuthProfile | None,
         progress: gr.Progress | None = None,
+        *,
+        continues: str | None = None,
     ) -> AsyncIterator[Outputs]:
         who, user_key = await self.who(request, profile, session), self.key(session, request)
         if not self.may_spend(who, user_key):
@@ -227,7 +255,7 @@ class Generation:
         except ValidationError as exc:
             raise gr.Error(refusal_text(exc), title="Check the input") from None
         try:
-            run = self.start(checked, who, user_key)
+            run = self.start(checked, who, user_key, continues=continues)
         except SpendRefused as exc:
             raise gr.Error(str(exc), title="Limit reached") from None
         async for state in run.watch(tick=1.0):
@@ -249,6 +277,7 @@ class Generation:
         duration: int | str,
         end_image: str | None = None,
         session: Session | None = None,
+        continues: Continuing | None = None,
     ) -> list[dict[str, Any]]:
         request = I2VRequest(
             image=image,  # type: ignore[arg-type]
@@ -259,7 +288,8 @@ class Generation:
             end_image=end_image or None,
         )
         return field_checks(
-            request, ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session"]
+            request,
+            ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session", "continues"],
         )
 
     def check_t2v(
@@ -504,14 +534,19 @@ class History:
     async def list(
         self, session: Session | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
     ) -> Updates:
+        """The table, and the stitch panel's clips and films (a pick that still exists stays picked)."""
         who = await self.g.who(request, profile, session)
         jobs = self.journal.for_owner(who.owner)
         running = {job.id for job in jobs if self.g.runner.is_running(job.id)}
-        view = self.parts.history
+        view, stitch = self.parts.history, self.parts.history.stitch
+        clips = [clip_choice(job) for job in jobs if job.clip_saved]
+        films = [film_choice(film) for film in films_for(self.g.settings.data_dir, who.owner)]
         return {
             view.info: history_total(jobs),
             view.table: history_rows(jobs, running),
             view.timer: gr.Timer(active=bool(running)),  # refreshes itself only while a task runs
+            stitch.clips: gr.Dropdown(choices=clips),
+            stitch.films: gr.Dropdown(choices=films),
         }
 
     async def select(
@@ -642,6 +677,7 @@ class Lab:
         for slot, label, state in zip(self.parts.lab.slots, labels, states):
             updates[slot.status] = f"**{label}**\n\n{status_markdown(state)}"
             updates[slot.video] = self.g.servable(state)
+            updates[slot.task] = state.task_id or ""
         done = sum(state.stage == "done" for state in states)
         updates[self.parts.lab.summary] = f"{done} of {len(states)} variants done." + (
             f"\n\n{refused}" if refused else ""
@@ -748,6 +784,117 @@ class Examples:
         return updates
 
 
+class Films:
+    """Continue a clip from its last frame; stitch clips into a film. Nothing here calls the API,
+    and a browser reaches only its own tasks and films: the page sends task ids and film names,
+    looked up for this browser's owner, never paths."""
+
+    def __init__(self, generation: Generation, journal: Journal, parts: Parts) -> None:
+        self.g = generation
+        self.journal = journal
+        self.parts = parts
+
+    @property
+    def data_dir(self) -> Path:
+        return self.g.settings.data_dir
+
+    def _clip(self, task_id: str, owner: str) -> Job | None:
+        """The visitor's own task with its clip saved here, or None."""
+        job = self.journal.get(task_id) if task_id else None
+        return job if job is not None and owner and job.owner == owner and job.clip_saved else None
+
+    async def continue_from(
+        self,
+        status: str | None,
+        session: Session | None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
+        """Image to Video with the clip's last frame (full resolution, PNG) as the start image and
+        its prompt to edit; the run then records which task it continues. The task is the one the
+        result panel's status (or History's selection) names, looked up for this visitor only."""
+        # From a result panel: its status line names the task; from History: the selected task's id.
+        task_id = task_id_in_status(status) or (status or "").strip()
+        who = await self.g.who(request, profile, session)
+        job = self._clip(task_id, who.owner)
+        if job is None:
+            gr.Warning("There is no finished clip of yours to continue here yet.")
+            return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
+        frame = frame_path(self.data_dir, job.id)
+        try:
+            await asyncio.to_thread(save_last_frame, Path(job.local_path), frame)
+            pixels = await asyncio.to_thread(pixel_digest, frame)
+        except FilmError as exc:
+            raise gr.Error(f"Could not read the clip's last frame: {exc}", title="Cannot continue") from None
+        i2v = self.parts.i2v
+        return {
+            self.parts.tabs: gr.Tabs(selected="i2v"),
+            i2v.image: self.g.clips.servable(frame),
+            i2v.end_image: None,
+            i2v.text.prompt: job.params.get("prompt", ""),
+            i2v.text.negative: job.params.get("negative_prompt", ""),
+            i2v.continues: {"task": job.id, "pixels": pixels},
+            i2v.out.status: continuing_note(job),
+        }
+
+    async def stitch(
+        self,
+        task_ids: list[str] | None,
+        crossfade: float,
+        session: Session | None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
+        """One film from the picked clips, in the order picked; saved under films/ for this visitor."""
+        owner = (await self.g.who(request, profile, session)).owner
+        picked = [str(task_id) for task_id in (task_ids or [])]
+        if len(picked) < 2:
+            raise gr.Error("Pick at least two clips to stitch, in the order they should play.", title="Stitch")
+        jobs = [self._clip(task_id, owner) for task_id in picked]
+        missing = [task_id for task_id, job in zip(picked, jobs) if job is None]
+        if missing:
+            raise gr.Error(
+                f"Not one of this browser's finished clips: {', '.join(missing)[:120]}. Refresh and pick again.",
+                title="Stitch",
+            )
+        clips = [Path(job.local_path) for job in jobs if job is not None]
+        fade = float(crossfade or 0)
+        if not 0 <= fade <= CROSSFADE_MAX_S:
+            raise gr.Error(f"The cross-fade is 0 to {CROSSFADE_MAX_S:g} seconds, not {fade:g}.", title="Stitch")
+        try:
+            result = await asyncio.to_thread(stitch_to_films, clips, self.data_dir, fade)
+        except FilmError as exc:
+            raise gr.Error(str(exc), title="Could not stitch") from None
+        film = record_film(
+            result, owner=owner, tasks=picked, crossfade=fade, preview=any(job.preview for job in jobs if job)
+        )
+        return self._showing(film, owner)
+
+    async def show(
+        self,
+        name: str | None,
+        session: Session | None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
+        """One of this visitor's films, by name."""
+        owner = (await self.g.who(request, profile, session)).owner
+        film = owned_film(self.data_dir, owner, name or "")
+        stitch = self.parts.history.stitch
+        if film is None:
+            return {stitch.film: None, stitch.about: NO_FILMS if not name else "That film is not one of yours."}
+        return {stitch.film: self.g.clips.servable(film.path(self.data_dir)), stitch.about: film_markdown(film)}
+
+    def _showing(self, film: Film, owner: str) -> Updates:
+        stitch = self.parts.history.stitch
+        films = [film_choice(each) for each in films_for(self.data_dir, owner)]
+        return {
+            stitch.film: self.g.clips.servable(film.path(self.data_dir)),
+            stitch.about: film_markdown(film),
+            stitch.films: gr.Dropdown(choices=films, value=film.name),
+        }
+
+
 class Handlers:
     """Every handler of the page, built once its components exist."""
 
@@ -759,6 +906,7 @@ class Handlers:
         self.visitor = Visitor(generation, parts)
         self.history = History(generation, journal, parts)
         self.lab = Lab(generation, parts)
+        self.films = Films(generation, journal, parts)
 
 
 def compose_into(*brief_then_prompt: str) -> Any:

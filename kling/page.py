@@ -42,6 +42,7 @@ from .widgets import (
     Parts,
     PromptInputs,
     T2VForm,
+    continue_from_last_frame,
     duration_radio,
     example_gallery,
     guidance_slider,
@@ -52,6 +53,7 @@ from .widgets import (
     result_panel,
     run_buttons,
     start_image,
+    stitch_panel,
 )
 
 # -- copy ----------------------------------------------------------------------------------------
@@ -199,6 +201,7 @@ def build_page(
                             i2v_guidance = guidance_slider(info=GUIDANCE_HELP)
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
+                        i2v_continues = gr.State(None)  # a State directly in gr.Tabs would count as a tab
                 gr.Markdown(note, visible=bool(note), elem_classes="kling-showcase-note")
                 i2v_examples = example_gallery(STARTERS_LABEL, [thumbnail(s, showcase) for s in STARTERS], columns=4)
                 gr.Examples(
@@ -207,7 +210,7 @@ def build_page(
                     cache_examples=False,
                     label=PAGE_PROMPTS_LABEL,
                 )
-            i2v = I2VForm(i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out)
+            i2v = I2VForm(i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out, i2v_continues)
 
             with gr.Tab("Text to Video", id="t2v"):
                 with gr.Row(equal_height=False):
@@ -263,12 +266,14 @@ def build_page(
                             use_settings = gr.Button("Use these settings", size="sm")
                             resume_selected = gr.Button("Resume", size="sm")
                             refresh = gr.Button("Refresh", size="sm")
+                        continue_selected = continue_from_last_frame(visible=True)
                         resume_id = gr.Textbox(
                             label="Resume any task id", placeholder="an id from the CLI or WaveSpeed's dashboard"
                         )
                         resume_typed = gr.Button("Resume this id", size="sm")
                 selected_id = gr.State("")
                 history_timer = gr.Timer(3.0, active=False)
+                stitch = stitch_panel()
             history = HistoryView(
                 history_info,
                 history_table,
@@ -281,6 +286,8 @@ def build_page(
                 resume_typed,
                 selected_id,
                 history_timer,
+                continue_selected,
+                stitch,
             )
 
         with gr.Accordion("How to prompt", open=False):
@@ -356,7 +363,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         form.buttons.go.click(refusal, settings, result, show_progress="hidden", **private)
     i2v_run = i2v.buttons.go.click(
         gen.image_to_video,
-        [*i2v_settings, p.session],
+        [*i2v_settings, p.session, i2v.continues],
         [i2v.out.status, i2v.out.video, i2v.out.details],
         validator=gen.check_i2v,
         api_name="image_to_video",
@@ -410,6 +417,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         trigger.change(h.lab.price, price_inputs, lab_form.price, **private)
     demo.load(h.lab.price, price_inputs, lab_form.price, **private)
     lab_results = [*(slot.status for slot in slots), *(slot.video for slot in slots), lab_form.summary]
+    lab_results += [slot.task for slot in slots]
     lab_event = lab_form.run.click(h.lab.run, lab_inputs, lab_results, api_visibility="private", **generation)
     lab_form.stop.click(lambda: LAB_STOPPED, None, lab_form.summary, cancels=[lab_event], **private)
     use_inputs: set[Block] = {lab_form.mode, lab_form.image, lab_form.aspect_ratio}
@@ -417,7 +425,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         slot.use.click(partial(h.lab.use, slot), use_inputs | set(slot.settings), main_forms, **private)
 
     # History.
-    listing = [history.info, history.table, history.timer]
+    listing = [history.info, history.table, history.timer, history.stitch.clips, history.stitch.films]
     history.timer.tick(h.history.list, p.session, listing, show_progress="hidden", **private)
     history_tab.select(h.history.list, p.session, listing, **private)
     history.refresh.click(h.history.list, p.session, listing, **private)
@@ -427,6 +435,28 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         button.click(
             h.history.resume, [source, p.session], [history.job, history.video], api_visibility="private", **generation
         ).then(h.history.list, p.session, listing, **private)
+
+    # Continue from the last frame (under every clip) and Stitch (in History): no API call, no cost.
+    continued = [p.tabs, i2v.image, i2v.end_image, i2v.text.prompt, i2v.text.negative, i2v.continues, i2v.out.status]
+    # A result panel's status line names its task; a Lab variant keeps its task id.
+    sources: list[tuple[gr.Video, gr.Button, Block]] = [
+        (form.out.video, form.out.continue_button, form.out.status) for form in (i2v, t2v)
+    ]
+    sources += [(slot.video, slot.continue_button, slot.task) for slot in slots]
+    for video, button, clip_source in sources:
+        video.change(lambda clip: gr.Button(visible=bool(clip)), video, button, **private)
+        button.click(h.films.continue_from, [clip_source, p.session], continued, **private)
+    history.continue_selected.click(h.films.continue_from, [history.selected_id, p.session], continued, **private)
+    stitch = history.stitch
+    stitch.go.click(
+        h.films.stitch,
+        [stitch.clips, stitch.crossfade, p.session],
+        [stitch.film, stitch.about, stitch.films],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="stitch",
+    )
+    stitch.films.input(h.films.show, [stitch.films, p.session], [stitch.film, stitch.about], **private)
 
 
 def wire_examples(p: Parts, h: Handlers, i2v_examples: gr.Gallery, t2v_examples: gr.Gallery) -> None:

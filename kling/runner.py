@@ -158,9 +158,11 @@ class RunRecord:
         *,
         ip: str = "",
         reservation: Reservation | None = None,
+        continues: str | None = None,
     ) -> None:
         self.runner = runner
         self.owner, self.key, self.params, self.ip = owner, key, params, ip
+        self.continues = continues  # the task whose last frame this one starts from
         self.reservation = reservation
         self.run: Run | None = None
         self.task_id: str | None = None
@@ -191,6 +193,7 @@ class RunRecord:
                 params=self.params,
                 price_cents=state.price_cents,
                 ip=self.ip,
+                continues=self.continues,
             )
         self._release()
 
@@ -245,9 +248,17 @@ class Runner:
     def _key(self, user_key: str | None) -> str | None:
         return (user_key or "").strip() or self.backend.settings.api_key
 
-    def start(self, request: Request, *, owner: str = "", user_key: str | None = None, ip: str = "") -> Run:
+    def start(
+        self,
+        request: Request,
+        *,
+        owner: str = "",
+        user_key: str | None = None,
+        ip: str = "",
+        continues: str | None = None,
+    ) -> Run:
         """Raises ValidationError or SpendRefused before anything is sent; a request validated
-        already passes as is."""
+        already passes as is. `continues`: the task this one continues from, for its journal row."""
         request = request.validate()
         own_key = bool((user_key or "").strip())
         reservation = (
@@ -262,8 +273,9 @@ class Runner:
             price_cents=request.price_cents,
             started=time.monotonic(),
         )
+        params = journal_params(request, self.journal)
         record = RunRecord(
-            self, owner, self._key(user_key), journal_params(request, self.journal), ip=ip, reservation=reservation
+            self, owner, self._key(user_key), params, ip=ip, reservation=reservation, continues=continues
         )
         webhook = self.backend.webhook_url(user_key)  # None unless KLING_PUBLIC_URL is set
         record.run = Run(state, self._generate(client, request, webhook), record.on_state)

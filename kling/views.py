@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from .config import Settings
 from .errors import ValidationError
+from .films import Film
 from .journal import Job
 from .params import ASPECT_RATIOS, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS, format_price, price_cents
 from .runner import RunState
@@ -267,6 +268,8 @@ def job_markdown(job: Job) -> str:
         settings,
         f"Status: **{job_status(job)}**",
     ]
+    if job.continues:
+        lines.append(f"Continues task `{job.continues}` (from its last frame)")
     if job.error:
         lines.append(job.error)
     if job.output_url and not job.preview:
@@ -315,3 +318,45 @@ def showcase_note(clips: int, preview: bool) -> str:
 def example_caption(title: str, has_clip: bool) -> str:
     """A thumbnail's caption, which Gradio's gallery also uses as the image's alt text."""
     return f"{title} · {SHOWCASE_MARK} Kling clip" if has_clip else title
+
+
+# -- continue and stitch -------------------------------------------------------------------------
+
+CONTINUE_LABEL = "Continue from the last frame"
+STITCH_HELP = (
+    "### 🎞️ Stitch clips into a film\n\nPick this browser's clips in the order they should play, then "
+    "Stitch: one MP4, saved here and listed below. Free: nothing is sent to WaveSpeed. Clips of one "
+    "size and frame rate are joined as they are; otherwise (or with a cross-fade) they are re-encoded "
+    "to the first clip's size, with black bars rather than stretching. Preview clips stay marked PREVIEW."
+)
+NO_FILMS = "No films yet."
+
+
+def clip_choice(job: Job) -> tuple[str, str]:
+    """A finished clip as the stitch picker shows it: (label, task id)."""
+    kind = "I2V" if job.model.endswith("i2v-master") else "T2V"
+    prompt = (job.params.get("prompt") or "").strip()
+    prompt = prompt if len(prompt) <= 40 else prompt[:39] + "…"
+    mode = "preview" if job.preview else "live"
+    return f"{job.id[:8]} · {kind} {job.params.get('duration', '?')} s · {mode} · {prompt}", job.id
+
+
+def film_choice(film: Film) -> tuple[str, str]:
+    """A film as the films picker shows it: (label, file name)."""
+    when = datetime.fromtimestamp(film.created).strftime("%Y-%m-%d %H:%M")
+    preview = " · PREVIEW" if film.preview else ""
+    return f"{when} · {len(film.tasks)} clips · {film.duration:.1f} s{preview}", film.name
+
+
+def film_markdown(film: Film) -> str:
+    fade = f" · cross-fade {film.crossfade:g} s" if film.crossfade else ""
+    preview = " · **PREVIEW**: made from simulated clips" if film.preview else ""
+    order = " → ".join(f"`{task}`" for task in film.tasks)
+    return f"**{film.duration:.1f} s** · {film.width}×{film.height}{fade}{preview}\n\nClips: {order}"
+
+
+def continuing_note(job: Job) -> str:
+    return (
+        f"### ↪ Continuing task `{job.id}`\n\nIts last frame is the start image and its prompt is in the box: "
+        "edit it for the next shot, then Generate."
+    )

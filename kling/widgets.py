@@ -13,6 +13,9 @@ from PIL import Image
 
 from .image_input import ImageInput
 from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
+from .views import CONTINUE_LABEL, NO_FILMS, STITCH_HELP
+
+CROSSFADE_MAX_S = 1.0  # a short dissolve between shots; longer would eat a 5 s clip
 
 READY = "Ready."
 LAB_CLIP_HEIGHT = 260
@@ -104,6 +107,7 @@ class ResultPanel:
     # Ticks only after "Stop waiting", until the task it left running has finished. (The task id is
     # read from the status line: a gr.State among a public endpoint's outputs breaks Gradio's MCP.)
     timer: gr.Timer
+    continue_button: gr.Button  # shown once there is a clip
 
 
 def result_panel() -> ResultPanel:
@@ -119,13 +123,14 @@ def result_panel() -> ResultPanel:
         interactive=False,
         elem_classes="kling-player",
     )
+    continue_button = continue_from_last_frame()
     details = gr.Markdown(label="details", elem_classes="kling-details")
     with gr.Row():
         link_button = gr.Button("Copy link to these settings", size="sm", scale=1)
         link = gr.Textbox(
             show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
         )
-    return ResultPanel(status, video, details, link_button, link, gr.Timer(2.0, active=False))
+    return ResultPanel(status, video, details, link_button, link, gr.Timer(2.0, active=False), continue_button)
 
 
 def example_gallery(label: str, items: list[tuple[str | Image.Image, str]], columns: int) -> gr.Gallery:
@@ -149,6 +154,11 @@ def ratio_card(aspect_ratio: str, width: int = 320) -> Image.Image:
     return Image.new("RGB", (width, round(width * h / w)), (58, 64, 92))
 
 
+def continue_from_last_frame(visible: bool = False) -> gr.Button:
+    """Under a result, hidden until its clip is there (the page shows it when the clip changes)."""
+    return gr.Button(CONTINUE_LABEL, size="sm", visible=visible)
+
+
 # -- the groups the handlers answer to ---------------------------------------------------------
 
 
@@ -161,6 +171,7 @@ class I2VForm:
     duration: gr.Radio
     buttons: RunButtons
     out: ResultPanel
+    continues: gr.State  # {"task": id, "pixels": digest of its last frame} while the start image is that frame
 
 
 @dataclass
@@ -184,6 +195,8 @@ class LabSlot:
     status: gr.Markdown
     video: gr.Video
     use: gr.Button
+    task: gr.State  # the variant's task id, for "Continue from the last frame"
+    continue_button: gr.Button
 
     @property
     def settings(self) -> list[gr.components.Component]:
@@ -208,7 +221,8 @@ def lab_slot(letter: str, visible: bool) -> LabSlot:
             render=False,
         )
         use = gr.Button("Use this one", size="sm")
-    return LabSlot(column, prompt, negative, guidance, duration, status, video, use)
+        continue_button = continue_from_last_frame()
+    return LabSlot(column, prompt, negative, guidance, duration, status, video, use, gr.State(""), continue_button)
 
 
 @dataclass
@@ -225,6 +239,39 @@ class LabForm:
 
 
 @dataclass
+class StitchPanel:
+    """History's film maker: clips in order, a cross-fade, the film, and this browser's films."""
+
+    clips: gr.Dropdown  # task ids, in the order picked
+    crossfade: gr.Slider
+    go: gr.Button
+    film: gr.Video
+    about: gr.Markdown
+    films: gr.Dropdown  # film file names (never paths)
+
+
+def stitch_panel() -> StitchPanel:
+    gr.Markdown(STITCH_HELP)
+    clips = gr.Dropdown(
+        choices=[],
+        value=[],
+        multiselect=True,
+        label="Clips, in the order they play",
+        info="This browser's finished clips; pick two or more.",
+    )
+    with gr.Row():
+        crossfade = gr.Slider(0.0, CROSSFADE_MAX_S, value=0.0, step=0.1, label="Cross-fade (seconds)", scale=2)
+        go = gr.Button("Stitch", variant="primary", scale=1)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            film = gr.Video(label="Film", loop=True, buttons=["download"], interactive=False, elem_id="kling-film")
+        with gr.Column(scale=1, min_width=320):
+            films = gr.Dropdown(choices=[], value=None, label="Your films", info="Newest first; pick one to watch.")
+            about = gr.Markdown(NO_FILMS)
+    return StitchPanel(clips, crossfade, go, film, about, films)
+
+
+@dataclass
 class HistoryView:
     info: gr.Markdown
     table: gr.Dataframe
@@ -237,6 +284,8 @@ class HistoryView:
     resume_typed: gr.Button
     selected_id: gr.State
     timer: gr.Timer  # active only while one of the listed tasks is running
+    continue_selected: gr.Button
+    stitch: StitchPanel
 
 
 @dataclass

@@ -376,10 +376,11 @@ def make_runner(
     return Runner(backend, Journal(settings.journal_path)), simulator
 
 
-def page_handlers(runner: Runner, tmp_path: Path) -> Handlers:
-    """The page built over `runner`, and its handlers (bound to the page's components)."""
+def page_handlers(runner: Runner, tmp_path: Path, *, secret: bytes = b"") -> Handlers:
+    """The page built over `runner`, and its handlers (bound to the page's components). `secret`:
+    the key browser ids are signed with (default: the data folder's own)."""
     settings = runner.backend.settings
-    studio = Studio(settings, runner.backend, runner.journal, runner, ClipShelf(tmp_path / "clips"))
+    studio = Studio(settings, runner.backend, runner.journal, runner, ClipShelf(tmp_path / "clips"), secret)
     return studio.build_with_handlers()[1]
 
 

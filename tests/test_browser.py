@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -505,4 +506,51 @@ def test_clicking_an_example_with_a_showcase_clip_shows_that_clip_free_without_g
     page.wait_for_timeout(1000)  # anything sent late would show by now
     assert len(api.simulator.log) == 0, [(r.method, r.path) for r in api.simulator.log]
     assert Journal(app.data_dir / "jobs.sqlite3").all() == [], "a click started a task"
+
+
+# -- 8. continue a clip, then stitch the two -----------------------------------------------------
+
+
+def test_continue_a_preview_clip_into_image_to_video_then_stitch_both_in_history(preview_app, open_page):
+    opened = open_page(preview_app)
+    page = opened.page
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("A paper kite climbs over the dunes. Camera slowly pushes in.")
+    tab.get_by_role("button", name="Generate").click()
+    expect(status(tab)).to_contain_text("Done", timeout=CLIP_TIMEOUT)
+    first = TASK_ID.search(status(tab).inner_text()).group(1)
+    first_seconds = clip_metadata(tab)["duration"]
+
+    tab.get_by_role("button", name="Continue from the last frame").click()
+    expect(page.get_by_role("tab", name="Image to Video", selected=True)).to_be_visible()
+    tab = panel(page)
+    expect(tab.locator('[data-testid="image"]').first.locator("img")).to_have_attribute(
+        "src", re.compile(rf"{first}\.png")
+    )
+    expect(prompt_box(tab)).to_have_value("A paper kite climbs over the dunes. Camera slowly pushes in.")
+    expect(status(tab)).to_contain_text(f"Continuing task {first}")
+    prompt_box(tab).fill("The kite dips and lands on the sand. Camera holds.")
+    tab.get_by_role("button", name="Generate").click()
+    expect(status(tab)).to_contain_text("Done", timeout=CLIP_TIMEOUT)
+    second = TASK_ID.search(status(tab).inner_text()).group(1)
+    second_seconds = clip_metadata(tab)["duration"]
+    assert second != first
+
+    tab = open_tab(page, "History")
+    picker = tab.get_by_label("Clips, in the order they play")
+    for task in (first, second):
+        picker.click()
+        page.get_by_role("option", name=re.compile(task[:8])).click()
+    page.keyboard.press("Escape")
+    tab.get_by_role("button", name="Stitch", exact=True).click()
+    film = page.locator("#kling-film video[src]")
+    expect(film).to_be_visible(timeout=CLIP_TIMEOUT)
+    meta = film.evaluate(VIDEO_METADATA)
+    assert abs(meta["duration"] - (first_seconds + second_seconds)) < 0.15, (meta, first_seconds, second_seconds)
+    expect(tab.get_by_text("made from simulated clips")).to_be_visible()  # a preview film says so
+    expect(tab.get_by_label("Your films")).to_have_value(re.compile(r"2 clips · 10\.0 s · PREVIEW"))
+
+    with sqlite3.connect(preview_app.data_dir / "jobs.sqlite3") as db:
+        (continues,) = db.execute("SELECT continues FROM tasks WHERE id = ?", (second,)).fetchone()
+    assert continues == first
     assert opened.console.errors == [], opened.console.errors

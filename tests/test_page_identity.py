@@ -23,6 +23,8 @@ from kling.backend import Backend
 from kling.client import PollPolicy
 from kling.clips import ClipShelf
 from kling.config import Settings
+from kling.film import StitchResult
+from kling.films import films_dir, record_film
 from kling.guard import SpendGuard
 from kling.handlers import Handlers
 from kling.identity import SIGN_IN_REFUSAL, new_browser_token, verify_browser_token
@@ -177,6 +179,30 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
     def reads_no_owner(call) -> Any:
         return lambda session: nothing_of_theirs(call(session))
 
+    # The victim browser has a saved clip and a film: continue, stitch and show must not reach them.
+    victim_clip = tmp_path / "victim.mp4"
+    victim_clip.write_bytes(b"a clip of the victim's")
+    h.history.journal.update("victim-web", status="completed", local_path=str(victim_clip))
+    films = films_dir(g.settings.data_dir)
+    films.mkdir(parents=True, exist_ok=True)
+    (films / "film-victim.mp4").write_bytes(b"the victim's film")
+    result = StitchResult(films / "film-victim.mp4", 10.0, 1280, 720, "h264", False)
+    record_film(result, owner=victim_owner, tasks=["victim-web"], crossfade=0.0, preview=False)
+
+    def continue_from(session) -> None:
+        for task_id in victim_ids:
+            answer = asyncio.run(h.films.continue_from(task_id, session, request()))
+            assert answer == {p.tabs: gr.skip()}, task_id  # no frame, no prompt of theirs
+
+    def stitch(session) -> None:
+        with pytest.raises(gr.Error, match="Not one of this browser's finished clips"):
+            asyncio.run(h.films.stitch(["victim-web", "victim-web"], 0.0, session, request()))
+
+    def show_film(session) -> None:
+        shown = asyncio.run(h.films.show("film-victim.mp4", session, request()))
+        assert shown[p.history.stitch.film] is None
+        nothing_of_theirs(shown)
+
     def background(session) -> None:
         for out in (p.i2v.out, p.t2v.out):
             follow = g.background_for(out)
@@ -201,6 +227,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "Generation.price": reads_no_owner(lambda s: g.price(5, s)),
         "Generation.stop_waiting": reads_no_owner(lambda s: g.stop_waiting("Task `abc123`", s)),
         "Generation.background_for.<locals>.background": background,
+        "Films.continue_from": continue_from,
+        "Films.stitch": stitch,
+        "Films.show": show_film,
         "Lab.run": lab_run,
         "Lab.price": reads_no_owner(lambda s: h.lab.price({**lab_values, p.session: s})),
     }
