@@ -22,6 +22,7 @@ from .handlers import Generation, Handlers, compose_into
 from .journal import Journal
 from .params import ASPECT_RATIOS, PROMPT_MAX_CHARS
 from .showcase import ShowcaseClip, clip_for
+from .thumbs import gallery_image
 from .views import (
     HISTORY_COLUMNS,
     HISTORY_HELP,
@@ -142,13 +143,16 @@ LAB_STOPPED = "Stopped waiting. The variants keep running (and are billed); thei
 
 def thumbnail(example: Generable, showcase: dict[str, ShowcaseClip]) -> tuple[str | Image.Image, str]:
     """An example's thumbnail and caption: its showcase clip's poster frame where there is one,
-    else its photo (Image to Video) or a plain card in its aspect ratio (Text to Video)."""
+    else a small copy of its photo (Image to Video; the full photo loads only when the example is used)
+    or a plain card in its aspect ratio (Text to Video)."""
     clip = clip_for(example, showcase)
     title = example.title if isinstance(example, Starter) else f"{example.title} ({example.aspect_ratio})"
     if clip is not None and clip.poster_path is not None:
         image: str | Image.Image = str(clip.poster_path)
     else:
-        image = str(example.image_path) if isinstance(example, Starter) else ratio_card(example.aspect_ratio)
+        image = (
+            str(gallery_image(example.image_path)) if isinstance(example, Starter) else ratio_card(example.aspect_ratio)
+        )
     return image, example_caption(title, clip is not None)
 
 

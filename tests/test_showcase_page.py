@@ -15,6 +15,7 @@ from kling import examples as ex
 from kling.clips import ClipShelf
 from kling.showcase import load_showcase, write_manifest
 from kling.studio import Studio
+from kling.thumbs import thumb_path
 
 from .conftest import FAKE_MP4, make_runner
 from .showcase_helpers import make_showcase_dir
@@ -150,6 +151,6 @@ def test_thumbnails_show_a_poster_where_a_clip_has_one_and_say_so_in_their_alt_t
     showcase = load_showcase(show)
 
     assert thumbnail(STARTER, showcase) == (str(show / "poster.jpg"), "Chelsea the cat · 🎬 Kling clip")
-    assert thumbnail(ex.STARTERS[1], showcase) == (str(ex.STARTERS[1].image_path), "Astronaut portrait")
+    assert thumbnail(ex.STARTERS[1], showcase) == (str(thumb_path(ex.STARTERS[1].image_path)), "Astronaut portrait")
     card, caption = thumbnail(ex.T2V_EXAMPLES[1], showcase)  # no clip, no photo: a card in its aspect ratio
     assert caption == "Golden hour portrait (9:16)" and abs(card.width / card.height - 9 / 16) < 0.01
