@@ -122,12 +122,15 @@ CSS = """
 .kling-status { min-height: 4.5em; }
 """
 SIGN_IN_LABEL = "Sign in with Hugging Face"
+SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif")
+SYSTEM_MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 
 
 def theme() -> gr.themes.Base:
     """Gradio's Soft theme with text that meets WCAG AA: its primary button (white on indigo 500),
-    labels (indigo on pale indigo), subdued text and accents fall just short."""
-    return gr.themes.Soft().set(
+    labels (indigo on pale indigo), subdued text and accents fall just short. The device's own fonts,
+    not Soft's web fonts: those would be a fifth of the first load (issue 17 item 12)."""
+    return gr.themes.Soft(font=SYSTEM_FONTS, font_mono=SYSTEM_MONO_FONTS).set(
         button_primary_background_fill="*primary_600",
         button_primary_background_fill_hover="*primary_700",
         block_label_text_color="*primary_700",
