@@ -23,11 +23,11 @@ def thumb_path(photo: Path) -> Path:
 
 def render_thumb(photo: Path, width: int = THUMB_WIDTH) -> Image.Image:
     """The photo scaled to `width` pixels wide (never up), its aspect ratio kept, as RGB."""
-    with Image.open(photo) as image:
-        image = image.convert("RGB")
-        if image.width > width:
-            image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
-        return image
+    with Image.open(photo) as opened:
+        image = opened.convert("RGB")
+    if image.width > width:
+        image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
+    return image
 
 
 def write_thumb(photo: Path, width: int = THUMB_WIDTH) -> Path:
