@@ -72,6 +72,36 @@ Updates = dict[Any, Any]  # component -> new value or gr.update
 Continuing = dict[str, str]  # {"task": the task continued, "pixels": pixel_digest of its last frame}
 
 
+def i2v_request(
+    image: str | None,
+    prompt: str | None,
+    negative_prompt: str | None,
+    guidance_scale: float,
+    duration: int | str,
+    end_image: str | None,
+) -> I2VRequest:
+    """The form's values as an unchecked request: `validate()` refuses what is missing or wrong
+    (no image, a duration of "7"...) with a reason, so nothing is refused here."""
+    return I2VRequest(
+        image=image,  # type: ignore[arg-type]  # None is refused by validate(), with a reason
+        prompt=prompt or "",
+        negative_prompt=negative_prompt or "",
+        guidance_scale=guidance_scale,
+        duration=duration,  # type: ignore[arg-type]  # "5" is accepted and checked by validate()
+        end_image=end_image or None,
+    )
+
+
+def t2v_request(prompt: str | None, negative_prompt: str | None, aspect_ratio: str, duration: int | str) -> T2VRequest:
+    """The form's values as an unchecked request (see `i2v_request`)."""
+    return T2VRequest(
+        prompt=prompt or "",
+        negative_prompt=negative_prompt or "",
+        aspect_ratio=aspect_ratio,
+        duration=duration,  # type: ignore[arg-type]  # "5" is accepted and checked by validate()
+    )
+
+
 def continued_task(continuing: Continuing | None, image: str | None) -> str | None:
     """The task an Image to Video run continues: the one "Continue from the last frame" chose, as
     long as the start image is still that frame (the visitor may have swapped it since)."""
@@ -192,14 +222,7 @@ class Generation:
         Returns:
             Status updates, then the MP4 clip.
         """  # noqa: E501 (the API's documentation: one line per argument)
-        checked = I2VRequest(
-            image=image,  # type: ignore[arg-type]  # None is refused by validate(), with a reason
-            prompt=prompt or "",
-            negative_prompt=negative_prompt or "",
-            guidance_scale=guidance_scale,
-            duration=duration,  # type: ignore[arg-type]  # "5" is accepted and checked by validate()
-            end_image=end_image or None,
-        )
+        checked = i2v_request(image, prompt, negative_prompt, guidance_scale, duration, end_image)
         continued = await asyncio.to_thread(continued_task, continues, image)
         async for outputs in self._generate(checked, session, request, profile, progress, continues=continued):
             yield outputs
@@ -225,12 +248,7 @@ class Generation:
         Returns:
             Status updates, then the MP4 clip.
         """
-        checked = T2VRequest(
-            prompt=prompt or "",
-            negative_prompt=negative_prompt or "",
-            aspect_ratio=aspect_ratio,
-            duration=duration,  # type: ignore[arg-type]
-        )
+        checked = t2v_request(prompt, negative_prompt, aspect_ratio, duration)
         async for outputs in self._generate(checked, session, request, profile, progress):
             yield outputs
 
@@ -279,14 +297,7 @@ class Generation:
         session: Session | None = None,
         continues: Continuing | None = None,
     ) -> list[dict[str, Any]]:
-        request = I2VRequest(
-            image=image,  # type: ignore[arg-type]
-            prompt=prompt or "",
-            negative_prompt=negative_prompt or "",
-            guidance_scale=guidance_scale,
-            duration=duration,  # type: ignore[arg-type]
-            end_image=end_image or None,
-        )
+        request = i2v_request(image, prompt, negative_prompt, guidance_scale, duration, end_image)
         return field_checks(
             request,
             ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session", "continues"],
@@ -300,12 +311,7 @@ class Generation:
         duration: int | str,
         session: Session | None = None,
     ) -> list[dict[str, Any]]:
-        request = T2VRequest(
-            prompt=prompt or "",
-            negative_prompt=negative_prompt or "",
-            aspect_ratio=aspect_ratio,
-            duration=duration,  # type: ignore[arg-type]
-        )
+        request = t2v_request(prompt, negative_prompt, aspect_ratio, duration)
         return field_checks(request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"])
 
     # What the result panel shows when Generate is refused: the refusal itself, where the eye is,
@@ -320,25 +326,13 @@ class Generation:
         duration: int | str,
         end_image: str | None,
     ) -> tuple[Any, Any, Any]:
-        request = I2VRequest(
-            image=image,  # type: ignore[arg-type]
-            prompt=prompt or "",
-            negative_prompt=negative_prompt or "",
-            guidance_scale=guidance_scale,
-            duration=duration,  # type: ignore[arg-type]
-            end_image=end_image or None,
-        )
+        request = i2v_request(image, prompt, negative_prompt, guidance_scale, duration, end_image)
         return await self._refusal(request)
 
     async def refusal_t2v(
         self, prompt: str | None, negative_prompt: str | None, aspect_ratio: str, duration: int | str
     ) -> tuple[Any, Any, Any]:
-        request = T2VRequest(
-            prompt=prompt or "",
-            negative_prompt=negative_prompt or "",
-            aspect_ratio=aspect_ratio,
-            duration=duration,  # type: ignore[arg-type]
-        )
+        request = t2v_request(prompt, negative_prompt, aspect_ratio, duration)
         return await self._refusal(request)
 
     async def _refusal(self, request: I2VRequest | T2VRequest) -> tuple[Any, Any, Any]:
