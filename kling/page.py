@@ -102,8 +102,12 @@ PLAY_ALL_JS = """() => {
   document.querySelectorAll(".kling-lab-grid video").forEach((v) => { v.currentTime = 0; v.play(); });
 }"""
 # Screen readers announce the run's progress and its refusals (Markdown takes no ARIA attributes).
+# Gradio draws some of them after the load event (a tab opened later): an observer marks those too.
 LIVE_REGION_JS = """() => {
-  document.querySelectorAll(".block.kling-status").forEach((el) => el.setAttribute("aria-live", "polite"));
+  const mark = () => document.querySelectorAll(".block.kling-status:not([aria-live])")
+    .forEach((el) => el.setAttribute("aria-live", "polite"));
+  mark();
+  new MutationObserver(mark).observe(document.body, {childList: true, subtree: true});
 }"""
 COMPOSE_JS = """(...values) => {
   const prompt = values[values.length - 1];

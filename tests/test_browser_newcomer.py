@@ -40,8 +40,9 @@ def in_view(locator, viewport: dict) -> bool:
 # -- item 3: a link from each tab round-trips every setting it carries ---------------------------
 
 
-def test_an_i2v_link_round_trips_tab_prompt_negative_guidance_and_duration(preview_app, open_page):
-    opened = open_page(preview_app, permissions=["clipboard-read", "clipboard-write"])
+@pytest.mark.parametrize("size", SIZES)
+def test_an_i2v_link_round_trips_tab_prompt_negative_guidance_and_duration(preview_app, open_page, size):
+    opened = open_page(preview_app, permissions=["clipboard-read", "clipboard-write"], **SIZES[size])
     page = opened.page
     tab = open_tab(page, "Image to Video")
     prompt_box(tab).fill("The cat blinks & turns 🐱? 100%")
@@ -58,7 +59,7 @@ def test_an_i2v_link_round_trips_tab_prompt_negative_guidance_and_duration(previ
     assert page.evaluate("navigator.clipboard.readText()") == link
     assert "tab=i2v" in link and "guidance_scale=0.8" in link and "aspect_ratio" not in link, link
 
-    fresh = open_page(preview_app).page
+    fresh = open_page(preview_app, **SIZES[size]).page
     fresh.goto(link)
     expect(fresh.get_by_role("tab", name="Image to Video", selected=True)).to_be_visible()
     shared = panel(fresh)
@@ -70,8 +71,9 @@ def test_an_i2v_link_round_trips_tab_prompt_negative_guidance_and_duration(previ
     assert opened.console.errors == [], opened.console.errors
 
 
-def test_a_t2v_link_round_trips_its_aspect_ratio_and_lands_on_its_tab(preview_app, open_page):
-    page = open_page(preview_app).page
+@pytest.mark.parametrize("size", SIZES)
+def test_a_t2v_link_round_trips_its_aspect_ratio_and_lands_on_its_tab(preview_app, open_page, size):
+    page = open_page(preview_app, **SIZES[size]).page
     tab = open_tab(page, "Text to Video")
     prompt_box(tab).fill("A kite over a beach")
     tab.get_by_label("9:16").check()
@@ -81,7 +83,7 @@ def test_a_t2v_link_round_trips_its_aspect_ratio_and_lands_on_its_tab(preview_ap
     expect(link_box).to_have_value(re.compile("tab=t2v"))
     link = link_box.input_value()
 
-    fresh = open_page(preview_app).page
+    fresh = open_page(preview_app, **SIZES[size]).page
     fresh.goto(link)
     expect(fresh.get_by_role("tab", name="Text to Video", selected=True)).to_be_visible()
     shared = panel(fresh)
@@ -175,8 +177,9 @@ def test_a_run_disables_generate_counts_time_shows_stop_and_an_estimate_then_ren
 # -- item 6: refusals where the eye is -------------------------------------------------------------
 
 
-def test_a_refusal_shows_in_the_status_panel_and_clears_the_previous_clip(preview_app, open_page):
-    page = open_page(preview_app).page
+@pytest.mark.parametrize("size", SIZES)
+def test_a_refusal_shows_in_the_status_panel_and_clears_the_previous_clip(preview_app, open_page, size):
+    page = open_page(preview_app, **SIZES[size]).page
     tab = open_tab(page, "Text to Video")
     prompt_box(tab).fill("A paper lantern rising over a night harbour.")
     tab.get_by_role("button", name="Generate").click()
@@ -189,8 +192,9 @@ def test_a_refusal_shows_in_the_status_panel_and_clears_the_previous_clip(previe
     expect(tab.get_by_role("button", name="Generate")).to_be_enabled()
 
 
-def test_the_counter_counts_an_emoji_as_one_character_like_the_validator(preview_app, open_page):
-    page = open_page(preview_app).page
+@pytest.mark.parametrize("size", SIZES)
+def test_the_counter_counts_an_emoji_as_one_character_like_the_validator(preview_app, open_page, size):
+    page = open_page(preview_app, **SIZES[size]).page
     tab = open_tab(page, "Text to Video")
     prompt_box(tab).fill("🐱" * 2500)
     expect(count(tab)).to_have_text("2500 / 2500 characters")  # UTF-16 would say 5000
@@ -201,8 +205,9 @@ def test_the_counter_counts_an_emoji_as_one_character_like_the_validator(preview
 # -- item 9: the brief asks, camera moves replace --------------------------------------------------
 
 
-def test_the_brief_asks_before_replacing_a_typed_prompt(preview_app, open_page):
-    page = open_page(preview_app).page
+@pytest.mark.parametrize("size", SIZES)
+def test_the_brief_asks_before_replacing_a_typed_prompt(preview_app, open_page, size):
+    page = open_page(preview_app, **SIZES[size]).page
     tab = open_tab(page, "Text to Video")
     prompt_box(tab).fill("my own careful words")
     tab.get_by_text("Director's brief").click()
@@ -224,8 +229,9 @@ def test_the_brief_asks_before_replacing_a_typed_prompt(preview_app, open_page):
     expect(prompt_box(tab)).to_have_value("The fox turns its head.")
 
 
-def test_camera_moves_are_one_choice(preview_app, open_page):
-    page = open_page(preview_app).page
+@pytest.mark.parametrize("size", SIZES)
+def test_camera_moves_are_one_choice(preview_app, open_page, size):
+    page = open_page(preview_app, **SIZES[size]).page
     tab = open_tab(page, "Image to Video")
     prompt_box(tab).fill("The cat blinks.")
     for move in ("Slow push-in", "Orbit", "Gentle pan"):
@@ -236,8 +242,9 @@ def test_camera_moves_are_one_choice(preview_app, open_page):
 # -- item 7: keys that are checked -----------------------------------------------------------------
 
 
-def test_a_refused_key_leaves_the_banner_true_and_an_accepted_one_shows_its_end_and_balance(live_app, open_page):
-    page = open_page(live_app).page
+@pytest.mark.parametrize("size", SIZES)
+def test_a_refused_key_leaves_the_banner_true_and_an_accepted_one_shows_its_end_and_balance(live_app, open_page, size):
+    page = open_page(live_app, **SIZES[size]).page
     banner = page.locator("#mode-banner")
     page.get_by_text("Your API key").click()
     box = page.get_by_label("WaveSpeed API key")
@@ -262,8 +269,9 @@ def test_a_refused_key_leaves_the_banner_true_and_an_accepted_one_shows_its_end_
 # -- item 8: Stop waiting and History tell the truth -----------------------------------------------
 
 
-def test_after_stop_the_tab_and_history_follow_the_task_until_its_clip_is_saved(preview_app, open_page):
-    page = open_page(preview_app).page
+@pytest.mark.parametrize("size", SIZES)
+def test_after_stop_the_tab_and_history_follow_the_task_until_its_clip_is_saved(preview_app, open_page, size):
+    page = open_page(preview_app, **SIZES[size]).page
     tab = open_tab(page, "Text to Video")
     prompt_box(tab).fill("A slow sunrise over the sea.")
     tab.get_by_role("button", name="Generate").click()
@@ -337,9 +345,19 @@ def test_axe_finds_no_serious_violation_a_bare_gradio_page_does_not_have(
     assert extra == {}, extra
 
 
-def test_the_status_panel_is_a_live_region_and_the_keyboard_reaches_generate_and_the_examples(preview_app, open_page):
-    page = open_page(preview_app).page
-    expect(page.locator(".block.kling-status").first).to_have_attribute("aria-live", "polite")
+@pytest.mark.parametrize("size", SIZES)
+def test_the_status_panel_is_a_live_region(preview_app, open_page, size):
+    page = open_page(preview_app, **SIZES[size]).page
+    for name in ("Image to Video", "Text to Video"):
+        expect(open_tab(page, name).locator(".block.kling-status")).to_have_attribute("aria-live", "polite")
+
+
+# A touch phone has no Tab key to journey with, so the phone's touch emulation is left out; but a
+# keyboard user on a desktop zoomed to 300-400% gets the same narrow layout (WCAG 1.4.10, reflow),
+# so the journey runs at the phone's width too.
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone-width keyboard"])
+def test_the_keyboard_reaches_generate_and_the_examples(preview_app, open_page, viewport):
+    page = open_page(preview_app, viewport=viewport).page
     reached = {"Generate": False, "examples": False}
     for _ in range(80):
         page.keyboard.press("Tab")
@@ -360,8 +378,11 @@ def test_the_status_panel_is_a_live_region_and_the_keyboard_reaches_generate_and
 # -- item 10: Prompt Lab compares side by side -----------------------------------------------------
 
 
-def test_the_lab_shows_its_results_in_one_grid_of_equal_size_and_plays_them_all_from_the_start(preview_app, open_page):
-    page = open_page(preview_app).page
+@pytest.mark.parametrize("size", SIZES)
+def test_the_lab_shows_its_results_in_one_grid_of_equal_size_and_plays_them_all_from_the_start(
+    preview_app, open_page, size
+):
+    page = open_page(preview_app, **SIZES[size]).page
     lab = open_tab(page, "Prompt Lab")
     lab.get_by_label("Text to Video").check()
     lab.get_by_label("Variant A: prompt").fill("A kite over a beach.")
@@ -370,7 +391,14 @@ def test_the_lab_shows_its_results_in_one_grid_of_equal_size_and_plays_them_all_
     videos = lab.locator(".kling-lab-grid video[src]")
     expect(videos).to_have_count(2, timeout=CLIP_TIMEOUT)
     boxes = [videos.nth(i).bounding_box() for i in range(2)]
-    assert boxes[0]["y"] == boxes[1]["y"] and boxes[0]["height"] == boxes[1]["height"], boxes  # one row, one size
+    assert boxes[0]["width"] == boxes[1]["width"] and boxes[0]["height"] == boxes[1]["height"], boxes  # one size
+    if size == "laptop":
+        assert boxes[0]["y"] == boxes[1]["y"], boxes  # one row
+    else:
+        # Side by side on a phone each would be a thumbnail: they stack full width, and both fit one
+        # screen, so they can still be watched together.
+        assert boxes[0]["x"] == boxes[1]["x"], boxes
+        assert boxes[1]["y"] + boxes[1]["height"] - boxes[0]["y"] <= SIZES[size]["viewport"]["height"], boxes
     for i in range(2):
         videos.nth(i).evaluate("(v) => { v.pause(); v.currentTime = 2; }")
     lab.get_by_role("button", name="Play all from the start").click()
