@@ -51,6 +51,10 @@ def test_an_i2v_link_round_trips_tab_prompt_negative_guidance_and_duration(previ
     guidance = tab.get_by_label("number input for Guidance scale")
     guidance.fill("0.8")
     guidance.press("Enter")
+    guidance.blur()
+    # The slider takes the typed number as its value when the box loses focus; a click racing that
+    # blur could send 0.5 (seen on a loaded machine).
+    expect(tab.get_by_label("range slider for Guidance scale")).to_have_value("0.8")
     tab.get_by_label("10").check()
 
     tab.get_by_role("button", name="Copy link to these settings").click()
