@@ -221,6 +221,7 @@ def test_several_candidates_are_listed_not_adopted(tmp_path, fresh_sim_clock):
     assert jobs == [] and seen.submits == 1
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_a_task_the_journal_knows_is_not_a_candidate(tmp_path):
     runner, sim = make_runner(tmp_path)
     runner.backend.live_poll = PollPolicy(first=0.05, ceiling=0.1, jitter=0.0, deadline=30)

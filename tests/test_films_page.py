@@ -79,6 +79,7 @@ def test_continue_fills_image_to_video_with_the_exact_last_frame_and_the_prompt(
     assert len(sim.log) == posts_before  # continuing costs nothing
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_the_run_from_a_continued_frame_records_what_it_continues(studio):
     runner, sim, handlers = studio
     (task,) = finished_clips(runner, ("a lantern rises", OWNER_A, 5))
@@ -132,6 +133,7 @@ def test_stitch_refuses_fewer_than_two_clips_and_other_browsers_clips(studio, tm
     assert not films_dir(tmp_path / "data").exists() or not any(films_dir(tmp_path / "data").iterdir())
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_stitch_makes_a_film_listed_only_for_its_owner(studio, tmp_path):
     runner, sim, handlers = studio
     first, second, theirs = finished_clips(
@@ -165,6 +167,7 @@ def test_stitch_makes_a_film_listed_only_for_its_owner(studio, tmp_path):
     assert asyncio.run(handlers.films.show("../jobs.sqlite3", A))[stitch.film] is None
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_a_crossfaded_film_is_shorter_by_the_fade(studio, tmp_path):
     runner, sim, handlers = studio
     first, second = finished_clips(runner, ("one", OWNER_A, 5), ("two", OWNER_A, 5))

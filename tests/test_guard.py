@@ -144,6 +144,7 @@ def test_a_refusal_sends_no_request_and_a_finished_run_frees_its_reservation(tmp
     asyncio.run(go())
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_uncertain_submits_keep_their_budget_until_resolved(tmp_path):
     """Six submits answered 500 with no task to be found: each keeps its reservation, so the daily
     budget stops the fourth instead of failing open; a refusal (no task) gives its slot back, and

@@ -100,6 +100,7 @@ def lab_values(lab_handlers, mode, image, count, variants) -> dict:
     return values
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_the_lab_runs_variants_at_once_side_by_side(tmp_path):
     runner, sim = make_runner(tmp_path)
     lab_handlers = page_handlers(runner, tmp_path).lab

@@ -52,6 +52,7 @@ def test_t2v_end_to_end_makes_a_real_clip(served_simulator, tmp_path):
     assert len(served_simulator.simulator.submits()) == 1
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_i2v_with_an_end_image_end_to_end(served_simulator, tmp_path):
     request = I2VRequest(
         image=image_bytes(900, 600),
@@ -70,6 +71,7 @@ def test_i2v_with_an_end_image_end_to_end(served_simulator, tmp_path):
     ]
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 @pytest.mark.parametrize("fault", ["drop", "500", "502", "timeout"])
 def test_a_lost_submit_answer_is_never_resubmitted(served_simulator, tmp_path, fault):
     sim = served_simulator.simulator
@@ -125,6 +127,7 @@ def collect(served, request, out_dir: Path, **kwargs):
     return asyncio.run(go())
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_an_undocumented_status_for_half_the_run_keeps_the_wait_going(served_simulator, tmp_path):
     sim = served_simulator.simulator
     # A 4 s run, pending for its first half: the client's first look (0.1 s) lands in that half even
@@ -198,6 +201,7 @@ def test_the_listing_applies_its_filters(served_simulator, tmp_path):
     assert [t.id for t in t2v_found] == [t2v.id] and [t.id for t in i2v_found] == [i2v.id] and future == []
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 @pytest.mark.parametrize("retired", [404, 405])
 def test_a_retired_binary_upload_switches_to_the_ticket_flow(served_simulator, tmp_path, retired):
     sim = served_simulator.simulator

@@ -119,6 +119,7 @@ def owner_events(demo: gr.Blocks, handlers: Handlers) -> dict[str, list[Any]]:
     return found
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tmp_path):
     demo, handlers, simulator = build(tmp_path, tasks_per_hour_per_ip=1000)
     p, h, g = handlers.history.parts, handlers, handlers.generation
@@ -266,6 +267,7 @@ def test_the_browsers_own_rows_are_found_with_its_signed_token_and_the_signed_in
 # -- limits ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_forged_forwarded_for_entries_do_not_reset_the_per_address_limit(tmp_path):
     _, handlers, simulator = build(tmp_path, tasks_per_hour_per_ip=2, tasks_per_hour_per_browser=1000)
     outcomes = []
@@ -332,6 +334,7 @@ def test_require_login_refuses_anonymous_use_of_the_servers_key_before_any_reque
     assert "Done" in signed_in[-1].status and "Done" in own_key[-1].status and len(simulator.submits()) == 2
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_require_login_leaves_the_free_preview_open(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", require_login=True)  # no key: preview
     studio = Studio.from_env(settings)
@@ -356,6 +359,7 @@ def test_the_browser_storage_secret_is_not_the_signing_key(tmp_path):
     assert p.owner_store.secret and p.owner_store.secret != handlers.generation.secret.hex()
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_the_sign_in_button_only_on_a_space_with_oauth(tmp_path, monkeypatch):
     """Off a Space Gradio's sign-in stand-in would ask huggingface.co as the page is built."""
 

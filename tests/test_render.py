@@ -150,6 +150,7 @@ def all_clips(landscape, portrait, t2v) -> list[Clip]:
 # --- container and stream ------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_every_clip_is_browser_playable_h264(all_clips):
     for clip in all_clips:
         assert clip.codec == "h264"

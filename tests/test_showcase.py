@@ -148,6 +148,7 @@ def _runner(served_url: str, data_dir: Path, key: str | None = KEY) -> Runner:
     return Runner(Backend(settings, live_poll=FAST_POLL), Journal(settings.journal_path))
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_make_showcase_saves_each_clip_poster_and_manifest_and_remakes_only_a_changed_one(served_simulator, tmp_path):
     async def go():
         show = tmp_path / "show"

@@ -124,6 +124,7 @@ def test_bad_parameters_are_400_with_a_reason(sim, body, words):
     assert sim.tasks == {}
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_binary_upload_feeds_an_i2v_task(sim, clock):
     png = image_bytes(640, 480)
     up = call(sim, "POST", "/api/v3/media/upload/binary", files={"file": ("start.png", png, "image/png")}, headers=AUTH)

@@ -268,6 +268,7 @@ def status_polls(simulator: Simulator, task_id: str) -> int:
     return len(simulator.requests("GET", f"/predictions/{task_id}"))
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_a_webhook_ends_the_wait_with_fewer_polls(tmp_path):
     # The safety net (60 s) outlasts the deadline (20 s): only the webhook can end this wait in time.
     # The task lasts 2 s, so the first look (at 0.05 s) sees it running even on a loaded machine.
@@ -312,6 +313,7 @@ def test_the_launched_app_serves_the_webhook_route(tmp_path):
     assert "Refused webhook" in log and SECRET.removeprefix("whsec_") not in log
 
 
+@pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_repeated_deliveries_with_an_input_object_change_nothing(tmp_path):
     hooked, sim = live_studio(tmp_path, process_s=2.0, first=0.05, safety_net=60, deadline=20, jitter=0)
     sim.faults.webhook_deliveries = 3
