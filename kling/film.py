@@ -17,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import os
 import secrets
-import tempfile
 import time
 from collections import deque
 from collections.abc import Generator, Iterator, Sequence
@@ -33,6 +31,7 @@ from av.video.reformatter import ColorRange
 from PIL import Image
 
 from .errors import ClipNotFoundError, CrossfadeError, NotAVideoError, TooFewClipsError
+from .files import replacing
 
 # veryfast at CRF 18 keeps Kling's detail (a re-encode is a second generation) at a few x real time.
 _X264 = {"preset": "veryfast", "crf": "18"}
@@ -177,7 +176,7 @@ def save_last_frame(clip: Path, out_png: Path) -> Path:
     """Write the clip's last frame as a lossless PNG at `out_png` (whatever its suffix)."""
     image = last_frame(clip)
     out_png = Path(out_png)
-    with _replacing(out_png) as tmp:
+    with replacing(out_png) as tmp:
         image.save(tmp, format="PNG")
     return out_png
 
@@ -215,11 +214,11 @@ def stitch(clips: Sequence[Path], out: Path, *, crossfade: float = 0.0) -> Stitc
     out = Path(out)
     first = infos[0]
     if not fade_frames and all(first.joinable_with(info) for info in infos[1:]):
-        with _replacing(out) as tmp:
+        with replacing(out) as tmp:
             duration = _remux(infos, tmp)
         return StitchResult(out, float(duration), first.width, first.height, "h264", reencoded=False)
     size = (first.width // 2 * 2, first.height // 2 * 2)  # 4:2:0 needs even sides
-    with _replacing(out) as tmp:
+    with replacing(out) as tmp:
         frames = _reencode(infos, tmp, size, rate, fade_frames)
     return StitchResult(out, float(frames / rate), *size, "h264", reencoded=True)
 
@@ -388,19 +387,3 @@ def _letterbox(frame: av.VideoFrame, w: int, h: int, x: int, y: int, width: int,
     for target, source, left, top in planes:
         target[top : top + source.shape[0], left : left + source.shape[1]] = source
     return canvas
-
-
-@contextlib.contextmanager
-def _replacing(out: Path) -> Iterator[Path]:
-    """A temp file beside `out`, renamed over it only when complete: readers never see half a film."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -13,13 +13,10 @@ Every function is pure: per-call state only, safe to run in several threads at o
 from __future__ import annotations
 
 import colorsys
-import contextlib
 import hashlib
 import io
 import math
-import os
 import re
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +28,8 @@ import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from .files import replacing
 
 FPS = 24
 MAX_LONG_SIDE = 1280  # "at most 720p"
@@ -366,23 +365,16 @@ def _frames_ahead(
 
 def _write_mp4(out: Path, size: Size, count: int, draw: Callable[[int], Image.Image]) -> None:
     """Encode to a temp file beside `out`, then rename it into place: readers never see half a clip."""
-    out = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(fd)
-    try:
-        with av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"}) as container:
-            stream = container.add_stream("libx264", rate=FPS, options=_X264)
-            stream.width, stream.height = size
-            stream.pix_fmt = "yuv420p"
-            codec = stream.codec_context
-            codec.colorspace, codec.color_range = Colorspace.ITU709, ColorRange.MPEG
-            codec.color_primaries = codec.color_trc = 1  # BT.709, so players don't guess
-            for frame in _frames_ahead(draw, count, _DRAW_THREADS):
-                container.mux(stream.encode(frame))
-            container.mux(stream.encode())
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with (
+        replacing(out) as tmp,
+        av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as container,
+    ):
+        stream = container.add_stream("libx264", rate=FPS, options=_X264)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        codec = stream.codec_context
+        codec.colorspace, codec.color_range = Colorspace.ITU709, ColorRange.MPEG
+        codec.color_primaries = codec.color_trc = 1  # BT.709, so players don't guess
+        for frame in _frames_ahead(draw, count, _DRAW_THREADS):
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
