@@ -316,13 +316,14 @@ class Runner:
         new: list[Task] = []
         for look in range(self.listing_looks):
             if look:
-                await asyncio.sleep(self.listing_pause)  # a new task may take a moment to be listed
+                await self.backend.sleep(self.listing_pause)  # a new task may take a moment to be listed
             # Another submit of this model still waiting for its answer here could be mistaken for
-            # ours: wait (a bounded while) until its task is known.
-            for _ in range(30):
+            # ours: wait (30 s at most) until its task is known. A real sleep: the other submit runs
+            # in this event loop and needs it to move on.
+            for _ in range(300):
                 if not self._submitting[lost.model]:
                     break
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(0.1)
             try:
                 found = await client.find_tasks(lost.model, created_after=since)
             except (KlingError, httpx.HTTPError) as exc:

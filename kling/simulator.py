@@ -304,7 +304,10 @@ class Simulator:
         *,
         clock: Callable[[], float] = time.monotonic,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
+        clip_dir: Path | None = None,
     ) -> None:
+        """`clip_dir`: where rendered clips are kept, named by what they show; simulators given the
+        same folder reuse each other's clips instead of rendering them again (tests)."""
         self.config = config or SimConfig()
         self.faults = Faults()
         # Bounded: in preview mode this simulator lives as long as the Space does.
@@ -313,7 +316,8 @@ class Simulator:
         self.media: dict[str, tuple[bytes, str]] = {}
         self._tickets: dict[str, str] = {}
         self._clock = clock
-        self._workdir = Path(tempfile.mkdtemp(prefix="kling-sim-"))
+        self._workdir = clip_dir or Path(tempfile.mkdtemp(prefix="kling-sim-"))
+        self._owns_workdir = clip_dir is None  # a shared clip_dir is the caller's to clean
         self._renders: dict[str, Future[Path]] = {}
         self._schedule_cache: tuple[int, dict[str, tuple[float, float]]] = (-1, {})
         self._rng = random.Random(self.config.seed)
@@ -615,6 +619,11 @@ class Simulator:
             from . import render  # PyAV is imported on the first clip, not at start-up
 
             out = self._workdir / f"{key}.mp4"
+            if out.exists():  # rendered before, into a shared clip_dir (written whole or not at all)
+                done: Future[Path] = Future()
+                done.set_result(out)
+                self._renders[key] = done
+                return done
             if model == I2V_MODEL:
                 start = images["image"]
                 if start is None:  # _create renders only when check_body found the image and it was read
@@ -627,11 +636,12 @@ class Simulator:
         return self._renders[key]
 
     def _prune_renders(self) -> None:
-        """Keep the newest `render_limit` clips on disk (dicts keep insertion order)."""
+        """Keep the newest `render_limit` clips on disk (dicts keep insertion order); a shared
+        clip_dir is only forgotten, never emptied."""
         while len(self._renders) > self.config.render_limit:
             oldest = next(iter(self._renders))
             future = self._renders.pop(oldest)
-            if future.done() and not future.exception():
+            if self._owns_workdir and future.done() and not future.exception():
                 future.result().unlink(missing_ok=True)
 
     async def _sync_wait(self, task: SimTask, base_url: str) -> dict[str, Any]:

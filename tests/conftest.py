@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +37,9 @@ from kling.studio import Studio
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-0123456789abcdef"
+# Clips rendered by the tests' simulators, shared for the session: a clip asked for again (same
+# model, prompt, length, images) is not rendered again. Tests of rendering itself render their own.
+SIM_CLIPS = Path(tempfile.mkdtemp(prefix="kling-test-clips-"))
 FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
 TASK_ID = "abc123"
 
@@ -119,6 +124,12 @@ class FakeTime:
         self.now += seconds
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_simulator_clips() -> Iterator[None]:
+    yield
+    shutil.rmtree(SIM_CLIPS, ignore_errors=True)
+
+
 @pytest.fixture
 def fake_api() -> FakeAPI:
     return FakeAPI()
@@ -168,7 +179,7 @@ def serve_in_thread(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thre
 @pytest.fixture
 def served_simulator() -> Iterator[Served]:
     """The simulator on a real loopback port, fast clock, requiring KEY."""
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.2, process_s=0.6, time_scale=1.0))
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.1, process_s=0.3, time_scale=1.0), clip_dir=SIM_CLIPS)
     port = free_port()
     server, thread = serve_in_thread(simulator.app, port)
     try:
@@ -273,7 +284,7 @@ def live_app_on_simulator(
 ) -> Iterator[LaunchedApp]:
     """The simulator served on loopback with `config` (set api_key to require one), and the app
     launched against it in live mode with KEY; `app.simulator` is the simulator."""
-    simulator = Simulator(config)
+    simulator = Simulator(config, clip_dir=SIM_CLIPS)
     port = free_port()
     server, thread = serve_in_thread(simulator.app, port)
     try:
@@ -364,6 +375,7 @@ def make_runner(
     rendered clips) instead of making a new one."""
     simulator = simulator or Simulator(
         SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **sim_config),
+        clip_dir=SIM_CLIPS,
         **({"clock": fake_time.clock} if fake_time else {}),
     )
     settings = Settings(api_key=key, base_url="http://sim.test", data_dir=tmp_path / "data")

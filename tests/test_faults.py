@@ -15,7 +15,7 @@ from kling.client import PollPolicy
 from kling.params import T2VRequest
 from kling.simulator import Faults, SimConfig, Simulator
 
-from .conftest import KEY, FakeTime, finish, make_runner
+from .conftest import KEY, SIM_CLIPS, FakeTime, finish, make_runner
 
 # switch -> (outcome, words, journal row status or None, submits, tasks made). The words are in the
 # message of a refused run, or in the note of a finished one; None: a finished run has no note.
@@ -56,7 +56,7 @@ def shared() -> Iterator[tuple[Simulator, FakeTime]]:
     """One simulator for the module, on a fake clock (Retry-After, backoffs and polls cost no real
     time): every test asks for the same clip, so it is rendered once."""
     clock = FakeTime()
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clock=clock.clock)
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clock=clock.clock, clip_dir=SIM_CLIPS)
     yield simulator, clock
     simulator.close()
 
@@ -74,7 +74,7 @@ def fresh_sim_clock() -> Iterator[tuple[Simulator, FakeTime]]:
     """A simulator of its own, for tests that read WaveSpeed's listing of recent tasks: the shared
     one lists the other tests' tasks too, which would be candidates for a lost submit."""
     clock = FakeTime()
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clock=clock.clock)
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clock=clock.clock, clip_dir=SIM_CLIPS)
     yield simulator, clock
     simulator.close()
 
@@ -239,6 +239,7 @@ def test_a_task_the_journal_knows_is_not_a_candidate(tmp_path):
     assert len(sim.submits()) == 2 and len(sim.tasks) == 2
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_a_concurrent_submit_still_waiting_for_its_answer_is_not_mistaken_for_the_lost_one(tmp_path):
     """Run A's answer is lost; run B's task exists but its answer is slow. The listing first shows only
     B's task (A's is not listed yet): adopting it would follow the wrong task. A waits for B's answer

@@ -118,6 +118,7 @@ def test_only_your_own_finished_clip_can_be_continued(studio, tmp_path):
     assert not frame_path(tmp_path / "data", theirs).exists()
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_stitch_refuses_fewer_than_two_clips_and_other_browsers_clips(studio, tmp_path):
     runner, sim, handlers = studio
     mine, theirs = finished_clips(runner, ("mine", OWNER_A, 5), ("theirs", OWNER_B, 5))
@@ -187,6 +188,7 @@ def test_a_damaged_sidecar_hides_its_film_and_breaks_nothing(tmp_path):
     assert films_for(tmp_path, OWNER_A) == []
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_a_prompt_lab_variant_can_be_continued(studio):
     runner, sim, handlers = studio
     form, parts = handlers.lab.parts.lab, handlers.films.parts

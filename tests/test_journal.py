@@ -44,6 +44,7 @@ def test_the_row_is_written_before_the_first_poll(tmp_path):
     assert job.inference_ms is not None and job.output_url.endswith(f"{job.id}.mp4")
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_fifty_concurrent_tasks_lose_no_row(tmp_path):
     runner, sim = make_runner(tmp_path)
 
@@ -193,6 +194,7 @@ def test_each_browser_sees_only_its_own_rows(tmp_path):
     assert list(sim.log) == []
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_the_journal_never_holds_the_key(tmp_path):
     runner, sim = make_runner(tmp_path)
 

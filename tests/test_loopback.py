@@ -90,7 +90,7 @@ def test_a_lost_submit_answer_is_never_resubmitted(served_simulator, tmp_path, f
     assert len(sim.tasks) == 1  # the task exists: a resubmit would have paid twice
 
 
-@pytest.mark.parametrize("fault, status", [("429", 429), ("busy_in_200", 200)])
+@pytest.mark.parametrize("fault, status", [("429", 429), pytest.param("busy_in_200", 200, marks=pytest.mark.slow)])
 def test_an_outright_refusal_is_retried_and_makes_one_task(served_simulator, tmp_path, fault, status):
     sim = served_simulator.simulator
     sim.faults.submit.append(fault)
@@ -247,6 +247,7 @@ def test_polls_ride_out_flaky_answers(served_simulator, tmp_path):
     assert len(sim.submits()) == 1
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_a_failed_task_reports_code_and_reason(served_simulator, tmp_path):
     served_simulator.simulator.faults.fail_code = 1200
     with pytest.raises(TaskFailedError) as caught:
@@ -255,6 +256,7 @@ def test_a_failed_task_reports_code_and_reason(served_simulator, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_an_expired_output_keeps_the_url(served_simulator, tmp_path):
     served_simulator.simulator.faults.expire_outputs = True
     with pytest.raises(DownloadError) as caught:

@@ -234,6 +234,7 @@ def test_a_downloaded_clip_is_named_from_its_prompt_and_task_id():
     assert clip_filename("../../etc/passwd 🐱", "../x") == "etc-passwd-x.mp4"  # never a path
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_a_finished_run_serves_its_clip_under_that_name(tmp_path):
     runner, _ = make_runner(tmp_path)
     generation = page_handlers(runner, tmp_path).generation

@@ -33,7 +33,7 @@ from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
 from kling.studio import Studio
 
-from .conftest import KEY, ROOT, launch_app, live_app_on_simulator, signed_session, stop
+from .conftest import KEY, ROOT, SIM_CLIPS, launch_app, live_app_on_simulator, signed_session, stop
 from .test_image_memory import bomb_png
 
 T2V_MODEL = "kwaivgi/kling-v2.0-t2v-master"
@@ -41,7 +41,7 @@ T2V_MODEL = "kwaivgi/kling-v2.0-t2v-master"
 
 def build(tmp_path: Path, **settings: Any) -> tuple[gr.Blocks, Handlers, Simulator]:
     """The page over a live runner with the spend guard, against an in-process simulator."""
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2))
+    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clip_dir=SIM_CLIPS)
     config = Settings(api_key=KEY, base_url="http://sim.test", data_dir=tmp_path / "data", **settings)
     backend = Backend(
         config,
@@ -251,6 +251,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
     assert not any("victim" in r.path for r in simulator.log)
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_the_browsers_own_rows_are_found_with_its_signed_token_and_the_signed_in_users_with_the_profile(tmp_path):
     _, handlers, _ = build(tmp_path)
     session, owner = signed_session(handlers.generation.secret)
@@ -284,6 +285,7 @@ def test_forged_forwarded_for_entries_do_not_reset_the_per_address_limit(tmp_pat
     assert len(simulator.submits()) == 2
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_on_a_space_the_proxys_entry_counts_not_the_ones_the_client_wrote(tmp_path):
     _, handlers, simulator = build(tmp_path, space_id="me/kling", tasks_per_hour_per_ip=2)
     refused = 0
@@ -298,6 +300,7 @@ def test_on_a_space_the_proxys_entry_counts_not_the_ones_the_client_wrote(tmp_pa
     assert refused == 2 and "Done" in other[-1].status and len(simulator.submits()) == 3
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_a_signed_in_user_keeps_their_limit_across_new_clients_and_addresses(tmp_path):
     _, handlers, simulator = build(tmp_path, tasks_per_hour_per_browser=2, tasks_per_hour_per_ip=1000)
     outcomes = []

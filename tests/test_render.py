@@ -256,6 +256,7 @@ def test_banner_differs_from_the_source_image(landscape, portrait):
             assert np.abs(band - under).mean() > 40, f"{clip.path.name} frame {index}"
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_t2v_is_seeded_by_the_prompt_and_thread_safe(tmp_path):
     prompt = "Lanterns drifting over a calm lake"
     outs = [tmp_path / f"same{n}.mp4" for n in range(2)]

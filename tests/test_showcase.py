@@ -220,6 +220,7 @@ def test_without_a_key_make_showcase_refuses_before_any_request(tmp_path):
     asyncio.run(go())
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_a_submit_whose_answer_was_lost_is_recovered_from_the_listing(served_simulator, tmp_path):
     async def go():
         served_simulator.simulator.faults.submit = ["drop"]  # the task is made, the answer never arrives

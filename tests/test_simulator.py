@@ -163,6 +163,7 @@ def test_an_image_url_it_cannot_read_fails_the_task_with_1402(sim, clock):
     assert data["status"] == "failed" and data["code"] == 1402 and "example.com" in data["error"]
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_outputs_have_length_and_ranges(sim, clock):
     task_id = submit(sim).json()["data"]["id"]
     clock.now = 10

@@ -30,7 +30,7 @@ from kling.simulator import SimConfig, Simulator, sign_webhook
 from kling.studio import Studio
 from kling.webhooks import WEBHOOK_PATH, Wakeups, signature, verify
 
-from .conftest import KEY, finish, launch_app, stop
+from .conftest import KEY, SIM_CLIPS, finish, launch_app, stop
 
 SECRET = "whsec_" + "ab12" * 8
 NOW = 1_800_000_000
@@ -190,7 +190,9 @@ def live_studio(
     receives the simulator's webhooks in-process too (no ports)."""
     receiver = Starlette()
     simulator = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s), webhook_transport=httpx.ASGITransport(app=receiver)
+        SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s),
+        webhook_transport=httpx.ASGITransport(app=receiver),
+        clip_dir=SIM_CLIPS,
     )
     settings = Settings(api_key=KEY, base_url="http://sim.test", data_dir=tmp_path / "data", public_url=public_url)
     backend = Backend(
