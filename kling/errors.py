@@ -7,6 +7,7 @@ id whenever a task exists. No message ever contains an API key.
 from __future__ import annotations
 
 import os
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -39,7 +40,11 @@ class Problem:
     """One reason a request was refused before anything was sent."""
 
     field: str
-    message: str
+    message: str  # English: what the CLI and the API say
+    # For the page in another language (kling/strings.py "problem.<code>"): the reason's kind and
+    # the values its sentence names. Empty: the English message is shown as it is.
+    code: str = dataclasses.field(default="", compare=False)
+    values: tuple[tuple[str, object], ...] = dataclasses.field(default=(), compare=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -157,7 +162,13 @@ class CrossfadeError(FilmError):
 
 
 class SpendRefused(KlingError):
-    """A limit of the Space's key would be passed (kling.guard). Nothing was sent."""
+    """A limit of the Space's key would be passed (kling.guard). Nothing was sent. `reason` and
+    `values` let the page say it in the visitor's language (kling.strings.spend_text)."""
+
+    def __init__(self, message: str, *, reason: str = "", values: tuple[tuple[str, object], ...] = ()) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.values = values
 
 
 class WebhookError(KlingError):

@@ -19,6 +19,7 @@ from .config import Settings
 from .errors import SpendRefused
 from .journal import Journal, short_hash
 from .params import format_price
+from .strings import spend_text
 
 HOUR = 3600.0
 
@@ -30,11 +31,6 @@ class Reservation:
     ip_hash: str
     price_cents: int
     created: float
-
-
-def _minutes(seconds: float) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 class SpendGuard:
@@ -66,10 +62,7 @@ class SpendGuard:
         if own_key:
             return None
         if settings.require_user_key:
-            raise SpendRefused(
-                "This Space asks visitors to bring their own WaveSpeed key: add yours under "
-                '"Your API key". Nothing was sent.'
-            )
+            raise SpendRefused(spend_text("en", "own_key_required"), reason="own_key_required")
         if not settings.api_key:
             return None  # preview: free
         now = self._clock()
@@ -101,11 +94,9 @@ class SpendGuard:
             count += sum(1 for r in pending if mine(r))
             if count >= limit:
                 wait = (oldest + HOUR - now) if oldest else HOUR
-                raise SpendRefused(
-                    f"This Space's key allows {limit} clips per hour per {who}, and that many have been made; "
-                    f"the next one frees up in {_minutes(wait)}. Add your own WaveSpeed key to go on now. "
-                    "Nothing was sent."
-                )
+                values: tuple[tuple[str, object], ...] = (("limit", limit), ("wait_s", wait))
+                reason = f"hourly_{who}"
+                raise SpendRefused(spend_text("en", reason, **dict(values)), reason=reason, values=values)
         budget = settings.daily_budget_cents
         if budget is not None:
             day_start = self._day_start(now)
@@ -113,8 +104,10 @@ class SpendGuard:
             spent += sum(r.price_cents for r in pending)
             if spent + price_cents > budget:
                 resets = day_start + 24 * HOUR - now
-                raise SpendRefused(
-                    f"This Space's daily budget of {format_price(budget)} has {format_price(max(0, budget - spent))} "
-                    f"left, not enough for this {format_price(price_cents)} clip; it resets at midnight UTC "
-                    f"(in {_minutes(resets)}). Add your own WaveSpeed key to go on now. Nothing was sent."
+                values = (
+                    ("budget", format_price(budget)),
+                    ("left", format_price(max(0, budget - spent))),
+                    ("price", format_price(price_cents)),
+                    ("wait_s", resets),
                 )
+                raise SpendRefused(spend_text("en", "budget", **dict(values)), reason="budget", values=values)

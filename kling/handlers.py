@@ -24,16 +24,14 @@ from .examples import STARTERS, T2V_EXAMPLES, Generable, Starter
 from .film import save_last_frame, stitch_to_films
 from .films import Film, films_for, frame_path, owned_film, pixel_digest, record_film
 from .hf_user import HfUsers
-from .identity import SIGN_IN_REFUSAL, Identity, may_spend_server_key
+from .identity import Identity, may_spend_server_key
 from .journal import Job, Journal
 from .params import I2VRequest, T2VRequest
 from .runner import Run, Runner, RunState
 from .showcase import ShowcaseClip, clip_for
+from .strings import Lang, language, say, spend_text, text
 from .views import (
     LAB_I2V,
-    LIVE_VIDEO_LABEL,
-    NO_FILMS,
-    PREVIEW_VIDEO_LABEL,
     SHARED_SETTINGS,
     busy_label,
     clip_choice,
@@ -42,8 +40,10 @@ from .views import (
     compose_brief,
     continuing_note,
     details_markdown,
+    field_problem,
     film_choice,
     film_markdown,
+    history_headers,
     history_rows,
     history_total,
     job_markdown,
@@ -58,6 +58,7 @@ from .views import (
     showcase_status,
     status_markdown,
     task_id_in_status,
+    video_label,
 )
 from .visitor import visitor
 from .widgets import CROSSFADE_MAX_S, I2VForm, LabSlot, Parts, ResultPanel, RunButtons, T2VForm
@@ -65,8 +66,10 @@ from .widgets import CROSSFADE_MAX_S, I2VForm, LabSlot, Parts, ResultPanel, RunB
 log = logging.getLogger("kling.showcase")
 
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
-# {"token": the browser id this server signed (kling.identity), "key": the visitor's own key or ""}.
-# Server-side (gr.State): a client cannot write it, only the restore handler does.
+# {"token": the browser id this server signed (kling.identity), "key": the visitor's own key or "",
+# "lang": the page's language for what handlers write, from the browser's Accept-Language}.
+# Server-side (gr.State): a client cannot write it, only the restore handler does. An API or MCP
+# caller has none of it: English, and a fresh id.
 Session = dict[str, str]
 Updates = dict[Any, Any]  # component -> new value or gr.update
 Continuing = dict[str, str]  # {"task": the task continued, "pixels": pixel_digest of its last frame}
@@ -114,14 +117,24 @@ def continued_task(continuing: Continuing | None, image: str | None) -> str | No
     return continuing["task"] if same else None
 
 
-def field_checks(request: I2VRequest | T2VRequest, names: list[str]) -> list[dict[str, Any]]:
+def lang_of(session: Session | None) -> Lang:
+    """The language the page speaks to this visitor (English for an API or MCP caller)."""
+    return (session or {}).get("lang") or "en"
+
+
+def spend_refusal(exc: SpendRefused, lang: Lang) -> str:
+    """A limit's refusal in the visitor's language (kling.guard writes it in English)."""
+    return spend_text(lang, exc.reason, **dict(exc.values)) if exc.reason else str(exc)
+
+
+def field_checks(request: I2VRequest | T2VRequest, names: list[str], lang: Lang = "en") -> list[dict[str, Any]]:
     """One gr.validate per input, so a refusal shows beside the field at fault."""
     try:
         request.validate()
     except ValidationError as exc:
         by_field: dict[str, list[str]] = {}
         for problem in exc.problems:
-            by_field.setdefault(problem.field, []).append(problem.message)
+            by_field.setdefault(problem.field, []).append(field_problem(problem, lang))
         return [gr.validate(name not in by_field, "; ".join(by_field.get(name, []))) for name in names]
     return [gr.validate(True, "") for _ in names]
 
@@ -262,27 +275,27 @@ class Generation:
         *,
         continues: str | None = None,
     ) -> AsyncIterator[Outputs]:
-        who, user_key = await self.who(request, profile, session), self.key(session, request)
+        who, user_key, lang = await self.who(request, profile, session), self.key(session, request), lang_of(session)
         if not self.may_spend(who, user_key):
-            raise gr.Error(SIGN_IN_REFUSAL, title="Sign in first")
+            raise gr.Error(say(lang, "sign_in.refusal"), title=say(lang, "refusal.sign_in_title"))
         try:
             # In a thread: decoding and re-encoding a 12 MP photo takes ~0.2 s, and the event loop
             # is every other visitor's progress stream.
             validate: Callable[[], I2VRequest | T2VRequest] = unchecked.validate
             checked = await asyncio.to_thread(validate)
         except ValidationError as exc:
-            raise gr.Error(refusal_text(exc), title="Check the input") from None
+            raise gr.Error(refusal_text(exc, lang), title=say(lang, "refusal.title")) from None
         try:
             run = self.start(checked, who, user_key, continues=continues)
         except SpendRefused as exc:
-            raise gr.Error(str(exc), title="Limit reached") from None
+            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
         async for state in run.watch(tick=1.0):
             if progress is not None:  # MCP clients receive these as progress notifications
                 progress((state.polls, None), desc=f"{state.status_words} ({clock(state.elapsed())})")
             clip = self.servable(state, checked.prompt)
-            yield Outputs(status_markdown(state), clip, details_markdown(state))
+            yield Outputs(status_markdown(state, lang=lang), clip, details_markdown(state, lang))
         if state.error is not None:
-            raise gr.Error(str(state.error), title="The generation failed")
+            raise gr.Error(str(state.error), title=say(lang, "refusal.failed_title"))
 
     # Validators run before anything is queued: the refusal shows beside the input at fault.
 
@@ -301,6 +314,7 @@ class Generation:
         return field_checks(
             request,
             ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session", "continues"],
+            lang_of(session),
         )
 
     def check_t2v(
@@ -312,7 +326,9 @@ class Generation:
         session: Session | None = None,
     ) -> list[dict[str, Any]]:
         request = t2v_request(prompt, negative_prompt, aspect_ratio, duration)
-        return field_checks(request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"])
+        return field_checks(
+            request, ["prompt", "negative_prompt", "aspect_ratio", "duration", "session"], lang_of(session)
+        )
 
     # What the result panel shows when Generate is refused: the refusal itself, where the eye is,
     # and no clip from an earlier run that could pass for this one's.
@@ -325,46 +341,45 @@ class Generation:
         guidance_scale: float,
         duration: int | str,
         end_image: str | None,
+        session: Session | None = None,
     ) -> tuple[Any, Any, Any]:
         request = i2v_request(image, prompt, negative_prompt, guidance_scale, duration, end_image)
-        return await self._refusal(request)
+        return await self._refusal(request, lang_of(session))
 
     async def refusal_t2v(
-        self, prompt: str | None, negative_prompt: str | None, aspect_ratio: str, duration: int | str
+        self,
+        prompt: str | None,
+        negative_prompt: str | None,
+        aspect_ratio: str,
+        duration: int | str,
+        session: Session | None = None,
     ) -> tuple[Any, Any, Any]:
         request = t2v_request(prompt, negative_prompt, aspect_ratio, duration)
-        return await self._refusal(request)
+        return await self._refusal(request, lang_of(session))
 
-    async def _refusal(self, request: I2VRequest | T2VRequest) -> tuple[Any, Any, Any]:
+    async def _refusal(self, request: I2VRequest | T2VRequest, lang: Lang) -> tuple[Any, Any, Any]:
         """(status, clip, details): the refusal and an empty result, or skips when the run may go."""
         try:
             await asyncio.to_thread(request.validate)
         except ValidationError as exc:
-            return f"### ⛔ {refusal_text(exc)}", None, ""
+            return f"### ⛔ {refusal_text(exc, lang)}", None, ""
         return gr.skip(), gr.skip(), gr.skip()
 
-    def busy(self, buttons: RunButtons, status: str) -> Updates:
+    def busy(self, buttons: RunButtons, status: str, session: Session | None = None) -> Updates:
         """Generate and Stop follow the status panel: while a run is under way Generate is disabled
         and counts the time, and only then is Stop shown."""
-        label = busy_label(status)
+        label = busy_label(status, lang_of(session))
         return {
-            buttons.go: gr.Button(value=label or "Generate", interactive=label is None),
+            buttons.go: gr.Button(value=label or text("run.generate"), interactive=label is None),
             buttons.stop: gr.Button(visible=label is not None),
         }
 
     def stop_waiting(self, status: str | None, session: Session | None) -> str:
         """What "Stop waiting" says; the task id is read from the run's own status line."""
-        task_id = task_id_in_status(status)
+        task_id, lang = task_id_in_status(status), lang_of(session)
         if not task_id:
-            return "Stopped. No task had been created yet, so nothing was sent or charged."
-        if self.preview(session):
-            where = "Task `{}` is running in the background (a free, simulated preview)."
-        else:
-            where = "Task `{}` is running in the background at WaveSpeed, and is still billed."
-        return (
-            f"### ⏹ Stopped waiting\n\n{where.format(task_id)} "
-            "Its clip is saved when it finishes: it shows here, and in the History tab."
-        )
+            return say(lang, "stop.no_task")
+        return say(lang, "stop.preview" if self.preview(session) else "stop.live", task_id=task_id)
 
     def follow_after_stop(self, status: str | None) -> gr.Timer:
         """After "Stop waiting", the result panel's timer follows the task it left running, if any."""
@@ -400,19 +415,20 @@ class Generation:
             return {out.timer: gr.Timer(active=False)}
         if self.runner.is_running(job.id):  # said again: a late message of the stopped stream may have painted over it
             return {out.status: self.stop_waiting(status, session), out.timer: gr.Timer(active=True)}
+        lang = lang_of(session)
         if job.clip_saved:
-            status = f"### ✅ Done in the background\n\nTask `{task_id}`: its clip is saved (and in History)."
             return {
-                out.status: status,
+                out.status: say(lang, "background.done", task_id=task_id),
                 out.video: self.clips.servable(
                     Path(job.local_path), clip_filename(job.params.get("prompt", ""), job.id)
                 ),
                 out.timer: gr.Timer(active=False),
             }
-        return {out.status: f"### ❌ Task `{task_id}`: {job_status(job)}", out.timer: gr.Timer(active=False)}
+        ended = say(lang, "background.ended", task_id=task_id, status=job_status(job, lang=lang))
+        return {out.status: ended, out.timer: gr.Timer(active=False)}
 
     def price(self, duration: int | str, session: Session | None) -> str:
-        return price_text(duration, self.preview(session))
+        return price_text(duration, self.preview(session), lang_of(session))
 
 
 class Visitor:
@@ -434,7 +450,8 @@ class Visitor:
         """The browser's stored id, checked: a forged or missing one is replaced by a fresh signed
         one, which the browser stores. The session keeps the token, never an owner."""
         who = await self.g.who(request, profile, {"token": token or ""})
-        session = {"token": who.browser_token or "", "key": (saved_key or "").strip()}
+        lang = language(request.headers.get("accept-language") if request is not None else None)
+        session = {"token": who.browser_token or "", "key": (saved_key or "").strip(), "lang": lang}
         if session["key"]:
             # Tasks paid with this browser's own key can only resume now that the key is back.
             self.g.runner.resume_unfinished(owner=who.owner, user_key=session["key"])
@@ -446,8 +463,9 @@ class Visitor:
         """Check the key with WaveSpeed (its balance, which is free) before keeping it: a refused
         key leaves the page as it was, in the mode it really is in."""
         key, session = (typed or "").strip(), session or {}
+        lang = lang_of(session)
         if not key:
-            gr.Warning("Paste a WaveSpeed API key first.")
+            gr.Warning(say(lang, "key.paste_first"))
         balance: float | None = None
         try:
             balance = await self.g.runner.backend.client(key).balance() if key else None
@@ -456,16 +474,16 @@ class Visitor:
             return {
                 self.parts.key.box: "",
                 **self._session(session, i2v_duration, t2v_duration),
-                self.parts.key.info: key_status(self.g.settings, kept, refused=True),
+                self.parts.key.info: key_status(self.g.settings, kept, refused=True, lang=lang),
             }
         except (KlingError, httpx.HTTPError):  # WaveSpeed out of reach: the key may be fine
-            gr.Warning("Could not check the key with WaveSpeed just now; it is saved, and checked on Generate.")
+            gr.Warning(say(lang, "key.unchecked"))
         updates = {
             self.parts.key_store: key,
             self.parts.key.box: "",
             **self._session({**session, "key": key}, i2v_duration, t2v_duration),
         }
-        updates[self.parts.key.info] = key_status(self.g.settings, key, balance)
+        updates[self.parts.key.info] = key_status(self.g.settings, key, balance, lang=lang)
         return updates
 
     def clear_key(self, session: Session | None, i2v_duration: int | str, t2v_duration: int | str) -> Updates:
@@ -478,15 +496,15 @@ class Visitor:
     def _session(self, session: Session, i2v_duration: int | str, t2v_duration: int | str) -> Updates:
         """The session, and everything on the page that depends on live or preview: banner, key
         note, prices, clip labels."""
-        p, key, preview = self.parts, session.get("key", ""), self.g.preview(session)
+        p, key, preview, lang = self.parts, session.get("key", ""), self.g.preview(session), lang_of(session)
         guard = self.g.runner.guard
-        label = PREVIEW_VIDEO_LABEL if preview else LIVE_VIDEO_LABEL
+        label = video_label(preview, lang)
         return {
             p.session: session,
-            p.banner: mode_banner(self.g.settings, key, guard.budget_left_cents() if guard else None),
-            p.key.info: key_status(self.g.settings, key),
-            p.i2v.buttons.price: price_text(i2v_duration, preview),
-            p.t2v.buttons.price: price_text(t2v_duration, preview),
+            p.banner: mode_banner(self.g.settings, key, guard.budget_left_cents() if guard else None, lang),
+            p.key.info: key_status(self.g.settings, key, lang=lang),
+            p.i2v.buttons.price: price_text(i2v_duration, preview, lang),
+            p.t2v.buttons.price: price_text(t2v_duration, preview, lang),
             p.i2v.out.video: gr.Video(label=label),
             p.t2v.out.video: gr.Video(label=label),
         }
@@ -529,15 +547,15 @@ class History:
         self, session: Session | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
     ) -> Updates:
         """The table, and the stitch panel's clips and films (a pick that still exists stays picked)."""
-        who = await self.g.who(request, profile, session)
+        who, lang = await self.g.who(request, profile, session), lang_of(session)
         jobs = self.journal.for_owner(who.owner)
         running = {job.id for job in jobs if self.g.runner.is_running(job.id)}
         view, stitch = self.parts.history, self.parts.history.stitch
         clips = [clip_choice(job) for job in jobs if job.clip_saved]
         films = [film_choice(film) for film in films_for(self.g.settings.data_dir, who.owner)]
         return {
-            view.info: history_total(jobs),
-            view.table: history_rows(jobs, running),
+            view.info: history_total(jobs, lang),
+            view.table: gr.Dataframe(value=history_rows(jobs, running, lang), headers=history_headers(lang)),
             view.timer: gr.Timer(active=bool(running)),  # refreshes itself only while a task runs
             stitch.clips: gr.Dropdown(choices=clips),
             stitch.films: gr.Dropdown(choices=films),
@@ -554,10 +572,10 @@ class History:
         row = evt.row_value or []
         job = self._job(str(row[-1]) if row else "", await self.g.who(request, profile, session))
         if job is None:
-            return {view.selected_id: "", view.video: None, view.job: "Select a row to see its clip and settings."}
+            return {view.selected_id: "", view.video: None, view.job: say(lang_of(session), "history.select")}
         name = clip_filename(job.params.get("prompt", ""), job.id)
         clip = self.g.clips.servable(Path(job.local_path), name) if job.clip_saved else None
-        return {view.selected_id: job.id, view.video: clip, view.job: job_markdown(job)}
+        return {view.selected_id: job.id, view.video: clip, view.job: job_markdown(job, lang_of(session))}
 
     async def use_settings(
         self,
@@ -569,7 +587,7 @@ class History:
         """Fill the form of the job's tab with its settings and switch to that tab."""
         job = self._job(task_id, await self.g.who(request, profile, session))
         if job is None:
-            gr.Warning("Select one of your tasks first.")
+            gr.Warning(say(lang_of(session), "history.select_first"))
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
         p, i2v, t2v = job.params, self.parts.i2v, self.parts.t2v
         if job.model.endswith("i2v-master"):
@@ -597,21 +615,22 @@ class History:
         request: gr.Request | None = None,
         profile: gr.OAuthProfile | None = None,
     ) -> AsyncIterator[Updates]:
-        task_id = (task_id or "").strip()
+        task_id, lang = (task_id or "").strip(), lang_of(session)
         if not is_task_id(task_id):
-            raise gr.Error(f"{task_id[:60]!r} is not a task id (letters, digits, - and _).", title="Check the id")
+            refusal = say(lang, "resume.not_an_id", text=repr(task_id[:60]))
+            raise gr.Error(refusal, title=say(lang, "resume.not_an_id_title"))
         who = await self.g.who(request, profile, session)
         job = self.journal.get(task_id)
         if job is not None and job.owner != who.owner:
-            raise gr.Error("That task belongs to another browser.", title="Not yours")
+            raise gr.Error(say(lang, "resume.not_yours"), title=say(lang, "resume.not_yours_title"))
         if job is not None and job.preview and job.unfinished:
-            raise gr.Error("Preview tasks live only as long as the app that made them; this one cannot be resumed.")
+            raise gr.Error(say(lang, "resume.preview_gone"))
         run = self.g.runner.resume(task_id, owner=who.owner, user_key=self.g.key(session, request))
         view = self.parts.history
         async for state in run.watch(tick=1.0):
-            yield {view.job: status_markdown(state), view.video: self.g.servable(state)}
+            yield {view.job: status_markdown(state, lang=lang), view.video: self.g.servable(state)}
         if state.error is not None:
-            raise gr.Error(str(state.error), title="Could not resume")
+            raise gr.Error(str(state.error), title=say(lang, "resume.failed_title"))
 
 
 class Lab:
@@ -641,42 +660,48 @@ class Lab:
         self, values: dict[Any, Any], request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
     ) -> AsyncIterator[Updates]:
         form, session = self.parts.lab, values[self.parts.session]
-        who, user_key = await self.g.who(request, profile, session), self.g.key(session, request)
+        who, user_key, lang = (
+            await self.g.who(request, profile, session),
+            self.g.key(session, request),
+            lang_of(session),
+        )
         if not self.g.may_spend(who, user_key):
-            raise gr.Error(SIGN_IN_REFUSAL, title="Sign in first")
+            raise gr.Error(say(lang, "sign_in.refusal"), title=say(lang, "refusal.sign_in_title"))
         variants, image = self._variants(values), values[form.image]
         i2v = values[form.mode] == LAB_I2V
         if i2v and not image:
-            raise gr.Error("Image to Video needs a start image: add one above, or switch to Text to Video.")
+            raise gr.Error(say(lang, "lab.needs_image"))
         try:
             requests = lab.validated(variants, image=image if i2v else None, aspect_ratio=values[form.aspect_ratio])
         except ValidationError as exc:
-            raise gr.Error(refusal_text(exc), title="Check the variants") from None
+            raise gr.Error(refusal_text(exc, lang), title=say(lang, "refusal.lab_title")) from None
         labels, runs, refused = lab.differences(variants, i2v=i2v), [], ""
         for checked in requests:
             try:
                 runs.append(self.g.start(checked, who, user_key))
             except SpendRefused as exc:
-                refused = f"Variants from {lab.LETTERS[len(runs)]} on were not started: {exc}"
+                refused = say(lang, "lab.not_started", letter=lab.LETTERS[len(runs)], reason=spend_refusal(exc, lang))
                 break
         while True:
             states = [run.state for run in runs]
-            yield self._progress(labels, states, refused)
+            yield self._progress(labels, states, refused, lang)
             if all(state.finished for state in states):
                 return
             await asyncio.sleep(0.5)
 
-    def _progress(self, labels: list[str], states: list[RunState], refused: str) -> Updates:
+    def _progress(self, labels: list[str], states: list[RunState], refused: str, lang: Lang = "en") -> Updates:
         updates: Updates = {}
         for slot, label, state in zip(self.parts.lab.slots, labels, states):
-            updates[slot.status] = f"**{label}**\n\n{status_markdown(state)}"
+            updates[slot.status] = f"**{label}**\n\n{status_markdown(state, lang=lang)}"
             updates[slot.video] = self.g.servable(state)
             updates[slot.task] = state.task_id or ""
-        done = sum(state.stage == "done" for state in states)
-        updates[self.parts.lab.summary] = f"{done} of {len(states)} variants done." + (
-            f"\n\n{refused}" if refused else ""
-        )
+        summary = say(lang, "lab.summary", done=sum(state.stage == "done" for state in states), total=len(states))
+        updates[self.parts.lab.summary] = f"{summary}\n\n{refused}" if refused else summary
         return updates
+
+    def stopped(self, session: Session | None) -> str:
+        """What the Lab's "Stop waiting" says."""
+        return say(lang_of(session), "lab.stopped")
 
     def layout(self, mode: str, count: int | str) -> Updates:
         """Show the slots in use, the image or the aspect ratio, and guidance only for I2V."""
@@ -689,8 +714,8 @@ class Lab:
         return updates
 
     def price(self, values: dict[Any, Any]) -> str:
-        durations = [values[slot.duration] for slot in self._slots(values)]
-        return lab.total_price_text(durations, preview=self.g.preview(values[self.parts.session]))
+        durations, session = [values[slot.duration] for slot in self._slots(values)], values[self.parts.session]
+        return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang_of(session))
 
     def use(self, slot: LabSlot, values: dict[Any, Any]) -> Updates:
         """Copy one variant's settings to the main tab of its model."""
@@ -729,21 +754,21 @@ class Examples:
             return None
         return clip
 
-    def pick_starter(self, evt: gr.SelectData) -> Updates:
+    def pick_starter(self, session: Session | None, evt: gr.SelectData) -> Updates:
         """A thumbnail of the Image to Video gallery (it shows STARTERS in order)."""
-        return self._pick(STARTERS, evt)
+        return self._pick(STARTERS, evt, lang_of(session))
 
-    def pick_t2v(self, evt: gr.SelectData) -> Updates:
+    def pick_t2v(self, session: Session | None, evt: gr.SelectData) -> Updates:
         """A thumbnail of the Text to Video gallery (it shows T2V_EXAMPLES in order)."""
-        return self._pick(T2V_EXAMPLES, evt)
+        return self._pick(T2V_EXAMPLES, evt, lang_of(session))
 
-    def _pick(self, examples: Sequence[Generable], evt: gr.SelectData) -> Updates:
+    def _pick(self, examples: Sequence[Generable], evt: gr.SelectData, lang: Lang) -> Updates:
         index = evt.index if isinstance(evt.index, int) else -1
         if not 0 <= index < len(examples):
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
-        return self.fill(examples[index])
+        return self.fill(examples[index], lang)
 
-    def fill(self, example: Generable) -> Updates:
+    def fill(self, example: Generable, lang: Lang = "en") -> Updates:
         i2v, t2v = self.parts.i2v, self.parts.t2v
         form: I2VForm | T2VForm
         if isinstance(example, Starter):
@@ -771,9 +796,9 @@ class Examples:
         clip = self.clip(example)
         if clip is not None:
             updates |= {
-                form.out.status: showcase_status(example.title, clip),
+                form.out.status: showcase_status(example.title, clip, lang),
                 form.out.video: str(clip.clip_path),
-                form.out.details: showcase_details(clip),
+                form.out.details: showcase_details(clip, lang),
             }
         return updates
 
@@ -808,18 +833,19 @@ class Films:
         its prompt to edit; the run then records which task it continues. The task is the one the
         result panel's status (or History's selection) names, looked up for this visitor only."""
         # From a result panel: its status line names the task; from History: the selected task's id.
-        task_id = task_id_in_status(status) or (status or "").strip()
+        task_id, lang = task_id_in_status(status) or (status or "").strip(), lang_of(session)
         who = await self.g.who(request, profile, session)
         job = self._clip(task_id, who.owner)
         if job is None:
-            gr.Warning("There is no finished clip of yours to continue here yet.")
+            gr.Warning(say(lang, "continue.none"))
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
         frame = frame_path(self.data_dir, job.id)
         try:
             await asyncio.to_thread(save_last_frame, Path(job.local_path), frame)
             pixels = await asyncio.to_thread(pixel_digest, frame)
         except FilmError as exc:
-            raise gr.Error(f"Could not read the clip's last frame: {exc}", title="Cannot continue") from None
+            refusal = say(lang, "continue.unreadable", reason=exc)
+            raise gr.Error(refusal, title=say(lang, "continue.unreadable_title")) from None
         i2v = self.parts.i2v
         return {
             self.parts.tabs: gr.Tabs(selected="i2v"),
@@ -828,7 +854,7 @@ class Films:
             i2v.text.prompt: job.params.get("prompt", ""),
             i2v.text.negative: job.params.get("negative_prompt", ""),
             i2v.continues: {"task": job.id, "pixels": pixels},
-            i2v.out.status: continuing_note(job),
+            i2v.out.status: continuing_note(job, lang),
         }
 
     async def stitch(
@@ -840,25 +866,26 @@ class Films:
         profile: gr.OAuthProfile | None = None,
     ) -> Updates:
         """One film from the picked clips, in the order picked; saved under films/ for this visitor."""
-        owner = (await self.g.who(request, profile, session)).owner
+        owner, lang = (await self.g.who(request, profile, session)).owner, lang_of(session)
+        title = say(lang, "stitch.title")
         picked = [str(task_id) for task_id in (task_ids or [])]
         if len(picked) < 2:
-            raise gr.Error("Pick at least two clips to stitch, in the order they should play.", title="Stitch")
+            raise gr.Error(say(lang, "stitch.too_few"), title=title)
         jobs = [self._clip(task_id, owner) for task_id in picked]
         missing = [task_id for task_id, job in zip(picked, jobs) if job is None]
         if missing:
             raise gr.Error(
                 f"Not one of this browser's finished clips: {', '.join(missing)[:120]}. Refresh and pick again.",
-                title="Stitch",
+                title=title,
             )
         clips = [Path(job.local_path) for job in jobs if job is not None]
         fade = float(crossfade or 0)
         if not 0 <= fade <= CROSSFADE_MAX_S:
-            raise gr.Error(f"The cross-fade is 0 to {CROSSFADE_MAX_S:g} seconds, not {fade:g}.", title="Stitch")
+            raise gr.Error(say(lang, "stitch.bad_fade", max=f"{CROSSFADE_MAX_S:g}", fade=f"{fade:g}"), title=title)
         try:
             result = await asyncio.to_thread(stitch_to_films, clips, self.data_dir, fade)
         except FilmError as exc:
-            raise gr.Error(str(exc), title="Could not stitch") from None
+            raise gr.Error(str(exc), title=say(lang, "stitch.failed_title")) from None
         film = record_film(
             result, owner=owner, tasks=picked, crossfade=fade, preview=any(job.preview for job in jobs if job)
         )
@@ -876,7 +903,8 @@ class Films:
         film = owned_film(self.data_dir, owner, name or "")
         stitch = self.parts.history.stitch
         if film is None:
-            return {stitch.film: None, stitch.about: NO_FILMS if not name else "That film is not one of yours."}
+            about = say(lang_of(session), "stitch.none") if not name else "That film is not one of yours."
+            return {stitch.film: None, stitch.about: about}
         return {stitch.film: self.g.clips.servable(film.path(self.data_dir)), stitch.about: film_markdown(film)}
 
     def _showing(self, film: Film, owner: str) -> Updates:

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import Problem, ValidationError
 from .params import I2VRequest, ImageSource, T2VRequest, format_price, price_cents
+from .strings import Lang, say
 
 MAX_VARIANTS = 4
 LETTERS = "ABCD"
@@ -82,11 +83,11 @@ def _describe(name: str, value: Any) -> str:
     return f"negative: {short}" if name == "negative_prompt" else f"“{short}”"
 
 
-def total_price_text(durations: list[Any], *, preview: bool) -> str:
+def total_price_text(durations: list[Any], *, preview: bool, lang: Lang = "en") -> str:
     if preview:
-        return f"{len(durations)} variants: free preview (simulated clips)"
+        return say(lang, "lab.price_preview", count=len(durations))
     try:
         cents = sum(price_cents(int(d)) for d in durations)
     except (TypeError, ValueError, ValidationError):
         return ""
-    return f"{len(durations)} variants: {format_price(cents)} in all"
+    return say(lang, "lab.price_live", count=len(durations), price=format_price(cents))

@@ -7,6 +7,7 @@ control does is in `kling.handlers`; the pieces it is built from are in `kling.w
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import partial
 from typing import Any
 
@@ -22,20 +23,19 @@ from .handlers import Generation, Handlers, compose_into
 from .journal import Journal
 from .params import ASPECT_RATIOS, PROMPT_MAX_CHARS
 from .showcase import ShowcaseClip, clip_for
+from .strings import SCRIPT, text
 from .thumbs import gallery_image
 from .views import (
-    HISTORY_COLUMNS,
-    HISTORY_HELP,
     LAB_I2V,
     LAB_T2V,
     example_caption,
+    history_headers,
     key_status,
     mode_banner,
     showcase_note,
 )
 from .widgets import (
     CAMERA_MOVES,
-    GUIDANCE_HELP,
     HistoryView,
     I2VForm,
     KeyPanel,
@@ -60,42 +60,33 @@ from .widgets import (
 # -- copy ----------------------------------------------------------------------------------------
 
 TITLE = "Kling Studio"
-TAGLINE = "Kling v2.0 master image-to-video and text-to-video through the WaveSpeed API."
-KEY_HELP = "Kept in this browser only (local storage); sent to this server only while a generation runs."
-LAB_HELP = (
-    "Run 2 to 4 variants of one idea at once and compare them side by side. Each variant is a "
-    "normal task (it is in History, and it is billed like any other)."
-)
-HOW_TO_PROMPT = """
-Write the prompt like a director's brief:
-- **Subject action**: what the main subject does over time (smile, turn, wave, stand up, walk)
-- **Environment motion**: wind in trees, dust, rain, fog, drifting particles
-- **Camera motion**: slow push-in, orbit, gentle pan, steady handheld feel
-- **Continuity rules**: keep identity, outfit, and scene layout consistent; if using end_image, ensure the motion "lands" on that end frame naturally
-"""  # noqa: E501 (the prompting guide's own words)
-
-STARTERS_LABEL = "Examples: a sample photo and a prompt written for it (click to fill the form)"
-PAGE_PROMPTS_LABEL = "Prompts from the model page, to use with your own photo (click to fill the prompt)"
-T2V_LABEL = "Examples from the model page (click to fill the form)"
+# The page's words, in English and Chinese, are in kling/strings.py: `text(key)` here.
 
 # A link is built by `Visitor.link` from the page's address, which only the browser knows.
 PAGE_URL_JS = "(url, ...settings) => [window.location.href, ...settings]"
-COPY_JS = """async (url) => {
-  try { await navigator.clipboard.writeText(url); return "✓ Link copied"; }
-  catch (e) { return "Copy the link beside this button"; }
-}"""
-# Counted as Python counts (code points), so the counter and the refusal agree on an emoji.
-COUNT_JS = (
-    f"(text) => {{ const n = [...(text || '')].length; return n > {PROMPT_MAX_CHARS} "
-    f"? `⚠️ ${{n}} / {PROMPT_MAX_CHARS} characters: ${{n - {PROMPT_MAX_CHARS}}} over the limit` "
-    f": `${{n}} / {PROMPT_MAX_CHARS} characters`; }}"
-)
+# The page's scripts say things too: in the browser's language, from kling/strings.py.
+WORDS_JS = f"""const words = ({json.dumps(SCRIPT)})[
+  (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en"];
+const say = (key, values = {{}}) => words[key].replace(/{{(\\w+)}}/g, (_, name) => String(values[name]));"""
+COPY_JS = f"""async (url) => {{
+  {WORDS_JS}
+  try {{ await navigator.clipboard.writeText(url); return say("copied"); }}
+  catch (e) {{ return say("copy_failed"); }}
+}}"""
+# Counted as Python counts (code points), so the counter and the refusal agree on an emoji or a
+# Chinese character: each is one.
+COUNT_JS = f"""(text) => {{
+  {WORDS_JS}
+  const count = [...(text || "")].length, limit = {PROMPT_MAX_CHARS};
+  return count > limit ? say("count_over", {{count, limit, over: count - limit}}) : say("count", {{count, limit}});
+}}"""
 # A finished clip renames the browser tab, so a visitor who went to another tab notices.
 TITLE_JS = f"""(status) => {{
+  {WORDS_JS}
   const s = status || "";
-  document.title = s.startsWith("### ⏳") ? "⏳ Generating · {TITLE}"
-    : s.startsWith("### ✅") ? "✅ Clip ready · {TITLE}"
-    : s.startsWith("### ❌") ? "❌ Failed · {TITLE}" : "{TITLE}";
+  document.title = s.startsWith("### ⏳") ? say("title_running")
+    : s.startsWith("### ✅") ? say("title_done")
+    : s.startsWith("### ❌") ? say("title_failed") : "{TITLE}";
   return status;
 }}"""
 PLAY_ALL_JS = """() => {
@@ -109,13 +100,14 @@ LIVE_REGION_JS = """() => {
   mark();
   new MutationObserver(mark).observe(document.body, {childList: true, subtree: true});
 }"""
-COMPOSE_JS = """(...values) => {
+COMPOSE_JS = f"""(...values) => {{
+  {WORDS_JS}
   const prompt = values[values.length - 1];
-  if (prompt && prompt.trim() && confirm("Replace the prompt you typed with the director's brief?")) {
+  if (prompt && prompt.trim() && confirm(say("replace_prompt"))) {{
     values[values.length - 1] = "";
-  }
+  }}
   return values;
-}"""
+}}"""
 CSS = """
 .kling-count { font-size: .85em; margin-top: -.5em; }
 .kling-player:not(:has(video)) { display: none; }  /* no empty player box before the first clip */
@@ -125,7 +117,6 @@ CSS = """
 .kling-price { text-align: right; align-self: center; }
 .kling-status { min-height: 4.5em; }
 """
-SIGN_IN_LABEL = "Sign in with Hugging Face"
 SYSTEM_FONTS = ("ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif")
 SYSTEM_MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 
@@ -143,9 +134,6 @@ def theme() -> gr.themes.Base:
         color_accent="*primary_600",  # "Click to Upload"
         link_text_color="*primary_700",
     )
-
-
-LAB_STOPPED = "Stopped waiting. The variants keep running (and are billed); their clips land in History."
 
 
 def thumbnail(example: Generable, showcase: dict[str, ShowcaseClip]) -> tuple[str | Image.Image, str]:
@@ -182,71 +170,79 @@ def build_page(
         key_store = gr.BrowserState("", storage_key="kling-studio-key", secret=storage_secret)
         session = gr.State({"token": "", "key": ""})
 
-        gr.Markdown(f"# 🎬 {TITLE}\n{TAGLINE}")
+        gr.Markdown(text("heading"))
         if settings.sign_in and get_space() is not None:
             # Only on a Space with hf_oauth (and Gradio agreeing it is one): elsewhere Gradio's local
             # stand-in asks huggingface.co who you are as soon as the page is built.
-            gr.LoginButton(SIGN_IN_LABEL)
+            gr.LoginButton(str(text("sign_in")))  # a str: the marked key, which the page translates
         banner = gr.Markdown(mode_banner(settings, ""), elem_id="mode-banner")
 
-        with gr.Accordion("Your API key", open=False):
-            key_box = gr.Textbox(label="WaveSpeed API key", type="password", info=KEY_HELP, placeholder="wsk_...")
+        with gr.Accordion(text("key.title"), open=False):
+            key_box = gr.Textbox(label=text("key.label"), type="password", info=text("key.help"), placeholder="wsk_...")
             with gr.Row():
-                save_key = gr.Button("Save in this browser", size="sm")
-                clear_key = gr.Button("Clear", size="sm")
+                save_key = gr.Button(text("key.save"), size="sm")
+                clear_key = gr.Button(text("key.clear"), size="sm")
             key_info = gr.Markdown(key_status(settings, ""))
         key = KeyPanel(key_box, save_key, clear_key, key_info)
 
         with gr.Tabs(overflow_behavior="wrap") as tabs:  # on a phone all four tabs stay in sight
-            with gr.Tab("Image to Video", id="i2v"):
+            with gr.Tab(text("tab.i2v"), id="i2v"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
                         with gr.Row():
-                            i2v_image = start_image("Start image", height=160)
-                            i2v_end = start_image("End image (optional)", height=160)
-                        i2v_prompt = prompt_box("What happens, and how the camera moves")
+                            i2v_image = start_image(text("form.start_image"), height=160)
+                            i2v_end = start_image(text("form.end_image"), height=160)
+                        i2v_prompt = prompt_box(text("form.i2v_placeholder"))
                         i2v_duration = duration_radio()  # it sets the price: never under "Advanced"
                         i2v_buttons = run_buttons()
                         i2v_text = PromptInputs(*i2v_prompt, *refinements())
-                        with gr.Accordion("Advanced", open=False):
-                            i2v_guidance = guidance_slider(info=GUIDANCE_HELP)
+                        with gr.Accordion(text("form.advanced"), open=False):
+                            i2v_guidance = guidance_slider(info=text("form.guidance_help"))
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
                         i2v_continues = gr.State(None)  # a State directly in gr.Tabs would count as a tab
-                gr.Markdown(note, visible=bool(note), elem_classes="kling-showcase-note")
-                i2v_examples = example_gallery(STARTERS_LABEL, [thumbnail(s, showcase) for s in STARTERS], columns=4)
+                gr.Markdown(text(note) if note else "", visible=bool(note), elem_classes="kling-showcase-note")
+                i2v_examples = example_gallery(
+                    text("examples.starters"), [thumbnail(s, showcase) for s in STARTERS], columns=4
+                )
                 gr.Examples(
                     [[idea.prompt, idea.negative_prompt] for idea in I2V_PROMPTS],
                     inputs=[i2v_text.prompt, i2v_text.negative],
                     cache_examples=False,
-                    label=PAGE_PROMPTS_LABEL,
+                    label=text("examples.page_prompts"),
                 )
             i2v = I2VForm(i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out, i2v_continues)
 
-            with gr.Tab("Text to Video", id="t2v"):
+            with gr.Tab(text("tab.t2v"), id="t2v"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
-                        t2v_prompt = prompt_box("The scene, the action and the camera")
+                        t2v_prompt = prompt_box(text("form.t2v_placeholder"))
                         with gr.Row():
-                            t2v_aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio")
+                            t2v_aspect = gr.Radio(
+                                list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label=text("form.aspect_ratio")
+                            )
                             t2v_duration = duration_radio()
                         t2v_buttons = run_buttons()
                         t2v_text = PromptInputs(*t2v_prompt, *refinements())
                     with gr.Column(scale=1, min_width=320):
                         t2v_out = result_panel()
-                gr.Markdown(note, visible=bool(note), elem_classes="kling-showcase-note")
-                t2v_examples = example_gallery(T2V_LABEL, [thumbnail(e, showcase) for e in T2V_EXAMPLES], columns=3)
+                gr.Markdown(text(note) if note else "", visible=bool(note), elem_classes="kling-showcase-note")
+                t2v_examples = example_gallery(
+                    text("examples.t2v"), [thumbnail(e, showcase) for e in T2V_EXAMPLES], columns=3
+                )
             t2v = T2VForm(t2v_text, t2v_aspect, t2v_duration, t2v_buttons, t2v_out)
 
-            with gr.Tab("Prompt Lab", id="lab"):
-                gr.Markdown(LAB_HELP)
+            with gr.Tab(text("tab.lab"), id="lab"):
+                gr.Markdown(text("lab.help"))
                 with gr.Row():
-                    lab_mode = gr.Radio([LAB_I2V, LAB_T2V], value=LAB_I2V, label="Model")
-                    lab_count = gr.Radio([2, 3, 4], value=2, label="Variants")
+                    lab_mode = gr.Radio(
+                        [(text("lab.i2v"), LAB_I2V), (text("lab.t2v"), LAB_T2V)], value=LAB_I2V, label=text("lab.model")
+                    )
+                    lab_count = gr.Radio([2, 3, 4], value=2, label=text("lab.variants"))
                 with gr.Row():
-                    lab_image = start_image("Start image (shared by every variant)")
+                    lab_image = start_image(text("lab.shared_image"))
                     lab_aspect = gr.Radio(
-                        list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label="Aspect ratio", visible=False
+                        list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label=text("form.aspect_ratio"), visible=False
                     )
                 slots = []
                 for row in range(2):
@@ -254,34 +250,36 @@ def build_page(
                         slots += [lab_slot(letter, visible=row == 0) for letter in lab.LETTERS[2 * row : 2 * row + 2]]
                 with gr.Row():
                     lab_price = gr.Markdown(elem_classes="kling-price")
-                    lab_run = gr.Button("Run all variants", variant="primary")
-                    lab_stop = gr.Button("Stop waiting", variant="stop")
+                    lab_run = gr.Button(text("lab.run"), variant="primary")
+                    lab_stop = gr.Button(text("run.stop"), variant="stop")
                 lab_summary = gr.Markdown()
                 with gr.Row(elem_classes="kling-lab-grid"):  # the results side by side, one size
                     for slot in slots:
                         slot.video.render()
-                gr.Button("▶ Play all from the start", size="sm").click(None, js=PLAY_ALL_JS)
+                gr.Button(text("lab.play_all"), size="sm").click(None, js=PLAY_ALL_JS)
             prompt_lab = LabForm(
                 lab_mode, lab_count, lab_image, lab_aspect, slots, lab_price, lab_run, lab_stop, lab_summary
             )
 
-            with gr.Tab("History", id="history") as history_tab:
-                history_info = gr.Markdown(HISTORY_HELP)
-                history_table = gr.Dataframe(headers=HISTORY_COLUMNS, interactive=False, wrap=True, max_height=420)
+            with gr.Tab(text("tab.history"), id="history") as history_tab:
+                history_info = gr.Markdown(text("history.help"))
+                history_table = gr.Dataframe(headers=history_headers(), interactive=False, wrap=True, max_height=420)
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
-                        history_video = gr.Video(label="Clip", loop=True, buttons=["download"], interactive=False)
+                        history_video = gr.Video(
+                            label=text("history.clip"), loop=True, buttons=["download"], interactive=False
+                        )
                     with gr.Column(scale=1, min_width=320):
-                        history_job = gr.Markdown("Select a row to see its clip and settings.")
+                        history_job = gr.Markdown(text("history.select"))
                         with gr.Row():
-                            use_settings = gr.Button("Use these settings", size="sm")
-                            resume_selected = gr.Button("Resume", size="sm")
-                            refresh = gr.Button("Refresh", size="sm")
+                            use_settings = gr.Button(text("history.use_settings"), size="sm")
+                            resume_selected = gr.Button(text("history.resume"), size="sm")
+                            refresh = gr.Button(text("history.refresh"), size="sm")
                         continue_selected = continue_from_last_frame(visible=True)
                         resume_id = gr.Textbox(
-                            label="Resume any task id", placeholder="an id from the CLI or WaveSpeed's dashboard"
+                            label=text("history.resume_id"), placeholder=text("history.resume_id_placeholder")
                         )
-                        resume_typed = gr.Button("Resume this id", size="sm")
+                        resume_typed = gr.Button(text("history.resume_typed"), size="sm")
                 selected_id = gr.State("")
                 history_timer = gr.Timer(3.0, active=False)
                 stitch = stitch_panel()
@@ -301,8 +299,8 @@ def build_page(
                 stitch,
             )
 
-        with gr.Accordion("How to prompt", open=False):
-            gr.Markdown(HOW_TO_PROMPT)
+        with gr.Accordion(text("guide.title"), open=False):
+            gr.Markdown(text("guide.text"))
 
         parts = Parts(tabs, banner, owner_store, key_store, session, key, i2v, t2v, prompt_lab, history)
         handlers = Handlers(generation, journal, parts, showcase)
@@ -356,11 +354,11 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     demo.load(None, js=LIVE_REGION_JS)
 
     # The two generate tabs; their runs are the public API.
-    for text in (i2v.text, t2v.text):
-        text.prompt.change(None, text.prompt, text.count, js=COUNT_JS)
-        for button, phrase in text.moves.items():
-            button.click(None, text.prompt, text.prompt, js=camera_move_js(phrase))
-        text.compose.click(compose_into, [*text.brief, text.prompt], text.prompt, js=COMPOSE_JS, **private)
+    for inputs in (i2v.text, t2v.text):
+        inputs.prompt.change(None, inputs.prompt, inputs.count, js=COUNT_JS)
+        for button, phrase in inputs.moves.items():
+            button.click(None, inputs.prompt, inputs.prompt, js=camera_move_js(phrase))
+        inputs.compose.click(compose_into, [*inputs.brief, inputs.prompt], inputs.prompt, js=COMPOSE_JS, **private)
     for form in (i2v, t2v):
         form.duration.change(gen.price, [form.duration, p.session], form.buttons.price, **private)
 
@@ -371,7 +369,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     refusals = ((i2v, gen.refusal_i2v, i2v_settings), (t2v, gen.refusal_t2v, t2v_settings))
     for form, refusal, settings in refusals:  # a refused run says so in the result panel too
         result = [form.out.status, form.out.video, form.out.details]
-        form.buttons.go.click(refusal, settings, result, show_progress="hidden", **private)
+        form.buttons.go.click(refusal, [*settings, p.session], result, show_progress="hidden", **private)
     i2v_run = i2v.buttons.go.click(
         gen.image_to_video,
         [*i2v_settings, p.session, i2v.continues],
@@ -400,7 +398,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         )
         form.out.status.change(
             partial(gen.busy, form.buttons),
-            form.out.status,
+            [form.out.status, p.session],
             [form.buttons.go, form.buttons.stop],
             js=TITLE_JS,
             show_progress="hidden",
@@ -430,7 +428,7 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     lab_results = [*(slot.status for slot in slots), *(slot.video for slot in slots), lab_form.summary]
     lab_results += [slot.task for slot in slots]
     lab_event = lab_form.run.click(h.lab.run, lab_inputs, lab_results, api_visibility="private", **generation)
-    lab_form.stop.click(lambda: LAB_STOPPED, None, lab_form.summary, cancels=[lab_event], **private)
+    lab_form.stop.click(h.lab.stopped, p.session, lab_form.summary, cancels=[lab_event], **private)
     use_inputs: set[Block] = {lab_form.mode, lab_form.image, lab_form.aspect_ratio}
     for slot in slots:
         slot.use.click(partial(h.lab.use, slot), use_inputs | set(slot.settings), main_forms, **private)
@@ -477,7 +475,7 @@ def wire_examples(p: Parts, h: Handlers, i2v_examples: gr.Gallery, t2v_examples:
     i2v, t2v = p.i2v, p.t2v
     results = [i2v.out.status, i2v.out.video, i2v.out.details]
     i2v_form = [i2v.image, i2v.end_image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration]
-    i2v_examples.select(h.examples.pick_starter, None, [p.tabs, *i2v_form, *results], **private)
+    i2v_examples.select(h.examples.pick_starter, p.session, [p.tabs, *i2v_form, *results], **private)
     results = [t2v.out.status, t2v.out.video, t2v.out.details]
     t2v_form = [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration]
-    t2v_examples.select(h.examples.pick_t2v, None, [p.tabs, *t2v_form, *results], **private)
+    t2v_examples.select(h.examples.pick_t2v, p.session, [p.tabs, *t2v_form, *results], **private)

@@ -265,7 +265,8 @@ def _geometry_problems(field: str, width: int, height: int) -> list[Problem]:
     problems = []
     if min(width, height) < IMAGE_MIN_SIDE:
         need = f"each side must be at least {IMAGE_MIN_SIDE} px"
-        problems.append(Problem(field, f"{width}x{height} px is too small; {need}"))
+        values: tuple[tuple[str, object], ...] = (("width", width), ("height", height), ("min", IMAGE_MIN_SIDE))
+        problems.append(Problem(field, f"{width}x{height} px is too small; {need}", "image_small", values))
     long, short = max(width, height), max(1, min(width, height))
     limit = Fraction(IMAGE_MAX_RATIO)  # exact, so 750x300 (2.5:1 exactly) passes
     if Fraction(long, short) > limit:
@@ -275,7 +276,14 @@ def _geometry_problems(field: str, width: int, height: int) -> list[Problem]:
                 break
         shown = f"{ratio}:1" if width >= height else f"1:{ratio}"
         allowed = f"1:{IMAGE_MAX_RATIO:g} to {IMAGE_MAX_RATIO:g}:1"
-        problems.append(Problem(field, f"aspect ratio {shown} ({width}x{height} px) is outside {allowed}"))
+        values = (
+            ("ratio", shown),
+            ("width", width),
+            ("height", height),
+            ("allowed", allowed),
+        )
+        message = f"aspect ratio {shown} ({width}x{height} px) is outside {allowed}"
+        problems.append(Problem(field, message, "image_aspect", values))
     return problems
 
 
@@ -446,9 +454,10 @@ def _text(value: object, field: str, limit: int, required: bool, problems: list[
         return ""
     text = (value or "").strip()
     if required and not text:
-        problems.append(Problem(field, "required; describe the video you want"))
+        problems.append(Problem(field, "required; describe the video you want", "required_prompt"))
     elif len(text) > limit:
-        problems.append(Problem(field, f"{len(text)} characters; the limit is {limit}"))
+        values: tuple[tuple[str, object], ...] = (("count", len(text)), ("limit", limit))
+        problems.append(Problem(field, f"{len(text)} characters; the limit is {limit}", "too_long", values))
     return text
 
 
@@ -492,7 +501,7 @@ def _aspect_ratio(value: object, problems: list[Problem]) -> str:
 def _image_field(value: ImageSource | None, field: str, required: bool, problems: list[Problem]) -> ImageSource | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            problems.append(Problem(field, "required; give a JPEG or PNG file or an http(s) URL"))
+            problems.append(Problem(field, "required; give a JPEG or PNG file or an http(s) URL", "required_image"))
         return None
     try:
         return prepare_image(value, field)

@@ -25,6 +25,7 @@ from .journal import Journal
 from .page import CSS, build_page, theme
 from .runner import Runner
 from .showcase import ShowcaseClip, load_showcase
+from .strings import i18n
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Studio:
         return {
             "auth": list(self.settings.auth) or None,
             "theme": theme(),
+            "i18n": i18n(),  # the page's fixed text in English and Chinese (kling/strings.py)
             "css": CSS,
             "run_history": False,
             "footer_links": ["api", "gradio"],

@@ -9,25 +9,17 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from .config import Settings
-from .errors import ValidationError
+from .errors import Problem, ValidationError
 from .films import Film
 from .journal import Job
 from .params import ASPECT_RATIOS, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS, format_price, price_cents
 from .runner import RunState
 from .showcase import ShowcaseClip
+from .strings import SAY_EN, Lang, say
 
-MODE_LIVE = "🟢 **Live (WaveSpeed API)**: every clip is a paid Kling v2.0 master generation."
-MODE_OWN_KEY = "🟢 **Live (WaveSpeed API), with your own key**: clips are billed to your WaveSpeed account."
-MODE_PREVIEW = (
-    "🟡 **Preview: clips are simulated locally, no API key set.** They are stand-ins marked PREVIEW, "
-    "not Kling output. Add your own WaveSpeed key below to generate for real."
-)
-PREVIEW_VIDEO_LABEL = "Preview clip (simulated, not Kling output)"
-LIVE_VIDEO_LABEL = "Kling v2.0 master clip"
-HISTORY_HELP = "This browser's tasks, newest first. Select a row to see its clip and settings."
 # Status second, so it stays in sight on a phone; the task id last (a selected row is read by it).
-HISTORY_COLUMNS = ["When", "Status", "Prompt", "Mode", "Model", "Price", "Task id"]
-MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "Image to Video", "kwaivgi/kling-v2.0-t2v-master": "Text to Video"}
+HISTORY_COLUMNS = ("when", "status", "prompt", "mode", "model", "price", "task_id")
+MODEL_SHORT = {"kwaivgi/kling-v2.0-i2v-master": "model.i2v", "kwaivgi/kling-v2.0-t2v-master": "model.t2v"}
 QUERY_TABS = ("i2v", "t2v", "lab", "history")
 # What a shared link carries from each generate tab: the form's settings, never a key or an image.
 SHARED_SETTINGS = {
@@ -35,61 +27,55 @@ SHARED_SETTINGS = {
     "t2v": ("prompt", "negative_prompt", "aspect_ratio", "duration"),
 }
 KEY_URL = "https://wavespeed.ai/accesskey"
-TYPICAL_WAIT = "usually takes a few minutes"
-LAB_I2V, LAB_T2V = "Image to Video", "Text to Video"
+LAB_I2V, LAB_T2V = "Image to Video", "Text to Video"  # the Lab's model choices (values, not words)
 SHOWCASE_MARK = "🎬"
-# The showcase's setting names as the details list shows them (the photo's hash is left out).
-SHOWCASE_SETTINGS = {
-    "image": "Photo",
-    "prompt": "Prompt",
-    "negative_prompt": "Negative prompt",
-    "guidance_scale": "Guidance scale",
-    "aspect_ratio": "Aspect ratio",
-    "duration": "Duration (s)",
-}
+# The showcase's settings the details list shows (the photo's hash is left out).
+SHOWCASE_SETTINGS = ("image", "prompt", "negative_prompt", "guidance_scale", "aspect_ratio", "duration")
 
 
-def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None = None) -> str:
+def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None = None, lang: Lang = "en") -> str:
     if user_key:
-        return MODE_OWN_KEY
+        return say(lang, "banner.own_key")
     if not settings.api_key:
-        return MODE_PREVIEW
+        return say(lang, "banner.preview")
     if settings.require_user_key:
-        return MODE_LIVE + " This Space asks you to bring your own key (below)."
-    limits = f" Limits for this Space's key: {settings.tasks_per_hour_per_browser} clips per hour per visitor"
+        return say(lang, "banner.bring_key")
+    per_hour = settings.tasks_per_hour_per_browser
     if budget_left_cents is not None and settings.daily_budget_cents is not None:
-        limits += (
-            f"; {format_price(budget_left_cents)} of today's {format_price(settings.daily_budget_cents)} budget left"
-        )
-    return MODE_LIVE + limits + "."
+        left, budget = format_price(budget_left_cents), format_price(settings.daily_budget_cents)
+        return say(lang, "banner.limits_budget", per_hour=per_hour, left=left, budget=budget)
+    return say(lang, "banner.limits", per_hour=per_hour)
 
 
-def key_status(settings: Settings, user_key: str, balance: float | None = None, refused: bool = False) -> str:
+def key_status(
+    settings: Settings, user_key: str, balance: float | None = None, refused: bool = False, lang: Lang = "en"
+) -> str:
     """The key panel's words. A saved key is named by its last 4 characters only; its balance is
     known only just after it was saved (checked then, never at start-up)."""
-    server = "This Space has its own key (never shown)." if settings.api_key else "This Space has no key of its own."
-    if user_key:
-        mine = f"Your key ending in `{user_key[-4:]}` is saved in this browser and is used for your generations."
-        if balance is not None:
-            mine += f" WaveSpeed accepted it; balance **${balance:,.2f}**."
+    server = say(lang, "key.server_has" if settings.api_key else "key.server_none")
+    if user_key and balance is not None:
+        mine = say(lang, "key.saved_balance", last4=user_key[-4:], balance=f"${balance:,.2f}")
+    elif user_key:
+        mine = say(lang, "key.saved", last4=user_key[-4:])
     else:
-        mine = "No key saved in this browser."
-    if refused:
-        mine = "❌ **WaveSpeed refused that key (401)**, so it was not saved. " + mine
-    return f"{mine} {server}"
+        mine = say(lang, "key.none")
+    sentences = [say(lang, "key.refused")] if refused else []
+    return " ".join([*sentences, mine, server])
 
 
-def price_text(duration: Any, preview: bool) -> str:
+def price_text(duration: Any, preview: bool, lang: Lang = "en") -> str:
     """Beside Generate, in both modes: what this clip costs live, how long it takes, where a key comes from."""
     try:
         seconds = int(duration)
-        live = f"**{format_price(price_cents(seconds))}** for {seconds} s"
+        price = format_price(price_cents(seconds))
     except (TypeError, ValueError):
         return ""
-    get_key = f"[Get a WaveSpeed key]({KEY_URL})"
-    if preview:
-        return f"Free preview here (simulated). Live: {live}, {TYPICAL_WAIT}. {get_key}"
-    return f"Live: {live}, {TYPICAL_WAIT}. {get_key}"
+    return say(lang, "price.preview" if preview else "price.live", price=price, seconds=seconds, url=KEY_URL)
+
+
+def video_label(preview: bool, lang: Lang = "en") -> str:
+    """The result player's label: a preview clip never passes for Kling's."""
+    return say(lang, "video.preview" if preview else "video.live")
 
 
 def clock(seconds: float) -> str:
@@ -104,50 +90,66 @@ TYPICAL_LIVE_S = {5: 180.0, 10: 360.0}
 TYPICAL_PREVIEW_S = {5: 6.5, 10: 11.5}
 
 
-def estimate_html(state: RunState, now: float | None = None) -> str:
+def estimate_html(state: RunState, now: float | None = None, lang: Lang = "en") -> str:
     """An honest progress bar: elapsed over the typical wait, never full before the clip is. Drawn
     in characters: the status panel's Markdown drops <progress> and ARIA roles."""
     seconds = 10 if state.price_cents > price_cents(5) else 5
     typical = (TYPICAL_PREVIEW_S if state.preview else TYPICAL_LIVE_S)[seconds]
     percent = min(95, int(100 * state.elapsed(now) / typical))
     bar = "▰" * (percent // 10) + "▱" * (10 - percent // 10)
-    about = f"{typical:.0f} s" if typical < 60 else f"{typical / 60:.0f} min"
-    return (
-        f"Estimated progress {bar} {percent}% (an estimate, not a measurement: "
-        f"a {seconds} s clip typically takes about {about})"
-    )
+    if typical < 60:
+        about = say(lang, "estimate.seconds", n=f"{typical:.0f}")
+    else:
+        about = say(lang, "estimate.minutes", n=f"{typical / 60:.0f}")
+    return say(lang, "estimate", bar=bar, percent=percent, seconds=seconds, about=about)
 
 
-def busy_label(status: str) -> str | None:
+def busy_label(status: str, lang: Lang = "en") -> str | None:
     """Generate's label while a run is under way ("Generating… 0:42"), None when none is."""
     first = (status or "").strip().splitlines()[0] if (status or "").strip() else ""
     if not first.startswith("### ⏳"):
         return None
     elapsed = first.rsplit("·", 1)[-1].strip() if "·" in first else ""
-    return f"Generating… {elapsed}".strip()
+    return say(lang, "busy", elapsed=elapsed).strip()
 
 
-def status_markdown(state: RunState, now: float | None = None) -> str:
+def stage_words(state: RunState, lang: Lang = "en") -> str:
+    """What the run is doing, in a few words ("Queued at WaveSpeed"); a status WaveSpeed does not
+    document is named as it came."""
+    if state.stage == "polled" and state.task and f"stage.{state.task.status}" not in SAY_EN:
+        return say(lang, "stage.undocumented", status=state.task.status)
+    key = state.task.status if state.stage == "polled" and state.task else state.stage
+    if state.preview and key == "created":
+        key = "created_preview"
+    return say(lang, f"stage.{key}") if f"stage.{key}" in SAY_EN else key
+
+
+def status_markdown(state: RunState, now: float | None = None, lang: Lang = "en") -> str:
     elapsed = clock(state.elapsed(now))
     if state.stage == "error":
-        lines = [f"### ❌ Failed after {elapsed}", state.message]
+        lines = [say(lang, "status.failed", elapsed=elapsed), state.message]
     elif state.stage == "done":
-        lines = [f"### ✅ Done in {elapsed}"]
+        lines = [say(lang, "status.done", elapsed=elapsed)]
     else:
-        lines = [f"### ⏳ {state.status_words} · {elapsed}", estimate_html(state, now)]
+        words = stage_words(state, lang)
+        lines = [say(lang, "status.running", words=words, elapsed=elapsed), estimate_html(state, now, lang)]
         if state.stage in ("retrying", "recovering") and state.message:
             lines.append(state.message)
     if state.note:
         lines.append(state.note)
-    if state.task_id:
-        status = f" · status **{state.task.status}**" if state.task and state.task.status else ""
-        lines.append(f"Task `{state.task_id}`{status} · {state.polls} status checks")
+    if state.task_id and state.task and state.task.status:
+        lines.append(
+            say(lang, "status.task_status", task_id=state.task_id, status=state.task.status, polls=state.polls)
+        )
+    elif state.task_id:
+        lines.append(say(lang, "status.task", task_id=state.task_id, polls=state.polls))
     if state.preview:
-        lines.append("_Preview: simulated locally, not Kling output._")
+        lines.append(say(lang, "status.preview"))
     return "\n\n".join(lines)
 
 
-_STATUS_TASK = re.compile(r"^Task `([A-Za-z0-9_-]{1,128})`", re.MULTILINE)
+# The task line of `status_markdown`, in either language (the page reads the task id from it).
+_STATUS_TASK = re.compile(r"^(?:Task|任务) `([A-Za-z0-9_-]{1,128})`", re.MULTILINE)
 
 
 def task_id_in_status(status: str | None) -> str | None:
@@ -156,25 +158,44 @@ def task_id_in_status(status: str | None) -> str | None:
     return found.group(1) if found else None
 
 
-def details_markdown(state: RunState) -> str:
+def details_markdown(state: RunState, lang: Lang = "en") -> str:
     task = state.task
     if task is None:
         return ""
-    rows = [("Task id", f"`{task.id}`"), ("Model", task.model or state.model)]
+    rows = [("details.task_id", f"`{task.id}`"), ("details.model", task.model or state.model)]
     if task.inference_ms is not None and task.status == "completed":
-        rows.append(("Inference time", f"{task.inference_ms / 1000:.1f} s"))
+        rows.append(
+            ("details.inference", say(lang, "details.inference_value", seconds=f"{task.inference_ms / 1000:.1f}"))
+        )
     if task.has_nsfw_contents:
-        rows.append(("NSFW flag", "⚠️ flagged" if task.nsfw else "not flagged"))
+        rows.append(("details.nsfw", say(lang, "details.flagged" if task.nsfw else "details.not_flagged")))
     if task.video_url and state.preview:
-        rows.append(("Output URL", "none: simulated locally"))
+        rows.append(("details.output_url", say(lang, "details.no_url")))
     elif task.video_url:
-        rows.append(("Output URL", f"[{task.video_url}]({task.video_url}) (kept 7 days)"))
-    rows.append(("Price", "free (preview)" if state.preview else format_price(state.price_cents)))
-    return "\n".join(f"- **{k}**: {v}" for k, v in rows)
+        rows.append(("details.output_url", say(lang, "details.url_kept", url=f"[{task.video_url}]({task.video_url})")))
+    rows.append(("details.price", say(lang, "details.free") if state.preview else format_price(state.price_cents)))
+    return "\n".join(f"- **{say(lang, k)}**: {v}" for k, v in rows)
 
 
-def refusal_text(error: ValidationError) -> str:
-    return "Not sent, nothing was charged. " + " · ".join(str(p) for p in error.problems)
+def problem_text(problem: Problem, lang: Lang = "en") -> str:
+    """One reason for a refusal. In English it is kling.params' own sentence (the CLI's and the
+    API's); in another language the reasons a visitor meets most are translated, the rest keep it."""
+    field = say(lang, f"field.{problem.field}") if f"field.{problem.field}" in SAY_EN else problem.field
+    message = problem.message
+    if lang != "en" and problem.code and f"problem.{problem.code}" in SAY_EN:
+        message = say(lang, f"problem.{problem.code}", **dict(problem.values))
+    return say(lang, "problem", field=field, message=message)
+
+
+def field_problem(problem: Problem, lang: Lang = "en") -> str:
+    """A reason as shown beside its own field (the field is named by where it shows)."""
+    if lang != "en" and problem.code and f"problem.{problem.code}" in SAY_EN:
+        return say(lang, f"problem.{problem.code}", **dict(problem.values))
+    return problem.message
+
+
+def refusal_text(error: ValidationError, lang: Lang = "en") -> str:
+    return say(lang, "refusal", problems=" · ".join(problem_text(p, lang) for p in error.problems))
 
 
 def compose_brief(subject: str, environment: str, camera: str, continuity: str) -> str:
@@ -223,96 +244,99 @@ def clip_filename(prompt: str, task_id: str) -> str:
     return f"{slug}-{re.sub(r'[^A-Za-z0-9]', '', task_id)[:12] or 'clip'}.mp4"
 
 
-def job_status(job: Job, running: bool = False) -> str:
+def job_status(job: Job, running: bool = False, lang: Lang = "en") -> str:
     if job.clip_saved:
-        return "clip saved"
+        return say(lang, "job.saved")
     if running:  # this app is still waiting for it: not interrupted, whatever the journal says
-        return "running in the background"
+        return say(lang, "job.running")
     if job.status == "completed":
-        return "done, clip not downloaded: resume"
+        return say(lang, "job.not_downloaded")
     if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")
-        return "interrupted (preview)" if job.preview else f"{job.status}: resume"
-    return job.status + (f" ({job.error_code})" if job.error_code else "")
+        return say(lang, "job.interrupted_preview") if job.preview else say(lang, "job.resume", status=job.status)
+    return say(lang, "job.failed_code", status=job.status, code=job.error_code) if job.error_code else job.status
 
 
-def history_rows(jobs: list[Job], running: set[str] | frozenset[str] = frozenset()) -> list[list[str]]:
+def model_name(model: str, lang: Lang = "en") -> str:
+    return say(lang, MODEL_SHORT[model]) if model in MODEL_SHORT else model
+
+
+def history_headers(lang: Lang = "en") -> list[str]:
+    return [say(lang, f"history.{column}") for column in HISTORY_COLUMNS]
+
+
+def history_rows(
+    jobs: list[Job], running: set[str] | frozenset[str] = frozenset(), lang: Lang = "en"
+) -> list[list[str]]:
     return [
         [
             datetime.fromtimestamp(job.created).strftime("%Y-%m-%d %H:%M"),
-            job_status(job, job.id in running),
+            job_status(job, job.id in running, lang),
             (job.params.get("prompt") or "")[:90],
-            "Preview" if job.preview else "Live",
-            MODEL_SHORT.get(job.model, job.model),
-            "free" if job.preview else format_price(job.price_cents),
+            say(lang, "history.preview" if job.preview else "history.live"),
+            model_name(job.model, lang),
+            say(lang, "history.free") if job.preview else format_price(job.price_cents),
             job.id,
         ]
         for job in jobs
     ]
 
 
-def history_total(jobs: list[Job]) -> str:
+def history_total(jobs: list[Job], lang: Lang = "en") -> str:
     live = [job for job in jobs if not job.preview]
     spent = format_price(sum(job.price_cents for job in live))
-    counts = f"({len(live)} live, {len(jobs) - len(live)} preview)"
-    return f"{HISTORY_HELP}\n\n**{len(jobs)} tasks** · spent on live clips: **{spent}** {counts}"
+    return say(lang, "history.total", count=len(jobs), spent=spent, live=len(live), preview=len(jobs) - len(live))
 
 
-def job_markdown(job: Job) -> str:
+def job_markdown(job: Job, lang: Lang = "en") -> str:
     settings = ", ".join(
         f"{k}: {v}" for k, v in job.params.items() if k not in ("prompt", "image", "end_image") and v != ""
     )
+    head = "job.head_preview" if job.preview else "job.head_live"
     lines = [
-        f"**{MODEL_SHORT.get(job.model, job.model)}** · {'preview (simulated)' if job.preview else 'live'} · "
-        f"task `{job.id}`",
+        say(lang, head, model=model_name(job.model, lang), task_id=job.id),
         f"> {job.params.get('prompt', '')}",
         settings,
-        f"Status: **{job_status(job)}**",
+        say(lang, "job.status", status=job_status(job, lang=lang)),
     ]
     if job.continues:
-        lines.append(f"Continues task `{job.continues}` (from its last frame)")
+        lines.append(say(lang, "job.continues", task_id=job.continues))
     if job.error:
         lines.append(job.error)
     if job.output_url and not job.preview:
-        lines.append(f"Output URL: {job.output_url}")
+        lines.append(say(lang, "job.output_url", url=job.output_url))
     return "\n\n".join(line for line in lines if line)
 
 
 # -- the showcase: real clips of the examples --------------------------------------------------------
 
 
-def showcase_label(clip: ShowcaseClip) -> str:
+def showcase_label(clip: ShowcaseClip, lang: Lang = "en") -> str:
     """What a showcase clip is, in the words the page shows above it."""
-    return f"Kling's output for this example, made {clip.made[:10]}: free to watch"
+    return say(lang, "showcase.label", made=clip.made[:10])
 
 
-def showcase_status(title: str, clip: ShowcaseClip) -> str:
-    return (
-        f"### {SHOWCASE_MARK} {title}\n\n**{showcase_label(clip)}.**\n\n"
-        "Made once by this Space's owner. Generate makes a new take at the usual price."
-    )
+def showcase_status(title: str, clip: ShowcaseClip, lang: Lang = "en") -> str:
+    return say(lang, "showcase.status", title=title, made=clip.made[:10])
 
 
-def showcase_details(clip: ShowcaseClip) -> str:
-    rows = [("Task id", f"`{clip.task_id}`"), ("Model", clip.model), ("Made", clip.made)]
-    rows += [(name, str(clip.settings[key])) for key, name in SHOWCASE_SETTINGS.items() if key in clip.settings]
-    rows.append(("Price", "free to watch (paid once by this Space's owner)"))
+def showcase_details(clip: ShowcaseClip, lang: Lang = "en") -> str:
+    rows = [
+        (say(lang, "details.task_id"), f"`{clip.task_id}`"),
+        (say(lang, "details.model"), clip.model),
+        (say(lang, "showcase.made"), clip.made),
+    ]
+    rows += [
+        (say(lang, f"showcase.{key}"), str(clip.settings[key])) for key in SHOWCASE_SETTINGS if key in clip.settings
+    ]
+    rows.append((say(lang, "details.price"), say(lang, "showcase.price")))
     return "\n".join(f"- **{k}**: {v}" for k, v in rows)
 
 
 def showcase_note(clips: int, preview: bool) -> str:
-    """The line beside the examples when some have a real clip; "" when none has."""
+    """The key of the line beside the examples when some have a real clip; "" when none has."""
     if not clips:
         return ""
-    note = (
-        f"{SHOWCASE_MARK} Examples marked {SHOWCASE_MARK} come with the clip Kling made for them, "
-        "paid for once by this Space's owner: click one to watch it, free."
-    )
-    if preview:
-        note += (
-            " This Space is in preview mode (no API key): these are the only real Kling clips on this page; "
-            "what Generate makes here is simulated and marked PREVIEW."
-        )
-    return note
+    return "showcase.note_preview" if preview else "showcase.note"
 
 
 def example_caption(title: str, has_clip: bool) -> str:
@@ -321,15 +345,6 @@ def example_caption(title: str, has_clip: bool) -> str:
 
 
 # -- continue and stitch -------------------------------------------------------------------------
-
-CONTINUE_LABEL = "Continue from the last frame"
-STITCH_HELP = (
-    "### 🎞️ Stitch clips into a film\n\nPick this browser's clips in the order they should play, then "
-    "Stitch: one MP4, saved here and listed below. Free: nothing is sent to WaveSpeed. Clips of one "
-    "size and frame rate are joined as they are; otherwise (or with a cross-fade) they are re-encoded "
-    "to the first clip's size, with black bars rather than stretching. Preview clips stay marked PREVIEW."
-)
-NO_FILMS = "No films yet."
 
 
 def clip_choice(job: Job) -> tuple[str, str]:
@@ -355,8 +370,5 @@ def film_markdown(film: Film) -> str:
     return f"**{film.duration:.1f} s** · {film.width}×{film.height}{fade}{preview}\n\nClips: {order}"
 
 
-def continuing_note(job: Job) -> str:
-    return (
-        f"### ↪ Continuing task `{job.id}`\n\nIts last frame is the start image and its prompt is in the box: "
-        "edit it for the next shot, then Generate."
-    )
+def continuing_note(job: Job, lang: Lang = "en") -> str:
+    return say(lang, "continue.note", task_id=job.id)

@@ -9,28 +9,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio.i18n import I18nData
 from PIL import Image
 
 from .image_input import ImageInput
-from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN, PROMPT_MAX_CHARS
-from .views import CONTINUE_LABEL, NO_FILMS, STITCH_HELP
+from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN
+from .strings import text
 
 CROSSFADE_MAX_S = 1.0  # a short dissolve between shots; longer would eat a 5 s clip
 
-READY = "Ready."
 LAB_CLIP_HEIGHT = 260
-GUIDANCE_HELP = "How literally the clip follows the prompt: lower is more natural, higher is more literal."
+# A button's name (kling/strings.py) -> the phrase it adds to the prompt. The phrases stay English
+# whatever the page's language: they are prompt text, written as the model page writes its prompts.
 CAMERA_MOVES = {
-    "Slow push-in": "Camera slowly pushes in.",
-    "Orbit": "Camera slow orbit.",
-    "Gentle pan": "Gentle pan.",
-    "Handheld micro-shake": "Gentle handheld micro-sway.",
+    "move.push_in": "Camera slowly pushes in.",
+    "move.orbit": "Camera slow orbit.",
+    "move.pan": "Gentle pan.",
+    "move.handheld": "Gentle handheld micro-sway.",
 }
+# The director's brief: each field's label and hint (kling/strings.py).
 BRIEF_FIELDS = {
-    "Subject action": "what the main subject does over time (smile, turn, wave, stand up, walk)",
-    "Environment motion": "wind in trees, dust, rain, fog, drifting particles",
-    "Camera motion": "slow push-in, orbit, gentle pan, steady handheld feel",
-    "Continuity": "keep identity, outfit and scene layout consistent; land on the end frame",
+    "brief.subject": "brief.subject_hint",
+    "brief.environment": "brief.environment_hint",
+    "brief.camera": "brief.camera_hint",
+    "brief.continuity": "brief.continuity_hint",
 }
 
 
@@ -44,12 +46,12 @@ class PromptInputs:
     compose: gr.Button
 
 
-def prompt_box(placeholder: str) -> tuple[gr.Textbox, gr.Markdown, dict[gr.Button, str]]:
+def prompt_box(placeholder: I18nData) -> tuple[gr.Textbox, gr.Markdown, dict[gr.Button, str]]:
     """The prompt with its live count and camera-move buttons (the first half of `PromptInputs`)."""
-    prompt = gr.Textbox(label="Prompt", lines=3, placeholder=placeholder)
-    count = gr.Markdown(f"0 / {PROMPT_MAX_CHARS} characters", elem_classes="kling-count")
+    prompt = gr.Textbox(label=text("form.prompt"), lines=3, placeholder=placeholder)
+    count = gr.Markdown(text("form.count"), elem_classes="kling-count")
     with gr.Row(elem_classes="kling-moves"):
-        moves = {gr.Button(name, size="sm", min_width=0): phrase for name, phrase in CAMERA_MOVES.items()}
+        moves = {gr.Button(text(name), size="sm", min_width=0): phrase for name, phrase in CAMERA_MOVES.items()}
     return prompt, count, moves
 
 
@@ -57,26 +59,28 @@ def refinements() -> tuple[gr.Textbox, list[gr.Textbox], gr.Button]:
     """The negative prompt and the director's brief (the prompting guide as four fields that
     compose the prompt, which stays editable): the second half of `PromptInputs`, which the page
     puts below Generate so that Generate is in sight on first load."""
-    negative = gr.Textbox(label="Negative prompt", placeholder="What to avoid")
-    with gr.Accordion("Director's brief", open=False):
-        brief = [gr.Textbox(label=name, placeholder=hint, lines=1) for name, hint in BRIEF_FIELDS.items()]
-        compose = gr.Button("Compose the prompt", size="sm")
+    negative = gr.Textbox(label=text("form.negative"), placeholder=text("form.negative_placeholder"))
+    with gr.Accordion(text("form.brief"), open=False):
+        brief = [gr.Textbox(label=text(name), placeholder=text(hint), lines=1) for name, hint in BRIEF_FIELDS.items()]
+        compose = gr.Button(text("form.compose"), size="sm")
     return negative, brief, compose
 
 
 def duration_radio() -> gr.Radio:
     """5 or 10 s. Gradio describes every Radio to API and MCP clients as a string, which made an
     agent that sent the integer 5 fail schema validation: this one says what the API field is."""
-    radio = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
+    radio = gr.Radio(list(DURATIONS), value=DURATIONS[0], label=text("form.duration"))
     radio.api_info = lambda: {"enum": list(DURATIONS), "title": "Duration", "type": "integer"}  # type: ignore[method-assign]
     return radio
 
 
-def guidance_slider(**kwargs: object) -> gr.Slider:
-    return gr.Slider(GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05, label="Guidance scale", **kwargs)  # type: ignore[arg-type]
+def guidance_slider(info: I18nData | None = None) -> gr.Slider:
+    return gr.Slider(
+        GUIDANCE_MIN, GUIDANCE_MAX, value=DEFAULT_GUIDANCE, step=0.05, label=text("form.guidance"), info=info
+    )
 
 
-def start_image(label: str, height: int = 220) -> ImageInput:
+def start_image(label: I18nData, height: int = 220) -> ImageInput:
     """An image field that hands the handler the uploaded file undecoded, refusing a declared bomb."""
     return ImageInput(label=label, sources=["upload", "clipboard"], height=height)
 
@@ -92,8 +96,8 @@ def run_buttons() -> RunButtons:
     with gr.Row():
         return RunButtons(
             gr.Markdown(elem_classes="kling-price"),
-            gr.Button("Generate", variant="primary"),
-            gr.Button("Stop waiting", variant="stop", visible=False),  # shown only while a run is under way
+            gr.Button(text("run.generate"), variant="primary"),
+            gr.Button(text("run.stop"), variant="stop", visible=False),  # shown only while a run is under way
         )
 
 
@@ -112,7 +116,7 @@ class ResultPanel:
 
 def result_panel() -> ResultPanel:
     """The run's status, its clip and details. Labels name the API's outputs (status, clip, details)."""
-    status = gr.Markdown(READY, label="status", elem_classes="kling-status")
+    status = gr.Markdown(text("result.ready"), label="status", elem_classes="kling-status")
     # No fixed height: the player takes the clip's aspect ratio instead of a 480 px empty box.
     video = gr.Video(
         label="clip",
@@ -126,14 +130,12 @@ def result_panel() -> ResultPanel:
     continue_button = continue_from_last_frame()
     details = gr.Markdown(label="details", elem_classes="kling-details")
     with gr.Row():
-        link_button = gr.Button("Copy link to these settings", size="sm", scale=1)
-        link = gr.Textbox(
-            show_label=False, placeholder="the link (no key, no images) appears here", interactive=False, scale=2
-        )
+        link_button = gr.Button(text("result.copy_link"), size="sm", scale=1)
+        link = gr.Textbox(show_label=False, placeholder=text("result.link_placeholder"), interactive=False, scale=2)
     return ResultPanel(status, video, details, link_button, link, gr.Timer(2.0, active=False), continue_button)
 
 
-def example_gallery(label: str, items: list[tuple[str | Image.Image, str]], columns: int) -> gr.Gallery:
+def example_gallery(label: I18nData, items: list[tuple[str | Image.Image, str]], columns: int) -> gr.Gallery:
     """Clickable example thumbnails; each caption is also its image's alt text."""
     return gr.Gallery(
         items,
@@ -156,7 +158,7 @@ def ratio_card(aspect_ratio: str, width: int = 320) -> Image.Image:
 
 def continue_from_last_frame(visible: bool = False) -> gr.Button:
     """Under a result, hidden until its clip is there (the page shows it when the clip changes)."""
-    return gr.Button(CONTINUE_LABEL, size="sm", visible=visible)
+    return gr.Button(text("result.continue"), size="sm", visible=visible)
 
 
 # -- the groups the handlers answer to ---------------------------------------------------------
@@ -205,14 +207,14 @@ class LabSlot:
 
 def lab_slot(letter: str, visible: bool) -> LabSlot:
     with gr.Column(visible=visible, min_width=300) as column:
-        prompt = gr.Textbox(label=f"Variant {letter}: prompt", lines=3)
-        negative = gr.Textbox(label="Negative prompt")
+        prompt = gr.Textbox(label=text(f"lab.prompt_{letter}"), lines=3)
+        negative = gr.Textbox(label=text("form.negative"))
         guidance = guidance_slider()
-        duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label="Duration (seconds)")
+        duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label=text("form.duration"))
         status = gr.Markdown()
         # Rendered by the page in one grid below the variants, all the same size, to compare.
         video = gr.Video(
-            label=f"Variant {letter}",
+            label=text(f"lab.clip_{letter}"),
             loop=True,
             buttons=["download"],
             interactive=False,
@@ -220,7 +222,7 @@ def lab_slot(letter: str, visible: bool) -> LabSlot:
             visible=visible,
             render=False,
         )
-        use = gr.Button("Use this one", size="sm")
+        use = gr.Button(text("lab.use"), size="sm")
         continue_button = continue_from_last_frame()
     return LabSlot(column, prompt, negative, guidance, duration, status, video, use, gr.State(""), continue_button)
 
@@ -251,23 +253,25 @@ class StitchPanel:
 
 
 def stitch_panel() -> StitchPanel:
-    gr.Markdown(STITCH_HELP)
+    gr.Markdown(text("stitch.help"))
     clips = gr.Dropdown(
         choices=[],
         value=[],
         multiselect=True,
-        label="Clips, in the order they play",
-        info="This browser's finished clips; pick two or more.",
+        label=text("stitch.clips"),
+        info=text("stitch.clips_help"),
     )
     with gr.Row():
-        crossfade = gr.Slider(0.0, CROSSFADE_MAX_S, value=0.0, step=0.1, label="Cross-fade (seconds)", scale=2)
-        go = gr.Button("Stitch", variant="primary", scale=1)
+        crossfade = gr.Slider(0.0, CROSSFADE_MAX_S, value=0.0, step=0.1, label=text("stitch.crossfade"), scale=2)
+        go = gr.Button(text("stitch.go"), variant="primary", scale=1)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
-            film = gr.Video(label="Film", loop=True, buttons=["download"], interactive=False, elem_id="kling-film")
+            film = gr.Video(
+                label=text("stitch.film"), loop=True, buttons=["download"], interactive=False, elem_id="kling-film"
+            )
         with gr.Column(scale=1, min_width=320):
-            films = gr.Dropdown(choices=[], value=None, label="Your films", info="Newest first; pick one to watch.")
-            about = gr.Markdown(NO_FILMS)
+            films = gr.Dropdown(choices=[], value=None, label=text("stitch.films"), info=text("stitch.films_help"))
+            about = gr.Markdown(text("stitch.none"))
     return StitchPanel(clips, crossfade, go, film, about, films)
 
 

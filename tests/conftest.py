@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from gradio.i18n import I18nData
 from PIL import Image
 
 from kling.backend import Backend
@@ -33,6 +34,7 @@ from kling.identity import new_browser_token, owner_for
 from kling.journal import Journal
 from kling.runner import Runner
 from kling.simulator import SimConfig, Simulator
+from kling.strings import PAGE_EN
 from kling.studio import Studio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +140,16 @@ def fake_api() -> FakeAPI:
 @pytest.fixture
 def fake_time() -> FakeTime:
     return FakeTime()
+
+
+def english(value: Any) -> Any:
+    """What the page shows an English browser: a fixed text's English (kling/strings.py), else the
+    value. A fixed text reaches Gradio as an I18nData, or as its marked string in an update."""
+    if isinstance(value, I18nData):
+        return PAGE_EN[value.key]
+    if isinstance(value, str) and value.startswith("__i18n__"):
+        return PAGE_EN[json.loads(value.removeprefix("__i18n__"))["key"]]
+    return value
 
 
 def image_bytes(width: int, height: int, fmt: str = "PNG", color=(200, 120, 40)) -> bytes:

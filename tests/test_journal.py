@@ -178,7 +178,7 @@ def test_each_browser_sees_only_its_own_rows(tmp_path):
         price_cents=260,
     )
     listing = asyncio.run(history.list(mine))
-    total, rows = listing[history.parts.history.info], listing[history.parts.history.table]
+    total, rows = listing[history.parts.history.info], listing[history.parts.history.table].value["data"]
     assert [row[-1] for row in rows] == ["mine"] and "$1.30" in total and "their secret" not in str(rows)
     nothing = {history.parts.tabs: gr.skip()}
     assert asyncio.run(history.use_settings("theirs", mine)) == nothing  # nothing filled

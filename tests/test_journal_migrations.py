@@ -149,7 +149,7 @@ def test_history_tab_lists_every_old_row(tmp_path):
     with sqlite3.connect(tmp_path / "data" / "jobs.sqlite3") as db:  # the old rows become this browser's
         db.execute("UPDATE tasks SET owner = ? WHERE owner = ?", (owner, OWNER))
     listing = asyncio.run(history.list(session))
-    total, rows = listing[history.parts.history.info], listing[history.parts.history.table]
+    total, rows = listing[history.parts.history.info], listing[history.parts.history.table].value["data"]
     assert [row[-1] for row in rows] == ["old-unfinished-1", "old-preview-1", "old-failed-1", "old-done-1"]
     assert "**4 tasks**" in total and "(3 live, 1 preview)" in total
 

@@ -26,7 +26,7 @@ from kling.views import (
     task_id_in_status,
 )
 
-from .conftest import KEY, finish, image_bytes, make_runner, page_handlers, signed_session
+from .conftest import KEY, english, finish, image_bytes, make_runner, page_handlers, signed_session
 
 PAGE = "https://someone-kling.hf.space/?__theme=dark"
 
@@ -104,7 +104,7 @@ def test_generate_is_disabled_and_stop_shown_only_while_a_run_is_under_way(tmp_p
     assert busy[buttons.go].interactive is False and busy[buttons.go].value == "Generating… 1:05"
     assert busy[buttons.stop].visible is True
     idle = handlers.generation.busy(buttons, "### ⏹ Stopped waiting\n\nTask `abc` is running in the background")
-    assert idle[buttons.go].interactive is True and idle[buttons.go].value == "Generate"
+    assert idle[buttons.go].interactive is True and english(idle[buttons.go].value) == "Generate"
     assert idle[buttons.stop].visible is False
 
 
@@ -216,11 +216,17 @@ def test_after_stop_the_panel_and_history_follow_the_task_and_their_timers_run_o
     task_id, (panel, listing), stranger, (panel_after, listing_after) = asyncio.run(scenario())
     assert panel[out.timer].active is True and "running in the background" in panel[out.status]
     assert out.video not in panel  # nothing new yet
-    assert listing[history.table][0][1] == "running in the background" and listing[history.timer].active is True
+    assert (
+        listing[history.table].value["data"][0][1] == "running in the background"
+        and listing[history.timer].active is True
+    )
     assert stranger[out.timer].active is False and out.status not in stranger
     assert "Done in the background" in panel_after[out.status] and task_id in panel_after[out.status]
     assert panel_after[out.video] and panel_after[out.timer].active is False
-    assert listing_after[history.table][0][1] == "clip saved" and listing_after[history.timer].active is False
+    assert (
+        listing_after[history.table].value["data"][0][1] == "clip saved"
+        and listing_after[history.timer].active is False
+    )
 
 
 # -- item 13: small things -------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def studio_with(tmp_path: Path, showcase_dir: Path):
 
 
 def click(gallery_pick, index: int) -> dict:
-    return gallery_pick(gr.SelectData(None, {"index": index, "value": None, "selected": True}))
+    return gallery_pick(None, gr.SelectData(None, {"index": index, "value": None, "selected": True}))
 
 
 @pytest.fixture

@@ -1,0 +1,707 @@
+"""Every word the page says, in English and Simplified Chinese: one table each, keys to whole sentences.
+
+Two kinds of text, one place:
+- `PAGE`: the page's fixed text (tabs, labels, buttons, help). It goes to the browser as Gradio 6's
+  `gr.I18n` keys (`text(key)`), and Gradio picks the language from the browser's (English otherwise).
+- `SAY`: what handlers write (banners, the price line, status stages, refusals, History, the Prompt
+  Lab, the showcase). Formatted here with `say(lang, key, **values)` in the language the browser
+  asked for (`language(request)`: the first tag of its Accept-Language header, as the browser's
+  `navigator.language` is what Gradio reads); each entry is a whole sentence with named slots, so
+  no sentence is glued from translated pieces.
+
+The command line and the API speak English: a caller without a browser language (gradio_client,
+MCP, curl) gets English, and scripts that parse the text keep working. The model page's example
+prompts (kling/examples.py) are the docs' own words and are not translated.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from string import Formatter
+from typing import TYPE_CHECKING, Any
+
+from .identity import SIGN_IN_REFUSAL
+from .params import PROMPT_MAX_CHARS
+
+if TYPE_CHECKING:  # gradio is imported where the page is built: the command line never needs it
+    import gradio as gr
+    from gradio.i18n import I18nData
+
+Lang = str  # "en" or "zh"
+LANGS = ("en", "zh")
+LETTERS = "ABCD"  # the Prompt Lab's variants (kling.lab.LETTERS)
+
+# -- the page's fixed text -------------------------------------------------------------------------
+
+PAGE_EN: dict[str, str] = {
+    "heading": "# 🎬 Kling Studio\nKling v2.0 master image-to-video and text-to-video through the WaveSpeed API.",
+    "sign_in": "Sign in with Hugging Face",
+    "key.title": "Your API key",
+    "key.label": "WaveSpeed API key",
+    "key.help": "Kept in this browser only (local storage); sent to this server only while a generation runs.",
+    "key.save": "Save in this browser",
+    "key.clear": "Clear",
+    "tab.i2v": "Image to Video",
+    "tab.t2v": "Text to Video",
+    "tab.lab": "Prompt Lab",
+    "tab.history": "History",
+    "form.start_image": "Start image",
+    "form.end_image": "End image (optional)",
+    "form.prompt": "Prompt",
+    "form.i2v_placeholder": "What happens, and how the camera moves",
+    "form.t2v_placeholder": "The scene, the action and the camera",
+    "form.negative": "Negative prompt",
+    "form.negative_placeholder": "What to avoid",
+    "form.brief": "Director's brief",
+    "form.compose": "Compose the prompt",
+    "brief.subject": "Subject action",
+    "brief.subject_hint": "what the main subject does over time (smile, turn, wave, stand up, walk)",
+    "brief.environment": "Environment motion",
+    "brief.environment_hint": "wind in trees, dust, rain, fog, drifting particles",
+    "brief.camera": "Camera motion",
+    "brief.camera_hint": "slow push-in, orbit, gentle pan, steady handheld feel",
+    "brief.continuity": "Continuity",
+    "brief.continuity_hint": "keep identity, outfit and scene layout consistent; land on the end frame",
+    "move.push_in": "Slow push-in",
+    "move.orbit": "Orbit",
+    "move.pan": "Gentle pan",
+    "move.handheld": "Handheld micro-shake",
+    "form.advanced": "Advanced",
+    "form.guidance": "Guidance scale",
+    "form.guidance_help": "How literally the clip follows the prompt: lower is more natural, higher is more literal.",
+    "form.duration": "Duration (seconds)",
+    "form.aspect_ratio": "Aspect ratio",
+    "run.generate": "Generate",
+    "run.stop": "Stop waiting",
+    "result.ready": "Ready.",
+    "result.copy_link": "Copy link to these settings",
+    "result.link_placeholder": "the link (no key, no images) appears here",
+    "result.continue": "Continue from the last frame",
+    "examples.starters": "Examples: a sample photo and a prompt written for it (click to fill the form)",
+    "examples.page_prompts": "Prompts from the model page, to use with your own photo (click to fill the prompt)",
+    "examples.t2v": "Examples from the model page (click to fill the form)",
+    "showcase.note": (
+        "🎬 Examples marked 🎬 come with the clip Kling made for them, paid for once by this Space's owner: "
+        "click one to watch it, free."
+    ),
+    "showcase.note_preview": (
+        "🎬 Examples marked 🎬 come with the clip Kling made for them, paid for once by this Space's owner: "
+        "click one to watch it, free. This Space is in preview mode (no API key): these are the only real "
+        "Kling clips on this page; what Generate makes here is simulated and marked PREVIEW."
+    ),
+    "lab.help": (
+        "Run 2 to 4 variants of one idea at once and compare them side by side. Each variant is a "
+        "normal task (it is in History, and it is billed like any other)."
+    ),
+    "lab.model": "Model",
+    "lab.variants": "Variants",
+    "lab.i2v": "Image to Video",
+    "lab.t2v": "Text to Video",
+    "lab.shared_image": "Start image (shared by every variant)",
+    "lab.run": "Run all variants",
+    "lab.play_all": "▶ Play all from the start",
+    "lab.use": "Use this one",
+    "history.help": "This browser's tasks, newest first. Select a row to see its clip and settings.",
+    "history.clip": "Clip",
+    "history.select": "Select a row to see its clip and settings.",
+    "history.use_settings": "Use these settings",
+    "history.resume": "Resume",
+    "history.refresh": "Refresh",
+    "history.resume_id": "Resume any task id",
+    "history.resume_id_placeholder": "an id from the CLI or WaveSpeed's dashboard",
+    "history.resume_typed": "Resume this id",
+    "stitch.help": (
+        "### 🎞️ Stitch clips into a film\n\nPick this browser's clips in the order they should play, then "
+        "Stitch: one MP4, saved here and listed below. Free: nothing is sent to WaveSpeed. Clips of one "
+        "size and frame rate are joined as they are; otherwise (or with a cross-fade) they are re-encoded "
+        "to the first clip's size, with black bars rather than stretching. Preview clips stay marked PREVIEW."
+    ),
+    "stitch.clips": "Clips, in the order they play",
+    "stitch.clips_help": "This browser's finished clips; pick two or more.",
+    "stitch.crossfade": "Cross-fade (seconds)",
+    "stitch.go": "Stitch",
+    "stitch.film": "Film",
+    "stitch.films": "Your films",
+    "stitch.films_help": "Newest first; pick one to watch.",
+    "stitch.none": "No films yet.",
+    "guide.title": "How to prompt",
+    "guide.text": (
+        "Write the prompt like a director's brief:\n"
+        "- **Subject action**: what the main subject does over time (smile, turn, wave, stand up, walk)\n"
+        "- **Environment motion**: wind in trees, dust, rain, fog, drifting particles\n"
+        "- **Camera motion**: slow push-in, orbit, gentle pan, steady handheld feel\n"
+        "- **Continuity rules**: keep identity, outfit, and scene layout consistent; if using end_image, ensure "
+        'the motion "lands" on that end frame naturally'
+    ),
+}
+PAGE_EN["form.count"] = f"0 / {PROMPT_MAX_CHARS} characters"
+for _letter in LETTERS:
+    PAGE_EN[f"lab.prompt_{_letter}"] = f"Variant {_letter}: prompt"
+    PAGE_EN[f"lab.clip_{_letter}"] = f"Variant {_letter}"
+
+PAGE_ZH: dict[str, str] = {
+    "heading": "# 🎬 Kling Studio\n通过 WaveSpeed API 使用可灵 Kling v2.0 master 图生视频与文生视频。",
+    "sign_in": "使用 Hugging Face 登录",
+    "key.title": "你的 API 密钥",
+    "key.label": "WaveSpeed API 密钥",
+    "key.help": "只保存在本浏览器中（本地存储）；仅在生成进行时发送到本服务器。",
+    "key.save": "保存在本浏览器",
+    "key.clear": "清除",
+    "tab.i2v": "图生视频",
+    "tab.t2v": "文生视频",
+    "tab.lab": "提示词实验室",
+    "tab.history": "历史记录",
+    "form.start_image": "起始图片",
+    "form.end_image": "结束图片（可选）",
+    "form.prompt": "提示词",
+    "form.i2v_placeholder": "画面中发生什么，镜头如何运动",
+    "form.t2v_placeholder": "场景、动作与镜头",
+    "form.negative": "负面提示词",
+    "form.negative_placeholder": "想要避免的内容",
+    "form.brief": "导演简报",
+    "form.compose": "组合成提示词",
+    "brief.subject": "主体动作",
+    "brief.subject_hint": "主体随时间做什么（微笑、转身、挥手、起身、行走）",
+    "brief.environment": "环境运动",
+    "brief.environment_hint": "树间的风、尘土、雨、雾、飘动的粒子",
+    "brief.camera": "镜头运动",
+    "brief.camera_hint": "缓慢推近、环绕、轻柔平移、稳定的手持感",
+    "brief.continuity": "连贯性",
+    "brief.continuity_hint": "保持人物身份、服装与场景布局一致；自然地落在结束画面上",
+    "move.push_in": "缓慢推近",
+    "move.orbit": "环绕",
+    "move.pan": "轻柔平移",
+    "move.handheld": "手持微晃",
+    "form.advanced": "高级",
+    "form.guidance": "引导强度",
+    "form.guidance_help": "视频遵循提示词的程度：越低越自然，越高越贴合字面。",
+    "form.duration": "时长（秒）",
+    "form.aspect_ratio": "画面比例",
+    "run.generate": "生成",
+    "run.stop": "停止等待",
+    "result.ready": "就绪。",
+    "result.copy_link": "复制此设置的链接",
+    "result.link_placeholder": "链接（不含密钥和图片）会显示在这里",
+    "result.continue": "从最后一帧继续",
+    "examples.starters": "示例：一张样例照片和为它写的提示词（点击填入表单）",
+    "examples.page_prompts": "模型页面上的提示词，可配合你自己的照片使用（点击填入提示词）",
+    "examples.t2v": "模型页面上的示例（点击填入表单）",
+    "showcase.note": "🎬 标有 🎬 的示例附带可灵为其生成的视频，由本 Space 的所有者付费生成一次：点击即可免费观看。",
+    "showcase.note_preview": (
+        "🎬 标有 🎬 的示例附带可灵为其生成的视频，由本 Space 的所有者付费生成一次：点击即可免费观看。"
+        "本 Space 处于预览模式（没有 API 密钥）：这些是本页上仅有的真实可灵视频；在这里点击“生成”得到的是"
+        "模拟视频，并标有 PREVIEW。"
+    ),
+    "lab.help": (
+        "同时运行一个想法的 2 到 4 个变体，并排比较。每个变体都是一个普通任务（会出现在历史记录中，并照常计费）。"
+    ),
+    "lab.model": "模型",
+    "lab.variants": "变体数量",
+    "lab.i2v": "图生视频",
+    "lab.t2v": "文生视频",
+    "lab.shared_image": "起始图片（所有变体共用）",
+    "lab.run": "运行全部变体",
+    "lab.play_all": "▶ 全部从头播放",
+    "lab.use": "使用这个",
+    "history.help": "本浏览器的任务，最新的在前。选择一行即可查看其视频和设置。",
+    "history.clip": "视频",
+    "history.select": "选择一行即可查看其视频和设置。",
+    "history.use_settings": "使用这些设置",
+    "history.resume": "恢复",
+    "history.refresh": "刷新",
+    "history.resume_id": "恢复任意任务 ID",
+    "history.resume_id_placeholder": "来自命令行或 WaveSpeed 控制台的 ID",
+    "history.resume_typed": "恢复此 ID",
+    "stitch.help": (
+        "### 🎞️ 将视频拼接成影片\n\n按播放顺序选择本浏览器的视频，然后点击“拼接”：得到一个 MP4，保存在这里并列在下方。"
+        "免费：不会向 WaveSpeed 发送任何内容。尺寸和帧率相同的视频直接连接；"
+        "否则（或使用交叉淡化时）会按第一个视频的尺寸重新编码，加黑边而不拉伸。预览视频仍标有 PREVIEW。"
+    ),
+    "stitch.clips": "视频（按播放顺序）",
+    "stitch.clips_help": "本浏览器已完成的视频；请选择两个或更多。",
+    "stitch.crossfade": "交叉淡化（秒）",
+    "stitch.go": "拼接",
+    "stitch.film": "影片",
+    "stitch.films": "你的影片",
+    "stitch.films_help": "最新的在前；选择一部观看。",
+    "stitch.none": "还没有影片。",
+    "guide.title": "如何写提示词",
+    "guide.text": (
+        "像写导演简报一样写提示词：\n"
+        "- **主体动作**：主体随时间做什么（微笑、转身、挥手、起身、行走）\n"
+        "- **环境运动**：树间的风、尘土、雨、雾、飘动的粒子\n"
+        "- **镜头运动**：缓慢推近、环绕、轻柔平移、稳定的手持感\n"
+        "- **连贯规则**：保持人物身份、服装和场景布局一致；如果使用结束图片（end_image），让动作自然地“落”在结束画面上"
+    ),
+}
+PAGE_ZH["form.count"] = f"0 / {PROMPT_MAX_CHARS} 个字符"
+for _letter in LETTERS:
+    PAGE_ZH[f"lab.prompt_{_letter}"] = f"变体 {_letter}：提示词"
+    PAGE_ZH[f"lab.clip_{_letter}"] = f"变体 {_letter}"
+
+# -- what handlers write ---------------------------------------------------------------------------
+
+SAY_EN: dict[str, str] = {
+    # the mode banner
+    "banner.own_key": "🟢 **Live (WaveSpeed API), with your own key**: clips are billed to your WaveSpeed account.",
+    "banner.preview": (
+        "🟡 **Preview: clips are simulated locally, no API key set.** They are stand-ins marked PREVIEW, "
+        "not Kling output. Add your own WaveSpeed key below to generate for real."
+    ),
+    "banner.bring_key": (
+        "🟢 **Live (WaveSpeed API)**: every clip is a paid Kling v2.0 master generation. "
+        "This Space asks you to bring your own key (below)."
+    ),
+    "banner.limits": (
+        "🟢 **Live (WaveSpeed API)**: every clip is a paid Kling v2.0 master generation. "
+        "Limits for this Space's key: {per_hour} clips per hour per visitor."
+    ),
+    "banner.limits_budget": (
+        "🟢 **Live (WaveSpeed API)**: every clip is a paid Kling v2.0 master generation. "
+        "Limits for this Space's key: {per_hour} clips per hour per visitor; {left} of today's {budget} budget left."
+    ),
+    # the key panel
+    "key.server_has": "This Space has its own key (never shown).",
+    "key.server_none": "This Space has no key of its own.",
+    "key.saved": "Your key ending in `{last4}` is saved in this browser and is used for your generations.",
+    "key.saved_balance": (
+        "Your key ending in `{last4}` is saved in this browser and is used for your generations. "
+        "WaveSpeed accepted it; balance **{balance}**."
+    ),
+    "key.none": "No key saved in this browser.",
+    "key.refused": "❌ **WaveSpeed refused that key (401)**, so it was not saved.",
+    "key.paste_first": "Paste a WaveSpeed API key first.",
+    "key.unchecked": "Could not check the key with WaveSpeed just now; it is saved, and checked on Generate.",
+    # the price line and the clip's label
+    "price.preview": (
+        "Free preview here (simulated). Live: **{price}** for {seconds} s, usually takes a few minutes. "
+        "[Get a WaveSpeed key]({url})"
+    ),
+    "price.live": "Live: **{price}** for {seconds} s, usually takes a few minutes. [Get a WaveSpeed key]({url})",
+    "video.preview": "Preview clip (simulated, not Kling output)",
+    "video.live": "Kling v2.0 master clip",
+    # a run
+    "stage.validating": "Checking the input",
+    "stage.uploading": "Uploading the image",
+    "stage.submitting": "Submitting the task",
+    "stage.recovering": "Looking for the task",
+    "stage.submitted": "Task created",
+    "stage.created": "Queued at WaveSpeed",
+    "stage.created_preview": "Queued (simulated)",
+    "stage.processing": "Generating",
+    "stage.completed": "Finished",
+    "stage.retrying": "Status check failed, retrying",
+    "stage.downloading": "Downloading the clip",
+    "stage.done": "Done",
+    "stage.error": "Failed",
+    "stage.undocumented": "status {status}, not documented: still waiting",
+    "status.failed": "### ❌ Failed after {elapsed}",
+    "status.done": "### ✅ Done in {elapsed}",
+    "status.running": "### ⏳ {words} · {elapsed}",
+    "status.task": "Task `{task_id}` · {polls} status checks",
+    "status.task_status": "Task `{task_id}` · status **{status}** · {polls} status checks",
+    "status.preview": "_Preview: simulated locally, not Kling output._",
+    "estimate": (
+        "Estimated progress {bar} {percent}% (an estimate, not a measurement: "
+        "a {seconds} s clip typically takes about {about})"
+    ),
+    "estimate.seconds": "{n} s",
+    "estimate.minutes": "{n} min",
+    "busy": "Generating… {elapsed}",
+    "details.task_id": "Task id",
+    "details.model": "Model",
+    "details.inference": "Inference time",
+    "details.inference_value": "{seconds} s",
+    "details.nsfw": "NSFW flag",
+    "details.flagged": "⚠️ flagged",
+    "details.not_flagged": "not flagged",
+    "details.output_url": "Output URL",
+    "details.no_url": "none: simulated locally",
+    "details.url_kept": "{url} (kept 7 days)",
+    "details.price": "Price",
+    "details.free": "free (preview)",
+    "stop.no_task": "Stopped. No task had been created yet, so nothing was sent or charged.",
+    "stop.preview": (
+        "### ⏹ Stopped waiting\n\nTask `{task_id}` is running in the background (a free, simulated preview). "
+        "Its clip is saved when it finishes: it shows here, and in the History tab."
+    ),
+    "stop.live": (
+        "### ⏹ Stopped waiting\n\nTask `{task_id}` is running in the background at WaveSpeed, and is still billed. "
+        "Its clip is saved when it finishes: it shows here, and in the History tab."
+    ),
+    "background.done": "### ✅ Done in the background\n\nTask `{task_id}`: its clip is saved (and in History).",
+    "background.ended": "### ❌ Task `{task_id}`: {status}",
+    # refusals (the English of a refusal is kling.params' own, which the API and the CLI give)
+    "refusal": "Not sent, nothing was charged. {problems}",
+    "refusal.title": "Check the input",
+    "refusal.lab_title": "Check the variants",
+    "refusal.limit_title": "Limit reached",
+    "refusal.sign_in_title": "Sign in first",
+    "refusal.failed_title": "The generation failed",
+    "problem": "{field}: {message}",
+    "problem.required_prompt": "required; describe the video you want",
+    "problem.too_long": "{count} characters; the limit is {limit}",
+    "problem.required_image": "required; give a JPEG or PNG file or an http(s) URL",
+    "problem.image_small": "{width}x{height} px is too small; each side must be at least {min} px",
+    "problem.image_aspect": "aspect ratio {ratio} ({width}x{height} px) is outside {allowed}",
+    "field.prompt": "prompt",
+    "field.negative_prompt": "negative_prompt",
+    "field.image": "image",
+    "field.end_image": "end_image",
+    "field.duration": "duration",
+    "field.guidance_scale": "guidance_scale",
+    "field.aspect_ratio": "aspect_ratio",
+    "spend.own_key_required": (
+        'This Space asks visitors to bring their own WaveSpeed key: add yours under "Your API key". Nothing was sent.'
+    ),
+    "spend.hourly_browser": (
+        "This Space's key allows {limit} clips per hour per browser, and that many have been made; "
+        "the next one frees up in {wait}. Add your own WaveSpeed key to go on now. Nothing was sent."
+    ),
+    "spend.hourly_address": (
+        "This Space's key allows {limit} clips per hour per address, and that many have been made; "
+        "the next one frees up in {wait}. Add your own WaveSpeed key to go on now. Nothing was sent."
+    ),
+    "spend.budget": (
+        "This Space's daily budget of {budget} has {left} left, not enough for this {price} clip; it resets at "
+        "midnight UTC (in {wait}). Add your own WaveSpeed key to go on now. Nothing was sent."
+    ),
+    "time.minutes": "{minutes} min",
+    "time.hours": "{hours} h {minutes} min",
+    "sign_in.refusal": SIGN_IN_REFUSAL,
+    # History
+    "history.when": "When",
+    "history.status": "Status",
+    "history.prompt": "Prompt",
+    "history.mode": "Mode",
+    "history.model": "Model",
+    "history.price": "Price",
+    "history.task_id": "Task id",
+    "history.preview": "Preview",
+    "history.live": "Live",
+    "history.free": "free",
+    "history.total": (
+        "This browser's tasks, newest first. Select a row to see its clip and settings.\n\n"
+        "**{count} tasks** · spent on live clips: **{spent}** ({live} live, {preview} preview)"
+    ),
+    "history.select": "Select a row to see its clip and settings.",
+    "history.select_first": "Select one of your tasks first.",
+    "model.i2v": "Image to Video",
+    "model.t2v": "Text to Video",
+    "job.saved": "clip saved",
+    "job.running": "running in the background",
+    "job.not_downloaded": "done, clip not downloaded: resume",
+    "job.interrupted_preview": "interrupted (preview)",
+    "job.resume": "{status}: resume",
+    "job.failed_code": "{status} ({code})",
+    "job.head_preview": "**{model}** · preview (simulated) · task `{task_id}`",
+    "job.head_live": "**{model}** · live · task `{task_id}`",
+    "job.status": "Status: **{status}**",
+    "job.continues": "Continues task `{task_id}` (from its last frame)",
+    "job.output_url": "Output URL: {url}",
+    "resume.not_an_id": "{text} is not a task id (letters, digits, - and _).",
+    "resume.not_an_id_title": "Check the id",
+    "resume.not_yours": "That task belongs to another browser.",
+    "resume.not_yours_title": "Not yours",
+    "resume.preview_gone": "Preview tasks live only as long as the app that made them; this one cannot be resumed.",
+    "resume.failed_title": "Could not resume",
+    # the Prompt Lab
+    "lab.price_preview": "{count} variants: free preview (simulated clips)",
+    "lab.price_live": "{count} variants: {price} in all",
+    "lab.summary": "{done} of {total} variants done.",
+    "lab.not_started": "Variants from {letter} on were not started: {reason}",
+    "lab.needs_image": "Image to Video needs a start image: add one above, or switch to Text to Video.",
+    "lab.stopped": "Stopped waiting. The variants keep running (and are billed); their clips land in History.",
+    # the showcase
+    "showcase.label": "Kling's output for this example, made {made}: free to watch",
+    "showcase.status": (
+        "### 🎬 {title}\n\n**Kling's output for this example, made {made}: free to watch.**\n\n"
+        "Made once by this Space's owner. Generate makes a new take at the usual price."
+    ),
+    "showcase.made": "Made",
+    "showcase.price": "free to watch (paid once by this Space's owner)",
+    "showcase.image": "Photo",
+    "showcase.prompt": "Prompt",
+    "showcase.negative_prompt": "Negative prompt",
+    "showcase.guidance_scale": "Guidance scale",
+    "showcase.aspect_ratio": "Aspect ratio",
+    "showcase.duration": "Duration (s)",
+    # continue and stitch
+    "continue.none": "There is no finished clip of yours to continue here yet.",
+    "continue.unreadable": "Could not read the clip's last frame: {reason}",
+    "continue.unreadable_title": "Cannot continue",
+    "continue.note": (
+        "### ↪ Continuing task `{task_id}`\n\nIts last frame is the start image and its prompt is in the box: "
+        "edit it for the next shot, then Generate."
+    ),
+    "stitch.title": "Stitch",
+    "stitch.too_few": "Pick at least two clips to stitch, in the order they should play.",
+    "stitch.bad_fade": "The cross-fade is 0 to {max} seconds, not {fade}.",
+    "stitch.failed_title": "Could not stitch",
+    "stitch.none": "No films yet.",
+}
+
+SAY_ZH: dict[str, str] = {
+    "banner.own_key": "🟢 **正式模式（WaveSpeed API），使用你自己的密钥**：视频费用记入你的 WaveSpeed 账户。",
+    "banner.preview": (
+        "🟡 **预览模式：视频在本地模拟生成，未设置 API 密钥。** 它们是标有 PREVIEW 的替身，"
+        "不是可灵的输出。在下方添加你自己的 WaveSpeed 密钥即可真正生成。"
+    ),
+    "banner.bring_key": (
+        "🟢 **正式模式（WaveSpeed API）**：每个视频都是一次付费的 Kling v2.0 master 生成。"
+        "本 Space 要求你使用自己的密钥（见下方）。"
+    ),
+    "banner.limits": (
+        "🟢 **正式模式（WaveSpeed API）**：每个视频都是一次付费的 Kling v2.0 master 生成。"
+        "本 Space 密钥的限额：每位访客每小时 {per_hour} 个视频。"
+    ),
+    "banner.limits_budget": (
+        "🟢 **正式模式（WaveSpeed API）**：每个视频都是一次付费的 Kling v2.0 master 生成。"
+        "本 Space 密钥的限额：每位访客每小时 {per_hour} 个视频；今日预算 {budget}，还剩 {left}。"
+    ),
+    "key.server_has": "本 Space 有自己的密钥（从不显示）。",
+    "key.server_none": "本 Space 没有自己的密钥。",
+    "key.saved": "你以 `{last4}` 结尾的密钥已保存在本浏览器中，用于你的生成。",
+    "key.saved_balance": (
+        "你以 `{last4}` 结尾的密钥已保存在本浏览器中，用于你的生成。WaveSpeed 已接受该密钥；余额 **{balance}**。"
+    ),
+    "key.none": "本浏览器中没有保存密钥。",
+    "key.refused": "❌ **WaveSpeed 拒绝了该密钥（401）**，因此没有保存。",
+    "key.paste_first": "请先粘贴 WaveSpeed API 密钥。",
+    "key.unchecked": "暂时无法向 WaveSpeed 验证该密钥；密钥已保存，将在点击“生成”时验证。",
+    "price.preview": (
+        "此处为免费预览（模拟）。正式生成：{seconds} 秒 **{price}**，通常需要几分钟。[获取 WaveSpeed 密钥]({url})"
+    ),
+    "price.live": "正式生成：{seconds} 秒 **{price}**，通常需要几分钟。[获取 WaveSpeed 密钥]({url})",
+    "video.preview": "预览视频（模拟，不是可灵输出）",
+    "video.live": "Kling v2.0 master 视频",
+    "stage.validating": "正在检查输入",
+    "stage.uploading": "正在上传图片",
+    "stage.submitting": "正在提交任务",
+    "stage.recovering": "正在查找任务",
+    "stage.submitted": "任务已创建",
+    "stage.created": "在 WaveSpeed 排队中",
+    "stage.created_preview": "排队中（模拟）",
+    "stage.processing": "生成中",
+    "stage.completed": "已完成",
+    "stage.retrying": "状态查询失败，正在重试",
+    "stage.downloading": "正在下载视频",
+    "stage.done": "完成",
+    "stage.error": "失败",
+    "stage.undocumented": "状态 {status}（文档中没有）：继续等待",
+    "status.failed": "### ❌ 用时 {elapsed} 后失败",
+    "status.done": "### ✅ 完成，用时 {elapsed}",
+    "status.running": "### ⏳ {words} · {elapsed}",
+    "status.task": "任务 `{task_id}` · 已查询状态 {polls} 次",
+    "status.task_status": "任务 `{task_id}` · 状态 **{status}** · 已查询状态 {polls} 次",
+    "status.preview": "_预览：在本地模拟生成，不是可灵输出。_",
+    "estimate": "预计进度 {bar} {percent}%（这是估计，不是测量：一个 {seconds} 秒的视频通常需要约 {about}）",
+    "estimate.seconds": "{n} 秒",
+    "estimate.minutes": "{n} 分钟",
+    "busy": "生成中… {elapsed}",
+    "details.task_id": "任务 ID",
+    "details.model": "模型",
+    "details.inference": "推理时间",
+    "details.inference_value": "{seconds} 秒",
+    "details.nsfw": "NSFW 标记",
+    "details.flagged": "⚠️ 已标记",
+    "details.not_flagged": "未标记",
+    "details.output_url": "输出 URL",
+    "details.no_url": "无：本地模拟",
+    "details.url_kept": "{url}（保留 7 天）",
+    "details.price": "价格",
+    "details.free": "免费（预览）",
+    "stop.no_task": "已停止。尚未创建任务，因此没有发送任何内容，也没有收费。",
+    "stop.preview": (
+        "### ⏹ 已停止等待\n\n任务 `{task_id}` 在后台继续运行（免费的模拟预览）。"
+        "完成后会保存其视频：它会显示在这里和“历史记录”标签页中。"
+    ),
+    "stop.live": (
+        "### ⏹ 已停止等待\n\n任务 `{task_id}` 在 WaveSpeed 后台继续运行，并且仍会计费。"
+        "完成后会保存其视频：它会显示在这里和“历史记录”标签页中。"
+    ),
+    "background.done": "### ✅ 已在后台完成\n\n任务 `{task_id}`：其视频已保存（也在历史记录中）。",
+    "background.ended": "### ❌ 任务 `{task_id}`：{status}",
+    "refusal": "未发送，没有收费。{problems}",
+    "refusal.title": "请检查输入",
+    "refusal.lab_title": "请检查各个变体",
+    "refusal.limit_title": "已达上限",
+    "refusal.sign_in_title": "请先登录",
+    "refusal.failed_title": "生成失败",
+    "problem": "{field}：{message}",
+    "problem.required_prompt": "必填；请描述你想要的视频",
+    "problem.too_long": "{count} 个字符；上限为 {limit}",
+    "problem.required_image": "必填；请提供 JPEG 或 PNG 文件，或 http(s) URL",
+    "problem.image_small": "{width}x{height} 像素太小；每条边至少需要 {min} 像素",
+    "problem.image_aspect": "画面比例 {ratio}（{width}x{height} 像素）超出允许范围 {allowed}",
+    "field.prompt": "提示词",
+    "field.negative_prompt": "负面提示词",
+    "field.image": "起始图片",
+    "field.end_image": "结束图片",
+    "field.duration": "时长",
+    "field.guidance_scale": "引导强度",
+    "field.aspect_ratio": "画面比例",
+    "spend.own_key_required": (
+        "本 Space 要求访客使用自己的 WaveSpeed 密钥：请在“你的 API 密钥”中添加。没有发送任何内容。"
+    ),
+    "spend.hourly_browser": (
+        "本 Space 的密钥每个浏览器每小时允许生成 {limit} 个视频，已经用完；下一个名额将在 {wait} 后空出。"
+        "添加你自己的 WaveSpeed 密钥即可立即继续。没有发送任何内容。"
+    ),
+    "spend.hourly_address": (
+        "本 Space 的密钥每个网络地址每小时允许生成 {limit} 个视频，已经用完；下一个名额将在 {wait} 后空出。"
+        "添加你自己的 WaveSpeed 密钥即可立即继续。没有发送任何内容。"
+    ),
+    "spend.budget": (
+        "本 Space 的每日预算 {budget} 还剩 {left}，不够这个 {price} 的视频；预算在 UTC 午夜重置（{wait} 后）。"
+        "添加你自己的 WaveSpeed 密钥即可立即继续。没有发送任何内容。"
+    ),
+    "time.minutes": "{minutes} 分钟",
+    "time.hours": "{hours} 小时 {minutes} 分钟",
+    "sign_in.refusal": (
+        "本 Space 的密钥只供使用 Hugging Face 登录的访客使用：请登录，或在“你的 API 密钥”中添加你自己的 "
+        "WaveSpeed 密钥。没有发送任何内容。"
+    ),
+    "history.when": "时间",
+    "history.status": "状态",
+    "history.prompt": "提示词",
+    "history.mode": "模式",
+    "history.model": "模型",
+    "history.price": "价格",
+    "history.task_id": "任务 ID",
+    "history.preview": "预览",
+    "history.live": "正式",
+    "history.free": "免费",
+    "history.total": (
+        "本浏览器的任务，最新的在前。选择一行即可查看其视频和设置。\n\n"
+        "**共 {count} 个任务** · 正式视频花费：**{spent}**（正式 {live} 个，预览 {preview} 个）"
+    ),
+    "history.select": "选择一行即可查看其视频和设置。",
+    "history.select_first": "请先选择你的一个任务。",
+    "model.i2v": "图生视频",
+    "model.t2v": "文生视频",
+    "job.saved": "视频已保存",
+    "job.running": "在后台运行中",
+    "job.not_downloaded": "已完成，视频未下载：可恢复",
+    "job.interrupted_preview": "已中断（预览）",
+    "job.resume": "{status}：可恢复",
+    "job.failed_code": "{status}（{code}）",
+    "job.head_preview": "**{model}** · 预览（模拟） · 任务 `{task_id}`",
+    "job.head_live": "**{model}** · 正式 · 任务 `{task_id}`",
+    "job.status": "状态：**{status}**",
+    "job.continues": "接续任务 `{task_id}`（从其最后一帧开始）",
+    "job.output_url": "输出 URL：{url}",
+    "resume.not_an_id": "{text} 不是任务 ID（只能包含字母、数字、- 和 _）。",
+    "resume.not_an_id_title": "请检查 ID",
+    "resume.not_yours": "该任务属于另一个浏览器。",
+    "resume.not_yours_title": "不是你的任务",
+    "resume.preview_gone": "预览任务只在生成它的应用运行期间存在；这个任务无法恢复。",
+    "resume.failed_title": "无法恢复",
+    "lab.price_preview": "{count} 个变体：免费预览（模拟视频）",
+    "lab.price_live": "{count} 个变体：共 {price}",
+    "lab.summary": "{total} 个变体中已完成 {done} 个。",
+    "lab.not_started": "从变体 {letter} 起未启动：{reason}",
+    "lab.needs_image": "图生视频需要起始图片：请在上方添加，或切换到文生视频。",
+    "lab.stopped": "已停止等待。各变体仍在运行（并计费）；它们的视频会出现在历史记录中。",
+    "showcase.label": "可灵为此示例生成的视频，生成于 {made}：免费观看",
+    "showcase.status": (
+        "### 🎬 {title}\n\n**可灵为此示例生成的视频，生成于 {made}：免费观看。**\n\n"
+        "由本 Space 的所有者生成一次。点击“生成”会按正常价格重新生成。"
+    ),
+    "showcase.made": "生成时间",
+    "showcase.price": "免费观看（由本 Space 的所有者付费一次）",
+    "showcase.image": "照片",
+    "showcase.prompt": "提示词",
+    "showcase.negative_prompt": "负面提示词",
+    "showcase.guidance_scale": "引导强度",
+    "showcase.aspect_ratio": "画面比例",
+    "showcase.duration": "时长（秒）",
+    "continue.none": "这里还没有你的已完成视频可以继续。",
+    "continue.unreadable": "无法读取视频的最后一帧：{reason}",
+    "continue.unreadable_title": "无法继续",
+    "continue.note": (
+        "### ↪ 接续任务 `{task_id}`\n\n它的最后一帧已作为起始图片，它的提示词已在输入框中："
+        "为下一个镜头修改提示词，然后点击“生成”。"
+    ),
+    "stitch.title": "拼接",
+    "stitch.too_few": "请按播放顺序选择至少两个要拼接的视频。",
+    "stitch.bad_fade": "交叉淡化应为 0 到 {max} 秒，而不是 {fade}。",
+    "stitch.failed_title": "无法拼接",
+    "stitch.none": "还没有影片。",
+}
+
+# What the page's own scripts write (the browser picks by `navigator.language`, as Gradio does).
+SCRIPT_EN: dict[str, str] = {
+    "count": "{count} / {limit} characters",
+    "count_over": "⚠️ {count} / {limit} characters: {over} over the limit",
+    "copied": "✓ Link copied",
+    "copy_failed": "Copy the link beside this button",
+    "replace_prompt": "Replace the prompt you typed with the director's brief?",
+    "title_running": "⏳ Generating · Kling Studio",
+    "title_done": "✅ Clip ready · Kling Studio",
+    "title_failed": "❌ Failed · Kling Studio",
+}
+SCRIPT_ZH: dict[str, str] = {
+    "count": "{count} / {limit} 个字符",
+    "count_over": "⚠️ {count} / {limit} 个字符：超出上限 {over} 个",
+    "copied": "✓ 链接已复制",
+    "copy_failed": "请复制此按钮旁边的链接",
+    "replace_prompt": "要用导演简报替换你已输入的提示词吗？",
+    "title_running": "⏳ 生成中 · Kling Studio",
+    "title_done": "✅ 视频已就绪 · Kling Studio",
+    "title_failed": "❌ 失败 · Kling Studio",
+}
+
+PAGE = {"en": PAGE_EN, "zh": PAGE_ZH}
+SCRIPT = {"en": SCRIPT_EN, "zh": SCRIPT_ZH}
+SAY = {"en": SAY_EN, "zh": SAY_ZH}
+
+
+@cache
+def i18n() -> gr.I18n:
+    """The page's fixed text for `launch(i18n=...)`. Gradio's page picks "zh-CN" for a browser in
+    Simplified Chinese and falls back from any "zh-…" to "zh" (so zh-TW, zh-HK and zh-SG read
+    Simplified rather than English), then to "en"."""
+    import gradio as gr
+
+    return gr.I18n(en=PAGE_EN, zh=PAGE_ZH, **{"zh-CN": PAGE_ZH})
+
+
+def text(key: str) -> I18nData:
+    """A piece of the page's fixed text, translated in the browser. KeyError for an unknown key."""
+    if key not in PAGE_EN:
+        raise KeyError(key)
+    return i18n()(key)
+
+
+def language(accept_language: str | None) -> Lang:
+    """ "zh" when the browser's first language is Chinese (zh, zh-CN, zh-Hans-…), else "en". Only
+    the first tag counts, as only `navigator.language` counts for the page's fixed text."""
+    first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
+    return "zh" if first == "zh" or first.startswith("zh-") else "en"
+
+
+def say(lang: Lang | None, key: str, **values: Any) -> str:
+    """The sentence `key` in `lang` (English for anything else), its slots filled from `values`."""
+    table = SAY.get(lang or "en", SAY_EN)
+    return table[key].format(**values)
+
+
+def minutes_text(seconds: float, lang: Lang = "en") -> str:
+    """A wait, rounded to the minute: "42 min", "1 h 5 min"."""
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return say(lang, "time.minutes", minutes=minutes)
+    return say(lang, "time.hours", hours=minutes // 60, minutes=minutes % 60)
+
+
+def spend_text(lang: Lang, reason: str, **values: Any) -> str:
+    """Why a limit of the Space's key refused a run (kling.guard); `wait_s` is a wait in seconds."""
+    if "wait_s" in values:
+        values["wait"] = minutes_text(float(values.pop("wait_s")), lang)
+    return say(lang, f"spend.{reason}", **values)
+
+
+def slots(template: str) -> set[str]:
+    """The named slots of a template: "{a} of {b}" -> {"a", "b"}."""
+    return {name for _, name, _, _ in Formatter().parse(template) if name}
