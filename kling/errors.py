@@ -6,8 +6,8 @@ id whenever a task exists. No message ever contains an API key.
 
 from __future__ import annotations
 
-import os
 import dataclasses
+import os
 from dataclasses import dataclass
 
 

@@ -23,6 +23,7 @@ from gradio.data_classes import ImageData
 
 from .errors import ValidationError
 from .params import INPUT_MAX_BYTES, check_declared_size, guard_pillow
+from .strings import english
 
 
 class ImageInput(gr.Image):
@@ -53,7 +54,7 @@ class ImageInput(gr.Image):
         else:
             raise gr.Error("No image file was received.")
         try:
-            check_declared_size(path, field=str(self.label or "image"))
+            check_declared_size(path, field=english(self.label) or "image")
         except ValidationError as exc:
             raise gr.Error(str(exc), title="Image refused") from None
         return str(path)

@@ -205,12 +205,15 @@ def build_page(
                 i2v_examples = example_gallery(
                     text("examples.starters"), [thumbnail(s, showcase) for s in STARTERS], columns=4
                 )
-                gr.Examples(
+                page_prompts = gr.Examples(
                     [[idea.prompt, idea.negative_prompt] for idea in I2V_PROMPTS],
                     inputs=[i2v_text.prompt, i2v_text.negative],
                     cache_examples=False,
                     label=text("examples.page_prompts"),
                 )
+                # No column names: Gradio names them after the inputs' labels and would show those as
+                # translation keys (a Dataset's headers are not translated). The table reads without.
+                page_prompts.dataset.headers = []
             i2v = I2VForm(i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out, i2v_continues)
 
             with gr.Tab(text("tab.t2v"), id="t2v"):

@@ -23,21 +23,10 @@ from .errors import DownloadError, KlingError, SubmitUncertainError, TaskFailedE
 from .guard import Reservation, SpendGuard
 from .journal import Journal
 from .params import I2VRequest, PreparedImage
+from .strings import SAY_EN, Lang, say
 
-STAGE_WORDS = {
-    "validating": "Checking the input",
-    "uploading": "Uploading the image",
-    "submitting": "Submitting the task",
-    "recovering": "Looking for the task",
-    "submitted": "Task created",
-    "created": "Queued at WaveSpeed",
-    "processing": "Generating",
-    "completed": "Finished",
-    "retrying": "Status check failed, retrying",
-    "downloading": "Downloading the clip",
-    "done": "Done",
-    "error": "Failed",
-}
+# The stages a run's status line names, in kling/strings.py as "stage.<name>" (English and Chinese).
+STAGES = frozenset(key.removeprefix("stage.") for key in SAY_EN if key.startswith("stage."))
 
 
 @dataclass(frozen=True)
@@ -66,12 +55,17 @@ class RunState:
 
     @property
     def status_words(self) -> str:
-        if self.stage == "polled" and self.task and self.task.status not in STAGE_WORDS and self.message:
-            return self.message  # "status pending, not documented: still waiting"
+        return self.words()
+
+    def words(self, lang: Lang = "en") -> str:
+        """What the run is doing, in a few words ("Queued at WaveSpeed"); a status WaveSpeed does
+        not document is named as it came ("status pending, not documented: still waiting")."""
+        if self.stage == "polled" and self.task and self.task.status not in STAGES and self.message:
+            return say(lang, "status.undocumented", status=self.task.status or "(empty)")
         key = self.task.status if self.stage == "polled" and self.task else self.stage
         if self.preview and key == "created":
-            return "Queued (simulated)"
-        return STAGE_WORDS.get(key, key)
+            key = "created_preview"
+        return say(lang, f"stage.{key}") if key in STAGES else key
 
     def elapsed(self, now: float | None = None) -> float:
         return (now if now is not None else time.monotonic()) - self.started

@@ -294,7 +294,7 @@ SAY_EN: dict[str, str] = {
     "stage.downloading": "Downloading the clip",
     "stage.done": "Done",
     "stage.error": "Failed",
-    "stage.undocumented": "status {status}, not documented: still waiting",
+    "status.undocumented": "status {status}, not documented: still waiting",
     "status.failed": "### ❌ Failed after {elapsed}",
     "status.done": "### ✅ Done in {elapsed}",
     "status.running": "### ⏳ {words} · {elapsed}",
@@ -488,7 +488,7 @@ SAY_ZH: dict[str, str] = {
     "stage.downloading": "正在下载视频",
     "stage.done": "完成",
     "stage.error": "失败",
-    "stage.undocumented": "状态 {status}（文档中没有）：继续等待",
+    "status.undocumented": "状态 {status}（文档中没有）：继续等待",
     "status.failed": "### ❌ 用时 {elapsed} 后失败",
     "status.done": "### ✅ 完成，用时 {elapsed}",
     "status.running": "### ⏳ {words} · {elapsed}",
@@ -672,6 +672,15 @@ def text(key: str) -> I18nData:
     if key not in PAGE_EN:
         raise KeyError(key)
     return i18n()(key)
+
+
+def english(label: object) -> str:
+    """A label as an English reader sees it: a fixed text's English, else the label itself. For the
+    messages scripts read (an API caller's refusal names the field by its English label)."""
+    key = getattr(label, "key", None)
+    if isinstance(key, str) and key in PAGE_EN:
+        return PAGE_EN[key]
+    return str(label) if label else ""
 
 
 def language(accept_language: str | None) -> Lang:

@@ -113,17 +113,6 @@ def busy_label(status: str, lang: Lang = "en") -> str | None:
     return say(lang, "busy", elapsed=elapsed).strip()
 
 
-def stage_words(state: RunState, lang: Lang = "en") -> str:
-    """What the run is doing, in a few words ("Queued at WaveSpeed"); a status WaveSpeed does not
-    document is named as it came."""
-    if state.stage == "polled" and state.task and f"stage.{state.task.status}" not in SAY_EN:
-        return say(lang, "stage.undocumented", status=state.task.status)
-    key = state.task.status if state.stage == "polled" and state.task else state.stage
-    if state.preview and key == "created":
-        key = "created_preview"
-    return say(lang, f"stage.{key}") if f"stage.{key}" in SAY_EN else key
-
-
 def status_markdown(state: RunState, now: float | None = None, lang: Lang = "en") -> str:
     elapsed = clock(state.elapsed(now))
     if state.stage == "error":
@@ -131,7 +120,7 @@ def status_markdown(state: RunState, now: float | None = None, lang: Lang = "en"
     elif state.stage == "done":
         lines = [say(lang, "status.done", elapsed=elapsed)]
     else:
-        words = stage_words(state, lang)
+        words = state.words(lang)
         lines = [say(lang, "status.running", words=words, elapsed=elapsed), estimate_html(state, now, lang)]
         if state.stage in ("retrying", "recovering") and state.message:
             lines.append(state.message)

@@ -8,10 +8,12 @@ on a free loopback port, drives Debian's Chromium at /usr/bin/chromium with Play
   t2v.png    the Text to Video tab with an example filled in (with a showcase, each shows its clip)
   clip.png   a finished preview clip with its status and details
   phone.png  the top of the page on a 390x844 phone (device scale 2, so 780x1688 pixels)
+  zh-CN.png  the Text to Video tab for a browser set to Simplified Chinese, an example filled in
 
 Options: --out DIR (default docs/screenshots), --url URL to shoot an app that is already running
 instead of starting one; KLING_SHOWCASE_DIR, when set, is passed to the app it starts. Emoji in the
-page need a colour emoji font (`apt-get install -y fonts-noto-color-emoji`), or they show as boxes.
+page need a colour emoji font (`apt-get install -y fonts-noto-color-emoji`), and zh-CN.png a Chinese
+font (`apt-get install -y fonts-noto-cjk`), or they show as boxes.
 """
 
 from __future__ import annotations
@@ -138,6 +140,15 @@ def shoot(url: str, out: Path) -> list[Path]:
             settle(page)
             page.screenshot(path=out / "phone.png")
             written.append(out / "phone.png")
+            context.close()
+
+            context, page = open_page(browser, url, viewport=DESKTOP, locale="zh-CN")
+            tab = open_tab(page, "文生视频")
+            tab.locator(".kling-examples").get_by_alt_text(re.compile(r"^Cozy reading \(1:1\)")).click()
+            expect(tab.get_by_label("提示词", exact=True)).to_have_value(re.compile("^Cozy indoor scene"))
+            settle(page)
+            page.screenshot(path=out / "zh-CN.png")
+            written.append(out / "zh-CN.png")
             context.close()
         finally:
             browser.close()
