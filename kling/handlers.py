@@ -675,7 +675,7 @@ class Lab:
             requests = lab.validated(variants, image=image if i2v else None, aspect_ratio=values[form.aspect_ratio])
         except ValidationError as exc:
             raise gr.Error(refusal_text(exc, lang), title=say(lang, "refusal.lab_title")) from None
-        labels, runs, refused = lab.differences(variants, i2v=i2v), [], ""
+        labels, runs, refused = lab.differences(variants, i2v=i2v, lang=lang), [], ""
         for checked in requests:
             try:
                 runs.append(self.g.start(checked, who, user_key))
@@ -875,7 +875,7 @@ class Films:
         missing = [task_id for task_id, job in zip(picked, jobs) if job is None]
         if missing:
             raise gr.Error(
-                f"Not one of this browser's finished clips: {', '.join(missing)[:120]}. Refresh and pick again.",
+                say(lang, "stitch.not_yours", ids=", ".join(missing)[:120]),
                 title=title,
             )
         clips = [Path(job.local_path) for job in jobs if job is not None]
@@ -903,7 +903,7 @@ class Films:
         film = owned_film(self.data_dir, owner, name or "")
         stitch = self.parts.history.stitch
         if film is None:
-            about = say(lang_of(session), "stitch.none") if not name else "That film is not one of yours."
+            about = say(lang_of(session), "stitch.film_not_yours" if name else "stitch.none")
             return {stitch.film: None, stitch.about: about}
         return {stitch.film: self.g.clips.servable(film.path(self.data_dir)), stitch.about: film_markdown(film)}
 

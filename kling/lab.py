@@ -62,25 +62,26 @@ def validated(
     return requests
 
 
-def differences(variants: list[Variant], *, i2v: bool) -> list[str]:
+def differences(variants: list[Variant], *, i2v: bool, lang: Lang = "en") -> list[str]:
     """For each variant, what sets it apart: the fields whose values are not the same in all."""
     names = [f.name for f in fields(Variant) if i2v or f.name != "guidance_scale"]
     varying = [name for name in names if len({getattr(v, name) for v in variants}) > 1]
     labels = []
     for letter, variant in zip(LETTERS, variants):
-        parts = [_describe(name, getattr(variant, name)) for name in varying]
-        labels.append(f"{letter}: " + ("; ".join(parts) if parts else "same settings (a second take)"))
+        parts = [_describe(name, getattr(variant, name), lang) for name in varying]
+        what = "; ".join(parts) if parts else say(lang, "lab.same")
+        labels.append(say(lang, "lab.label", letter=letter, what=what))
     return labels
 
 
-def _describe(name: str, value: Any) -> str:
+def _describe(name: str, value: Any, lang: Lang) -> str:
     if name == "duration":
-        return f"{value} s"
+        return say(lang, "lab.seconds", value=value)
     if name == "guidance_scale":
-        return f"guidance {value:g}"
-    text = str(value).strip() or "(none)"
+        return say(lang, "lab.guidance", value=f"{value:g}")
+    text = str(value).strip() or say(lang, "lab.none")
     short = text if len(text) <= 60 else text[:57] + "..."
-    return f"negative: {short}" if name == "negative_prompt" else f"“{short}”"
+    return say(lang, "lab.negative", text=short) if name == "negative_prompt" else f"“{short}”"
 
 
 def total_price_text(durations: list[Any], *, preview: bool, lang: Lang = "en") -> str:

@@ -399,11 +399,11 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         form.out.timer.tick(
             gen.background_for(form.out), [form.out.status, p.session], background, show_progress="hidden", **private
         )
+        form.out.status.change(None, form.out.status, None, js=TITLE_JS, **private)
         form.out.status.change(
             partial(gen.busy, form.buttons),
             [form.out.status, p.session],
             [form.buttons.go, form.buttons.stop],
-            js=TITLE_JS,
             show_progress="hidden",
             **private,
         )

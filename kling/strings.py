@@ -409,6 +409,12 @@ SAY_EN: dict[str, str] = {
     "lab.price_preview": "{count} variants: free preview (simulated clips)",
     "lab.price_live": "{count} variants: {price} in all",
     "lab.summary": "{done} of {total} variants done.",
+    "lab.label": "{letter}: {what}",
+    "lab.same": "same settings (a second take)",
+    "lab.seconds": "{value} s",
+    "lab.guidance": "guidance {value}",
+    "lab.negative": "negative: {text}",
+    "lab.none": "(none)",
     "lab.not_started": "Variants from {letter} on were not started: {reason}",
     "lab.needs_image": "Image to Video needs a start image: add one above, or switch to Text to Video.",
     "lab.stopped": "Stopped waiting. The variants keep running (and are billed); their clips land in History.",
@@ -439,6 +445,8 @@ SAY_EN: dict[str, str] = {
     "stitch.bad_fade": "The cross-fade is 0 to {max} seconds, not {fade}.",
     "stitch.failed_title": "Could not stitch",
     "stitch.none": "No films yet.",
+    "stitch.not_yours": "Not one of this browser's finished clips: {ids}. Refresh and pick again.",
+    "stitch.film_not_yours": "That film is not one of yours.",
 }
 
 SAY_ZH: dict[str, str] = {
@@ -600,6 +608,12 @@ SAY_ZH: dict[str, str] = {
     "lab.price_preview": "{count} 个变体：免费预览（模拟视频）",
     "lab.price_live": "{count} 个变体：共 {price}",
     "lab.summary": "{total} 个变体中已完成 {done} 个。",
+    "lab.label": "{letter}：{what}",
+    "lab.same": "设置相同（再拍一条）",
+    "lab.seconds": "{value} 秒",
+    "lab.guidance": "引导强度 {value}",
+    "lab.negative": "负面：{text}",
+    "lab.none": "（无）",
     "lab.not_started": "从变体 {letter} 起未启动：{reason}",
     "lab.needs_image": "图生视频需要起始图片：请在上方添加，或切换到文生视频。",
     "lab.stopped": "已停止等待。各变体仍在运行（并计费）；它们的视频会出现在历史记录中。",
@@ -628,6 +642,8 @@ SAY_ZH: dict[str, str] = {
     "stitch.bad_fade": "交叉淡化应为 0 到 {max} 秒，而不是 {fade}。",
     "stitch.failed_title": "无法拼接",
     "stitch.none": "还没有影片。",
+    "stitch.not_yours": "不是本浏览器已完成的视频：{ids}。请刷新后重新选择。",
+    "stitch.film_not_yours": "那部影片不是你的。",
 }
 
 # What the page's own scripts write (the browser picks by `navigator.language`, as Gradio does).

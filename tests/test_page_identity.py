@@ -214,6 +214,10 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
                 nothing_of_theirs(result)
 
     lab_values = {p.lab.count: 2, **{slot.duration: 5 for slot in p.lab.slots}}
+
+    def pick(index: int) -> gr.SelectData:
+        return gr.SelectData(None, {"index": index, "value": None, "selected": True})
+
     calls = {
         "Visitor.restore": restore,
         "Visitor.save_key": reads_no_owner(lambda s: h.visitor.save_key("", s, 5, 5)),
@@ -233,6 +237,17 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "Films.show": show_film,
         "Lab.run": lab_run,
         "Lab.price": reads_no_owner(lambda s: h.lab.price({**lab_values, p.session: s})),
+        # These read only the session's language.
+        "Lab.stopped": reads_no_owner(lambda s: {p.lab.summary: h.lab.stopped(s)}),
+        "Generation.refusal_t2v": reads_no_owner(
+            lambda s: dict(enumerate(asyncio.run(g.refusal_t2v("", "", "16:9", 5, s))))
+        ),
+        "Generation.refusal_i2v": reads_no_owner(
+            lambda s: dict(enumerate(asyncio.run(g.refusal_i2v(None, "x", "", 0.5, 5, None, s))))
+        ),
+        "Generation.busy": reads_no_owner(lambda s: g.busy(p.t2v.buttons, "### ⏳ Generating · 0:05", s)),
+        "Examples.pick_starter": reads_no_owner(lambda s: h.examples.pick_starter(s, pick(0))),
+        "Examples.pick_t2v": reads_no_owner(lambda s: h.examples.pick_t2v(s, pick(0))),
     }
     events = owner_events(demo, handlers)
     assert set(events) <= set(calls), f"an event without a forged-owner test: {set(events) - set(calls)}"
@@ -259,8 +274,8 @@ def test_the_browsers_own_rows_are_found_with_its_signed_token_and_the_signed_in
     t2v(handlers, {"token": "", "key": ""}, profile=alice())
     asyncio.run(handlers.generation.runner.backend.aclose())
     table = handlers.history.parts.history.table
-    mine = asyncio.run(handlers.history.list(session, request()))[table]
-    alices = asyncio.run(handlers.history.list({"token": "", "key": ""}, request(), alice()))[table]
+    mine = asyncio.run(handlers.history.list(session, request()))[table].value["data"]
+    alices = asyncio.run(handlers.history.list({"token": "", "key": ""}, request(), alice()))[table].value["data"]
     assert len(mine) == 1 and len(alices) == 1 and mine[0][-1] != alices[0][-1]
     assert {job.owner for job in handlers.history.journal.all()} == {owner, "hf:alice"}
 
@@ -380,7 +395,7 @@ def test_the_sign_in_button_only_on_a_space_with_oauth(tmp_path, monkeypatch):
         monkeypatch.setattr(gradio.oauth, f"OAUTH_{name}", value)
     monkeypatch.setattr(gradio.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
     (button,) = buttons(build(tmp_path / "space", space_id="me/kling", hf_oauth=True)[0])
-    assert "Sign in with Hugging Face" in str(button.value)
+    assert english(button.value) == "Sign in with Hugging Face"
     assert Settings.from_env({"SPACE_ID": "me/kling", "OAUTH_CLIENT_ID": "x"}, dotenv=False).sign_in
     assert not Settings.from_env({"OAUTH_CLIENT_ID": "x"}, dotenv=False).sign_in
 
