@@ -185,3 +185,13 @@ def test_the_readmes_python_example_ends_and_reports(preview_app, tmp_path, refu
     else:
         assert lines[0].endswith(".mp4") and probe(lines[0]).codec == "h264"
         assert any("Done" in line for line in lines[1:]) and lines[-1].endswith(".mp4")
+
+
+def test_a_script_on_a_chinese_machine_still_reads_english(preview_app):
+    """Scripts parse what the API says: a gradio_client whose requests carry a Chinese
+    Accept-Language gets the English refusal, as every API caller does (issue 18)."""
+    client = preview_app.client(headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    with pytest.raises(ValidationError) as refused:
+        client.predict("猫" * 2501, "", "16:9", 5, api_name="/text_to_video")
+    assert "2501 characters; the limit is 2500" in str(refused.value)
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in str(refused.value).replace("猫", ""))
