@@ -29,7 +29,7 @@ from .journal import Job, Journal
 from .params import I2VRequest, T2VRequest
 from .runner import Run, Runner, RunState
 from .showcase import ShowcaseClip, clip_for
-from .strings import Lang, language, say, spend_text, text
+from .strings import Lang, example_title, language, say, spend_text, text
 from .views import (
     LAB_I2V,
     SHARED_SETTINGS,
@@ -61,7 +61,7 @@ from .views import (
     video_label,
 )
 from .visitor import visitor
-from .widgets import CROSSFADE_MAX_S, I2VForm, LabSlot, Parts, ResultPanel, RunButtons, T2VForm
+from .widgets import CROSSFADE_MAX_S, I2VForm, LabSlot, Parts, ResultPanel, RunButtons, T2VForm, thumbnails
 
 log = logging.getLogger("kling.showcase")
 
@@ -434,9 +434,10 @@ class Generation:
 class Visitor:
     """A browser arriving, saving or clearing its key, and following a shared link."""
 
-    def __init__(self, generation: Generation, parts: Parts) -> None:
+    def __init__(self, generation: Generation, parts: Parts, showcase: dict[str, ShowcaseClip] | None = None) -> None:
         self.g = generation
         self.parts = parts
+        self.showcase = showcase or {}
 
     async def restore(
         self,
@@ -455,7 +456,11 @@ class Visitor:
         if session["key"]:
             # Tasks paid with this browser's own key can only resume now that the key is back.
             self.g.runner.resume_unfinished(owner=who.owner, user_key=session["key"])
-        return {self.parts.owner_store: who.browser_token, **self._session(session, i2v_duration, t2v_duration)}
+        updates = {self.parts.owner_store: who.browser_token, **self._session(session, i2v_duration, t2v_duration)}
+        if lang != "en":  # the examples' captions (and alt texts) were built in English
+            updates[self.parts.i2v.examples] = gr.Gallery(thumbnails(STARTERS, self.showcase, lang))
+            updates[self.parts.t2v.examples] = gr.Gallery(thumbnails(T2V_EXAMPLES, self.showcase, lang))
+        return updates
 
     async def save_key(
         self, typed: str | None, session: Session | None, i2v_duration: int | str, t2v_duration: int | str
@@ -796,7 +801,7 @@ class Examples:
         clip = self.clip(example)
         if clip is not None:
             updates |= {
-                form.out.status: showcase_status(example.title, clip, lang),
+                form.out.status: showcase_status(example_title(example.key, example.title, lang), clip, lang),
                 form.out.video: str(clip.clip_path),
                 form.out.details: showcase_details(clip, lang),
             }
@@ -925,7 +930,7 @@ class Handlers:
     ) -> None:
         self.generation = generation
         self.examples = Examples(showcase or {}, parts)
-        self.visitor = Visitor(generation, parts)
+        self.visitor = Visitor(generation, parts, showcase)
         self.history = History(generation, journal, parts)
         self.lab = Lab(generation, parts)
         self.films = Films(generation, journal, parts)

@@ -14,21 +14,18 @@ from typing import Any
 import gradio as gr
 from gradio.blocks import Block
 from gradio.utils import get_space
-from PIL import Image
 
 from . import lab
 from .config import Settings
-from .examples import I2V_PROMPTS, STARTERS, T2V_EXAMPLES, Generable, Starter
+from .examples import I2V_PROMPTS, STARTERS, T2V_EXAMPLES
 from .handlers import Generation, Handlers, compose_into
 from .journal import Journal
 from .params import ASPECT_RATIOS, PROMPT_MAX_CHARS
-from .showcase import ShowcaseClip, clip_for
+from .showcase import ShowcaseClip
 from .strings import SCRIPT, text
-from .thumbs import gallery_image
 from .views import (
     LAB_I2V,
     LAB_T2V,
-    example_caption,
     history_headers,
     key_status,
     mode_banner,
@@ -49,12 +46,12 @@ from .widgets import (
     guidance_slider,
     lab_slot,
     prompt_box,
-    ratio_card,
     refinements,
     result_panel,
     run_buttons,
     start_image,
     stitch_panel,
+    thumbnails,
 )
 
 # -- copy ----------------------------------------------------------------------------------------
@@ -136,21 +133,6 @@ def theme() -> gr.themes.Base:
     )
 
 
-def thumbnail(example: Generable, showcase: dict[str, ShowcaseClip]) -> tuple[str | Image.Image, str]:
-    """An example's thumbnail and caption: its showcase clip's poster frame where there is one,
-    else a small copy of its photo (Image to Video; the full photo loads only when the example is used)
-    or a plain card in its aspect ratio (Text to Video)."""
-    clip = clip_for(example, showcase)
-    title = example.title if isinstance(example, Starter) else f"{example.title} ({example.aspect_ratio})"
-    if clip is not None and clip.poster_path is not None:
-        image: str | Image.Image = str(clip.poster_path)
-    else:
-        image = (
-            str(gallery_image(example.image_path)) if isinstance(example, Starter) else ratio_card(example.aspect_ratio)
-        )
-    return image, example_caption(title, clip is not None)
-
-
 # -- the page ------------------------------------------------------------------------------------
 
 
@@ -202,9 +184,7 @@ def build_page(
                         i2v_out = result_panel()
                         i2v_continues = gr.State(None)  # a State directly in gr.Tabs would count as a tab
                 gr.Markdown(text(note) if note else "", visible=bool(note), elem_classes="kling-showcase-note")
-                i2v_examples = example_gallery(
-                    text("examples.starters"), [thumbnail(s, showcase) for s in STARTERS], columns=4
-                )
+                i2v_examples = example_gallery(text("examples.starters"), thumbnails(STARTERS, showcase), columns=4)
                 page_prompts = gr.Examples(
                     [[idea.prompt, idea.negative_prompt] for idea in I2V_PROMPTS],
                     inputs=[i2v_text.prompt, i2v_text.negative],
@@ -214,7 +194,17 @@ def build_page(
                 # No column names: Gradio names them after the inputs' labels and would show those as
                 # translation keys (a Dataset's headers are not translated). The table reads without.
                 page_prompts.dataset.headers = []
-            i2v = I2VForm(i2v_image, i2v_end, i2v_text, i2v_guidance, i2v_duration, i2v_buttons, i2v_out, i2v_continues)
+            i2v = I2VForm(
+                i2v_image,
+                i2v_end,
+                i2v_text,
+                i2v_guidance,
+                i2v_duration,
+                i2v_buttons,
+                i2v_out,
+                i2v_continues,
+                i2v_examples,
+            )
 
             with gr.Tab(text("tab.t2v"), id="t2v"):
                 with gr.Row(equal_height=False):
@@ -230,10 +220,8 @@ def build_page(
                     with gr.Column(scale=1, min_width=320):
                         t2v_out = result_panel()
                 gr.Markdown(text(note) if note else "", visible=bool(note), elem_classes="kling-showcase-note")
-                t2v_examples = example_gallery(
-                    text("examples.t2v"), [thumbnail(e, showcase) for e in T2V_EXAMPLES], columns=3
-                )
-            t2v = T2VForm(t2v_text, t2v_aspect, t2v_duration, t2v_buttons, t2v_out)
+                t2v_examples = example_gallery(text("examples.t2v"), thumbnails(T2V_EXAMPLES, showcase), columns=3)
+            t2v = T2VForm(t2v_text, t2v_aspect, t2v_duration, t2v_buttons, t2v_out, t2v_examples)
 
             with gr.Tab(text("tab.lab"), id="lab"):
                 gr.Markdown(text("lab.help"))
@@ -308,7 +296,7 @@ def build_page(
         parts = Parts(tabs, banner, owner_store, key_store, session, key, i2v, t2v, prompt_lab, history)
         handlers = Handlers(generation, journal, parts, showcase)
         wire(demo, parts, handlers, history_tab, concurrency=settings.concurrency)
-        wire_examples(parts, handlers, i2v_examples, t2v_examples)
+        wire_examples(parts, handlers)
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo, handlers
@@ -336,7 +324,10 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     # Who is visiting: their browser id and key come back; the page shows live or preview.
     durations = [i2v.duration, t2v.duration]
     mode_view = [p.session, p.banner, p.key.info, i2v.buttons.price, t2v.buttons.price, i2v.out.video, t2v.out.video]
-    demo.load(h.visitor.restore, [p.owner_store, p.key_store, *durations], [p.owner_store, *mode_view], **private)
+    galleries = [i2v.examples, t2v.examples]  # their captions, in the browser's language
+    demo.load(
+        h.visitor.restore, [p.owner_store, p.key_store, *durations], [p.owner_store, *mode_view, *galleries], **private
+    )
     key_outputs = [p.key_store, p.key.box, *mode_view]
     p.key.save.click(h.visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private)
     p.key.clear.click(h.visitor.clear_key, [p.session, *durations], key_outputs, **private)
@@ -471,14 +462,14 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
     stitch.films.input(h.films.show, [stitch.films, p.session], [stitch.film, stitch.about], **private)
 
 
-def wire_examples(p: Parts, h: Handlers, i2v_examples: gr.Gallery, t2v_examples: gr.Gallery) -> None:
+def wire_examples(p: Parts, h: Handlers) -> None:
     """A click on an example fills its form and, where the showcase has its clip, shows it: no run,
     no API call, and no API endpoint (gradio_client and MCP see only the two generate endpoints)."""
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     i2v, t2v = p.i2v, p.t2v
     results = [i2v.out.status, i2v.out.video, i2v.out.details]
     i2v_form = [i2v.image, i2v.end_image, i2v.text.prompt, i2v.text.negative, i2v.guidance, i2v.duration]
-    i2v_examples.select(h.examples.pick_starter, p.session, [p.tabs, *i2v_form, *results], **private)
+    p.i2v.examples.select(h.examples.pick_starter, p.session, [p.tabs, *i2v_form, *results], **private)
     results = [t2v.out.status, t2v.out.video, t2v.out.details]
     t2v_form = [t2v.text.prompt, t2v.text.negative, t2v.aspect_ratio, t2v.duration]
-    t2v_examples.select(h.examples.pick_t2v, p.session, [p.tabs, *t2v_form, *results], **private)
+    p.t2v.examples.select(h.examples.pick_t2v, p.session, [p.tabs, *t2v_form, *results], **private)

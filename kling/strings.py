@@ -447,6 +447,8 @@ SAY_EN: dict[str, str] = {
     "stitch.none": "No films yet.",
     "stitch.not_yours": "Not one of this browser's finished clips: {ids}. Refresh and pick again.",
     "stitch.film_not_yours": "That film is not one of yours.",
+    "example.caption": "{title} ({aspect_ratio})",
+    "example.with_clip": "{caption} · 🎬 Kling clip",
 }
 
 SAY_ZH: dict[str, str] = {
@@ -644,6 +646,8 @@ SAY_ZH: dict[str, str] = {
     "stitch.none": "还没有影片。",
     "stitch.not_yours": "不是本浏览器已完成的视频：{ids}。请刷新后重新选择。",
     "stitch.film_not_yours": "那部影片不是你的。",
+    "example.caption": "{title}（{aspect_ratio}）",
+    "example.with_clip": "{caption} · 🎬 可灵视频",
 }
 
 # What the page's own scripts write (the browser picks by `navigator.language`, as Gradio does).
@@ -666,6 +670,17 @@ SCRIPT_ZH: dict[str, str] = {
     "title_running": "⏳ 生成中 · Kling Studio",
     "title_done": "✅ 视频已就绪 · Kling Studio",
     "title_failed": "❌ 失败 · Kling Studio",
+}
+
+# The examples' titles (their English is in kling/examples.py, beside the example), by example key.
+EXAMPLE_TITLES_ZH: dict[str, str] = {
+    "cat-blinks": "猫咪切尔西",
+    "astronaut-smiles": "宇航员肖像",
+    "espresso-steam": "意式浓缩咖啡",
+    "rocket-liftoff": "黄昏中的火箭",
+    "t2v-park-bench": "公园长椅",
+    "t2v-golden-hour": "黄金时刻肖像",
+    "t2v-cozy-reading": "温馨阅读",
 }
 
 PAGE = {"en": PAGE_EN, "zh": PAGE_ZH}
@@ -710,6 +725,11 @@ def say(lang: Lang | None, key: str, **values: Any) -> str:
     """The sentence `key` in `lang` (English for anything else), its slots filled from `values`."""
     table = SAY.get(lang or "en", SAY_EN)
     return table[key].format(**values)
+
+
+def example_title(key: str, title: str, lang: Lang = "en") -> str:
+    """An example's title in `lang`: its own (English) title, or the translation by its key."""
+    return EXAMPLE_TITLES_ZH.get(key, title) if lang == "zh" else title
 
 
 def minutes_text(seconds: float, lang: Lang = "en") -> str:

@@ -328,9 +328,11 @@ def showcase_note(clips: int, preview: bool) -> str:
     return "showcase.note_preview" if preview else "showcase.note"
 
 
-def example_caption(title: str, has_clip: bool) -> str:
-    """A thumbnail's caption, which Gradio's gallery also uses as the image's alt text."""
-    return f"{title} · {SHOWCASE_MARK} Kling clip" if has_clip else title
+def example_caption(title: str, has_clip: bool, lang: Lang = "en", aspect_ratio: str = "") -> str:
+    """A thumbnail's caption, which Gradio's gallery also uses as the image's alt text: the title,
+    a Text to Video example's aspect ratio, and whether the showcase has its clip."""
+    caption = say(lang, "example.caption", title=title, aspect_ratio=aspect_ratio) if aspect_ratio else title
+    return say(lang, "example.with_clip", caption=caption) if has_clip else caption
 
 
 # -- continue and stitch -------------------------------------------------------------------------

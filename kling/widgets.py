@@ -6,15 +6,20 @@ the page and the handlers refer to them, so a handler can answer with `{form.pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import gradio as gr
 from gradio.i18n import I18nData
 from PIL import Image
 
+from .examples import Generable, Starter
 from .image_input import ImageInput
 from .params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN
-from .strings import text
+from .showcase import ShowcaseClip, clip_for
+from .strings import Lang, example_title, text
+from .thumbs import gallery_image
+from .views import example_caption
 
 CROSSFADE_MAX_S = 1.0  # a short dissolve between shots; longer would eat a 5 s clip
 
@@ -150,6 +155,28 @@ def example_gallery(label: I18nData, items: list[tuple[str | Image.Image, str]],
     )
 
 
+def thumbnails(
+    examples: Sequence[Generable], showcase: dict[str, ShowcaseClip], lang: Lang = "en"
+) -> list[tuple[str | Image.Image, str]]:
+    """The examples' thumbnails and captions: a showcase clip's poster frame where there is one,
+    else a small copy of the photo (Image to Video; the full photo loads only when the example is
+    used) or a plain card in the example's aspect ratio (Text to Video)."""
+    items: list[tuple[str | Image.Image, str]] = []
+    for example in examples:
+        clip = clip_for(example, showcase)
+        image: str | Image.Image
+        if clip is not None and clip.poster_path is not None:
+            image = str(clip.poster_path)
+        elif isinstance(example, Starter):
+            image = str(gallery_image(example.image_path))
+        else:
+            image = ratio_card(example.aspect_ratio)
+        title = example_title(example.key, example.title, lang)
+        ratio = "" if isinstance(example, Starter) else example.aspect_ratio
+        items.append((image, example_caption(title, clip is not None, lang, ratio)))
+    return items
+
+
 def ratio_card(aspect_ratio: str, width: int = 320) -> Image.Image:
     """A plain card in an aspect ratio: the thumbnail of a Text to Video example with no clip yet."""
     w, h = (int(side) for side in aspect_ratio.split(":"))
@@ -174,6 +201,7 @@ class I2VForm:
     buttons: RunButtons
     out: ResultPanel
     continues: gr.State  # {"task": id, "pixels": digest of its last frame} while the start image is that frame
+    examples: gr.Gallery
 
 
 @dataclass
@@ -183,6 +211,7 @@ class T2VForm:
     duration: gr.Radio
     buttons: RunButtons
     out: ResultPanel
+    examples: gr.Gallery
 
 
 @dataclass

@@ -144,7 +144,7 @@ def shoot(url: str, out: Path) -> list[Path]:
 
             context, page = open_page(browser, url, viewport=DESKTOP, locale="zh-CN")
             tab = open_tab(page, "文生视频")
-            tab.locator(".kling-examples").get_by_alt_text(re.compile(r"^Cozy reading \(1:1\)")).click()
+            tab.locator(".kling-examples").get_by_alt_text(re.compile(r"^温馨阅读（1:1）")).click()
             expect(tab.get_by_label("提示词", exact=True)).to_have_value(re.compile("^Cozy indoor scene"))
             settle(page)
             page.screenshot(path=out / "zh-CN.png")

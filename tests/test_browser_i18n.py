@@ -32,6 +32,8 @@ def test_a_browser_in_chinese_gets_the_page_in_chinese(preview_app, open_page):
     for name in ("图生视频", "文生视频", "提示词实验室", "历史记录"):
         expect(page.get_by_role("tab", name=name)).to_be_visible()
     expect(page.locator("#mode-banner")).to_contain_text("预览模式")
+    examples = panel(page).locator(".kling-examples")
+    expect(examples.get_by_alt_text("猫咪切尔西", exact=True)).to_be_visible()  # the examples' titles too
     tab = open_tab(page, "文生视频")
     expect(tab.locator(".prose.kling-price")).to_contain_text("此处为免费预览（模拟）。正式生成：5 秒 $1.30")
     expect(tab.get_by_text("画面比例", exact=True)).to_be_visible()

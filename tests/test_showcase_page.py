@@ -141,7 +141,7 @@ def test_launch_allows_only_the_checked_showcase_files_and_keeps_the_data_folder
 
 
 def test_thumbnails_show_a_poster_where_a_clip_has_one_and_say_so_in_their_alt_text(tmp_path):
-    from kling.page import thumbnail
+    from kling.widgets import thumbnails
 
     show = tmp_path / "show"
     clips = make_showcase_dir(show, [STARTER], content=FAKE_MP4)
@@ -150,7 +150,13 @@ def test_thumbnails_show_a_poster_where_a_clip_has_one_and_say_so_in_their_alt_t
     write_manifest(show, clips)
     showcase = load_showcase(show)
 
-    assert thumbnail(STARTER, showcase) == (str(show / "poster.jpg"), "Chelsea the cat · 🎬 Kling clip")
-    assert thumbnail(ex.STARTERS[1], showcase) == (str(thumb_path(ex.STARTERS[1].image_path)), "Astronaut portrait")
-    card, caption = thumbnail(ex.T2V_EXAMPLES[1], showcase)  # no clip, no photo: a card in its aspect ratio
+    first, second = thumbnails([STARTER, ex.STARTERS[1]], showcase)
+    assert first == (str(show / "poster.jpg"), "Chelsea the cat · 🎬 Kling clip")
+    assert second == (str(thumb_path(ex.STARTERS[1].image_path)), "Astronaut portrait")
+    ((card, caption),) = thumbnails([ex.T2V_EXAMPLES[1]], showcase)  # no clip, no photo: a card in its ratio
     assert caption == "Golden hour portrait (9:16)" and abs(card.width / card.height - 9 / 16) < 0.01
+    # The same thumbnails for a browser in Chinese: captions (the images' alt texts) translated.
+    assert [caption for _, caption in thumbnails([STARTER, ex.T2V_EXAMPLES[1]], showcase, "zh")] == [
+        "猫咪切尔西 · 🎬 可灵视频",
+        "黄金时刻肖像（9:16）",
+    ]

@@ -16,6 +16,7 @@ from kling.errors import ValidationError
 from kling.examples import I2V_PROMPTS, STARTERS, T2V_EXAMPLES
 from kling.params import PROMPT_MAX_CHARS, T2VRequest
 from kling.strings import (
+    EXAMPLE_TITLES_ZH,
     PAGE_EN,
     PAGE_ZH,
     SAY_EN,
@@ -110,6 +111,12 @@ def test_a_limit_reads_in_either_language_from_one_reason():
     assert "1 小时 5 分钟" in spend_text("zh", "hourly_browser", **values)
 
 
+def test_every_example_shown_has_a_chinese_title():
+    shown = [*STARTERS, *T2V_EXAMPLES]
+    assert {example.key for example in shown} == set(EXAMPLE_TITLES_ZH)
+    assert all(CJK.search(title) for title in EXAMPLE_TITLES_ZH.values())
+
+
 def test_the_model_pages_prompts_are_not_translated():
     published = [e.prompt for e in T2V_EXAMPLES] + [e.negative_prompt for e in T2V_EXAMPLES]
     published += [i.prompt for i in I2V_PROMPTS] + [s.prompt for s in STARTERS]
@@ -140,6 +147,8 @@ def test_a_chinese_browser_gets_banner_price_refusal_and_history_in_chinese(tmp_
     assert session["lang"] == "zh"
     assert arrived[parts.banner].startswith("🟡 **预览模式")
     assert arrived[parts.t2v.buttons.price].startswith("此处为免费预览（模拟）")
+    captions = [item["caption"] for item in arrived[parts.i2v.examples].value]
+    assert captions[0] == "猫咪切尔西"  # the gallery's captions are its images' alt texts too
 
     overlong = "猫" * (PROMPT_MAX_CHARS + 1)
     status, clip, _ = asyncio.run(handlers.generation.refusal_t2v(overlong, "", "16:9", 5, session))
@@ -160,6 +169,7 @@ def test_an_english_browser_and_an_api_caller_get_english(tmp_path: Path):
     for request in ("en-US,zh-CN;q=0.9", None):
         arrived = arrive(handlers, request)
         assert arrived[parts.session]["lang"] == "en" and not CJK.search(arrived[parts.banner])
+        assert parts.i2v.examples not in arrived  # built in English: nothing to send again
     # An API or MCP caller's session never went through the page's load: no language, English.
     api_session = {"token": "", "key": ""}
     overlong = "猫" * (PROMPT_MAX_CHARS + 1)

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from kling.examples import STARTERS
-from kling.page import thumbnail
 from kling.thumbs import THUMB_WIDTH, gallery_image, render_thumb, thumb_path, write_thumb
+from kling.widgets import thumbnails
 
 
 @pytest.mark.parametrize("starter", STARTERS, ids=lambda s: s.key)
@@ -48,5 +48,5 @@ def test_a_photo_without_a_thumbnail_shows_itself(tmp_path: Path):
 
 @pytest.mark.parametrize("starter", STARTERS, ids=lambda s: s.key)
 def test_the_gallery_shows_the_thumbnail_not_the_full_photo(starter):
-    image, _caption = thumbnail(starter, {})
+    ((image, _caption),) = thumbnails([starter], {})
     assert image == str(thumb_path(starter.image_path))
