@@ -54,6 +54,7 @@ def pixels(path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_continue_fills_image_to_video_with_the_exact_last_frame_and_the_prompt(studio, tmp_path):
     runner, sim, handlers = studio
     (task,) = finished_clips(runner, ("a kite over the dunes, slow push-in", OWNER_A, 5))

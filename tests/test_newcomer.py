@@ -193,6 +193,7 @@ def test_a_saved_key_is_checked_shown_by_its_last_4_characters_and_a_refused_one
 # -- item 8: Stop waiting and History tell the truth -----------------------------------------------
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_after_stop_the_panel_and_history_follow_the_task_and_their_timers_run_only_meanwhile(tmp_path):
     runner, _ = make_runner(tmp_path)
     handlers = page_handlers(runner, tmp_path)

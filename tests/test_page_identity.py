@@ -332,6 +332,7 @@ def test_a_signed_in_user_keeps_their_limit_across_new_clients_and_addresses(tmp
     assert "Done" in bobs[-1].status and len(simulator.submits()) == 3
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_require_login_refuses_anonymous_use_of_the_servers_key_before_any_request(tmp_path):
     _, handlers, simulator = build(tmp_path, require_login=True)
     anonymous = {"token": "", "key": ""}

@@ -237,6 +237,7 @@ def test_a_submit_whose_answer_was_lost_is_recovered_from_the_listing(served_sim
     asyncio.run(go())
 
 
+@pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
 def test_a_submit_whose_answer_was_lost_is_remembered_so_the_next_run_warns(served_simulator, tmp_path):
     async def go():
         served_simulator.simulator.faults.submit = ["drop"]  # the task is made, the answer never arrives

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -138,9 +137,15 @@ def arrive(handlers, accept_language: str | None) -> dict:
     return asyncio.run(handlers.visitor.restore(None, "", 5, 5, browser_request(accept_language)))
 
 
-def test_a_chinese_browser_gets_banner_price_refusal_and_history_in_chinese(tmp_path: Path):
+@pytest.fixture(scope="module")
+def handlers(tmp_path_factory):
+    """One preview page for the module (building one takes most of a second)."""
+    tmp_path = tmp_path_factory.mktemp("page")
     runner, _ = make_runner(tmp_path, key=None)
-    handlers = page_handlers(runner, tmp_path)
+    return page_handlers(runner, tmp_path)
+
+
+def test_a_chinese_browser_gets_banner_price_refusal_and_history_in_chinese(handlers):
     parts = handlers.visitor.parts
     arrived = arrive(handlers, "zh-CN,zh;q=0.9")
     session = arrived[parts.session]
@@ -162,9 +167,7 @@ def test_a_chinese_browser_gets_banner_price_refusal_and_history_in_chinese(tmp_
     assert listing[parts.history.info].startswith("本浏览器的任务")
 
 
-def test_an_english_browser_and_an_api_caller_get_english(tmp_path: Path):
-    runner, _ = make_runner(tmp_path, key=None)
-    handlers = page_handlers(runner, tmp_path)
+def test_an_english_browser_and_an_api_caller_get_english(handlers):
     parts = handlers.visitor.parts
     for request in ("en-US,zh-CN;q=0.9", None):
         arrived = arrive(handlers, request)
