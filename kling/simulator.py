@@ -171,6 +171,10 @@ class SimConfig:
     sync_timeout_s: float = 90.0
     webhook_secret: str = field(default_factory=lambda: "whsec_" + secrets.token_hex(16))
     render_workers: int = 2
+    # True: a clip's render starts with its task, so the clip is ready when the task completes (the
+    # app's preview). False: it starts when the clip is first asked for (tests whose tasks are
+    # never downloaded spend no CPU on them).
+    render_on_submit: bool = True
     log_limit: int = 20_000  # requests kept in the log
     render_limit: int = 200  # clips kept on disk; older outputs answer 404, as expired ones do
     # Each task's processing time varies by up to +-this fraction (seeded), as real ones do;
@@ -237,6 +241,8 @@ class SimTask:
     base64_output: bool
     webhook: str | None
     render: Future[Path] | None = None
+    # The render not started yet (render_on_submit=False): started by `_clip_of` on first need.
+    pending_render: Callable[[], Future[Path]] | None = None
     media_error: str = ""
     undocumented_status: str | None = None
     undocumented_share: float = 0.0
@@ -592,7 +598,11 @@ class Simulator:
             undocumented_share=self.faults.undocumented_share,
         )
         if not media_error and task.fail_code is None:
-            task.render = self._render(model, values, images)
+            start = functools.partial(self._render, model, values, images)
+            if self.config.render_on_submit:
+                task.render = start()
+            else:
+                task.pending_render = start
         self.tasks[task.id] = task
         return task
 
@@ -605,6 +615,12 @@ class Simulator:
         name = ref.rstrip("/").rsplit("/", 1)[-1]
         stored = self.media.get(name)
         return stored[0] if stored and "/media/" in ref else None
+
+    def _clip_of(self, task: SimTask) -> Future[Path] | None:
+        """The task's render (None: it has no clip), started now if it was deferred."""
+        if task.render is None and task.pending_render is not None:
+            task.render, task.pending_render = task.pending_render(), None
+        return task.render
 
     def _render(self, model: str, values: dict[str, Any], images: dict[str, bytes | None]) -> Future[Path]:
         """Start (or reuse) the clip's render: identical requests share one file."""
@@ -657,8 +673,9 @@ class Simulator:
 
     async def _final_data(self, task: SimTask, base_url: str, status: str) -> dict[str, Any]:
         data = self._data(task, base_url, status)
-        if status == "completed" and task.base64_output and task.render is not None:
-            path = await asyncio.wrap_future(task.render)
+        clip = self._clip_of(task)
+        if status == "completed" and task.base64_output and clip is not None:
+            path = await asyncio.wrap_future(clip)
             data["outputs"] = [base64.b64encode(path.read_bytes()).decode()]
         return data
 
@@ -756,11 +773,15 @@ class Simulator:
 
     async def output_file(self, request: Request) -> Response:
         task = self.tasks.get(request.path_params["name"].removesuffix(".mp4"))
-        if task is None or self.faults.expire_outputs or task.render is None or self.status(task) != "completed":
-            return Response("<Error><Code>NoSuchKey</Code></Error>", status_code=404, media_type="application/xml")
-        path = await asyncio.wrap_future(task.render)
+        missing = Response("<Error><Code>NoSuchKey</Code></Error>", status_code=404, media_type="application/xml")
+        if task is None or self.faults.expire_outputs or self.status(task) != "completed":
+            return missing
+        clip = self._clip_of(task)
+        if clip is None:
+            return missing
+        path = await asyncio.wrap_future(clip)
         if not path.exists():  # pruned (render_limit): gone, like an expired output
-            return Response("<Error><Code>NoSuchKey</Code></Error>", status_code=404, media_type="application/xml")
+            return missing
         # FileResponse serves Content-Length and Range, like the CDN.
         return FileResponse(path, media_type="video/mp4")
 

@@ -42,6 +42,13 @@ from kling.studio import Studio
 # garbage collector stops walking their objects at every full collection (about 5 s of the fast loop).
 gc.freeze()
 
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject.toml): a worker per core, at most four, since every worker launches its
+    own apps and browser."""
+    return max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-0123456789abcdef"
 # Clips rendered by the tests' simulators, shared for the session: a clip asked for again (same
@@ -196,7 +203,9 @@ def serve_in_thread(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thre
 @pytest.fixture
 def served_simulator() -> Iterator[Served]:
     """The simulator on a real loopback port, fast clock, requiring KEY."""
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.1, process_s=0.3, time_scale=1.0), clip_dir=SIM_CLIPS)
+    simulator = Simulator(
+        SimConfig(api_key=KEY, queue_s=0.1, process_s=0.3, time_scale=1.0, render_on_submit=False), clip_dir=SIM_CLIPS
+    )
     port = free_port()
     server, thread = serve_in_thread(simulator.app, port)
     try:
@@ -391,13 +400,17 @@ def make_runner(
     sleeps: a Retry-After or a poll interval costs no real time. `simulator`: reuse one (and its
     rendered clips) instead of making a new one."""
     simulator = simulator or Simulator(
-        SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **sim_config),
+        # Clips are rendered when downloaded: most tests never download theirs.
+        SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **({"render_on_submit": False} | sim_config)),
         clip_dir=SIM_CLIPS,
         **({"clock": fake_time.clock} if fake_time else {}),
     )
     settings = Settings(api_key=key, base_url="http://sim.test", data_dir=tmp_path / "data")
     backend = Backend(
         settings,
+        # Without a key the backend previews: through this simulator too (shared clips, rendered
+        # when fetched), not one of its own rendering every clip in the background.
+        simulator=simulator if key is None else None,
         transport=transport or httpx.ASGITransport(app=simulator.app),
         live_poll=poll or PollPolicy(first=0.05, ceiling=0.1, jitter=0.0),
         **({"sleep": fake_time.sleep, "clock": fake_time.clock} if fake_time else {}),

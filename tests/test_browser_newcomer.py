@@ -49,11 +49,12 @@ def test_an_i2v_link_round_trips_tab_prompt_negative_guidance_and_duration(previ
     tab.get_by_label("Negative prompt").fill("blur, flicker")
     tab.get_by_text("Advanced").click()
     guidance = tab.get_by_label("number input for Guidance scale")
+    expect(guidance).to_be_editable()
     guidance.fill("0.8")
-    guidance.press("Enter")
-    guidance.blur()
-    # The slider takes the typed number as its value when the box loses focus; a click racing that
-    # blur could send 0.5 (seen on a loaded machine).
+    expect(guidance).to_have_value("0.8")
+    # Tab out, as a visitor would: the slider takes the typed number when the box loses focus, and
+    # a click racing that could send 0.5 (seen on a loaded machine).
+    guidance.press("Tab")
     expect(tab.get_by_label("range slider for Guidance scale")).to_have_value("0.8")
     tab.get_by_label("10").check()
 

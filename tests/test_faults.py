@@ -56,7 +56,11 @@ def shared() -> Iterator[tuple[Simulator, FakeTime]]:
     """One simulator for the module, on a fake clock (Retry-After, backoffs and polls cost no real
     time): every test asks for the same clip, so it is rendered once."""
     clock = FakeTime()
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clock=clock.clock, clip_dir=SIM_CLIPS)
+    simulator = Simulator(
+        SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2, render_on_submit=False),
+        clock=clock.clock,
+        clip_dir=SIM_CLIPS,
+    )
     yield simulator, clock
     simulator.close()
 
@@ -74,7 +78,11 @@ def fresh_sim_clock() -> Iterator[tuple[Simulator, FakeTime]]:
     """A simulator of its own, for tests that read WaveSpeed's listing of recent tasks: the shared
     one lists the other tests' tasks too, which would be candidates for a lost submit."""
     clock = FakeTime()
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2), clock=clock.clock, clip_dir=SIM_CLIPS)
+    simulator = Simulator(
+        SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2, render_on_submit=False),
+        clock=clock.clock,
+        clip_dir=SIM_CLIPS,
+    )
     yield simulator, clock
     simulator.close()
 

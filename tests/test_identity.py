@@ -122,30 +122,34 @@ def test_tokens_are_different_each_time():
     assert len({new_browser_token(SECRET) for _ in range(50)}) == 50
 
 
-def forged_tokens() -> list[str | None]:
+def forged_tokens() -> dict[str, str | None]:
+    """Forged tokens by name (the names are the test ids: the tokens are random, the ids must not be)."""
     good = new_browser_token(SECRET)
     browser_id, _, signature = good.partition(".")
     flipped = signature[:-1] + ("0" if signature[-1] != "0" else "1")
-    return [
-        None,
-        "",
-        "cli",
-        "api-abc123",
-        browser_id,  # an id with no signature
-        f"{browser_id}.{flipped}",  # one character off
-        f"{browser_id}.",
-        f"{'0' * 32}.{signature}",  # another id with this browser's signature
-        new_browser_token(OTHER_SECRET),  # signed by another server
-        good + "x",
-        good.upper(),
-        f"cli.{signature}",
-        " " * 10,
-        "." * 300,
-        good + "." + signature,
-    ]
+    return {
+        "none": None,
+        "empty": "",
+        "cli": "cli",
+        "api-owner": "api-abc123",
+        "id-without-signature": browser_id,
+        "one-character-off": f"{browser_id}.{flipped}",
+        "empty-signature": f"{browser_id}.",
+        "another-ids-signature": f"{'0' * 32}.{signature}",
+        "another-servers-token": new_browser_token(OTHER_SECRET),
+        "trailing-garbage": good + "x",
+        "upper-cased": good.upper(),
+        "cli-with-signature": f"cli.{signature}",
+        "spaces": " " * 10,
+        "300-dots": "." * 300,
+        "two-signatures": good + "." + signature,
+    }
 
 
-@pytest.mark.parametrize("token", forged_tokens())
+FORGED = forged_tokens()
+
+
+@pytest.mark.parametrize("token", FORGED.values(), ids=FORGED.keys())
 def test_forged_tokens_give_no_owner(token):
     assert verify_browser_token(token, SECRET) is None
     assert owner_for(username=None, browser_token=token, secret=SECRET) == ""

@@ -392,7 +392,7 @@ def test_the_official_sdk_reads_a_sync_mode_timeout(sdk, tmp_path):
 
     from .conftest import free_port, serve_in_thread
 
-    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.0, process_s=30, sync_timeout_s=0.3))
+    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.0, process_s=30, sync_timeout_s=0.3, render_on_submit=False))
     port = free_port()
     server, thread = serve_in_thread(sim.app, port)
     try:

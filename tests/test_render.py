@@ -116,6 +116,9 @@ def body(a: np.ndarray) -> np.ndarray:
 
 # --- fixtures: render each clip once --------------------------------------------------------------
 
+# Tests on the module's rendered clips (ten H.264 encodes, about 10 s): outside the fast loop.
+RENDERS_CLIPS = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def landscape(tmp_path_factory):
@@ -150,7 +153,7 @@ def all_clips(landscape, portrait, t2v) -> list[Clip]:
 # --- container and stream ------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # several seconds: kept out of the fast loop
+@RENDERS_CLIPS
 def test_every_clip_is_browser_playable_h264(all_clips):
     for clip in all_clips:
         assert clip.codec == "h264"
@@ -160,6 +163,7 @@ def test_every_clip_is_browser_playable_h264(all_clips):
         assert clip.width % 2 == 0 and clip.height % 2 == 0
 
 
+@RENDERS_CLIPS
 def test_every_clip_is_faststart(all_clips):
     for clip in all_clips:
         boxes = top_level_boxes(clip.path)
@@ -167,6 +171,7 @@ def test_every_clip_is_faststart(all_clips):
         assert boxes.index("moov") < boxes.index("mdat")
 
 
+@RENDERS_CLIPS
 def test_i2v_follows_the_start_image_aspect(landscape, portrait):
     for (info, clip, start, *_), frames in ((landscape, 120), (portrait, 240)):
         assert (clip.width, clip.height) == (info.width, info.height)
@@ -196,11 +201,13 @@ def test_fit_size_fills_the_720p_box_with_even_sides(source, expected):
     assert width / height == pytest.approx(source[0] / source[1], rel=0.01)
 
 
+@RENDERS_CLIPS
 def test_i2v_render_info(landscape, portrait):
     assert landscape[0] == RenderInfo(1200, 720, FPS, 120, 5, "pan_left")
     assert portrait[0] == RenderInfo(640, 1280, FPS, 240, 10, "orbit")
 
 
+@RENDERS_CLIPS
 def test_t2v_size_and_length(t2v):
     for aspect, expected in {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)}.items():
         info, clip = t2v[aspect]
@@ -212,12 +219,14 @@ def test_t2v_size_and_length(t2v):
 # --- pictures ---------------------------------------------------------------------------------
 
 
+@RENDERS_CLIPS
 def test_i2v_first_frame_is_the_start_image(landscape, portrait):
     for info, clip, start, *_ in (landscape, portrait):
         fitted = np.asarray(start.resize((info.width, info.height), Image.Resampling.LANCZOS))
         assert mean_diff(body(clip.samples[0]), body(fitted)) < 6
 
 
+@RENDERS_CLIPS
 def test_i2v_last_frame_is_the_end_image(landscape):
     info, clip, start, end = landscape
     size = (info.width, info.height)
@@ -226,6 +235,7 @@ def test_i2v_last_frame_is_the_end_image(landscape):
     assert mean_diff(last, body(np.asarray(start.resize(size)))) > 40
 
 
+@RENDERS_CLIPS
 def test_i2v_camera_moves_without_end_image(portrait):
     _, clip, _ = portrait
     first, middle, last = (body(clip.samples[i]) for i in (0, 120, clip.frames - 1))
@@ -234,6 +244,7 @@ def test_i2v_camera_moves_without_end_image(portrait):
     assert mean_diff(first, last) < 60  # still the start image, just framed differently
 
 
+@RENDERS_CLIPS
 def test_preview_banner_on_every_sampled_frame(all_clips):
     for clip in all_clips:
         assert len(clip.samples) >= 10
@@ -245,6 +256,7 @@ def test_preview_banner_on_every_sampled_frame(all_clips):
             assert yellow.sum() > 500, f"{clip.path.name} frame {index}: no PREVIEW text"
 
 
+@RENDERS_CLIPS
 def test_banner_differs_from_the_source_image(landscape, portrait):
     # The test images are flat light grey (or flat teal) at the top, so without a banner the band
     # would match the rows just below it.
@@ -338,6 +350,7 @@ def captions(tmp_path_factory) -> dict[str, tuple[str, ...]]:
     return {name: render_t2v(p, "1:1", 5, folder / f"{name}.mp4").caption for name, p in prompts.items()}
 
 
+@RENDERS_CLIPS
 def test_caption_wraps_and_truncates_with_an_ellipsis(captions):
     lines = captions["long"]
     assert len(lines) == 3
@@ -348,12 +361,14 @@ def test_caption_wraps_and_truncates_with_an_ellipsis(captions):
     assert all(CAPTION_FONT.getlength(line + " word") > CAPTION_WIDTH for line in lines[:-1])  # filled greedily
 
 
+@RENDERS_CLIPS
 def test_caption_keeps_a_short_prompt_whole(captions, t2v):
     assert captions["untidy"] == ("A fox in snow",)
     assert captions["blank"] == ()
     assert {info.caption for info, _ in t2v.values()} == {("A red fox trots through fresh snow at dawn",)}
 
 
+@RENDERS_CLIPS
 def test_caption_splits_an_overlong_word(captions):
     lines = captions["overlong"]
     assert len(lines) == 3 and lines[-1].endswith("…")

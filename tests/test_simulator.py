@@ -14,7 +14,7 @@ from kling.errors import ValidationError
 from kling.params import T2VRequest
 from kling.simulator import SimConfig, Simulator, check_body, check_image, sign_webhook
 
-from .conftest import KEY, image_bytes, probe
+from .conftest import KEY, SIM_CLIPS, image_bytes, probe
 
 T2V = "/api/v3/kwaivgi/kling-v2.0-t2v-master"
 I2V = "/api/v3/kwaivgi/kling-v2.0-i2v-master"
@@ -37,7 +37,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def sim(clock) -> Simulator:
-    simulator = Simulator(SimConfig(api_key=KEY, queue_s=1.0, process_s=4.0), clock=clock)
+    simulator = Simulator(
+        SimConfig(api_key=KEY, queue_s=1.0, process_s=4.0, render_on_submit=False), clock=clock, clip_dir=SIM_CLIPS
+    )
     yield simulator
     simulator.close()
 
@@ -140,6 +142,25 @@ def test_binary_upload_feeds_an_i2v_task(sim, clock):
     assert abs(info.width / info.height - 640 / 480) < 0.02
 
 
+@pytest.mark.parametrize("on_submit", [True, False], ids=["rendered-at-submit", "rendered-when-fetched"])
+def test_a_clip_is_rendered_at_submit_or_when_first_fetched(clock, tmp_path, on_submit):
+    sim = Simulator(
+        SimConfig(api_key=KEY, queue_s=1.0, process_s=4.0, render_on_submit=on_submit), clock=clock, clip_dir=tmp_path
+    )
+    try:
+        task_id = submit(sim, {"prompt": "a render-timing lighthouse", "duration": 5}).json()["data"]["id"]
+        task = sim.tasks[task_id]
+        assert (task.render is not None) is on_submit and (task.pending_render is None) is on_submit
+        assert call(sim, "GET", f"/outputs/{task_id}.mp4").status_code == 404  # not completed yet
+        assert task.render is None or on_submit  # a 404 starts no render
+        clock.now = 10
+        clip = call(sim, "GET", f"/outputs/{task_id}.mp4")
+        assert clip.status_code == 200 and probe(clip.content).codec == "h264"
+        assert task.pending_render is None and list(tmp_path.glob("*.mp4"))
+    finally:
+        sim.close()
+
+
 def test_upload_ticket_then_put_without_the_key(sim):
     ticket = call(
         sim,
@@ -199,7 +220,9 @@ def test_nsfw_stuck_expired_and_odd_final_status(sim, clock):
 
 
 def test_the_concurrency_cap_keeps_extra_tasks_created(clock):
-    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.0, process_s=4.0, max_concurrent=1), clock=clock)
+    sim = Simulator(
+        SimConfig(api_key=KEY, queue_s=0.0, process_s=4.0, max_concurrent=1, render_on_submit=False), clock=clock
+    )
     first, second = (submit(sim).json()["data"]["id"] for _ in range(2))
     clock.now = 1.0
     assert (poll(sim, first)["status"], poll(sim, second)["status"]) == ("processing", "created")
@@ -247,14 +270,14 @@ def test_poll_faults(sim, fault, status):
 
 
 def test_sync_mode_answers_with_the_result():
-    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.01, process_s=0.05))
+    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.01, process_s=0.05, render_on_submit=False))
     data = submit(sim, {"prompt": "x", "enable_sync_mode": True}).json()["data"]
     assert data["status"] == "completed" and data["outputs"]
     sim.close()
 
 
 def test_sync_mode_times_out_with_5004():
-    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.01, process_s=10, sync_timeout_s=0.1))
+    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.01, process_s=10, sync_timeout_s=0.1, render_on_submit=False))
     data = submit(sim, {"prompt": "x", "enable_sync_mode": True}).json()["data"]
     assert (data["status"], data["code"]) == ("processing", 5004)
     assert data["error"].startswith("Sync mode timed out")
@@ -281,7 +304,10 @@ def test_webhooks_are_signed_as_documented():
         received.append(request)
         return httpx.Response(200)
 
-    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.0, process_s=0.05), webhook_transport=httpx.MockTransport(hook))
+    sim = Simulator(
+        SimConfig(api_key=KEY, queue_s=0.0, process_s=0.05, render_on_submit=False),
+        webhook_transport=httpx.MockTransport(hook),
+    )
 
     async def go() -> None:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app), base_url="http://sim.test") as http:

@@ -190,7 +190,7 @@ def live_studio(
     receives the simulator's webhooks in-process too (no ports)."""
     receiver = Starlette()
     simulator = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s),
+        SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s, render_on_submit=False),
         webhook_transport=httpx.ASGITransport(app=receiver),
         clip_dir=SIM_CLIPS,
     )
