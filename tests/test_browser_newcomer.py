@@ -342,7 +342,7 @@ def test_axe_finds_no_serious_violation_a_bare_gradio_page_does_not_have(
         try:
             bare = context.new_page()
             bare.goto(bare_url)
-            expect(bare.get_by_role("button", name="Go")).to_be_visible()
+            expect(bare.get_by_role("button", name="Go", exact=True)).to_be_visible()
             theirs |= serious_violations(bare)
         finally:
             context.close()
