@@ -673,8 +673,8 @@ class Simulator:
 
     async def _final_data(self, task: SimTask, base_url: str, status: str) -> dict[str, Any]:
         data = self._data(task, base_url, status)
-        clip = self._clip_of(task)
-        if status == "completed" and task.base64_output and clip is not None:
+        clip = self._clip_of(task) if status == "completed" and task.base64_output else None
+        if clip is not None:
             path = await asyncio.wrap_future(clip)
             data["outputs"] = [base64.b64encode(path.read_bytes()).decode()]
         return data
