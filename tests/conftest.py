@@ -200,12 +200,16 @@ def serve_in_thread(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thre
     return server, thread
 
 
+def sim_config(**values: Any) -> SimConfig:
+    """The tests' simulator settings: a clip is rendered when first fetched, since most tests never
+    download theirs (`render_on_submit=True` to render at submit, as the app's preview does)."""
+    return SimConfig(**({"render_on_submit": False} | values))
+
+
 @pytest.fixture
 def served_simulator() -> Iterator[Served]:
     """The simulator on a real loopback port, fast clock, requiring KEY."""
-    simulator = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.1, process_s=0.3, time_scale=1.0, render_on_submit=False), clip_dir=SIM_CLIPS
-    )
+    simulator = Simulator(sim_config(api_key=KEY, queue_s=0.1, process_s=0.3, time_scale=1.0), clip_dir=SIM_CLIPS)
     port = free_port()
     server, thread = serve_in_thread(simulator.app, port)
     try:
@@ -393,15 +397,14 @@ def make_runner(
     fake_time: FakeTime | None = None,
     poll: PollPolicy | None = None,
     simulator: Simulator | None = None,
-    **sim_config: Any,
+    **config: Any,
 ) -> tuple[Runner, Simulator]:
     """A live-mode runner whose HTTP goes to an in-process simulator (no port) or to `transport`.
     With `fake_time`, the client and the simulator share a clock that moves only when the client
     sleeps: a Retry-After or a poll interval costs no real time. `simulator`: reuse one (and its
     rendered clips) instead of making a new one."""
     simulator = simulator or Simulator(
-        # Clips are rendered when downloaded: most tests never download theirs.
-        SimConfig(api_key=key, queue_s=0.05, process_s=0.2, **({"render_on_submit": False} | sim_config)),
+        sim_config(api_key=key, queue_s=0.05, process_s=0.2, **config),
         clip_dir=SIM_CLIPS,
         **({"clock": fake_time.clock} if fake_time else {}),
     )

@@ -13,9 +13,9 @@ import pytest
 
 from kling.client import PollPolicy
 from kling.params import T2VRequest
-from kling.simulator import Faults, SimConfig, Simulator
+from kling.simulator import Faults, Simulator
 
-from .conftest import KEY, SIM_CLIPS, FakeTime, finish, make_runner
+from .conftest import KEY, SIM_CLIPS, FakeTime, finish, make_runner, sim_config
 
 # switch -> (outcome, words, journal row status or None, submits, tasks made). The words are in the
 # message of a refused run, or in the note of a finished one; None: a finished run has no note.
@@ -57,7 +57,7 @@ def shared() -> Iterator[tuple[Simulator, FakeTime]]:
     time): every test asks for the same clip, so it is rendered once."""
     clock = FakeTime()
     simulator = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2, render_on_submit=False),
+        sim_config(api_key=KEY, queue_s=0.05, process_s=0.2),
         clock=clock.clock,
         clip_dir=SIM_CLIPS,
     )
@@ -79,7 +79,7 @@ def fresh_sim_clock() -> Iterator[tuple[Simulator, FakeTime]]:
     one lists the other tests' tasks too, which would be candidates for a lost submit."""
     clock = FakeTime()
     simulator = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2, render_on_submit=False),
+        sim_config(api_key=KEY, queue_s=0.05, process_s=0.2),
         clock=clock.clock,
         clip_dir=SIM_CLIPS,
     )

@@ -388,11 +388,11 @@ def test_the_official_sdk_runs_both_models_and_uploads(sdk, served_simulator, tm
 
 
 def test_the_official_sdk_reads_a_sync_mode_timeout(sdk, tmp_path):
-    from kling.simulator import SimConfig, Simulator
+    from kling.simulator import Simulator
 
-    from .conftest import free_port, serve_in_thread
+    from .conftest import free_port, serve_in_thread, sim_config
 
-    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.0, process_s=30, sync_timeout_s=0.3, render_on_submit=False))
+    sim = Simulator(sim_config(api_key=KEY, queue_s=0.0, process_s=30, sync_timeout_s=0.3))
     port = free_port()
     server, thread = serve_in_thread(sim.app, port)
     try:

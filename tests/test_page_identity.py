@@ -30,10 +30,20 @@ from kling.handlers import Handlers
 from kling.identity import SIGN_IN_REFUSAL, new_browser_token, verify_browser_token
 from kling.journal import Journal
 from kling.runner import Runner
-from kling.simulator import SimConfig, Simulator
+from kling.simulator import Simulator
 from kling.studio import Studio
 
-from .conftest import KEY, ROOT, SIM_CLIPS, english, launch_app, live_app_on_simulator, signed_session, stop
+from .conftest import (
+    KEY,
+    ROOT,
+    SIM_CLIPS,
+    english,
+    launch_app,
+    live_app_on_simulator,
+    signed_session,
+    sim_config,
+    stop,
+)
 from .test_image_memory import bomb_png
 
 T2V_MODEL = "kwaivgi/kling-v2.0-t2v-master"
@@ -41,9 +51,7 @@ T2V_MODEL = "kwaivgi/kling-v2.0-t2v-master"
 
 def build(tmp_path: Path, **settings: Any) -> tuple[gr.Blocks, Handlers, Simulator]:
     """The page over a live runner with the spend guard, against an in-process simulator."""
-    simulator = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.05, process_s=0.2, render_on_submit=False), clip_dir=SIM_CLIPS
-    )
+    simulator = Simulator(sim_config(api_key=KEY, queue_s=0.05, process_s=0.2), clip_dir=SIM_CLIPS)
     config = Settings(api_key=KEY, base_url="http://sim.test", data_dir=tmp_path / "data", **settings)
     backend = Backend(
         config,
@@ -413,7 +421,7 @@ def test_the_sign_in_button_only_on_a_space_with_oauth(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_launched_app_forged_forwarded_for_from_new_clients_hits_the_address_limit(tmp_path):
-    config = SimConfig(api_key=KEY, queue_s=0.2, process_s=0.5, render_on_submit=False)
+    config = sim_config(api_key=KEY, queue_s=0.2, process_s=0.5)
     with live_app_on_simulator(tmp_path, config, {"KLING_TASKS_PER_HOUR_PER_IP": "2"}) as app:
         from gradio_client.exceptions import AppError
 
@@ -512,7 +520,7 @@ def test_an_mcp_call_with_or_without_a_progress_token_succeeds_once_and_is_paid_
         ("image_to_video", {**i2v_args, "end_image": None}, False),  # null: refused by the schema, unpaid
         ("image_to_video", {**i2v_args, "end_image": ""}, False),  # "": refused by Gradio's MCP layer, unpaid
     ]
-    config = SimConfig(api_key=KEY, queue_s=0.2, process_s=0.5, render_on_submit=False)
+    config = sim_config(api_key=KEY, queue_s=0.2, process_s=0.5)
     with live_app_on_simulator(tmp_path, config, {"KLING_MCP": "1"}) as app:
         results = _mcp_calls(app.url, calls)
         submits = len(app.simulator.submits())

@@ -14,7 +14,7 @@ from kling.errors import ValidationError
 from kling.params import T2VRequest
 from kling.simulator import SimConfig, Simulator, check_body, check_image, sign_webhook
 
-from .conftest import KEY, SIM_CLIPS, image_bytes, probe
+from .conftest import KEY, SIM_CLIPS, image_bytes, probe, sim_config
 
 T2V = "/api/v3/kwaivgi/kling-v2.0-t2v-master"
 I2V = "/api/v3/kwaivgi/kling-v2.0-i2v-master"
@@ -37,9 +37,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def sim(clock) -> Simulator:
-    simulator = Simulator(
-        SimConfig(api_key=KEY, queue_s=1.0, process_s=4.0, render_on_submit=False), clock=clock, clip_dir=SIM_CLIPS
-    )
+    simulator = Simulator(sim_config(api_key=KEY, queue_s=1.0, process_s=4.0), clock=clock, clip_dir=SIM_CLIPS)
     yield simulator
     simulator.close()
 
@@ -220,9 +218,7 @@ def test_nsfw_stuck_expired_and_odd_final_status(sim, clock):
 
 
 def test_the_concurrency_cap_keeps_extra_tasks_created(clock):
-    sim = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.0, process_s=4.0, max_concurrent=1, render_on_submit=False), clock=clock
-    )
+    sim = Simulator(sim_config(api_key=KEY, queue_s=0.0, process_s=4.0, max_concurrent=1), clock=clock)
     first, second = (submit(sim).json()["data"]["id"] for _ in range(2))
     clock.now = 1.0
     assert (poll(sim, first)["status"], poll(sim, second)["status"]) == ("processing", "created")
@@ -270,14 +266,14 @@ def test_poll_faults(sim, fault, status):
 
 
 def test_sync_mode_answers_with_the_result():
-    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.01, process_s=0.05, render_on_submit=False))
+    sim = Simulator(sim_config(api_key=KEY, queue_s=0.01, process_s=0.05))
     data = submit(sim, {"prompt": "x", "enable_sync_mode": True}).json()["data"]
     assert data["status"] == "completed" and data["outputs"]
     sim.close()
 
 
 def test_sync_mode_times_out_with_5004():
-    sim = Simulator(SimConfig(api_key=KEY, queue_s=0.01, process_s=10, sync_timeout_s=0.1, render_on_submit=False))
+    sim = Simulator(sim_config(api_key=KEY, queue_s=0.01, process_s=10, sync_timeout_s=0.1))
     data = submit(sim, {"prompt": "x", "enable_sync_mode": True}).json()["data"]
     assert (data["status"], data["code"]) == ("processing", 5004)
     assert data["error"].startswith("Sync mode timed out")
@@ -305,7 +301,7 @@ def test_webhooks_are_signed_as_documented():
         return httpx.Response(200)
 
     sim = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.0, process_s=0.05, render_on_submit=False),
+        sim_config(api_key=KEY, queue_s=0.0, process_s=0.05),
         webhook_transport=httpx.MockTransport(hook),
     )
 

@@ -26,11 +26,11 @@ from kling.guard import SpendGuard
 from kling.journal import Journal
 from kling.params import T2VRequest
 from kling.runner import Runner
-from kling.simulator import SimConfig, Simulator, sign_webhook
+from kling.simulator import Simulator, sign_webhook
 from kling.studio import Studio
 from kling.webhooks import WEBHOOK_PATH, Wakeups, signature, verify
 
-from .conftest import KEY, SIM_CLIPS, finish, launch_app, stop
+from .conftest import KEY, SIM_CLIPS, finish, launch_app, sim_config, stop
 
 SECRET = "whsec_" + "ab12" * 8
 NOW = 1_800_000_000
@@ -190,7 +190,7 @@ def live_studio(
     receives the simulator's webhooks in-process too (no ports)."""
     receiver = Starlette()
     simulator = Simulator(
-        SimConfig(api_key=KEY, queue_s=0.05, process_s=process_s, render_on_submit=False),
+        sim_config(api_key=KEY, queue_s=0.05, process_s=process_s),
         webhook_transport=httpx.ASGITransport(app=receiver),
         clip_dir=SIM_CLIPS,
     )
