@@ -156,19 +156,19 @@ def test_the_page_never_carries_the_server_key(live_app):
         assert KEY not in text
 
 
-def readme_python() -> str:
-    """README's "Calling it from Python" example, as written."""
-    text = (ROOT / "README.md").read_text()
+def docs_python() -> str:
+    """The "Calling it from Python" example of docs/CLI.md (README links to it), as written."""
+    text = (ROOT / "docs" / "CLI.md").read_text()
     section = text[text.index("## Calling it from Python") :]
     start = section.index("```python\n") + len("```python\n")
     return section[start : section.index("\n```\n", start)]
 
 
 @pytest.mark.parametrize("refused", [False, True], ids=["good input", "refused input"])
-def test_the_readmes_python_example_ends_and_reports(preview_app, tmp_path, refused):
+def test_the_documented_python_example_ends_and_reports(preview_app, tmp_path, refused):
     """Run as written against the launched app; with over-long prompts it must end too (a script
     iterating a refused job used to hang forever), saying what was refused."""
-    code = readme_python().replace("http://127.0.0.1:7860", preview_app.url)
+    code = docs_python().replace("http://127.0.0.1:7860", preview_app.url)
     if refused:
         for prompt in ("A paper lantern rising into the night sky, camera slowly pushes in", "camera slow orbit"):
             assert prompt in code

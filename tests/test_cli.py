@@ -1,4 +1,4 @@
-"""Every command and flag README's command-line section shows, run as a user runs it:
+"""Every command and flag docs/CLI.md shows, run as a user runs it:
 `python -m kling ...` in a subprocess, checked by exit code, stdout, stderr and what the server saw."""
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def test_result_with_out_fetches_a_task_and_history_limit_keeps_the_newest(serve
 
 
 def test_simulator_with_port_require_key_and_the_live_path_against_it(tmp_path):
-    """README: serve the simulator with --require-key, point the CLI at it with the key and base URL."""
+    """docs/CLI.md: serve the simulator with --require-key, point the CLI at it with the key and base URL."""
     with simulator_process("--require-key", "test", "--time-scale", "0.05") as url:
         assert httpx.post(f"{url}/api/v3/kwaivgi/kling-v2.0-t2v-master", json={"prompt": "x"}).status_code == 401
         done = cli("t2v", "--prompt", "a kite", key="test", base_url=url, cwd=tmp_path)

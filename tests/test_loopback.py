@@ -474,8 +474,8 @@ def test_cli_i2v_shows_the_reason_from_data_error(served_simulator, tmp_path):
 
 
 @pytest.mark.slow
-def test_readme_fault_switch_on_python_m_kling_simulator(tmp_path):
-    """README: `python -m kling simulator`, a 502 switched on through /_sim/faults, the CLI recovers."""
+def test_documented_fault_switch_on_python_m_kling_simulator(tmp_path):
+    """docs/CLI.md: `python -m kling simulator`, a 502 switched on through /_sim/faults, the CLI recovers."""
     with simulator_process("--require-key", "test", "--time-scale", "0.2") as url:
         assert httpx.post(f"{url}/_sim/faults", json={"submit": ["502"]}).status_code == 200
         done = cli("t2v", "--prompt", "a lantern", key="test", base_url=url, cwd=tmp_path)
