@@ -8,7 +8,8 @@ blocking face over it for scripts. The rules (docs/DESIGN.md, "Rules"; the API i
   429/5xx). A 5xx status, a time-out or an unreadable answer raises `SubmitUncertainError`: the
   task may exist and be billed; `find_tasks` (the predictions listing) is how a caller finds it.
 * A body `code` other than 200 is an error even inside an HTTP 200, and an error's reason is read
-  from `data.error`, then `error`, then `message`, then the raw text.
+  from `data.error`, then `error`, then `message` (with `error_code`), `detail`, `errors[]`, then
+  the raw text.
 * Polls follow what is known of Kling's latency (`PollPolicy`), never closer than WaveSpeed asks,
   honour `Retry-After`, ride out 429/5xx/timeouts, stop at once on 401/403, and end at a total
   deadline with the task id in the error. A webhook (`wakeups`) ends a wait at once. A 404 just
@@ -263,16 +264,44 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _first_text(item: Any, keys: tuple[str, ...]) -> str | None:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, Mapping):
+        return next((item[key] for key in keys if isinstance(item.get(key), str)), None)
+    return None
+
+
+def _texts(value: Any, *keys: str) -> str | None:
+    """A reason from a string, or from a list of strings or objects (each one's first string under
+    `keys`), joined with "; ": the shapes of FastAPI's `detail` and of an `errors[]` list."""
+    items = value if isinstance(value, list) else [value]
+    texts = [text for text in (_first_text(item, keys) for item in items) if text and text.strip()]
+    return "; ".join(texts) or None
+
+
+def _body_reason(body: Mapping[str, Any]) -> str | None:
+    """Every error shape an official client reads (docs/API.md, "Error bodies"), in this order:
+    `data.error`, `error`, `message` with its `error_code` (the MCP server), `detail`, `errors[]`
+    (the desktop app)."""
+    data = body.get("data")
+    for value in (data.get("error") if isinstance(data, Mapping) else None, body.get("error")):
+        if isinstance(value, str) and value.strip():
+            return value
+    message, code = body.get("message"), body.get("error_code")
+    if isinstance(message, str) and message.strip():
+        has_code = isinstance(code, (str, int)) and not isinstance(code, bool) and str(code).strip()
+        return f"{message} [{code}]" if has_code else message
+    return _texts(body.get("detail"), "msg", "message") or _texts(body.get("errors"), "message", "msg")
+
+
 def _error_text(response: httpx.Response) -> str:
-    """The server's reason: `data.error`, then `error`, then `message`, then the raw text (short,
-    markup removed: a gateway's HTML page is not a reason)."""
+    """The server's reason, read from the body's error shapes (`_body_reason`), else the raw text
+    (short, markup removed: a gateway's HTML page is not a reason)."""
     body = _json_body(response)
-    if isinstance(body, Mapping):
-        data = body.get("data")
-        candidates = (data.get("error") if isinstance(data, Mapping) else None, body.get("error"), body.get("message"))
-        for value in candidates:
-            if isinstance(value, str) and value.strip():
-                return _short(value)
+    reason = _body_reason(body) if isinstance(body, Mapping) else None
+    if reason:
+        return _short(reason)
     text = _short(response.text)
     return text or response.reason_phrase or "no details"
 

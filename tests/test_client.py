@@ -547,6 +547,40 @@ def test_the_reason_is_read_data_error_first(fake_api, fake_time, body, reason):
     assert "<" not in str(caught.value) and len(str(caught.value)) < 400
 
 
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ({"message": "This key's role may not run models", "error_code": "ROLE_FORBIDDEN"},
+         "This key's role may not run models [ROLE_FORBIDDEN]"),
+        ({"message": "quota", "error_code": 4021}, "quota [4021]"),
+        ({"detail": "duration: must be 5 or 10"}, "duration: must be 5 or 10"),
+        ({"detail": [{"loc": ["body", "prompt"], "msg": "field required"}, {"msg": "too long"}]},
+         "field required; too long"),
+        ({"errors": [{"message": "image too small"}, "aspect ratio out of range"]},
+         "image too small; aspect ratio out of range"),
+        ({"message": "from message", "detail": "from detail", "errors": [{"message": "from errors"}]},
+         "from message"),
+    ],
+    ids=["message+error_code", "numeric error_code", "detail", "detail list", "errors list", "message first"],
+)  # fmt: skip
+def test_the_reason_is_read_from_every_shape_an_official_client_reads(fake_api, fake_time, body, reason):
+    """WaveSpeed's MCP server reads `{message, error_code}` on a non-2xx answer, its desktop app also
+    `detail` and `errors[]`: a refusal in any of those shapes shows its reason, not the raw JSON."""
+    fake_api.submits.append(httpx.Response(422, json=body))
+    with pytest.raises(SubmitRefusedError) as caught:
+        run(client_for(fake_api, fake_time).submit(REQUEST))
+    message = str(caught.value)
+    assert f"(422: {reason})" in message and "{" not in message
+    assert fake_api.posts == 1
+
+
+def test_a_refused_key_says_why_with_its_error_code(fake_api, fake_time):
+    fake_api.polls.append(httpx.Response(403, json={"message": "Account suspended", "error_code": "SUSPENDED"}))
+    with pytest.raises(AuthenticationError) as caught:
+        run(client_for(fake_api, fake_time).get(TASK_ID))
+    assert "(403: Account suspended [SUSPENDED])" in str(caught.value)
+
+
 def test_a_404_after_a_submit_is_ridden_out_for_a_minute_then_ends(fake_api, fake_time):
     fake_api.polls.extend(error_response(404, "Prediction not found") for _ in range(100))
 
