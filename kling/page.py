@@ -121,7 +121,8 @@ SYSTEM_MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "mon
 def theme() -> gr.themes.Base:
     """Gradio's Soft theme with text that meets WCAG AA: its primary button (white on indigo 500),
     labels (indigo on pale indigo), subdued text and accents fall just short. The device's own fonts,
-    not Soft's web fonts: those would be a fifth of the first load (issue 17 item 12)."""
+    not Soft's web fonts: those would be a fifth of the first load, and a first visit should weigh
+    little more than a bare Gradio page."""
     return gr.themes.Soft(font=SYSTEM_FONTS, font_mono=SYSTEM_MONO_FONTS).set(
         button_primary_background_fill="*primary_600",
         button_primary_background_fill_hover="*primary_700",

@@ -189,7 +189,8 @@ def test_the_documented_python_example_ends_and_reports(preview_app, tmp_path, r
 
 def test_a_script_on_a_chinese_machine_still_reads_english(preview_app):
     """Scripts parse what the API says: a gradio_client whose requests carry a Chinese
-    Accept-Language gets the English refusal, as every API caller does (issue 18)."""
+    Accept-Language gets the English refusal, as every API caller does: a script must not
+    break on the language of the machine it runs on."""
     client = preview_app.client(headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     with pytest.raises(ValidationError) as refused:
         client.predict("猫" * 2501, "", "16:9", 5, api_name="/text_to_video")

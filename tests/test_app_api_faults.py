@@ -1,5 +1,6 @@
-"""Issue 12's cases through the launched page, driven with gradio_client: the same outcome and the
-same words as the command line (tests/test_loopback.py), against the simulator's fault switches."""
+"""The API's faults, as WaveSpeed's own clients meet them, through the launched page, driven with
+gradio_client: the same outcome and the same words as the command line (tests/test_loopback.py),
+against the simulator's fault switches."""
 
 from __future__ import annotations
 

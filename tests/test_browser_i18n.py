@@ -1,4 +1,4 @@
-"""Issue 18 in a real browser: the page in Simplified Chinese for a browser set to zh-CN, and not a
+"""The page's language in a real browser: Simplified Chinese for a browser set to zh-CN, and not a
 Chinese character for one set to en-US. Same browser, app fixtures and rules as tests/test_browser.py
 (Debian's Chromium, never `playwright install`; wait for elements, never for network idle)."""
 

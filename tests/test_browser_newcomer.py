@@ -1,4 +1,4 @@
-"""Issue 17 in a real browser: what a first visitor sees and gets, at 1280x900 and on a 390x844
+"""A first visit in a real browser: what a newcomer sees and gets, at 1280x900 and on a 390x844
 phone. Same browser, app fixtures and rules as tests/test_browser.py (Debian's Chromium, never
 `playwright install`; wait for elements, never for network idle: Gradio keeps a stream open)."""
 
@@ -37,7 +37,7 @@ def in_view(locator, viewport: dict) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
 
 
-# -- item 3: a link from each tab round-trips every setting it carries ---------------------------
+# -- a link from each tab round-trips every setting it carries ------------------------------------
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -97,7 +97,7 @@ def test_a_t2v_link_round_trips_its_aspect_ratio_and_lands_on_its_tab(preview_ap
     expect(shared.get_by_label("10")).to_be_checked()
 
 
-# -- items 2 and 4: price, time and key beside Generate, in sight ---------------------------------
+# -- price, time and key beside Generate, in sight --------------------------------------------------
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -138,7 +138,7 @@ def test_first_load_shows_generate_on_a_laptop_and_every_tab_on_a_phone_with_no_
     expect(tab.locator(".kling-player")).to_be_hidden()
 
 
-# -- item 5: a busy state --------------------------------------------------------------------------
+# -- a busy state ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -179,7 +179,7 @@ def test_a_run_disables_generate_counts_time_shows_stop_and_an_estimate_then_ren
     assert opened.console.errors == [], opened.console.errors
 
 
-# -- item 6: refusals where the eye is -------------------------------------------------------------
+# -- refusals where the eye is ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -207,7 +207,7 @@ def test_the_counter_counts_an_emoji_as_one_character_like_the_validator(preview
     expect(status(tab)).to_contain_text("Done", timeout=CLIP_TIMEOUT)
 
 
-# -- item 9: the brief asks, camera moves replace --------------------------------------------------
+# -- the brief asks, camera moves replace ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -244,7 +244,7 @@ def test_camera_moves_are_one_choice(preview_app, open_page, size):
     expect(prompt_box(tab)).to_have_value("The cat blinks. Gentle pan.")
 
 
-# -- item 7: keys that are checked -----------------------------------------------------------------
+# -- keys that are checked -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -271,7 +271,7 @@ def test_a_refused_key_leaves_the_banner_true_and_an_accepted_one_shows_its_end_
     assert KEY not in page.content()
 
 
-# -- item 8: Stop waiting and History tell the truth -----------------------------------------------
+# -- Stop waiting and History tell the truth -------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -299,7 +299,7 @@ def test_after_stop_the_tab_and_history_follow_the_task_until_its_clip_is_saved(
     expect(tab.locator("video[src]")).to_be_visible()
 
 
-# -- item 11: accessible -----------------------------------------------------------------------------
+# -- accessible ------------------------------------------------------------------------------------
 
 AXE = ROOT / "tests" / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_RUN = """async () => {
@@ -380,7 +380,7 @@ def test_the_keyboard_reaches_generate_and_the_examples(preview_app, open_page, 
     assert reached == {"Generate": True, "examples": True}
 
 
-# -- item 10: Prompt Lab compares side by side -----------------------------------------------------
+# -- Prompt Lab compares side by side -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -1,4 +1,4 @@
-"""Issue 17 items 12 and 4 in a real browser: the first load weighs little more than a bare Gradio
+"""A first visit's weight and order in a real browser: the first load weighs little more than a bare Gradio
 page of the same components, and on a phone the examples come right after the form. Same browser,
 app fixtures and rules as tests/test_browser.py (wait for elements, never for network idle)."""
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import Page, expect  # noqa: E402 (test_browser skips the module first when there is no browser)
 
-MAX_RATIO = 1.5  # issue 17 item 12: ours at most 1.5x the bare page
+MAX_RATIO = 1.5  # ours at most 1.5x the bare page: a first visit on a slow phone link must stay quick
 
 
 def first_load_bytes(browser, url: str, ready, size: dict) -> tuple[int, dict[str, int]]:  # noqa: F811 (the fixture's value)

@@ -485,7 +485,7 @@ def test_a_declared_huge_body_is_refused_before_reading(fake_api, fake_time, tmp
         run(client_for(fake_api, fake_time).download("https://cdn.example/x.mp4", tmp_path / "x.mp4"))
 
 
-# -- issue 12: as WaveSpeed's own clients read the API ------------------------------------------
+# -- as WaveSpeed's own clients read the API --------------------------------------------------
 
 
 def test_an_undocumented_status_keeps_the_wait_going_and_says_so(fake_api, fake_time):

@@ -100,3 +100,17 @@ def test_docs_cli_names_every_flag_of_app_py():
     assert flags == ["--host", "--port", "--share"]
     for flag in flags:
         assert f"| `{flag}" in doc
+
+
+TRACKER_POINTER = re.compile(r"\b(?:issue|item)s? #?\d", re.IGNORECASE)
+
+
+def test_no_comment_points_at_an_issue_tracker_instead_of_giving_the_reason():
+    sources = [ROOT / "app.py", *(p for d in ("kling", "tests", "bench", "scripts") for p in (ROOT / d).rglob("*.py"))]
+    hits = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if TRACKER_POINTER.search(line)
+    ]
+    assert not hits, f"say the reason instead of an issue or item number: {hits}"

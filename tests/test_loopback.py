@@ -108,7 +108,7 @@ def test_a_503_on_submit_is_not_resent(served_simulator, tmp_path):
     assert [r.status for r in sim.submits()] == [503]
 
 
-# -- issue 12: the API as WaveSpeed's own clients read it --------------------------------------
+# -- the API as WaveSpeed's own clients read it ------------------------------------------------
 
 
 def collect(served, request, out_dir: Path, **kwargs):
@@ -418,7 +418,7 @@ def test_the_official_sdk_against_python_m_kling_simulator(sdk, tmp_path):
     assert (info.codec, info.frames) == ("h264", 240) and info.width * 16 == info.height * 9
 
 
-# -- issue 12's "done when", from the command line -----------------------------------------------
+# -- the same API readings, from the command line -------------------------------------------------
 
 
 @pytest.mark.slow

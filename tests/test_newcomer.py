@@ -138,7 +138,7 @@ def test_the_brief_fills_only_an_empty_prompt():
     assert compose_into(*brief, "my own words") == gr.skip()
 
 
-# -- item 7: keys that are checked ----------------------------------------------------------------
+# -- keys that are checked ------------------------------------------------------------------------
 
 
 def test_the_balance_is_one_get_with_the_key_and_a_401_is_an_authentication_error():
@@ -190,7 +190,7 @@ def test_a_saved_key_is_checked_shown_by_its_last_4_characters_and_a_refused_one
     assert [r.path for r in simulator.log] == ["/api/v3/balance", "/api/v3/balance"]
 
 
-# -- item 8: Stop waiting and History tell the truth -----------------------------------------------
+# -- Stop waiting and History tell the truth -------------------------------------------------------
 
 
 @pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop
@@ -230,7 +230,7 @@ def test_after_stop_the_panel_and_history_follow_the_task_and_their_timers_run_o
     )
 
 
-# -- item 13: small things -------------------------------------------------------------------------
+# -- downloads named from the prompt and task id ---------------------------------------------------
 
 
 def test_a_downloaded_clip_is_named_from_its_prompt_and_task_id():

@@ -1,4 +1,4 @@
-"""Issue 13 through the page: who is asking is decided on the server (kling.identity), for every
+"""Identity through the page: who is asking is decided on the server (kling.identity), for every
 event, the limits hold against forged headers and fresh clients, KLING_REQUIRE_LOGIN holds, hostile
 images are refused on the page's own fields, and an MCP call is paid once with or without a
 progress token.
