@@ -49,7 +49,6 @@ from .views import (
     job_markdown,
     job_status,
     key_status,
-    literal,
     mode_banner,
     price_text,
     refusal_text,
@@ -709,7 +708,7 @@ class Lab:
     def _progress(self, labels: list[str], states: list[RunState], refused: str, lang: Lang = "en") -> Updates:
         updates: Updates = {}
         for slot, label, state in zip(self.parts.lab.slots, labels, states):
-            updates[slot.status] = f"**{literal(label)}**\n\n{status_markdown(state, lang=lang)}"
+            updates[slot.status] = f"**{label}**\n\n{status_markdown(state, lang=lang)}"
             updates[slot.video] = self.g.servable(state)
             updates[slot.task] = state.task_id or ""
         summary = say(lang, "lab.summary", done=sum(state.stage == "done" for state in states), total=len(states))
