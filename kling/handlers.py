@@ -58,6 +58,7 @@ from .views import (
     showcase_status,
     status_markdown,
     task_id_in_status,
+    toast_text,
     video_label,
 )
 from .visitor import visitor
@@ -284,7 +285,7 @@ class Generation:
             validate: Callable[[], I2VRequest | T2VRequest] = unchecked.validate
             checked = await asyncio.to_thread(validate)
         except ValidationError as exc:
-            raise gr.Error(refusal_text(exc, lang), title=say(lang, "refusal.title")) from None
+            raise gr.Error(toast_text(refusal_text(exc, lang)), title=say(lang, "refusal.title")) from None
         try:
             run = self.start(checked, who, user_key, continues=continues)
         except SpendRefused as exc:
@@ -598,12 +599,12 @@ class History:
         if job.model.endswith("i2v-master"):
             return {
                 self.parts.tabs: gr.Tabs(selected="i2v"),
-                i2v.image: p.get("image") or None,
+                i2v.image: self._input_copy(p.get("image")),
                 i2v.text.prompt: p.get("prompt", ""),
                 i2v.text.negative: p.get("negative_prompt", ""),
                 i2v.guidance: p.get("guidance_scale", 0.5),
                 i2v.duration: p.get("duration", 5),
-                i2v.end_image: p.get("end_image") or None,
+                i2v.end_image: self._input_copy(p.get("end_image")),
             }
         return {
             self.parts.tabs: gr.Tabs(selected="t2v"),
@@ -612,6 +613,16 @@ class History:
             t2v.aspect_ratio: p.get("aspect_ratio", "16:9"),
             t2v.duration: p.get("duration", 5),
         }
+
+    def _input_copy(self, recorded: str | None) -> str | None:
+        """The journal's copy of an input image, as a file Gradio may serve: the copy itself is in
+        the data folder, which Gradio's file routes refuse (the form would silently stay empty)."""
+        if not recorded:
+            return None
+        copy = Path(recorded)
+        if copy.is_file() and copy.parent == self.journal.inputs_dir:
+            return self.g.clips.servable(copy)
+        return recorded if "://" in recorded else None  # an http(s) URL sent as is; a copy since removed
 
     async def resume(
         self,
@@ -622,7 +633,7 @@ class History:
     ) -> AsyncIterator[Updates]:
         task_id, lang = (task_id or "").strip(), lang_of(session)
         if not is_task_id(task_id):
-            refusal = say(lang, "resume.not_an_id", text=repr(task_id[:60]))
+            refusal = say(lang, "resume.not_an_id", text=toast_text(repr(task_id[:60])))
             raise gr.Error(refusal, title=say(lang, "resume.not_an_id_title"))
         who = await self.g.who(request, profile, session)
         job = self.journal.get(task_id)
@@ -679,7 +690,7 @@ class Lab:
         try:
             requests = lab.validated(variants, image=image if i2v else None, aspect_ratio=values[form.aspect_ratio])
         except ValidationError as exc:
-            raise gr.Error(refusal_text(exc, lang), title=say(lang, "refusal.lab_title")) from None
+            raise gr.Error(toast_text(refusal_text(exc, lang)), title=say(lang, "refusal.lab_title")) from None
         labels, runs, refused = lab.differences(variants, i2v=i2v, lang=lang), [], ""
         for checked in requests:
             try:
@@ -880,7 +891,7 @@ class Films:
         missing = [task_id for task_id, job in zip(picked, jobs) if job is None]
         if missing:
             raise gr.Error(
-                say(lang, "stitch.not_yours", ids=", ".join(missing)[:120]),
+                say(lang, "stitch.not_yours", ids=toast_text(", ".join(missing)[:120])),
                 title=title,
             )
         clips = [Path(job.local_path) for job in jobs if job is not None]

@@ -221,6 +221,12 @@ def state_secret(configured: str | None, data_dir: Path) -> bytes:
     return fresh
 
 
+def shelf_key(secret: bytes) -> bytes:
+    """The key the served clips' folder names are made with (kling.clips): derived from the
+    server's secret, so it survives restarts and reveals nothing of the key that signs browser ids."""
+    return hmac.new(secret, b"kling-studio clip shelf key v1", hashlib.sha256).digest()
+
+
 def _read_secret(path: Path) -> bytes | None:
     try:
         stored = bytes.fromhex(path.read_text().strip())

@@ -12,6 +12,7 @@ from typing import Any
 from .errors import Problem, ValidationError
 from .params import I2VRequest, ImageSource, T2VRequest, format_price, price_cents
 from .strings import Lang, say
+from .views import literal
 
 MAX_VARIANTS = 4
 LETTERS = "ABCD"
@@ -79,9 +80,11 @@ def _describe(name: str, value: Any, lang: Lang) -> str:
         return say(lang, "lab.seconds", value=value)
     if name == "guidance_scale":
         return say(lang, "lab.guidance", value=f"{value:g}")
-    text = str(value).strip() or say(lang, "lab.none")
+    text = str(value).strip()
     short = text if len(text) <= 60 else text[:57] + "..."
-    return say(lang, "lab.negative", text=short) if name == "negative_prompt" else f"“{short}”"
+    # The label is Markdown: the visitor's text goes in as text (literal), never as markup.
+    shown = literal(short) if text else say(lang, "lab.none")
+    return say(lang, "lab.negative", text=shown) if name == "negative_prompt" else f"“{shown}”"
 
 
 def total_price_text(durations: list[Any], *, preview: bool, lang: Lang = "en") -> str:

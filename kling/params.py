@@ -125,6 +125,9 @@ def prepare_image(source: ImageSource, field: str = "image") -> PreparedImage | 
         return _prepare_bytes(bytes(source), field)
     if isinstance(source, str):
         text = source.strip()
+        position = _unencodable_at(text)
+        if position is not None:  # a lone surrogate: no request could carry it
+            raise _refuse(field, f"character {position + 1} (U+{ord(text[position]):04X}) is not valid text")
         if is_url(text):
             return text
         if not text:
@@ -453,12 +456,27 @@ def _text(value: object, field: str, limit: int, required: bool, problems: list[
         problems.append(Problem(field, f"must be text, not {type(value).__name__}"))
         return ""
     text = (value or "").strip()
-    if required and not text:
+    position = _unencodable_at(text)
+    if position is not None:
+        # A lone surrogate (U+D800..U+DFFF) fits in a Python str but in no UTF-8 request body.
+        code = f"U+{ord(text[position]):04X}"
+        message = f"character {position + 1} ({code}) is not valid text; remove it and try again"
+        problems.append(Problem(field, message, "not_text", (("position", position + 1), ("code", code))))
+    elif required and not text:
         problems.append(Problem(field, "required; describe the video you want", "required_prompt"))
     elif len(text) > limit:
         values: tuple[tuple[str, object], ...] = (("count", len(text)), ("limit", limit))
         problems.append(Problem(field, f"{len(text)} characters; the limit is {limit}", "too_long", values))
     return text
+
+
+def _unencodable_at(text: str) -> int | None:
+    """Where `text` stops being encodable as UTF-8 (a lone surrogate), or None when it all is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
 
 
 def _duration(value: object, problems: list[Problem]) -> int:

@@ -20,7 +20,7 @@ from .config import Settings
 from .guard import SpendGuard
 from .handlers import Generation, Handlers
 from .hf_user import HfUsers
-from .identity import state_secret
+from .identity import shelf_key, state_secret
 from .journal import Journal
 from .page import CSS, build_page, theme
 from .runner import Runner
@@ -48,11 +48,11 @@ class Studio:
         backend = Backend(settings, webhooks=True)  # launch_kwargs() serves the route
         journal = Journal(settings.journal_path)
         runner = Runner(backend, journal, SpendGuard(settings, journal))
-        clips = ClipShelf.in_gradio_cache(settings.clip_cache_bytes)
+        secret = state_secret(settings.state_secret, settings.data_dir)
+        clips = ClipShelf.in_gradio_cache(settings.clip_cache_bytes, key=shelf_key(secret))
         # Asking huggingface.co who a token is happens per request, never at start-up, and only on a
         # Space: elsewhere a local script may send its developer's own token without meaning to.
         hf_users = HfUsers(httpx.AsyncClient()) if settings.on_space else None
-        secret = state_secret(settings.state_secret, settings.data_dir)
         return cls(settings, backend, journal, runner, clips, secret, hf_users, load_showcase(settings.showcase_dir))
 
     def build(self) -> gr.Blocks:

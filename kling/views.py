@@ -3,6 +3,7 @@ shared link carries. Pure functions over states and settings; no Gradio here."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,26 @@ LAB_I2V, LAB_T2V = "Image to Video", "Text to Video"  # the Lab's model choices 
 SHOWCASE_MARK = "🎬"
 # The showcase's settings the details list shows (the photo's hash is left out).
 SHOWCASE_SETTINGS = ("image", "prompt", "negative_prompt", "guidance_scale", "aspect_ratio", "duration")
+
+
+# Characters Markdown or HTML would read as markup, a link, an image, maths or an entity.
+_MARKUP = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>&~=:$\"'^%@/]")
+
+
+def literal(text: object) -> str:
+    """A visitor's own text (a prompt, a label made from one) for a Markdown component, shown as
+    the text it is: each character Markdown or HTML would act on becomes a numeric character
+    reference, which both display as that character and never parse as markup, so
+    `![t](http://host/x.png)` shows as typed and fetches nothing. Whitespace runs become one space
+    (an indented line would otherwise be a code block, which shows references undecoded)."""
+    flat = " ".join(str(text).split())
+    return _MARKUP.sub(lambda found: f"&#{ord(found.group())};", flat)
+
+
+def toast_text(text: object) -> str:
+    """A visitor's own text inside a gr.Error or gr.Warning, which the browser shows as HTML: `<`,
+    `>` and `&` escaped, so a typed `<img src=//host/t.png>` is shown, not fetched."""
+    return html.escape(str(text), quote=False)
 
 
 def mode_banner(settings: Settings, user_key: str, budget_left_cents: int | None = None, lang: Lang = "en") -> str:
@@ -278,12 +299,12 @@ def history_total(jobs: list[Job], lang: Lang = "en") -> str:
 
 def job_markdown(job: Job, lang: Lang = "en") -> str:
     settings = ", ".join(
-        f"{k}: {v}" for k, v in job.params.items() if k not in ("prompt", "image", "end_image") and v != ""
+        f"{k}: {literal(v)}" for k, v in job.params.items() if k not in ("prompt", "image", "end_image") and v != ""
     )
     head = "job.head_preview" if job.preview else "job.head_live"
     lines = [
         say(lang, head, model=model_name(job.model, lang), task_id=job.id),
-        f"> {job.params.get('prompt', '')}",
+        f"> {literal(job.params.get('prompt', ''))}",
         settings,
         say(lang, "job.status", status=job_status(job, lang=lang)),
     ]
