@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     last_frame.add_argument("clip", metavar="CLIP_OR_TASK_ID")
     last_frame.add_argument("--out", type=Path, required=True, help="the PNG to write")
 
+    prune = commands.add_parser("prune", help="remove paid clips older than DAYS (their journal rows stay)")
+    prune.add_argument("--older-than", required=True, metavar="DAYS", help="days since the clip was saved")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8911)
@@ -140,7 +144,32 @@ def _history(journal: Journal, limit: int) -> int:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created))
         price = "free" if job.preview else format_price(job.price_cents)
         where = job.local_path if job.clip_saved else (job.error or "no clip saved")
+        if job.pruned is not None:
+            where = f"clip pruned {time.strftime('%Y-%m-%d', time.localtime(job.pruned))}"
         print(f"{when}  {job.id}  {job.mode:7}  {job.model.split('/')[-1]:24}  {job.status:10}  {price:6}  {where}")
+    return EXIT_OK
+
+
+def _prune(journal: Journal, older_than: str, *, dry_run: bool) -> int:
+    """Paid clips are never removed automatically: the operator removes old ones here. stdout: one
+    line per clip (task id, then path); stderr: the total."""
+    from .disk import prune_paid_clips
+
+    try:
+        days = float(older_than)
+        if not days >= 0:
+            raise ValueError
+    except ValueError:
+        _say(f"error: --older-than must be a number of days (0 or more), got {older_than[:20]!r}")
+        return EXIT_BAD_INPUT
+    pruned = prune_paid_clips(journal, days, dry_run=dry_run)
+    for each in pruned:
+        print(f"{each.job.id}  {each.job.local_path}", flush=True)
+    megabytes = sum(each.size for each in pruned) / 1e6
+    verb = "Would remove" if dry_run else "Removed"
+    _say(f"{verb} {len(pruned)} paid clip(s) saved more than {days:g} days ago ({megabytes:.1f} MB).")
+    if pruned and not dry_run:
+        _say("Their journal rows stay, marked as pruned: History says the clip was removed.")
     return EXIT_OK
 
 
@@ -182,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     journal = Journal(settings.journal_path)
     if args.command == "history":
         return _history(journal, args.limit)
+    if args.command == "prune":
+        return _prune(journal, args.older_than, dry_run=args.dry_run)
     backend = Backend(settings)
     if backend.is_preview():
         _say("Preview mode (no WAVESPEED_API_KEY): the clip is simulated locally. It is not Kling output.")

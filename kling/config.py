@@ -132,6 +132,22 @@ class Settings:
     gradio_max_file_size: str = "20mb"
     # Finished clips shown on the page live in one folder in Gradio's cache, capped at this size.
     clip_cache_bytes: int = 1 << 30
+    # Gradio deletes its uploads and cached outputs this old (delete_cache), so uploads that no run
+    # ever used do not stay forever.
+    upload_max_age_s: int = 2 * 3600
+    # What the data folder may keep besides paid clips and the journal (kling/disk.py): the oldest
+    # go first past each cap. Paid clips are never removed automatically (python -m kling prune).
+    preview_clips_bytes: int = 1 << 30
+    films_bytes: int = 2 << 30
+    frames_bytes: int = 256 << 20
+    inputs_bytes: int = 512 << 20
+    # A film: at most this many clips (repeats included) and this many seconds; a visitor keeps at
+    # most films_per_visitor films (the oldest goes); stitch_workers films are cut at once, at most
+    # one per visitor, so one visitor's long film never holds up another's.
+    film_max_clips: int = 12
+    film_max_seconds: int = 180
+    films_per_visitor: int = 10
+    stitch_workers: int = 2
     share_server_address: str | None = None  # Gradio's own GRADIO_SHARE_SERVER_ADDRESS
 
     @classmethod
@@ -165,6 +181,15 @@ class Settings:
             state_secret=environ.get("KLING_STATE_SECRET", "").strip() or None,
             gradio_max_file_size=_file_size(environ, "KLING_MAX_UPLOAD", default.gradio_max_file_size),
             clip_cache_bytes=_int(environ, "KLING_CLIP_CACHE_MB", default.clip_cache_bytes >> 20) << 20,
+            upload_max_age_s=_int(environ, "KLING_UPLOAD_MAX_AGE_S", default.upload_max_age_s),
+            preview_clips_bytes=_int(environ, "KLING_PREVIEW_CLIPS_MB", default.preview_clips_bytes >> 20) << 20,
+            films_bytes=_int(environ, "KLING_FILMS_MB", default.films_bytes >> 20) << 20,
+            frames_bytes=_int(environ, "KLING_FRAMES_MB", default.frames_bytes >> 20) << 20,
+            inputs_bytes=_int(environ, "KLING_INPUTS_MB", default.inputs_bytes >> 20) << 20,
+            film_max_clips=_int(environ, "KLING_FILM_MAX_CLIPS", default.film_max_clips),
+            film_max_seconds=_int(environ, "KLING_FILM_MAX_SECONDS", default.film_max_seconds),
+            films_per_visitor=_int(environ, "KLING_FILMS_PER_VISITOR", default.films_per_visitor),
+            stitch_workers=_int(environ, "KLING_STITCH_WORKERS", default.stitch_workers),
             share=_flag(environ, "KLING_SHARE"),
             mcp=_flag(environ, "KLING_MCP"),
             share_server_address=environ.get("GRADIO_SHARE_SERVER_ADDRESS", "").strip() or None,
@@ -185,9 +210,63 @@ class Settings:
         return self.on_space and self.hf_oauth
 
     @property
+    def folder(self) -> DataFolder:
+        """The data folder's layout."""
+        return DataFolder(self.data_dir)
+
+    @property
     def outputs_dir(self) -> Path:
-        return self.data_dir / "outputs"
+        return self.folder.outputs
 
     @property
     def journal_path(self) -> Path:
-        return self.data_dir / "jobs.sqlite3"
+        return self.folder.journal
+
+    @property
+    def disk_caps(self) -> DiskCaps:
+        return DiskCaps(self.preview_clips_bytes, self.films_bytes, self.frames_bytes, self.inputs_bytes)
+
+
+@dataclass(frozen=True)
+class DataFolder:
+    """Where everything under KLING_DATA_DIR lives: the one place that knows the layout."""
+
+    root: Path
+
+    @property
+    def journal(self) -> Path:
+        return Path(self.root) / "jobs.sqlite3"
+
+    @property
+    def outputs(self) -> Path:
+        """Every clip downloaded, paid or preview: outputs/<task id>.mp4."""
+        return Path(self.root) / "outputs"
+
+    @property
+    def inputs(self) -> Path:
+        """Copies of input images, named by content, for "Use these settings"."""
+        return Path(self.root) / "inputs"
+
+    @property
+    def films(self) -> Path:
+        """Stitched films, each with its owner's JSON sidecar."""
+        return Path(self.root) / "films"
+
+    @property
+    def frames(self) -> Path:
+        """Last frames handed to "Continue from the last frame"."""
+        return Path(self.root) / "frames"
+
+
+@dataclass(frozen=True)
+class DiskCaps:
+    """Bytes each removable part of the data folder may take (kling/disk.py keeps them)."""
+
+    preview_clips: int
+    films: int
+    frames: int
+    inputs: int
+
+    @property
+    def total(self) -> int:
+        return self.preview_clips + self.films + self.frames + self.inputs

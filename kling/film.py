@@ -30,6 +30,7 @@ import numpy as np
 from av.video.reformatter import ColorRange
 from PIL import Image
 
+from .config import DataFolder
 from .errors import ClipNotFoundError, CrossfadeError, NotAVideoError, TooFewClipsError
 from .files import replacing
 
@@ -186,7 +187,7 @@ def save_last_frame(clip: Path, out_png: Path) -> Path:
 
 def films_dir(data_dir: Path) -> Path:
     """Where stitched films live: $KLING_DATA_DIR/films/."""
-    return Path(data_dir) / "films"
+    return DataFolder(Path(data_dir)).films
 
 
 def stitch_to_films(clips: Sequence[Path], data_dir: Path, crossfade: float = 0.0) -> StitchResult:

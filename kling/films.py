@@ -15,12 +15,14 @@ from pathlib import Path
 
 from PIL import Image
 
+from .config import DataFolder
+from .disk import remove_film
 from .film import StitchResult, films_dir
 
 
 def frames_dir(data_dir: Path) -> Path:
     """Where the last frames handed to "Continue from the last frame" live: $KLING_DATA_DIR/frames/."""
-    return Path(data_dir) / "frames"
+    return DataFolder(Path(data_dir)).frames
 
 
 def frame_path(data_dir: Path, task_id: str) -> Path:
@@ -93,3 +95,11 @@ def films_for(data_dir: Path, owner: str) -> list[Film]:
 def owned_film(data_dir: Path, owner: str, name: str) -> Film | None:
     """The owner's film called `name` (a name from the page, never a path), or None."""
     return next((film for film in films_for(data_dir, owner) if film.name == name), None)
+
+
+def oldest_films_past(data_dir: Path, owner: str, keep: int) -> list[Film]:
+    """The owner's films beyond the newest `keep`, removed (each with its sidecar): what went."""
+    going = films_for(data_dir, owner)[keep:]
+    for film in going:
+        remove_film(film.path(data_dir))
+    return going

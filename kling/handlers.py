@@ -22,7 +22,7 @@ from .config import Settings
 from .errors import AuthenticationError, FilmError, KlingError, SpendRefused, ValidationError
 from .examples import STARTERS, T2V_EXAMPLES, Generable, Starter
 from .film import save_last_frame, stitch_to_films
-from .films import Film, films_for, frame_path, owned_film, pixel_digest, record_film
+from .films import Film, films_for, frame_path, oldest_films_past, owned_film, pixel_digest, record_film
 from .hf_user import HfUsers
 from .identity import Identity, may_spend_server_key
 from .journal import Job, Journal
@@ -828,6 +828,7 @@ class Films:
         self.g = generation
         self.journal = journal
         self.parts = parts
+        self.stitching: set[str] = set()  # owners with a film being cut: one each, so nobody holds every slot
 
     @property
     def data_dir(self) -> Path:
@@ -859,6 +860,7 @@ class Films:
         try:
             await asyncio.to_thread(save_last_frame, Path(job.local_path), frame)
             pixels = await asyncio.to_thread(pixel_digest, frame)
+            await asyncio.to_thread(self.g.runner.disk.frames, frame)
         except FilmError as exc:
             refusal = say(lang, "continue.unreadable", reason=exc)
             raise gr.Error(refusal, title=say(lang, "continue.unreadable_title")) from None
@@ -887,6 +889,9 @@ class Films:
         picked = [str(task_id) for task_id in (task_ids or [])]
         if len(picked) < 2:
             raise gr.Error(say(lang, "stitch.too_few"), title=title)
+        too_long = self._too_long(picked, owner, lang)
+        if too_long:
+            raise gr.Error(too_long, title=title)
         jobs = [self._clip(task_id, owner) for task_id in picked]
         missing = [task_id for task_id, job in zip(picked, jobs) if job is None]
         if missing:
@@ -898,14 +903,48 @@ class Films:
         fade = float(crossfade or 0)
         if not 0 <= fade <= CROSSFADE_MAX_S:
             raise gr.Error(say(lang, "stitch.bad_fade", max=f"{CROSSFADE_MAX_S:g}", fade=f"{fade:g}"), title=title)
+        if owner in self.stitching:
+            raise gr.Error(say(lang, "stitch.busy"), title=title)
+        self.stitching.add(owner)
         try:
             result = await asyncio.to_thread(stitch_to_films, clips, self.data_dir, fade)
         except FilmError as exc:
             raise gr.Error(str(exc), title=say(lang, "stitch.failed_title")) from None
+        finally:
+            self.stitching.discard(owner)
         film = record_film(
             result, owner=owner, tasks=picked, crossfade=fade, preview=any(job.preview for job in jobs if job)
         )
-        return self._showing(film, owner)
+        return self._showing(film, owner, self._keep_within_caps(film, owner, lang))
+
+    def _too_long(self, picked: list[str], owner: str, lang: Lang) -> str | None:
+        """The one-sentence refusal of a film past its caps, from the journal alone (nothing decoded).
+        Another browser's task counts as the longest clip: its length is not this visitor's to learn."""
+        settings = self.g.settings
+        rows = [self._clip(task_id, owner) for task_id in picked[: settings.film_max_clips + 1]]
+        seconds = sum(_declared_seconds(job) for job in rows)
+        if len(picked) <= settings.film_max_clips and seconds <= settings.film_max_seconds:
+            return None
+        if len(picked) > len(rows):  # a thousand ids are not looked up one by one to say no
+            seconds = max(seconds, settings.film_max_seconds + 1)
+        return say(
+            lang,
+            "stitch.too_long",
+            max_clips=settings.film_max_clips,
+            max_seconds=settings.film_max_seconds,
+            clips=len(picked),
+            seconds=f"{seconds:g}" if len(picked) == len(rows) else f"> {settings.film_max_seconds}",
+        )
+
+    def _keep_within_caps(self, film: Film, owner: str, lang: Lang) -> str:
+        """The visitor's oldest films past their count, then every film past the folder's cap; what
+        the page says about it ("" when nothing of theirs went)."""
+        keep = self.g.settings.films_per_visitor
+        gone = oldest_films_past(self.data_dir, owner, keep)
+        self.g.runner.disk.films(keep=film.path(self.data_dir))
+        if not gone:
+            return ""
+        return say(lang, "stitch.oldest_removed", max=keep, names=", ".join(f"`{each.name}`" for each in gone))
 
     async def show(
         self,
@@ -923,14 +962,22 @@ class Films:
             return {stitch.film: None, stitch.about: about}
         return {stitch.film: self.g.clips.servable(film.path(self.data_dir)), stitch.about: film_markdown(film)}
 
-    def _showing(self, film: Film, owner: str) -> Updates:
+    def _showing(self, film: Film, owner: str, note: str = "") -> Updates:
         stitch = self.parts.history.stitch
         films = [film_choice(each) for each in films_for(self.data_dir, owner)]
         return {
             stitch.film: self.g.clips.servable(film.path(self.data_dir)),
-            stitch.about: film_markdown(film),
+            stitch.about: film_markdown(film) + (f"\n\n{note}" if note else ""),
             stitch.films: gr.Dropdown(choices=films, value=film.name),
         }
+
+
+def _declared_seconds(job: Job | None) -> float:
+    """A clip's length as its task asked for it (Kling makes 5 or 10 s); the longest when unknown."""
+    try:
+        return float((job.params if job else {}).get("duration", 10))
+    except (TypeError, ValueError):
+        return 10.0
 
 
 class Handlers:

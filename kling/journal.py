@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .config import DataFolder
 from .errors import JournalError
 from .params import PreparedImage
 
@@ -60,6 +61,11 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: the task a new task continues from (a clip extended from another), if any.
     """
     ALTER TABLE tasks ADD COLUMN continues TEXT;
+    """,
+    # 4: when the task's clip was removed from the data folder (a preview past its cap, or a paid
+    # clip the operator pruned): the row stays, the clip is gone for good and is never fetched again.
+    """
+    ALTER TABLE tasks ADD COLUMN pruned REAL;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -137,10 +143,13 @@ class Job:
     created: float
     updated: float
     continues: str | None = None
+    pruned: float | None = None  # when its clip was removed on purpose (kling.disk)
 
     @property
     def unfinished(self) -> bool:
-        """Still running, or done at WaveSpeed but its clip not yet saved here."""
+        """Still running, or done at WaveSpeed but its clip not yet saved here (and not pruned)."""
+        if self.pruned is not None:
+            return False
         return self.status not in FINAL or (self.status == "completed" and not self.clip_saved)
 
     @property
@@ -175,7 +184,7 @@ class Journal:
 
     @property
     def inputs_dir(self) -> Path:
-        return self.path.parent / "inputs"
+        return DataFolder(self.path.parent).inputs
 
     def store_image(self, image: PreparedImage) -> Path:
         """A copy of an input image, named by its content, so "Use these settings" can refill the form."""
@@ -266,6 +275,22 @@ class Journal:
         with self._lock:
             rows = self._db.execute("SELECT * FROM tasks ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
         return [Job.from_row(row) for row in rows]
+
+    def saved_clips(self, *, mode: str, before: float | None = None) -> list[Job]:
+        """Rows of `mode` with a clip path and not pruned, oldest first (updated before `before`)."""
+        query = "SELECT * FROM tasks WHERE mode = ? AND local_path != '' AND pruned IS NULL"
+        args: list[Any] = [mode]
+        if before is not None:
+            query += " AND updated < ?"
+            args.append(before)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY updated", args).fetchall()
+        return [Job.from_row(row) for row in rows]
+
+    def mark_pruned(self, task_id: str, when: float | None = None) -> None:
+        """The task's clip is gone on purpose: keep the row, say so, and never fetch it again."""
+        with self._tx() as db:
+            db.execute("UPDATE tasks SET pruned = ? WHERE id = ?", (time.time() if when is None else when, task_id))
 
     def unfinished(self, *, key: str | None, owner: str | None = None) -> list[Job]:
         """Live tasks the given key paid for that have no saved clip yet (oldest first)."""

@@ -147,7 +147,10 @@ def build_page(
     showcase = showcase or {}
     note = showcase_note(len(showcase), settings.preview)
 
-    with gr.Blocks(title=TITLE) as demo:
+    # Gradio removes its uploads and cached outputs once they are this old, checking a few times
+    # per period: an upload no run used would otherwise stay until the server restarts.
+    age = settings.upload_max_age_s
+    with gr.Blocks(title=TITLE, delete_cache=(max(1, min(600, age // 4)), age)) as demo:
         # The browser keeps the id this server signed (kling.identity); the page never trusts it unchecked.
         owner_store = gr.BrowserState(None, storage_key="kling-studio-owner", secret=storage_secret)
         key_store = gr.BrowserState("", storage_key="kling-studio-key", secret=storage_secret)
@@ -457,7 +460,8 @@ def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurr
         [stitch.clips, stitch.crossfade, p.session],
         [stitch.film, stitch.about, stitch.films],
         api_visibility="private",
-        concurrency_limit=1,
+        # A few films at once, at most one per visitor (Films.stitch): one long film holds one slot.
+        concurrency_limit=h.films.g.settings.stitch_workers,
         concurrency_id="stitch",
     )
     stitch.films.input(h.films.show, [stitch.films, p.session], [stitch.film, stitch.about], **private)

@@ -19,6 +19,7 @@ import httpx
 
 from .backend import Backend
 from .client import AsyncKlingClient, Request, Task, Update
+from .disk import DiskKeeper
 from .errors import DownloadError, KlingError, SubmitUncertainError, TaskFailedError, public_text
 from .guard import Reservation, SpendGuard
 from .journal import Journal
@@ -200,6 +201,9 @@ class RunRecord:
     def finished(self, state: RunState) -> None:
         if self.task_id is not None:
             self._write(journal_changes(state))
+            if state.preview and state.stage == "done" and self.runner.journal is not None:
+                # Preview clips are free to make again: the oldest go past their cap (never this one).
+                self.runner.disk.preview_clips(self.runner.journal, keep=state.path)
             return
         if isinstance(state.error, SubmitUncertainError):
             # A task may exist and be billed, and nothing found it: the reservation stays, so the
@@ -226,6 +230,8 @@ class Runner:
         self.backend = backend
         self.journal = journal
         self.guard = guard
+        settings = backend.settings
+        self.disk = DiskKeeper(settings.folder, settings.disk_caps)  # keeps the data folder bounded
         self._runs: dict[str, Run] = {}
         self._live: set[Run] = set()  # every run not finished yet, started or resumed
         self._jobs: set[asyncio.Task[None]] = set()
@@ -268,6 +274,8 @@ class Runner:
             started=time.monotonic(),
         )
         params = journal_params(request, self.journal)
+        if isinstance(request, I2VRequest) and self.journal is not None:
+            self.disk.inputs(keep=_stored(params.get("image")))
         record = RunRecord(
             self, owner, self._key(user_key), params, ip=ip, reservation=reservation, continues=continues
         )
@@ -427,6 +435,10 @@ def journal_changes(state: RunState) -> dict[str, Any]:
         elif isinstance(error, DownloadError):
             changes.update(status="completed", output_url=error.url)  # done, clip not saved: resumable
     return changes
+
+
+def _stored(value: Any) -> Path | None:
+    return Path(value) if isinstance(value, str) and value and not value.startswith(("http://", "https://")) else None
 
 
 def journal_params(request: Request, journal: Journal | None) -> dict[str, Any]:

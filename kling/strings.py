@@ -392,6 +392,7 @@ SAY_EN: dict[str, str] = {
     "job.saved": "clip saved",
     "job.running": "running in the background",
     "job.not_downloaded": "done, clip not downloaded: resume",
+    "job.pruned": "clip removed to keep the disk bounded",
     "job.interrupted_preview": "interrupted (preview)",
     "job.resume": "{status}: resume",
     "job.failed_code": "{status} ({code})",
@@ -448,6 +449,11 @@ SAY_EN: dict[str, str] = {
     "stitch.none": "No films yet.",
     "stitch.not_yours": "Not one of this browser's finished clips: {ids}. Refresh and pick again.",
     "stitch.film_not_yours": "That film is not one of yours.",
+    "stitch.too_long": (
+        "A film takes at most {max_clips} clips and {max_seconds} s in all, and these {clips} clips make {seconds} s."
+    ),
+    "stitch.busy": "Your previous film is still being stitched: wait for it, then stitch the next.",
+    "stitch.oldest_removed": "Each browser keeps its {max} newest films, so your oldest film {names} was removed.",
     "example.caption": "{title} ({aspect_ratio})",
     "example.with_clip": "{caption} · 🎬 Kling clip",
 }
@@ -595,6 +601,7 @@ SAY_ZH: dict[str, str] = {
     "job.saved": "视频已保存",
     "job.running": "在后台运行中",
     "job.not_downloaded": "已完成，视频未下载：可恢复",
+    "job.pruned": "为控制磁盘占用，视频已删除",
     "job.interrupted_preview": "已中断（预览）",
     "job.resume": "{status}：可恢复",
     "job.failed_code": "{status}（{code}）",
@@ -648,6 +655,9 @@ SAY_ZH: dict[str, str] = {
     "stitch.none": "还没有影片。",
     "stitch.not_yours": "不是本浏览器已完成的视频：{ids}。请刷新后重新选择。",
     "stitch.film_not_yours": "那部影片不是你的。",
+    "stitch.too_long": "一部影片最多 {max_clips} 个视频、共 {max_seconds} 秒，而这 {clips} 个视频共 {seconds} 秒。",
+    "stitch.busy": "你的上一部影片仍在拼接中：请等它完成后再拼接下一部。",
+    "stitch.oldest_removed": "每个浏览器只保留最新的 {max} 部影片，因此你最早的影片 {names} 已被删除。",
     "example.caption": "{title}（{aspect_ratio}）",
     "example.with_clip": "{caption} · 🎬 可灵视频",
 }

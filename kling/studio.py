@@ -74,6 +74,10 @@ class Studio:
 
         @asynccontextmanager
         async def resume_on_start(app: Any) -> AsyncIterator[None]:
+            # Half-written files a killed process left, and whatever a cap lowered since the last run.
+            removed = runner.disk.at_start(runner.journal)
+            if removed:
+                print(f"Removed {len(removed)} file(s) from the data folder to keep it bounded.", flush=True)
             resumed = runner.resume_unfinished()
             if resumed:
                 print(f"Resuming {len(resumed)} unfinished task(s) paid with this Space's key.", flush=True)

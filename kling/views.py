@@ -259,6 +259,8 @@ def job_status(job: Job, running: bool = False, lang: Lang = "en") -> str:
         return say(lang, "job.saved")
     if running:  # this app is still waiting for it: not interrupted, whatever the journal says
         return say(lang, "job.running")
+    if job.pruned is not None:  # removed on purpose: nothing to resume
+        return say(lang, "job.pruned")
     if job.status == "completed":
         return say(lang, "job.not_downloaded")
     if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")

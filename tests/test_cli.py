@@ -104,3 +104,46 @@ def test_simulator_with_port_require_key_and_the_live_path_against_it(tmp_path):
 def test_simulator_serves_on_the_port_it_is_given(tmp_path):
     with simulator_process() as url:
         assert httpx.get(f"{url}/_sim/log").status_code == 200
+
+
+def test_prune_removes_old_paid_clips_keeps_their_rows_and_dry_run_removes_nothing(tmp_path):
+    import time
+
+    from kling.journal import Journal
+
+    journal = Journal(tmp_path / "data" / "jobs.sqlite3")
+    clips = {}
+    for task_id, mode, age_days in (("old-paid", "live", 40), ("new-paid", "live", 1), ("old-prev", "preview", 40)):
+        clip = tmp_path / "data" / "outputs" / f"{task_id}.mp4"
+        clip.parent.mkdir(parents=True, exist_ok=True)
+        clip.write_bytes(b"x" * 2000)
+        clips[task_id] = clip
+        journal.record(
+            task_id=task_id,
+            model="kwaivgi/kling-v2.0-t2v-master",
+            mode=mode,
+            owner="cli",
+            key=KEY,
+            params={"prompt": task_id},
+            price_cents=130,
+        )
+        journal.update(task_id, status="completed", local_path=str(clip))
+        journal._db.execute("UPDATE tasks SET updated = ? WHERE id = ?", (time.time() - age_days * 86400, task_id))
+    journal.close()
+
+    dry = cli("prune", "--older-than", "30", "--dry-run", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.split() == ["old-paid", str(clips["old-paid"])] and "Would remove 1 paid clip" in dry.stderr
+    assert all(clip.exists() for clip in clips.values())
+
+    done = cli("prune", "--older-than", "30", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "old-paid" and "Removed 1 paid clip" in done.stderr
+    assert not clips["old-paid"].exists() and clips["new-paid"].exists() and clips["old-prev"].exists()
+
+    listed = cli("history", cwd=tmp_path)
+    [line] = [line for line in listed.stdout.splitlines() if "old-paid" in line]
+    assert "completed" in line and "clip pruned" in line  # the row stays and says so
+
+    bad = cli("prune", "--older-than", "soon", cwd=tmp_path)
+    assert bad.returncode == 2 and "--older-than must be a number of days" in bad.stderr

@@ -109,6 +109,11 @@ def test_a_first_release_journal_is_migrated_in_place_and_takes_new_rows(tmp_pat
     )
     assert journal.get("new-1").continues == "old-done-1" and journal.get("old-done-1").continues is None
     assert journal.usage(key=KEY, since=0, ip="10.0.0.1")[0] == 1  # the per-address limit reads ip_hash
+    # Old rows were never pruned; marking one keeps the row and stops it from being resumed.
+    assert all(job.pruned is None for job in journal.all())
+    journal.mark_pruned("old-unfinished-1", when=2000.0)
+    assert journal.get("old-unfinished-1").pruned == 2000.0
+    assert [job.id for job in journal.unfinished(key=KEY)] == ["new-1"]
     journal.close()
 
     # Opening again is a no-op: same version, same rows.
