@@ -6,10 +6,16 @@ for it or dismisses it; a task WaveSpeed does not know is never resumed again.""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
 import pytest
+from gradio_client.exceptions import AppError
 
 from kling.config import Settings
 from kling.errors import SpendRefused
@@ -17,8 +23,9 @@ from kling.guard import SpendGuard
 from kling.journal import short_hash
 from kling.params import T2VRequest
 from kling.runner import Runner
+from kling.simulator import SimConfig, Simulator
 
-from .conftest import KEY, finish, make_runner
+from .conftest import KEY, SIM_CLIPS, finish, free_port, launch_app, make_runner, serve_in_thread, sim_config, stop
 
 T2V = "kwaivgi/kling-v2.0-t2v-master"
 
@@ -209,3 +216,116 @@ def test_the_owner_typing_a_candidate_of_their_own_lost_submit_adopts_it_at_its_
     job = runner.journal.get(mine)
     assert (job.owner, job.price_cents, job.ip_hash, job.created) == ("ann", 130, short_hash("1.1.1.1"), lost.created)
     assert runner.journal.lost_submits() == [] and runner.journal.get(lost.id).status == "adopted"
+
+
+# -- through the launched app ------------------------------------------------------------------------
+
+
+def resume_typed_event(url: str) -> tuple[int, int]:
+    """The page's "Resume this id" click: (its event's id, its button's id), read from /config."""
+    config = httpx.get(f"{url}/config", timeout=10).json()
+    (button,) = [c["id"] for c in config["components"] if "history.resume_typed" in str(c["props"].get("value"))]
+    (event,) = [d["id"] for d in config["dependencies"] if [button, "click"] in [list(t) for t in d["targets"]]]
+    return event, button
+
+
+def click_resume_typed(url: str, task_id: str) -> dict:
+    """What a browser sends when "Resume this id" is clicked (the raw queue protocol: the event is
+    not a public API), and the message that ends it. No session: the caller is a fresh visitor."""
+    event, button = resume_typed_event(url)
+    session = uuid.uuid4().hex
+    joined = httpx.post(
+        f"{url}/gradio_api/queue/join",
+        json={"data": [task_id, None], "fn_index": event, "trigger_id": button, "session_hash": session},
+        timeout=10,
+    )
+    assert joined.status_code == 200, joined.text
+    with httpx.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}, timeout=60) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return message
+    raise AssertionError("the event never completed")
+
+
+def error_of(message: dict) -> str:
+    assert message["success"] is False, message
+    return str(message["output"].get("error"))
+
+
+def journal_rows(data_dir) -> list[tuple]:
+    db = sqlite3.connect(f"file:{data_dir / 'jobs.sqlite3'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT id, status, owner FROM tasks").fetchall()
+    finally:
+        db.close()
+
+
+@contextmanager
+def simulator_on_loopback(config: SimConfig) -> Iterator[tuple[Simulator, str]]:
+    simulator = Simulator(config, clip_dir=SIM_CLIPS)
+    port = free_port()
+    server, thread = serve_in_thread(simulator.app, port)
+    try:
+        yield simulator, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        simulator.close()
+
+
+@pytest.mark.slow
+def test_planted_ids_through_the_page_cost_a_bounded_number_of_looks_and_nothing_at_the_next_start(tmp_path):
+    with simulator_on_loopback(sim_config(api_key=KEY, queue_s=0.1, process_s=0.3)) as (sim, url):
+        env = {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": url, "KLING_TASKS_PER_HOUR_PER_IP": "4"}
+        app = launch_app(tmp_path, env)
+        planted = [uuid.uuid4().hex for _ in range(6)]
+        try:
+            errors = [error_of(click_resume_typed(app.url, task_id)) for task_id in planted]
+        finally:
+            stop(app)
+        assert all("Unknown or expired task" in error for error in errors[:4]), errors
+        assert all("lookups of task ids" in error and "Nothing was sent" in error for error in errors[4:]), errors
+        assert len(result_gets(sim)) == 4 and journal_rows(app.data_dir) == []
+
+        restarted = launch_app(tmp_path, env)  # the next start finds nothing to resume
+        try:
+            time.sleep(2)  # a resume at start polls at once (first delay 0): time enough for it to show
+        finally:
+            stop(restarted)
+        assert len(result_gets(sim)) == 4
+        assert "Resuming" not in (tmp_path / "app.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_lost_submit_through_the_page_shows_no_ids_refuses_them_typed_and_keeps_its_budget_after_a_restart(
+    tmp_path,
+):
+    with simulator_on_loopback(sim_config(api_key=KEY, queue_s=0.1, process_s=0.3)) as (sim, url):
+        env = {"WAVESPEED_API_KEY": KEY, "WAVESPEED_BASE_URL": url, "KLING_DAILY_BUDGET_USD": "2.60"}
+        app = launch_app(tmp_path, env)
+        try:
+            theirs = sim._create(T2V, {"prompt": "another visitor's"}, None).id
+            before = set(sim.tasks) | {theirs}
+            sim.faults.submit.append("500")
+            with pytest.raises(AppError) as lost:
+                app.client().predict("mine", "", "16:9", 5, api_name="/text_to_video")
+            (mine,) = set(sim.tasks) - before
+            refusals = [error_of(click_resume_typed(app.url, task_id)) for task_id in (theirs, mine)]
+        finally:
+            stop(app)
+        words = str(lost.value)
+        assert "2 new tasks" in words and "operator" in words and mine not in words and theirs not in words
+        assert all("another visitor" in refusal for refusal in refusals), refusals
+        assert not any(theirs in path or mine in path for path in result_gets(sim))  # neither was looked up
+        assert [row[1] for row in journal_rows(app.data_dir)] == ["uncertain"]
+
+        restarted = launch_app(tmp_path, env)  # $2.60 a day: the lost $1.30 still counts after a restart
+        try:
+            status, _, _ = restarted.client().predict("second", "", "16:9", 5, api_name="/text_to_video")
+            with pytest.raises(AppError, match="daily budget"):
+                restarted.client().predict("third", "", "16:9", 5, api_name="/text_to_video")
+        finally:
+            stop(restarted)
+        assert "Done" in status and len(sim.submits()) == 2
