@@ -1,4 +1,5 @@
-"""`python -m kling`: generate from the command line, resume a task, serve the simulator.
+"""`python -m kling`: generate from the command line, resume a task, serve the simulator, and
+resolve lost submits (the operator's view: `uncertain`, `adopt`, `dismiss`).
 
 stdout carries exactly what a script needs: the task id the moment the task exists, then the
 clip's path. Live status goes to stderr. Exit 0 done, 2 bad input (nothing sent), 1 anything else.
@@ -16,7 +17,7 @@ from pathlib import Path
 from .backend import Backend
 from .client import is_task_id
 from .config import Settings
-from .errors import KlingError, NotFoundError, Problem, ValidationError
+from .errors import JournalError, KlingError, NotFoundError, Problem, SubmitUncertainError, ValidationError
 from .journal import Journal
 from .params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
 from .runner import Runner, RunState
@@ -50,6 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     result = commands.add_parser("result", help="fetch or resume a task submitted earlier")
     result.add_argument("task_id")
     result.add_argument("--out", type=Path, help="also copy the clip here")
+
+    uncertain = commands.add_parser(
+        "uncertain", help="list submits whose answer was lost and whose task is not known, with the candidate task ids"
+    )
+    uncertain.add_argument("--all", action="store_true", help="also those already adopted or dismissed")
+
+    adopt = commands.add_parser("adopt", help="name the task a lost submit made: journaled for its owner, at its price")
+    adopt.add_argument("submit_id", metavar="LOST_SUBMIT_ID", help="as `uncertain` lists it (lost-...)")
+    adopt.add_argument("task_id", metavar="TASK_ID")
+
+    dismiss = commands.add_parser("dismiss", help="a lost submit made no task: it stops counting against the limits")
+    dismiss.add_argument("submit_id", metavar="LOST_SUBMIT_ID")
 
     showcase = commands.add_parser("showcase", help="make one real clip per example with the owner's key (paid, once)")
     showcase.add_argument("--dir", type=Path, help="where the clips and manifest.json go (default KLING_SHOWCASE_DIR)")
@@ -173,6 +186,42 @@ def _prune(journal: Journal, older_than: str, *, dry_run: bool) -> int:
     return EXIT_OK
 
 
+def _lost_submits(journal: Journal, args: argparse.Namespace) -> int:
+    """`uncertain`, `adopt`, `dismiss`: the journal only, no API call. Bad ids exit 2."""
+    if args.command == "uncertain":
+        lost = journal.lost_submits(open_only=not args.all)
+        if not lost:
+            _say("No lost submits to resolve." if not args.all else "No lost submits.")
+        for job in lost:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created))
+            seen = ", ".join(job.candidates) or "none"
+            print(
+                f"{when}  {job.id}  {job.status:9}  {job.model.split('/')[-1]:24}  {format_price(job.price_cents):6}"
+                f"  owner {job.owner[:16]}  address {job.ip_hash or '-'}  candidates: {seen}"
+            )
+        return EXIT_OK
+    try:
+        if args.command == "dismiss":
+            journal.dismiss(args.submit_id)
+            _say(f"{args.submit_id} dismissed: it no longer counts against this Space's limits.")
+            return EXIT_OK
+        if not is_task_id(args.task_id):
+            raise JournalError(f"{args.task_id[:80]!r} is not a task id")
+        submit = {job.id: job for job in journal.lost_submits()}.get(args.submit_id)
+        job = journal.adopt(args.submit_id, args.task_id)
+    except JournalError as exc:
+        _say(f"error: {exc}")
+        return EXIT_BAD_INPUT
+    if submit is not None and args.task_id not in submit.candidates:
+        _say(f"note: {args.task_id} was not among the candidates WaveSpeed's listing showed for it.")
+    _say(
+        f"Task {job.id} adopted for {job.owner[:16]} at {format_price(job.price_cents)}. The app resumes it at its "
+        f"next start and its owner can resume it from History; to fetch it now: python -m kling result {job.id}"
+    )
+    print(job.id, flush=True)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "simulator":
@@ -213,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         return _history(journal, args.limit)
     if args.command == "prune":
         return _prune(journal, args.older_than, dry_run=args.dry_run)
+    if args.command in ("uncertain", "adopt", "dismiss"):
+        return _lost_submits(journal, args)
     backend = Backend(settings)
     if backend.is_preview():
         _say("Preview mode (no WAVESPEED_API_KEY): the clip is simulated locally. It is not Kling output.")
@@ -238,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KlingError as exc:
         _say(f"error: {exc}")
+        if isinstance(exc, SubmitUncertainError) and exc.candidates:
+            _say(f"candidates: {', '.join(exc.candidates)} (adopt one: python -m kling adopt LOST_SUBMIT_ID TASK_ID)")
         if backend.is_preview() and isinstance(exc, NotFoundError):
             _say("Preview tasks live only inside the process that made them.")
         return EXIT_FAILED

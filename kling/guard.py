@@ -2,8 +2,11 @@
 
 Limits apply only to generations paid with the server's key: tasks per hour per browser and per
 address, and a daily budget in dollars across everyone. They are counted from the journal (so a
-restart resets nothing) plus the reservations of submits still in flight (so fifty simultaneous
-clicks cannot all slip past a limit before any row exists). A visitor's own key is never limited.
+restart resets nothing; lost submits have rows too) plus the reservations of submits still in
+flight (so fifty simultaneous clicks cannot all slip past a limit before any row exists). A task id
+typed to be resumed is looked up with the server's key too: each lookup of an id the journal does
+not hold counts against the same hourly limits for an hour, unless WaveSpeed answers with a task
+(its row counts from then on). A visitor's own key is never limited.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Reservation:
     ip_hash: str
     price_cents: int
     created: float
+    expires: float | None = None  # a typed id's lookup counts for an hour; a generation's until released
 
 
 class SpendGuard:
@@ -55,8 +59,11 @@ class SpendGuard:
             pending = sum(r.price_cents for r in self._pending.values())
         return max(0, budget - spent - pending)
 
-    def reserve(self, *, owner: str, ip: str, price_cents: int, own_key: bool) -> Reservation | None:
-        """A slot for one generation, or SpendRefused saying which limit and when it resets.
+    def reserve(
+        self, *, owner: str, ip: str, price_cents: int, own_key: bool, lookup: bool = False
+    ) -> Reservation | None:
+        """A slot for one generation (or, with `lookup`, one typed task id's lookup, free but a
+        request on the key), or SpendRefused saying which limit and when it resets.
         None when no limit applies (the visitor pays, or it is a free preview)."""
         settings = self.settings
         if own_key:
@@ -68,8 +75,10 @@ class SpendGuard:
         now = self._clock()
         ip_hash = short_hash(ip)
         with self._lock:
-            self._check(owner=owner, ip=ip, ip_hash=ip_hash, price_cents=price_cents, now=now)
-            reservation = Reservation(uuid.uuid4().hex, owner, ip_hash, price_cents, now)
+            self._pending = {k: r for k, r in self._pending.items() if r.expires is None or r.expires > now}
+            self._check(owner=owner, ip=ip, ip_hash=ip_hash, price_cents=price_cents, now=now, lookup=lookup)
+            expires = now + HOUR if lookup else None
+            reservation = Reservation(uuid.uuid4().hex, owner, ip_hash, price_cents, now, expires)
             self._pending[reservation.id] = reservation
         return reservation
 
@@ -81,7 +90,7 @@ class SpendGuard:
             with self._lock:
                 self._pending.pop(reservation.id, None)
 
-    def _check(self, *, owner: str, ip: str, ip_hash: str, price_cents: int, now: float) -> None:
+    def _check(self, *, owner: str, ip: str, ip_hash: str, price_cents: int, now: float, lookup: bool) -> None:
         settings, key = self.settings, self.settings.api_key
         pending = list(self._pending.values())
         hour_ago = now - HOUR
@@ -95,10 +104,10 @@ class SpendGuard:
             if count >= limit:
                 wait = (oldest + HOUR - now) if oldest else HOUR
                 values: tuple[tuple[str, object], ...] = (("limit", limit), ("wait_s", wait))
-                reason = f"hourly_{who}"
+                reason = f"{'lookup' if lookup else 'hourly'}_{who}"
                 raise SpendRefused(spend_text("en", reason, **dict(values)), reason=reason, values=values)
         budget = settings.daily_budget_cents
-        if budget is not None:
+        if budget is not None and not lookup:
             day_start = self._day_start(now)
             _, spent, _ = self.journal.usage(key=key, since=day_start)
             spent += sum(r.price_cents for r in pending)

@@ -637,11 +637,21 @@ class History:
             raise gr.Error(refusal, title=say(lang, "resume.not_an_id_title"))
         who = await self.g.who(request, profile, session)
         job = self.journal.get(task_id)
+        if job is not None and job.lost_submit:  # our name for a lost submit, not a task at WaveSpeed
+            refusal = say(lang, "resume.not_an_id", text=repr(task_id[:60]))
+            raise gr.Error(refusal, title=say(lang, "resume.not_an_id_title"))
         if job is not None and job.owner != who.owner:
             raise gr.Error(say(lang, "resume.not_yours"), title=say(lang, "resume.not_yours_title"))
         if job is not None and job.preview and job.unfinished:
             raise gr.Error(say(lang, "resume.preview_gone"))
-        run = self.g.runner.resume(task_id, owner=who.owner, user_key=self.g.key(session, request))
+        if job is None and any(claim.owner != who.owner for claim in self.journal.claims(task_id)):
+            raise gr.Error(say(lang, "resume.claimed"), title=say(lang, "resume.not_yours_title"))
+        try:
+            run = self.g.runner.resume_typed(
+                task_id, owner=who.owner, user_key=self.g.key(session, request), ip=who.address
+            )
+        except SpendRefused as exc:
+            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
         view = self.parts.history
         async for state in run.watch(tick=1.0):
             yield {view.job: status_markdown(state, lang=lang), view.video: self.g.servable(state)}

@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -25,6 +26,15 @@ from .params import PreparedImage
 
 # A task ends only in one of these (docs/API.md); any other status, "pending" included, still runs.
 FINAL = ("completed", "failed", "cancelled", "timeout", "deleted")
+# Ours, not WaveSpeed's: the task answered 404 after its first minute, so WaveSpeed does not know
+# it (or no longer keeps it). Final: nothing resumes it again.
+UNKNOWN = "unknown"
+# Rows that are not tasks but submits whose answer was lost and whose task could not be told apart
+# (`candidates` lists what WaveSpeed's listing showed). An open one (`uncertain`) counts against
+# every spend limit like a task until the operator adopts a task for it or dismisses it.
+UNCERTAIN, ADOPTED, DISMISSED = "uncertain", "adopted", "dismissed"
+LOST_SUBMITS = (UNCERTAIN, ADOPTED, DISMISSED)
+_NOT_TASKS = "('uncertain', 'adopted', 'dismissed')"  # LOST_SUBMITS, for SQL
 
 # The schema is the sum of these steps, in order: `PRAGMA user_version` counts the ones a journal
 # has had. A change to the schema is a new step at the end (never an edit of an old one), and a
@@ -66,6 +76,11 @@ MIGRATIONS: tuple[str, ...] = (
     # clip the operator pruned): the row stays, the clip is gone for good and is never fetched again.
     """
     ALTER TABLE tasks ADD COLUMN pruned REAL;
+    """,
+    # 5: lost submits kept as rows (status uncertain/adopted/dismissed): the candidate task ids
+    # WaveSpeed's listing showed for one, as a JSON list; '' on a task's row.
+    """
+    ALTER TABLE tasks ADD COLUMN candidates TEXT NOT NULL DEFAULT '';
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -144,13 +159,20 @@ class Job:
     updated: float
     continues: str | None = None
     pruned: float | None = None  # when its clip was removed on purpose (kling.disk)
+    candidates: tuple[str, ...] = ()
 
     @property
     def unfinished(self) -> bool:
-        """Still running, or done at WaveSpeed but its clip not yet saved here (and not pruned)."""
-        if self.pruned is not None:
+        """Still running, or done at WaveSpeed but its clip not yet saved here. A pruned clip, a task
+        WaveSpeed does not know and a lost submit's row are never unfinished: there is nothing to wait for."""
+        if self.pruned is not None or self.status == UNKNOWN or self.lost_submit:
             return False
         return self.status not in FINAL or (self.status == "completed" and not self.clip_saved)
+
+    @property
+    def lost_submit(self) -> bool:
+        """A submit whose answer was lost (open, adopted or dismissed), not a task."""
+        return self.status in LOST_SUBMITS
 
     @property
     def clip_saved(self) -> bool:
@@ -165,10 +187,11 @@ class Job:
         values = dict(row)
         values["params"] = json.loads(values["params"])
         values["nsfw"] = bool(values["nsfw"])
+        values["candidates"] = tuple(json.loads(values.get("candidates") or "[]"))
         return cls(**values)
 
 
-_COLUMNS = [f.name for f in fields(Job)]
+_COLUMNS = [f.name for f in fields(Job) if f.name != "candidates"]
 
 
 class Journal:
@@ -267,13 +290,16 @@ class Journal:
     def for_owner(self, owner: str, limit: int = 200) -> list[Job]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM tasks WHERE owner = ? ORDER BY created DESC LIMIT ?", (owner, limit)
+                f"SELECT * FROM tasks WHERE owner = ? AND status NOT IN {_NOT_TASKS} ORDER BY created DESC LIMIT ?",
+                (owner, limit),
             ).fetchall()
         return [Job.from_row(row) for row in rows]
 
     def all(self, limit: int = 200) -> list[Job]:
         with self._lock:
-            rows = self._db.execute("SELECT * FROM tasks ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+            rows = self._db.execute(
+                f"SELECT * FROM tasks WHERE status NOT IN {_NOT_TASKS} ORDER BY created DESC LIMIT ?", (limit,)
+            ).fetchall()
         return [Job.from_row(row) for row in rows]
 
     def saved_clips(self, *, mode: str, before: float | None = None) -> list[Job]:
@@ -294,7 +320,7 @@ class Journal:
 
     def unfinished(self, *, key: str | None, owner: str | None = None) -> list[Job]:
         """Live tasks the given key paid for that have no saved clip yet (oldest first)."""
-        query = "SELECT * FROM tasks WHERE mode = 'live' AND key_fingerprint = ?"
+        query = f"SELECT * FROM tasks WHERE mode = 'live' AND key_fingerprint = ? AND status NOT IN {_NOT_TASKS}"
         args: list[Any] = [key_fingerprint(key)]
         if owner is not None:
             query += " AND owner = ?"
@@ -307,10 +333,12 @@ class Journal:
         self, *, key: str | None, since: float, owner: str | None = None, ip: str | None = None
     ) -> tuple[int, int, float | None]:
         """(tasks, cents, oldest created) of live tasks paid by `key` since a time, for one owner or
-        one address when given."""
+        one address when given. An open lost submit counts as the task it may have made; a resolved
+        one does not (its task, if adopted, has a row of its own)."""
         query = (
             "SELECT COUNT(*), COALESCE(SUM(price_cents), 0), MIN(created) FROM tasks"
             " WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"
+            f" AND status NOT IN ('{ADOPTED}', '{DISMISSED}')"
         )
         args: list[Any] = [key_fingerprint(key), since]
         if owner is not None:
@@ -322,3 +350,102 @@ class Journal:
         with self._lock:
             count, cents, oldest = self._db.execute(query, args).fetchone()
         return int(count), int(cents), oldest
+
+    # -- lost submits -------------------------------------------------------------------------
+
+    def record_uncertain(
+        self,
+        *,
+        model: str,
+        owner: str,
+        key: str | None,
+        params: dict[str, Any],
+        price_cents: int,
+        ip: str = "",
+        candidates: tuple[str, ...] = (),
+    ) -> str:
+        """A submit that may have made a billed task nobody could identify: a row that counts like
+        that task (price, owner, address) until the operator resolves it. Its id is ours, not a task's."""
+        submit_id = "lost-" + uuid.uuid4().hex[:24]
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO tasks (id, model, mode, owner, ip_hash, key_fingerprint, params, status,"
+                " price_cents, created, updated, candidates) VALUES (?, ?, 'live', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    submit_id,
+                    model,
+                    owner,
+                    short_hash(ip),
+                    key_fingerprint(key),
+                    json.dumps(params),
+                    UNCERTAIN,
+                    price_cents,
+                    now,
+                    now,
+                    json.dumps(list(candidates)),
+                ),
+            )
+        return submit_id
+
+    def lost_submits(self, *, open_only: bool = True, limit: int = 200) -> list[Job]:
+        """Lost submits, oldest first: the open ones (to resolve), or all of them."""
+        where = f"status = '{UNCERTAIN}'" if open_only else f"status IN {_NOT_TASKS}"
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM tasks WHERE {where} ORDER BY created LIMIT ?", (limit,)).fetchall()
+        return [Job.from_row(row) for row in rows]
+
+    def claims(self, task_id: str) -> list[Job]:
+        """The open lost submits whose candidates include `task_id`."""
+        needle = json.dumps(task_id)  # as it appears in the JSON list, quotes included
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM tasks WHERE status = '{UNCERTAIN}' AND instr(candidates, ?) > 0", (needle,)
+            ).fetchall()
+        return [job for job in map(Job.from_row, rows) if task_id in job.candidates]
+
+    def adopt(self, submit_id: str, task_id: str, *, model: str = "") -> Job:
+        """The task `task_id` is the one the open lost submit made: it gets a row of its own with the
+        submit's price, owner, address, key and time (so every limit counts it once), and the submit
+        is marked adopted. JournalError when the submit is not open or the task is journaled already."""
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM tasks WHERE id = ?", (submit_id,)).fetchone()
+            if row is None or row["status"] != UNCERTAIN:
+                raise JournalError(f"{submit_id} is not an open lost submit")
+            if db.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone():
+                raise JournalError(f"task {task_id} is in the journal already")
+            now = time.time()
+            db.execute(
+                "INSERT INTO tasks (id, model, mode, owner, ip_hash, key_fingerprint, params, status, price_cents,"
+                " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?)",
+                (
+                    task_id,
+                    model or row["model"],
+                    row["mode"],
+                    row["owner"],
+                    row["ip_hash"],
+                    row["key_fingerprint"],
+                    row["params"],
+                    row["price_cents"],
+                    row["created"],
+                    now,
+                ),
+            )
+            db.execute(
+                "UPDATE tasks SET status = ?, error = ?, updated = ? WHERE id = ?",
+                (ADOPTED, f"adopted as task {task_id}", now, submit_id),
+            )
+        job = self.get(task_id)
+        assert job is not None
+        return job
+
+    def dismiss(self, submit_id: str) -> None:
+        """The operator found no task for this lost submit: it stops counting."""
+        with self._tx() as db:
+            row = db.execute("SELECT status FROM tasks WHERE id = ?", (submit_id,)).fetchone()
+            if row is None or row["status"] != UNCERTAIN:
+                raise JournalError(f"{submit_id} is not an open lost submit")
+            db.execute(
+                "UPDATE tasks SET status = ?, error = ?, updated = ? WHERE id = ?",
+                (DISMISSED, "dismissed by the operator", time.time(), submit_id),
+            )

@@ -20,9 +20,9 @@ import httpx
 from .backend import Backend
 from .client import AsyncKlingClient, Request, Task, Update
 from .disk import DiskKeeper
-from .errors import DownloadError, KlingError, SubmitUncertainError, TaskFailedError, public_text
+from .errors import DownloadError, KlingError, NotFoundError, SubmitUncertainError, TaskFailedError, public_text
 from .guard import Reservation, SpendGuard
-from .journal import Journal
+from .journal import UNKNOWN, Journal
 from .params import I2VRequest, PreparedImage
 from .strings import SAY_EN, Lang, say
 
@@ -154,17 +154,23 @@ class RunRecord:
         ip: str = "",
         reservation: Reservation | None = None,
         continues: str | None = None,
+        typed: bool = False,
     ) -> None:
         self.runner = runner
         self.owner, self.key, self.params, self.ip = owner, key, params, ip
         self.continues = continues  # the task whose last frame this one starts from
         self.reservation = reservation
+        # A task id someone typed that the journal does not hold: it is journaled only once
+        # WaveSpeed has answered it with a task, so unknown ids leave nothing behind.
+        self.typed = typed
+        self.resumed = False  # the run waits for a task made earlier, not for its own submit
         self.run: Run | None = None
         self.task_id: str | None = None
         self.status = ""
 
     def on_state(self, state: RunState) -> None:
-        if state.task is not None and state.task.id != self.task_id:
+        answered = not self.typed or state.stage == "polled"
+        if state.task is not None and state.task.id != self.task_id and answered:
             self.submitted(state, state.task)
         if state.stage in ("done", "error"):
             self.finished(state)
@@ -178,7 +184,9 @@ class RunRecord:
         runner, journal = self.runner, self.runner.journal
         if state.stage == "submitted" and self.run is not None:
             runner._runs.setdefault(task.id, self.run)  # a later resume joins this wait
-        if journal is not None and (state.stage == "submitted" or journal.get(task.id) is None):
+        if journal is not None and self.typed and journal.get(task.id) is None:
+            self._record_typed(journal, state, task)
+        elif journal is not None and (state.stage == "submitted" or journal.get(task.id) is None):
             journal.record(
                 task_id=task.id,
                 model=task.model or state.model,
@@ -192,6 +200,26 @@ class RunRecord:
             )
         self._release()
 
+    def _record_typed(self, journal: Journal, state: RunState, task: Task) -> None:
+        """A typed id WaveSpeed knows. One of this owner's own lost submits may have made it: then it
+        is adopted with that submit's price, address and time; otherwise it is a task made outside
+        this journal (the dashboard, another tool), recorded at no price."""
+        model = task.model or state.model
+        mine = [job for job in journal.claims(task.id) if job.owner == self.owner]
+        if mine:
+            journal.adopt(mine[0].id, task.id, model=model)
+            return
+        journal.record(
+            task_id=task.id,
+            model=model,
+            mode="preview" if state.preview else "live",
+            owner=self.owner,
+            key=self.key,
+            params=self.params,
+            price_cents=0,
+            ip=self.ip,
+        )
+
     def status_changed(self, state: RunState) -> None:
         changes = journal_changes(state)
         if state.stage == "polled" and changes.get("status") == self.status:
@@ -200,16 +228,40 @@ class RunRecord:
 
     def finished(self, state: RunState) -> None:
         if self.task_id is not None:
-            self._write(journal_changes(state))
+            changes = journal_changes(state)
+            if self.resumed and isinstance(state.error, NotFoundError) and state.error.http_status == 404:
+                # WaveSpeed does not know a task made earlier: final, never resumed at start again.
+                # (A 404 on our own fresh submit past the first minute leaves the row resumable once.)
+                changes["status"] = UNKNOWN
+            self._write(changes)
             if state.preview and state.stage == "done" and self.runner.journal is not None:
                 # Preview clips are free to make again: the oldest go past their cap (never this one).
                 self.runner.disk.preview_clips(self.runner.journal, keep=state.path)
             return
         if isinstance(state.error, SubmitUncertainError):
-            # A task may exist and be billed, and nothing found it: the reservation stays, so the
-            # spend guard counts it (until a restart) instead of failing open.
+            self.lost(state, state.error)
             return
+        if self.typed:
+            return  # an id WaveSpeed did not answer with a task: its lookup keeps counting for an hour
         self._release()  # refused or failed before any task existed: nothing is owed
+
+    def lost(self, state: RunState, error: SubmitUncertainError) -> None:
+        """A task may exist and be billed, and nothing identified it. Journaled as a lost submit (its
+        price, owner, address and candidates), it counts against every limit across restarts until
+        the operator resolves it; without a journal the reservation stays, in this process."""
+        journal = self.runner.journal
+        if journal is None or state.preview:
+            return
+        journal.record_uncertain(
+            model=error.model or state.model,
+            owner=self.owner,
+            key=self.key,
+            params=self.params,
+            price_cents=state.price_cents,
+            ip=self.ip,
+            candidates=error.candidates,
+        )
+        self._release()
 
     def _write(self, changes: dict[str, Any]) -> None:
         self.status = changes.get("status", self.status)
@@ -342,16 +394,17 @@ class Runner:
             if new:
                 break  # several: looking again cannot make fewer
         ids = tuple(task.id for task in new)
+        # The ids stay on the error (the operator's command line lists them) and out of its words:
+        # with the Space's key they may be another visitor's tasks.
         seen = (
-            f"WaveSpeed's list of recent tasks shows {len(ids)} new tasks of this model ({', '.join(ids)}); "
-            "which one is this submit's is unknown"
+            f"WaveSpeed's list of recent tasks shows {len(ids)} new tasks of this model, and which one is this "
+            "submit's is unknown"
             if ids
             else "WaveSpeed's list of recent tasks shows no new task of this model yet"
         )
         raise SubmitUncertainError(
-            f"{lost} {seen}. Check your WaveSpeed dashboard before you retry"
-            + (f", or resume one with: python -m kling result {ids[0]}" if ids else "")
-            + ".",
+            f"{lost} {seen}. Its price stays counted against this Space's limits until the Space's operator "
+            "resolves it (python -m kling uncertain); check before you retry.",
             model=lost.model,
             sent_at=lost.sent_at,
             candidates=ids,
@@ -370,18 +423,48 @@ class Runner:
         if task_id in self._runs:
             return self._runs[task_id]
         job = self.journal.get(task_id) if self.journal else None
-        model = job.model if job else ""
+        record = RunRecord(self, job.owner if job else owner, self._key(user_key), job.params if job else {})
+        if job is None:
+            return self._follow(task_id, record, user_key)
+        return self._follow(task_id, record, user_key, model=job.model, price=job.price_cents, created=job.created)
+
+    def resume_typed(self, task_id: str, *, owner: str, user_key: str | None = None, ip: str = "") -> Run:
+        """A task id a visitor typed. One the journal holds is resumed as it is (the caller checked
+        whose it is); any other is looked up with a slot of the spend guard (SpendRefused when the
+        hourly limits are used up) and journaled only if WaveSpeed answers it with a task."""
+        if task_id in self._runs or (self.journal is not None and self.journal.get(task_id) is not None):
+            return self.resume(task_id, owner=owner, user_key=user_key)
+        own_key = bool((user_key or "").strip())
+        guard = self.guard
+        lookup = guard.reserve(owner=owner, ip=ip, price_cents=0, own_key=own_key, lookup=True) if guard else None
+        record = RunRecord(self, owner, self._key(user_key), {}, ip=ip, reservation=lookup, typed=True)
+        return self._follow(task_id, record, user_key)
+
+    def _follow(
+        self,
+        task_id: str,
+        record: RunRecord,
+        user_key: str | None,
+        *,
+        model: str = "",
+        price: int = 0,
+        created: float | None = None,
+    ) -> Run:
         state = RunState(
             model=model,
             preview=self.backend.is_preview(user_key),
-            price_cents=job.price_cents if job else 0,
+            price_cents=price,
             started=time.monotonic(),
             stage="submitted",
             task=Task(id=task_id, model=model),
         )
         client = self.backend.client(user_key)
-        record = RunRecord(self, job.owner if job else owner, self._key(user_key), job.params if job else {})
-        run = self._keep(Run(state, client.follow(task_id, self.outputs_dir, first_delay=0), record.on_state))
+        # A task journaled moments ago (the app stopped right after its submit) may not be readable
+        # yet: its 404s are ridden out for the rest of the first minute, as they would have been.
+        new_task = created is not None and time.time() - created < client.poll_policy.new_task_grace
+        record.resumed = True
+        updates = client.follow(task_id, self.outputs_dir, first_delay=0, new_task=new_task)
+        run = self._keep(Run(state, updates, record.on_state))
         self._runs[task_id] = run
         return run
 

@@ -363,6 +363,14 @@ SAY_EN: dict[str, str] = {
         "This Space's key allows {limit} clips per hour per address, and that many have been made; "
         "the next one frees up in {wait}. Add your own WaveSpeed key to go on now. Nothing was sent."
     ),
+    "spend.lookup_browser": (
+        "This Space's key allows {limit} clips or lookups of task ids this browser did not make per hour per "
+        "browser, and that many have been used; the next one frees up in {wait}. Nothing was sent."
+    ),
+    "spend.lookup_address": (
+        "This Space's key allows {limit} clips or lookups of task ids this browser did not make per hour per "
+        "address, and that many have been used; the next one frees up in {wait}. Nothing was sent."
+    ),
     "spend.budget": (
         "This Space's daily budget of {budget} has {left} left, not enough for this {price} clip; it resets at "
         "midnight UTC (in {wait}). Add your own WaveSpeed key to go on now. Nothing was sent."
@@ -406,6 +414,10 @@ SAY_EN: dict[str, str] = {
     "resume.not_yours": "That task belongs to another browser.",
     "resume.not_yours_title": "Not yours",
     "resume.preview_gone": "Preview tasks live only as long as the app that made them; this one cannot be resumed.",
+    "resume.claimed": (
+        "That task may belong to another visitor whose submit lost its answer; the Space's operator decides "
+        "whose it is."
+    ),
     "resume.failed_title": "Could not resume",
     # the Prompt Lab
     "lab.price_preview": "{count} variants: free preview (simulated clips)",
@@ -570,6 +582,14 @@ SAY_ZH: dict[str, str] = {
         "本 Space 的密钥每个网络地址每小时允许生成 {limit} 个视频，已经用完；下一个名额将在 {wait} 后空出。"
         "添加你自己的 WaveSpeed 密钥即可立即继续。没有发送任何内容。"
     ),
+    "spend.lookup_browser": (
+        "本 Space 的密钥每个浏览器每小时允许生成视频或查询非本浏览器创建的任务 ID 共 {limit} 次，已经用完；"
+        "下一个名额将在 {wait} 后空出。没有发送任何内容。"
+    ),
+    "spend.lookup_address": (
+        "本 Space 的密钥每个网络地址每小时允许生成视频或查询非本浏览器创建的任务 ID 共 {limit} 次，已经用完；"
+        "下一个名额将在 {wait} 后空出。没有发送任何内容。"
+    ),
     "spend.budget": (
         "本 Space 的每日预算 {budget} 还剩 {left}，不够这个 {price} 的视频；预算在 UTC 午夜重置（{wait} 后）。"
         "添加你自己的 WaveSpeed 密钥即可立即继续。没有发送任何内容。"
@@ -615,6 +635,7 @@ SAY_ZH: dict[str, str] = {
     "resume.not_yours": "该任务属于另一个浏览器。",
     "resume.not_yours_title": "不是你的任务",
     "resume.preview_gone": "预览任务只在生成它的应用运行期间存在；这个任务无法恢复。",
+    "resume.claimed": "该任务可能属于另一位提交时丢失了回复的访客；由本 Space 的运营者判断它属于谁。",
     "resume.failed_title": "无法恢复",
     "lab.price_preview": "{count} 个变体：免费预览（模拟视频）",
     "lab.price_live": "{count} 个变体：共 {price}",

@@ -147,3 +147,37 @@ def test_prune_removes_old_paid_clips_keeps_their_rows_and_dry_run_removes_nothi
 
     bad = cli("prune", "--older-than", "soon", cwd=tmp_path)
     assert bad.returncode == 2 and "--older-than must be a number of days" in bad.stderr
+
+
+def test_uncertain_lists_lost_submits_with_their_candidates_and_adopt_and_dismiss_resolve_them(tmp_path):
+    from kling.journal import Journal, short_hash
+
+    journal = Journal(tmp_path / "data" / "jobs.sqlite3")
+    model = "kwaivgi/kling-v2.0-t2v-master"
+    ambiguous = journal.record_uncertain(
+        model=model, owner="web-ann", key=KEY, params={}, price_cents=260, ip="1.1.1.1", candidates=("aa11", "bb22")
+    )
+    empty = journal.record_uncertain(model=model, owner="web-bob", key=KEY, params={}, price_cents=130, ip="2.2.2.2")
+    journal.close()
+
+    listed = cli("uncertain", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    first, second = listed.stdout.splitlines()
+    assert ambiguous in first and "candidates: aa11, bb22" in first and "$2.60" in first and "web-ann" in first
+    assert empty in second and "candidates: none" in second
+
+    adopted = cli("adopt", ambiguous, "bb22", cwd=tmp_path)
+    assert adopted.returncode == 0, adopted.stderr
+    assert adopted.stdout.strip() == "bb22" and "python -m kling result bb22" in adopted.stderr
+    again = cli("adopt", ambiguous, "aa11", cwd=tmp_path)  # resolved already: refused, nothing changed
+    assert again.returncode == 2 and "not an open lost submit" in again.stderr
+    assert cli("adopt", empty, "../etc", cwd=tmp_path).returncode == 2
+    dismissed = cli("dismiss", empty, cwd=tmp_path)
+    assert dismissed.returncode == 0, dismissed.stderr
+
+    assert cli("uncertain", cwd=tmp_path).stdout == ""
+    assert len(cli("uncertain", "--all", cwd=tmp_path).stdout.splitlines()) == 2
+    journal = Journal(tmp_path / "data" / "jobs.sqlite3")
+    job = journal.get("bb22")
+    assert (job.owner, job.price_cents, job.ip_hash, job.status) == ("web-ann", 260, short_hash("1.1.1.1"), "created")
+    assert journal.get("aa11") is None and journal.usage(key=KEY, since=0)[:2] == (1, 260)

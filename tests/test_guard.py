@@ -146,9 +146,9 @@ def test_a_refusal_sends_no_request_and_a_finished_run_frees_its_reservation(tmp
 
 @pytest.mark.slow  # several seconds: kept out of the fast loop
 def test_uncertain_submits_keep_their_budget_until_resolved(tmp_path):
-    """Six submits answered 500 with no task to be found: each keeps its reservation, so the daily
-    budget stops the fourth instead of failing open; a refusal (no task) gives its slot back, and
-    a lost answer whose task the listing finds is counted from its journal row."""
+    """Six submits answered 500 with no task to be found: each keeps its price counted (a journaled
+    lost submit), so the daily budget stops the fourth instead of failing open; a refusal (no task)
+    gives its slot back, and a lost answer whose task the listing finds is counted from its journal row."""
     runner, sim = make_runner(tmp_path)
     settings = Settings(api_key=KEY, data_dir=tmp_path / "data", daily_budget_cents=390)
     runner.guard = SpendGuard(settings, runner.journal)
@@ -165,7 +165,9 @@ def test_uncertain_submits_keep_their_budget_until_resolved(tmp_path):
 
     assert asyncio.run(go()) == ["error"] * 3 + ["refused by the guard"] * 3
     assert runner.journal.all() == [] and len(sim.submits()) == 3
-    assert len(runner.guard._pending) == 3 and runner.guard.budget_left_cents() == 0
+    # Each is a journaled lost submit now (not a task, and not a reservation held in memory only).
+    assert len(runner.journal.lost_submits()) == 3 and runner.guard._pending == {}
+    assert runner.guard.budget_left_cents() == 0
 
     runner2, sim2 = make_runner(tmp_path / "two")
     runner2.guard = SpendGuard(

@@ -190,3 +190,33 @@ def test_the_cli_reads_resumes_and_adds_to_a_first_release_journal(served_simula
     assert set(jobs) == {new_id, unfinished, "old-preview-1", "old-failed-1", "old-done-1"}
     assert jobs[unfinished].status == "completed" and jobs[unfinished].clip_saved
     assert jobs[new_id].clip_saved and len(served_simulator.simulator.submits()) == 2
+
+
+def test_a_version_3_journal_gets_lost_submits_that_every_limit_counts(tmp_path):
+    """Step 4 adds `candidates`: an open lost submit is a row the limits count and nothing resumes."""
+    from kling.journal import MIGRATIONS
+
+    path = tmp_path / "jobs.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for step in MIGRATIONS[:3]:
+        db.executescript(step)
+    db.execute("PRAGMA user_version = 3")
+    db.execute(
+        "INSERT INTO tasks (id, model, mode, owner, key_fingerprint, params, status, price_cents, created, updated,"
+        " ip_hash) VALUES ('v3-running', ?, 'live', 'o', ?, '{}', 'processing', 130, 1000, 1000, '')",
+        (T2V, key_fingerprint(KEY)),
+    )
+    db.close()
+
+    journal = Journal(path)
+    assert journal.version == SCHEMA_VERSION == 5
+    assert journal.get("v3-running").candidates == () and journal.get("v3-running").unfinished
+    lost = journal.record_uncertain(
+        model=T2V, owner="o", key=KEY, params={"prompt": "p"}, price_cents=130, ip="1.2.3.4", candidates=("a1", "b2")
+    )
+    assert journal.get(lost).candidates == ("a1", "b2") and journal.get(lost).status == "uncertain"
+    assert [job.id for job in journal.unfinished(key=KEY)] == ["v3-running"]  # a lost submit is not resumed
+    assert journal.usage(key=KEY, since=0, ip="1.2.3.4")[:2] == (1, 130)  # but it is counted
+    assert [job.id for job in journal.claims("b2")] == [lost] and journal.claims("b") == []
+    journal.close()
+    assert Journal(path).lost_submits()[0].id == lost  # reopened: the same row, no step run twice
