@@ -2,7 +2,7 @@
 
 import argparse
 
-from kling.studio import Studio, launch
+from kling.app.studio import Studio, launch
 
 studio = Studio.from_env()
 demo = studio.build()

@@ -6,7 +6,7 @@
 
 Why a harness: the simulator runs the benchmark's tasks S times faster than real ones, so the
 app's poll schedule must run S times faster too, or the figures would not transfer. That is done
-here (`kling.backend.LIVE_POLL`), so the product has no benchmark switch; everything else comes
+here (`kling.api.backend.LIVE_POLL`), so the product has no benchmark switch; everything else comes
 from the environment exactly as for `python app.py`.
 """
 
@@ -16,8 +16,8 @@ import argparse
 import runpy
 import sys
 
-import kling.backend
-from kling.client import PollPolicy
+import kling.api.backend
+from kling.api.client import PollPolicy
 
 from .common import ROOT
 
@@ -32,9 +32,9 @@ def defaults() -> None:
     no queue call, no theme; `launch()` as a hello-world would call it."""
     import gradio as gr
 
-    from kling.handlers import Generation
-    from kling.params import ASPECT_RATIOS, DURATIONS
-    from kling.studio import Studio
+    from kling.api.params import ASPECT_RATIOS, DURATIONS
+    from kling.app.handlers import Generation
+    from kling.app.studio import Studio
 
     built = Studio.from_env()
     handlers = Generation(built.settings, built.runner, built.clips)
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("app", choices=["studio", "defaults"])
     parser.add_argument("--poll-scale", type=float, default=1.0, help="run the live poll schedule this much faster")
     args = parser.parse_args(argv)
-    kling.backend.LIVE_POLL = PollPolicy().scaled(args.poll_scale)
+    kling.api.backend.LIVE_POLL = PollPolicy().scaled(args.poll_scale)
     {"studio": studio, "defaults": defaults}[args.app]()
 
 

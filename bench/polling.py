@@ -35,13 +35,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from kling.backend import Backend
-from kling.client import PollPolicy
+from kling.api.backend import Backend
+from kling.api.client import PollPolicy
+from kling.api.params import T2VRequest
+from kling.api.webhooks import WEBHOOK_PATH
 from kling.config import Settings
-from kling.params import T2VRequest
-from kling.runner import Runner
-from kling.simulator import SimConfig, Simulator
-from kling.webhooks import WEBHOOK_PATH
+from kling.jobs.runner import Runner
+from kling.preview.simulator import SimConfig, Simulator
 
 from .common import KEY, PROMPT, T2V_MODEL, free_port, mean_max, verdict
 

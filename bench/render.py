@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 if __package__ in (None, ""):  # run as a script: make `kling` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kling.render import RenderInfo, render_i2v, render_t2v
+from kling.media.render import RenderInfo, render_i2v, render_t2v
 
 
 def photo_like(width: int, height: int, seed: int) -> bytes:

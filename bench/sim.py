@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from kling.simulator import SimConfig, serve
+from kling.preview.simulator import SimConfig, serve
 
 
 def main(argv: list[str] | None = None) -> None:

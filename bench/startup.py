@@ -4,7 +4,7 @@ hello-world started the same way (`python hello.py`), alternating, in the same r
     python -m bench.startup [--repeat 5]
 
 Both run as fresh processes with the same environment (preview mode, an empty data folder) and
-are polled every 20 ms. Also shown: what importing `kling.studio` adds to importing gradio, and
+are polled every 20 ms. Also shown: what importing `kling.app.studio` adds to importing gradio, and
 whether PyAV (the preview renderer) is imported at start-up.
 """
 
@@ -47,9 +47,9 @@ def import_seconds(module: str) -> float:
 
 
 def import_cost(repeat: int) -> tuple[float, float, float]:
-    """Medians of importing gradio and kling.studio, and of what kling.studio adds, from `repeat`
+    """Medians of importing gradio and kling.app.studio, and of what kling.app.studio adds, from `repeat`
     alternating pairs: on a loaded machine the pair's difference is steadier than either time."""
-    pairs = [(import_seconds("gradio"), import_seconds("kling.studio")) for _ in range(repeat)]
+    pairs = [(import_seconds("gradio"), import_seconds("kling.app.studio")) for _ in range(repeat)]
     return (
         statistics.median(g for g, _ in pairs),
         statistics.median(k for _, k in pairs),
@@ -58,7 +58,7 @@ def import_cost(repeat: int) -> tuple[float, float, float]:
 
 
 def av_at_start() -> bool:
-    code = "import sys, kling.studio; kling.studio.Studio.from_env().build(); print('av' in sys.modules)"
+    code = "import sys, kling.app.studio; kling.app.studio.Studio.from_env().build(); print('av' in sys.modules)"
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
             [sys.executable, "-c", code],
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     gradio_s, studio_s, added_s = import_cost(args.repeat)
     print(
-        f"startup: import gradio {gradio_s:.2f} s, import kling.studio {studio_s:.2f} s (+{added_s:.2f} s, median "
+        f"startup: import gradio {gradio_s:.2f} s, import kling.app.studio {studio_s:.2f} s (+{added_s:.2f} s, median "
         f"of {args.repeat} alternating pairs); "
         f"PyAV imported at start-up: {'yes' if av_at_start() else 'no (deferred to the first preview clip)'}",
         flush=True,

@@ -20,8 +20,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `kling` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kling.film import StitchResult, last_frame, stitch
-from kling.render import render_t2v
+from kling.media.render import render_t2v
+from kling.media.video import StitchResult, last_frame, stitch
 
 
 def measure(run: Callable[[], object], repeat: int) -> tuple[float, float, object]:

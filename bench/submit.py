@@ -23,15 +23,15 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from kling.backend import Backend
-from kling.client import PollPolicy
-from kling.clips import ClipShelf
+from kling.api.backend import Backend
+from kling.api.client import PollPolicy
+from kling.api.params import IMAGE_MAX_BYTES
+from kling.app.handlers import Generation
 from kling.config import Settings
-from kling.handlers import Generation
-from kling.journal import Journal
-from kling.params import IMAGE_MAX_BYTES
-from kling.runner import Runner
-from kling.simulator import SimConfig, Simulator
+from kling.jobs.runner import Runner
+from kling.preview.simulator import SimConfig, Simulator
+from kling.store.clips import ClipShelf
+from kling.store.journal import Journal
 
 from .common import KEY, verdict
 

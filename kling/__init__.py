@@ -1,8 +1,8 @@
 """Kling v2.0 master through the WaveSpeed API: typed requests, a careful client, a preview simulator."""
 
-from .client import AsyncKlingClient, KlingClient, PollPolicy, Task, Update
-from .errors import KlingError, ValidationError
-from .params import I2VRequest, T2VRequest
+from kling.api.client import AsyncKlingClient, KlingClient, PollPolicy, Task, Update
+from kling.api.params import I2VRequest, T2VRequest
+from kling.errors import KlingError, ValidationError
 
 __all__ = [
     "AsyncKlingClient",

@@ -142,7 +142,7 @@ class ShowcaseNeedsKeyError(KlingError):
 
 
 class FilmError(KlingError, ValueError):
-    """A clip given to `kling.film` (continue or stitch) cannot be used; nothing was written."""
+    """A clip given to `kling.media.video` (continue or stitch) cannot be used; nothing was written."""
 
 
 class ClipNotFoundError(FilmError):
@@ -162,7 +162,7 @@ class CrossfadeError(FilmError):
 
 
 class SpendRefused(KlingError):
-    """A limit of the Space's key would be passed (kling.guard). Nothing was sent. `reason` and
+    """A limit of the Space's key would be passed (kling.jobs.guard). Nothing was sent. `reason` and
     `values` let the page say it in the visitor's language (kling.strings.spend_text)."""
 
     def __init__(self, message: str, *, reason: str = "", values: tuple[tuple[str, object], ...] = ()) -> None:
@@ -172,7 +172,7 @@ class SpendRefused(KlingError):
 
 
 class WebhookError(KlingError):
-    """A webhook that must be ignored (kling.webhooks). The message names the reason, never the secret."""
+    """A webhook that must be ignored (kling.api.webhooks). The message names the reason, never the secret."""
 
 
 class JournalError(KlingError):

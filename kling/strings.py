@@ -16,12 +16,13 @@ prompts (kling/examples.py) are the docs' own words and are not translated.
 
 from __future__ import annotations
 
+import html
+import re
 from functools import cache
 from string import Formatter
 from typing import TYPE_CHECKING, Any
 
-from .identity import SIGN_IN_REFUSAL
-from .params import PROMPT_MAX_CHARS
+from kling.api.params import PROMPT_MAX_CHARS
 
 if TYPE_CHECKING:  # gradio is imported where the page is built: the command line never needs it
     import gradio as gr
@@ -29,9 +30,34 @@ if TYPE_CHECKING:  # gradio is imported where the page is built: the command lin
 
 Lang = str  # "en" or "zh"
 LANGS = ("en", "zh")
-LETTERS = "ABCD"  # the Prompt Lab's variants (kling.lab.LETTERS)
+LETTERS = "ABCD"  # the Prompt Lab's variants (kling.jobs.lab.LETTERS)
 
 # -- the page's fixed text -------------------------------------------------------------------------
+
+SIGN_IN_REFUSAL = (
+    "This Space's key is for visitors signed in with Hugging Face: sign in, or add your own WaveSpeed key "
+    'under "Your API key". Nothing was sent.'
+)
+
+
+_MARKUP = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>&~=:$\"'^%@/]")
+
+
+def literal(text: object) -> str:
+    """A visitor's own text (a prompt, a label made from one) for a Markdown component, shown as
+    the text it is: each character Markdown or HTML would act on becomes a numeric character
+    reference, which both display as that character and never parse as markup, so
+    `![t](http://host/x.png)` shows as typed and fetches nothing. Whitespace runs become one space
+    (an indented line would otherwise be a code block, which shows references undecoded)."""
+    flat = " ".join(str(text).split())
+    return _MARKUP.sub(lambda found: f"&#{ord(found.group())};", flat)
+
+
+def toast_text(text: object) -> str:
+    """A visitor's own text inside a gr.Error or gr.Warning, which the browser shows as HTML: `<`,
+    `>` and `&` escaped, so a typed `<img src=//host/t.png>` is shown, not fetched."""
+    return html.escape(str(text), quote=False)
+
 
 PAGE_EN: dict[str, str] = {
     "heading": "# 🎬 Kling Studio\nKling v2.0 master image-to-video and text-to-video through the WaveSpeed API.",
@@ -331,7 +357,7 @@ SAY_EN: dict[str, str] = {
     ),
     "background.done": "### ✅ Done in the background\n\nTask `{task_id}`: its clip is saved (and in History).",
     "background.ended": "### ❌ Task `{task_id}`: {status}",
-    # refusals (the English of a refusal is kling.params' own, which the API and the CLI give)
+    # refusals (the English of a refusal is kling.api.params' own, which the API and the CLI give)
     "refusal": "Not sent, nothing was charged. {problems}",
     "refusal.title": "Check the input",
     "refusal.lab_title": "Check the variants",
@@ -774,7 +800,7 @@ def minutes_text(seconds: float, lang: Lang = "en") -> str:
 
 
 def spend_text(lang: Lang, reason: str, **values: Any) -> str:
-    """Why a limit of the Space's key refused a run (kling.guard); `wait_s` is a wait in seconds."""
+    """Why a limit of the Space's key refused a run (kling.jobs.guard); `wait_s` is a wait in seconds."""
     if "wait_s" in values:
         values["wait"] = minutes_text(float(values.pop("wait_s")), lang)
     return say(lang, f"spend.{reason}", **values)

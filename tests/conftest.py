@@ -26,17 +26,17 @@ import uvicorn
 from gradio.i18n import I18nData
 from PIL import Image
 
-from kling.backend import Backend
-from kling.client import PollPolicy
-from kling.clips import ClipShelf
+from kling.api.backend import Backend
+from kling.api.client import PollPolicy
+from kling.app.handlers import Handlers
+from kling.app.identity import new_browser_token, owner_for
+from kling.app.studio import Studio
 from kling.config import Settings
-from kling.handlers import Handlers
-from kling.identity import new_browser_token, owner_for
-from kling.journal import Journal
-from kling.runner import Runner
-from kling.simulator import SimConfig, Simulator
+from kling.jobs.runner import Runner
+from kling.preview.simulator import SimConfig, Simulator
+from kling.store.clips import ClipShelf
+from kling.store.journal import Journal
 from kling.strings import PAGE_EN
-from kling.studio import Studio
 
 # The modules imported above (gradio, PyAV, httpx...) stay for the whole session: frozen, the
 # garbage collector stops walking their objects at every full collection (about 5 s of the fast loop).

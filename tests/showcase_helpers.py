@@ -1,5 +1,5 @@
 """A showcase made in a test: the manifest, clips and posters `python -m kling showcase` would
-write, with the clips rendered locally (kling.render) instead of paid for."""
+write, with the clips rendered locally (kling.media.render) instead of paid for."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import hashlib
 from pathlib import Path
 
 from kling import examples as ex
-from kling.render import render_i2v, render_t2v
-from kling.showcase import ShowcaseClip, save_poster, write_manifest
+from kling.media.render import render_i2v, render_t2v
+from kling.store.showcase import ShowcaseClip, save_poster, write_manifest
 
 
 def showcase_entry(directory: Path, example: ex.Generable, content: bytes | None = None) -> ShowcaseClip:

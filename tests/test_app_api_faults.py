@@ -8,7 +8,7 @@ import gradio_client
 import pytest
 from gradio_client.exceptions import AppError
 
-from kling.simulator import SimConfig
+from kling.preview.simulator import SimConfig
 
 from .conftest import KEY, ROOT, live_app_on_simulator, probe
 

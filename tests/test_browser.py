@@ -25,8 +25,8 @@ import pytest
 from PIL import Image
 
 from kling.examples import STARTERS, T2V_EXAMPLES
-from kling.journal import Journal
-from kling.simulator import SimConfig, Simulator
+from kling.preview.simulator import SimConfig, Simulator
+from kling.store.journal import Journal
 
 from .conftest import ROOT, LaunchedApp, Served, free_port, image_bytes, launch_app, serve_in_thread, stop
 from .showcase_helpers import make_showcase_dir

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from kling.params import PROMPT_MAX_CHARS
+from kling.api.params import PROMPT_MAX_CHARS
 
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     browser,

@@ -109,7 +109,7 @@ def test_simulator_serves_on_the_port_it_is_given(tmp_path):
 def test_prune_removes_old_paid_clips_keeps_their_rows_and_dry_run_removes_nothing(tmp_path):
     import time
 
-    from kling.journal import Journal
+    from kling.store.journal import Journal
 
     journal = Journal(tmp_path / "data" / "jobs.sqlite3")
     clips = {}
@@ -150,7 +150,7 @@ def test_prune_removes_old_paid_clips_keeps_their_rows_and_dry_run_removes_nothi
 
 
 def test_uncertain_lists_lost_submits_with_their_candidates_and_adopt_and_dismiss_resolve_them(tmp_path):
-    from kling.journal import Journal, short_hash
+    from kling.store.journal import Journal, short_hash
 
     journal = Journal(tmp_path / "data" / "jobs.sqlite3")
     model = "kwaivgi/kling-v2.0-t2v-master"

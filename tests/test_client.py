@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kling.client import AsyncKlingClient, KlingClient, PollPolicy, Task
+from kling.api.client import AsyncKlingClient, KlingClient, PollPolicy, Task
+from kling.api.params import I2VRequest, T2VRequest
+from kling.api.retry import Backoff
 from kling.errors import (
     AuthenticationError,
     BadRequestError,
@@ -27,8 +29,6 @@ from kling.errors import (
     TaskFailedError,
     ValidationError,
 )
-from kling.params import I2VRequest, T2VRequest
-from kling.retry import Backoff
 
 from .conftest import FAKE_MP4, KEY, TASK_ID, FakeAPI, FakeTime, envelope, image_bytes
 
@@ -623,7 +623,7 @@ def ticket_api(binary_status: int, log: list[httpx.Request]):
 
 @pytest.mark.parametrize("status", [404, 405])
 def test_a_retired_binary_upload_uses_the_ticket_flow_from_then_on(fake_time, status):
-    from kling import client as client_module
+    from kling.api import client as client_module
 
     client_module._BINARY_RETIRED.clear()
     log: list[httpx.Request] = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kling.clips import ClipShelf
+from kling.store.clips import ClipShelf
 
 from .conftest import launch_app, probe, stop
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from kling.clips import ClipShelf
+from kling.api.params import T2VRequest
+from kling.app.studio import Studio
+from kling.app.views import job_status
 from kling.config import DataFolder, DiskCaps, Settings
-from kling.disk import DiskKeeper, folder_bytes, prune_paid_clips, remove_partials
-from kling.films import films_for, oldest_films_past
-from kling.journal import Journal
-from kling.params import T2VRequest
-from kling.studio import Studio
-from kling.views import job_status
+from kling.store.clips import ClipShelf
+from kling.store.disk import DiskKeeper, folder_bytes, prune_paid_clips, remove_partials
+from kling.store.films import films_for, oldest_films_past
+from kling.store.journal import Journal
 
 from .conftest import finish, make_runner, page_handlers, signed_session
 

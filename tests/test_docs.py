@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kling.cli import _parser
+from kling.cli.main import _parser
 
 from .conftest import ROOT
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from kling.client import PollPolicy
-from kling.params import T2VRequest
-from kling.simulator import Faults, Simulator
+from kling.api.client import PollPolicy
+from kling.api.params import T2VRequest
+from kling.preview.simulator import Faults, Simulator
 
 from .conftest import KEY, SIM_CLIPS, FakeTime, finish, make_runner, sim_config
 

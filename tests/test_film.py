@@ -14,8 +14,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from kling.errors import ClipNotFoundError, CrossfadeError, NotAVideoError, TooFewClipsError
-from kling.film import films_dir, last_frame, probe, save_last_frame, stitch, stitch_to_films
-from kling.journal import Journal
+from kling.media.video import films_dir, last_frame, probe, save_last_frame, stitch, stitch_to_films
+from kling.store.journal import Journal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,7 +69,7 @@ def disc(size: tuple[int, int], background=(30, 60, 200)):
     return lambda i: picture
 
 
-# --- reading them back, independently of kling.film --------------------------------------------
+# --- reading them back, independently of kling.media.video --------------------------------------------
 
 
 def packets(path: Path) -> list[av.Packet]:
@@ -161,7 +161,7 @@ def test_matching_clips_are_joined_without_reencoding_bit_identical(tmp_path, bf
 
 
 def test_preview_clips_join_without_reencoding_and_keep_their_band(tmp_path):
-    from kling.render import render_t2v
+    from kling.media.render import render_t2v
 
     render_t2v("a lantern over a harbour", "1:1", 5, tmp_path / "one.mp4")
     render_t2v("the lantern drifts away", "1:1", 5, tmp_path / "two.mp4")
@@ -337,7 +337,7 @@ def journal_with_clips(tmp_path: Path, clips: dict[str, Path | None]) -> None:
 
 @pytest.mark.slow
 def test_cli_stitches_task_ids_and_files_and_saves_last_frames(tmp_path):
-    from kling.render import render_t2v
+    from kling.media.render import render_t2v
 
     render_t2v("a kite over a beach", "16:9", 5, tmp_path / "kite.mp4")
     write_clip(tmp_path / "small.mp4", size=(640, 360), frames=24)

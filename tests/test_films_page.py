@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kling import film
-from kling.films import films_dir, films_for, frame_path
-from kling.params import T2VRequest
-from kling.views import job_markdown, task_id_in_status
+from kling.api.params import T2VRequest
+from kling.app.views import job_markdown, task_id_in_status
+from kling.media import video as film
+from kling.store.films import films_dir, films_for, frame_path
 
 from .conftest import finish, make_runner, page_handlers, probe, signed_session
 

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from gradio_client.exceptions import AppError, AuthenticationError
 
+from kling.api.params import T2VRequest
 from kling.config import Settings
 from kling.errors import SpendRefused
-from kling.guard import SpendGuard
-from kling.journal import Journal
-from kling.params import T2VRequest
+from kling.jobs.guard import SpendGuard
+from kling.store.journal import Journal
 
 from .conftest import KEY, finish, live_app_on_simulator, make_runner
 
@@ -190,7 +190,7 @@ def test_uncertain_submits_keep_their_budget_until_resolved(tmp_path):
 
 @pytest.fixture(scope="module")
 def guarded_app(tmp_path_factory):
-    from kling.simulator import SimConfig
+    from kling.preview.simulator import SimConfig
 
     config = SimConfig(api_key=KEY, queue_s=0.2, process_s=0.5)
     env = {"KLING_DAILY_BUDGET_USD": "1.30", "KLING_AUTH": "ann:correct-horse"}

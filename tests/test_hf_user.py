@@ -9,7 +9,7 @@ import secrets
 import httpx
 import pytest
 
-from kling.hf_user import WHOAMI_URL, HfUsers, bearer_token
+from kling.app.hf_user import WHOAMI_URL, HfUsers, bearer_token
 
 GOOD = "hf_" + "a" * 34
 ORG = "hf_" + "o" * 34

@@ -10,10 +10,10 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kling.client import AsyncKlingClient, PollPolicy
+from kling.api.client import AsyncKlingClient, PollPolicy
+from kling.api.params import ASPECT_RATIOS, I2VRequest, T2VRequest
+from kling.app.handlers import field_checks
 from kling.errors import ValidationError
-from kling.handlers import field_checks
-from kling.params import ASPECT_RATIOS, I2VRequest, T2VRequest
 
 from .conftest import KEY, FakeAPI, FakeTime, image_bytes
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from starlette.datastructures import Headers
 
-from kling.config import Settings
-from kling.identity import (
+from kling.app.identity import (
     UNKNOWN_ADDRESS,
     address_key,
     client_address,
@@ -20,6 +19,7 @@ from kling.identity import (
     verify_browser_token,
     visitor_key,
 )
+from kling.config import Settings
 
 SECRET = b"s" * 32
 OTHER_SECRET = b"t" * 32

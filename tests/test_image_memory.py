@@ -24,10 +24,10 @@ import pytest
 from gradio.data_classes import ImageData
 from PIL import Image
 
-from kling import params
+from kling.api import params
+from kling.api.params import IMAGE_MAX_PIXELS, check_declared_size, prepare_image
+from kling.app.image_input import ImageInput
 from kling.errors import ValidationError
-from kling.image_input import ImageInput
-from kling.params import IMAGE_MAX_PIXELS, check_declared_size, prepare_image
 
 MB = 2**20
 SIDE = 13000  # 169 megapixels: under Pillow's hard refusal (2 x 89 MP), so only our check stops it

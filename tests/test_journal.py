@@ -12,8 +12,8 @@ import gradio as gr
 import httpx
 import pytest
 
-from kling.journal import Journal, key_fingerprint
-from kling.params import I2VRequest, T2VRequest
+from kling.api.params import I2VRequest, T2VRequest
+from kling.store.journal import Journal, key_fingerprint
 
 from .conftest import KEY, finish, image_bytes, make_runner, page_handlers, probe, signed_session
 
@@ -248,7 +248,7 @@ def test_a_task_last_seen_in_an_undocumented_status_is_resumable(tmp_path):
 
 
 def test_history_offers_a_resume_for_an_undocumented_status(tmp_path):
-    from kling.views import job_status
+    from kling.app.views import job_status
 
     journal = Journal(tmp_path / "jobs.sqlite3")
     journal.record(task_id="t-pending", model="m", mode="live", owner="o", key=KEY, params={}, price_cents=130)

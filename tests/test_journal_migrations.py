@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kling.client import AsyncKlingClient, PollPolicy
+from kling.api.client import AsyncKlingClient, PollPolicy
+from kling.api.params import T2VRequest
 from kling.errors import JournalError
-from kling.journal import SCHEMA_VERSION, Journal, key_fingerprint
-from kling.params import T2VRequest
+from kling.store.journal import SCHEMA_VERSION, Journal, key_fingerprint
 
 from .conftest import KEY, cli, make_runner, page_handlers, signed_session
 
@@ -194,7 +194,7 @@ def test_the_cli_reads_resumes_and_adds_to_a_first_release_journal(served_simula
 
 def test_a_version_3_journal_gets_lost_submits_that_every_limit_counts(tmp_path):
     """Step 4 adds `candidates`: an open lost submit is a row the limits count and nothing resumes."""
-    from kling.journal import MIGRATIONS
+    from kling.store.journal import MIGRATIONS
 
     path = tmp_path / "jobs.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)

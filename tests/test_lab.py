@@ -13,9 +13,9 @@ import gradio as gr
 import httpx
 import pytest
 
-from kling import lab
+from kling.app.views import compose_brief, settings_from_query
 from kling.errors import ValidationError
-from kling.views import compose_brief, settings_from_query
+from kling.jobs import lab
 
 from .conftest import KEY, ROOT, free_port, image_bytes, launch_app, make_runner, page_handlers, stop
 

@@ -1,4 +1,4 @@
-"""Visitors' own text on the page: as text, never as markup (kling.views.literal, toast_text). The
+"""Visitors' own text on the page: as text, never as markup (kling.app.views.literal, toast_text). The
 browser's side is tests/test_browser_hostile.py."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 import html
 import re
 
-from kling.journal import Job
-from kling.views import job_markdown, literal, toast_text
+from kling.app.views import job_markdown
+from kling.store.journal import Job
+from kling.strings import literal, toast_text
 
 HOSTILE = "A kite ![t](http://attacker.test/x.png) <img src=//attacker.test/t.png> **loud** $x$ [a](b)"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kling import client as client_module
-from kling.client import AsyncKlingClient, PollPolicy
+from kling.api import client as client_module
+from kling.api.client import AsyncKlingClient, PollPolicy
+from kling.api.params import I2VRequest, T2VRequest
+from kling.api.retry import Backoff
 from kling.errors import DownloadError, ServerError, SubmitRefusedError, SubmitUncertainError, TaskFailedError
-from kling.params import I2VRequest, T2VRequest
-from kling.retry import Backoff
 
 from .conftest import KEY, cli, image_bytes, log_json, probe, simulator_process
 
@@ -388,7 +388,7 @@ def test_the_official_sdk_runs_both_models_and_uploads(sdk, served_simulator, tm
 
 
 def test_the_official_sdk_reads_a_sync_mode_timeout(sdk, tmp_path):
-    from kling.simulator import Simulator
+    from kling.preview.simulator import Simulator
 
     from .conftest import free_port, serve_in_thread, sim_config
 

@@ -17,13 +17,13 @@ import httpx
 import pytest
 from gradio_client.exceptions import AppError
 
+from kling.api.params import T2VRequest
 from kling.config import Settings
 from kling.errors import SpendRefused
-from kling.guard import SpendGuard
-from kling.journal import short_hash
-from kling.params import T2VRequest
-from kling.runner import Runner
-from kling.simulator import SimConfig, Simulator
+from kling.jobs.guard import SpendGuard
+from kling.jobs.runner import Runner
+from kling.preview.simulator import SimConfig, Simulator
+from kling.store.journal import short_hash
 
 from .conftest import KEY, SIM_CLIPS, finish, free_port, launch_app, make_runner, serve_in_thread, sim_config, stop
 

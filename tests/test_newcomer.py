@@ -11,12 +11,10 @@ import gradio as gr
 import httpx
 import pytest
 
-from kling.client import AsyncKlingClient
-from kling.errors import AuthenticationError
-from kling.handlers import compose_into
-from kling.params import T2VRequest
-from kling.runner import RunState
-from kling.views import (
+from kling.api.client import AsyncKlingClient
+from kling.api.params import T2VRequest
+from kling.app.handlers import compose_into
+from kling.app.views import (
     busy_label,
     clip_filename,
     price_text,
@@ -25,6 +23,8 @@ from kling.views import (
     status_markdown,
     task_id_in_status,
 )
+from kling.errors import AuthenticationError
+from kling.jobs.runner import RunState
 
 from .conftest import KEY, english, finish, image_bytes, make_runner, page_handlers, signed_session
 

@@ -1,4 +1,4 @@
-"""Identity through the page: who is asking is decided on the server (kling.identity), for every
+"""Identity through the page: who is asking is decided on the server (kling.app.identity), for every
 event, the limits hold against forged headers and fresh clients, KLING_REQUIRE_LOGIN holds, hostile
 images are refused on the page's own fields, and an MCP call is paid once with or without a
 progress token.
@@ -19,19 +19,20 @@ import gradio as gr
 import httpx
 import pytest
 
-from kling.backend import Backend
-from kling.client import PollPolicy
-from kling.clips import ClipShelf
+from kling.api.backend import Backend
+from kling.api.client import PollPolicy
+from kling.app.handlers import Handlers
+from kling.app.identity import new_browser_token, verify_browser_token
+from kling.app.studio import Studio
 from kling.config import Settings
-from kling.film import StitchResult
-from kling.films import films_dir, record_film
-from kling.guard import SpendGuard
-from kling.handlers import Handlers
-from kling.identity import SIGN_IN_REFUSAL, new_browser_token, verify_browser_token
-from kling.journal import Journal
-from kling.runner import Runner
-from kling.simulator import Simulator
-from kling.studio import Studio
+from kling.jobs.guard import SpendGuard
+from kling.jobs.runner import Runner
+from kling.media.video import StitchResult
+from kling.preview.simulator import Simulator
+from kling.store.clips import ClipShelf
+from kling.store.films import films_dir, record_film
+from kling.store.journal import Journal
+from kling.strings import SIGN_IN_REFUSAL
 
 from .conftest import (
     KEY,
@@ -542,7 +543,7 @@ def test_max_file_size_reaches_launch(tmp_path):
 
 
 def test_the_page_image_fields_never_decode(tmp_path):
-    from kling.image_input import ImageInput
+    from kling.app.image_input import ImageInput
 
     _, handlers, _ = build(tmp_path)
     p = handlers.history.parts

@@ -1,4 +1,4 @@
-"""Tests for kling.params: limits, image preparation and request payloads. Images are made here."""
+"""Tests for kling.api.params: limits, image preparation and request payloads. Images are made here."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
-from kling import params
-from kling.errors import Problem, ValidationError
-from kling.params import (
+from kling.api import params
+from kling.api.params import (
     I2V_MODEL,
     T2V_MODEL,
     I2VRequest,
@@ -29,6 +28,7 @@ from kling.params import (
     prepare_image,
     price_cents,
 )
+from kling.errors import Problem, ValidationError
 
 
 def picture(size: tuple[int, int] = (400, 300), mode: str = "RGB") -> Image.Image:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from kling import render
-from kling.render import (
+from kling.media import render
+from kling.media.render import (
     CAMERA_MOVES,
     FPS,
     RenderInfo,

@@ -1,4 +1,4 @@
-"""kling.retry: the one backoff rule, on a fake clock."""
+"""kling.api.retry: the one backoff rule, on a fake clock."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from kling.api.retry import Backoff, Retry, with_retries
 from kling.errors import ServerError
-from kling.retry import Backoff, Retry, with_retries
 
 from .conftest import FakeTime
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from gradio_client.exceptions import AppError
 
-from kling.simulator import SimConfig
+from kling.preview.simulator import SimConfig
 
 from .conftest import KEY, ROOT, live_app_on_simulator
 
@@ -92,8 +92,8 @@ def test_no_key_in_anything_served_logged_or_written(app):
 def test_gradios_per_session_memory_is_bounded(tmp_path):
     """Gradio keeps every session's copy of the page config until pushed out by newer ones; its
     own default of 10 000 sessions would be gigabytes for this page."""
+    from kling.app.studio import Studio
     from kling.config import Settings
-    from kling.studio import Studio
 
     assert Studio.from_env(Settings(data_dir=tmp_path)).launch_kwargs()["state_session_capacity"] == 2000
     settings = Settings.from_env({"KLING_SESSION_CAPACITY": "300", "KLING_DATA_DIR": str(tmp_path)})

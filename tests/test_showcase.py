@@ -20,14 +20,15 @@ import pytest
 from PIL import Image
 
 from kling import examples as ex
-from kling.backend import Backend
-from kling.client import PollPolicy
+from kling.api.backend import Backend
+from kling.api.client import PollPolicy
+from kling.api.params import format_price
 from kling.config import Settings
 from kling.errors import ShowcaseNeedsKeyError, SubmitUncertainError
-from kling.journal import Journal
-from kling.params import format_price
-from kling.runner import Runner
-from kling.showcase import (
+from kling.jobs.runner import Runner
+from kling.preview.simulator import SimConfig, Simulator
+from kling.store.journal import Journal
+from kling.store.showcase import (
     MANIFEST,
     ShowcaseClip,
     clip_for,
@@ -39,7 +40,6 @@ from kling.showcase import (
     reusable_task,
     write_manifest,
 )
-from kling.simulator import SimConfig, Simulator
 
 from .conftest import FAKE_MP4, KEY, ROOT, free_port, probe, serve_in_thread
 
@@ -92,7 +92,7 @@ def test_load_showcase_ignores_a_tampered_and_a_missing_clip_with_one_log_line_e
     write_manifest(tmp_path, clips)
     (tmp_path / "tampered.mp4").write_bytes(FAKE_MP4 + b"!")
     (tmp_path / "missing.mp4").unlink()
-    with caplog.at_level(logging.INFO, logger="kling.showcase"):
+    with caplog.at_level(logging.INFO, logger="kling.store.showcase"):
         loaded = load_showcase(tmp_path)
     assert list(loaded) == ["good"] and loaded["good"] == clips["good"]
     assert loaded["good"].clip_path.read_bytes() == FAKE_MP4
@@ -111,7 +111,7 @@ def test_a_missing_or_broken_manifest_is_no_clips_and_one_log_line(tmp_path, cap
     if manifest is not None:
         path = tmp_path / MANIFEST
         path.write_bytes(manifest if isinstance(manifest, bytes) else manifest.encode())
-    with caplog.at_level(logging.INFO, logger="kling.showcase"):
+    with caplog.at_level(logging.INFO, logger="kling.store.showcase"):
         assert load_showcase(tmp_path) == {}
     assert len(caplog.records) == 1
 
@@ -123,7 +123,7 @@ def test_a_manifest_cannot_point_outside_its_folder(tmp_path, caplog):
     show.mkdir()
     entry = _clip(show, "ok", {}).to_json() | {"clip": "../secret.mp4", "sha256": hashlib.sha256(FAKE_MP4).hexdigest()}
     (show / MANIFEST).write_text(json.dumps({"version": 1, "clips": {"evil": entry}}))
-    with caplog.at_level(logging.WARNING, logger="kling.showcase"):
+    with caplog.at_level(logging.WARNING, logger="kling.store.showcase"):
         assert load_showcase(show) == {}
     assert len(caplog.records) == 1 and "plain file name" in caplog.records[0].getMessage()
 

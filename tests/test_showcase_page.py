@@ -12,10 +12,10 @@ import gradio as gr
 import pytest
 
 from kling import examples as ex
-from kling.clips import ClipShelf
-from kling.showcase import load_showcase, write_manifest
-from kling.studio import Studio
-from kling.thumbs import thumb_path
+from kling.app.studio import Studio
+from kling.media.thumbs import thumb_path
+from kling.store.clips import ClipShelf
+from kling.store.showcase import load_showcase, write_manifest
 
 from .conftest import FAKE_MP4, make_runner
 from .showcase_helpers import make_showcase_dir
@@ -98,7 +98,7 @@ def test_an_example_without_a_clip_only_fills_the_form(tmp_path, show):
 def test_a_tampered_clip_is_not_shown_and_says_so_once_in_the_log(tmp_path, show, caplog):
     (show / f"{STARTER.key}.mp4").write_bytes(FAKE_MP4 + b"tampered")
     (show / f"{T2V.key}.mp4").unlink()
-    with caplog.at_level(logging.INFO, logger="kling.showcase"):
+    with caplog.at_level(logging.INFO, logger="kling.store.showcase"):
         studio, simulator = studio_with(tmp_path, show)
         handlers = studio.build_with_handlers()[1]
         parts = handlers.examples.parts
@@ -124,7 +124,7 @@ def test_a_clip_deleted_after_start_up_is_not_shown(tmp_path, show, caplog):
     studio, _ = studio_with(tmp_path, show)
     handlers = studio.build_with_handlers()[1]
     (show / f"{STARTER.key}.mp4").unlink()
-    with caplog.at_level(logging.WARNING, logger="kling.showcase"):
+    with caplog.at_level(logging.WARNING, logger="kling.store.showcase"):
         updates = click(handlers.examples.pick_starter, 0)
     assert handlers.examples.parts.i2v.out.video not in updates
     assert len(caplog.records) == 1
@@ -141,7 +141,7 @@ def test_launch_allows_only_the_checked_showcase_files_and_keeps_the_data_folder
 
 
 def test_thumbnails_show_a_poster_where_a_clip_has_one_and_say_so_in_their_alt_text(tmp_path):
-    from kling.widgets import thumbnails
+    from kling.app.widgets import thumbnails
 
     show = tmp_path / "show"
     clips = make_showcase_dir(show, [STARTER], content=FAKE_MP4)

@@ -10,9 +10,9 @@ import json
 import httpx
 import pytest
 
+from kling.api.params import T2VRequest
 from kling.errors import ValidationError
-from kling.params import T2VRequest
-from kling.simulator import SimConfig, Simulator, check_body, check_image, sign_webhook
+from kling.preview.simulator import SimConfig, Simulator, check_body, check_image, sign_webhook
 
 from .conftest import KEY, SIM_CLIPS, image_bytes, probe, sim_config
 

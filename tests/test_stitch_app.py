@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kling.views import task_id_in_status
+from kling.app.views import task_id_in_status
 
 from .conftest import ROOT, launch_app, stop
 

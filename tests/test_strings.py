@@ -11,9 +11,10 @@ import gradio as gr
 import pytest
 from starlette.requests import Request as StarletteRequest
 
+from kling.api.params import PROMPT_MAX_CHARS, T2VRequest
+from kling.app.views import refusal_text
 from kling.errors import ValidationError
 from kling.examples import I2V_PROMPTS, STARTERS, T2V_EXAMPLES
-from kling.params import PROMPT_MAX_CHARS, T2VRequest
 from kling.strings import (
     EXAMPLE_TITLES_ZH,
     PAGE_EN,
@@ -29,7 +30,6 @@ from kling.strings import (
     spend_text,
     text,
 )
-from kling.views import refusal_text
 
 from .conftest import ROOT, make_runner, page_handlers
 
@@ -56,7 +56,7 @@ def test_each_translation_has_the_same_slots_and_is_written(table):
 def test_every_key_the_code_names_is_in_the_tables():
     """A literal key in kling/ (text("..."), say(lang, "...")) that no table has fails here, not
     in front of a visitor."""
-    source = "\n".join(path.read_text() for path in sorted((ROOT / "kling").glob("*.py")))
+    source = "\n".join(path.read_text() for path in sorted((ROOT / "kling").rglob("*.py")))
     page_keys = set(re.findall(r'\btext\(\s*"([a-z_.]+)"', source))
     say_keys = set(re.findall(r'\bsay\(\s*\w+,\s*"([a-z_.]+)"', source))
     assert len(page_keys) > 50 and len(say_keys) > 50  # the scan finds the page's words

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kling.app.widgets import thumbnails
 from kling.examples import STARTERS
-from kling.thumbs import THUMB_WIDTH, gallery_image, render_thumb, thumb_path, write_thumb
-from kling.widgets import thumbnails
+from kling.media.thumbs import THUMB_WIDTH, gallery_image, render_thumb, thumb_path, write_thumb
 
 
 @pytest.mark.parametrize("starter", STARTERS, ids=lambda s: s.key)
 def test_each_committed_thumbnail_is_a_small_copy_of_its_photo(starter):
     thumb = thumb_path(starter.image_path)
-    assert thumb.is_file(), f"{thumb} is missing: python -m kling.thumbs"
+    assert thumb.is_file(), f"{thumb} is missing: python -m kling.media.thumbs"
     with Image.open(thumb) as image:
         assert image.format == "JPEG"
         committed = np.asarray(image.convert("RGB"), dtype=np.int16)

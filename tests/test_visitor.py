@@ -9,10 +9,10 @@ import gradio as gr
 import httpx
 from starlette.requests import Request as StarletteRequest
 
+from kling.app.hf_user import HfUsers
+from kling.app.identity import new_browser_token, verify_browser_token
+from kling.app.visitor import request_address, visitor
 from kling.config import Settings
-from kling.hf_user import HfUsers
-from kling.identity import new_browser_token, verify_browser_token
-from kling.visitor import request_address, visitor
 
 SECRET = b"k" * 32
 SPACE = Settings(space_id="me/kling")

@@ -14,10 +14,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from kling.backend import Backend
-from kling.config import Settings
-from kling.simulator import sign_webhook
-from kling.webhooks import (
+from kling.api.backend import Backend
+from kling.api.webhooks import (
     SECRET_RETRY_S,
     WEBHOOK_PATH,
     MalformedWebhook,
@@ -26,6 +24,8 @@ from kling.webhooks import (
     check_headers,
     verify,
 )
+from kling.config import Settings
+from kling.preview.simulator import sign_webhook
 
 KEY = "wsk_test_key"
 SECRET = "whsec_" + "cd34" * 8

@@ -17,18 +17,18 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from kling.backend import Backend
-from kling.client import PollPolicy
-from kling.clips import ClipShelf
+from kling.api.backend import Backend
+from kling.api.client import PollPolicy
+from kling.api.params import T2VRequest
+from kling.api.webhooks import WEBHOOK_PATH, Wakeups, signature, verify
+from kling.app.studio import Studio
 from kling.config import Settings
 from kling.errors import WebhookError
-from kling.guard import SpendGuard
-from kling.journal import Journal
-from kling.params import T2VRequest
-from kling.runner import Runner
-from kling.simulator import Simulator, sign_webhook
-from kling.studio import Studio
-from kling.webhooks import WEBHOOK_PATH, Wakeups, signature, verify
+from kling.jobs.guard import SpendGuard
+from kling.jobs.runner import Runner
+from kling.preview.simulator import Simulator, sign_webhook
+from kling.store.clips import ClipShelf
+from kling.store.journal import Journal
 
 from .conftest import KEY, SIM_CLIPS, finish, launch_app, sim_config, stop
 
@@ -176,7 +176,7 @@ def test_a_delivery_with_an_input_object_wakes_once_and_its_repeat_changes_nothi
 )
 def test_a_public_url_that_is_not_https_gets_one_warning_at_start(tmp_path, caplog, url, warned):
     settings = Settings(api_key=KEY, data_dir=tmp_path, public_url=url)
-    with caplog.at_level(logging.WARNING, logger="kling.webhooks"):
+    with caplog.at_level(logging.WARNING, logger="kling.api.webhooks"):
         Backend(settings, webhooks=True)
     lines = [r.getMessage() for r in caplog.records if "not https" in r.getMessage()]
     assert len(lines) == (1 if warned else 0)
@@ -239,7 +239,7 @@ def test_a_forged_webhook_is_refused_logged_and_wakes_nothing(tmp_path, caplog):
         await studio.backend.aclose()
         return result
 
-    with caplog.at_level(logging.WARNING, logger="kling.webhooks"):
+    with caplog.at_level(logging.WARNING, logger="kling.api.webhooks"):
         assert asyncio.run(go()) == (401, "invalid webhook")
     assert not studio.backend.wakeups.woken("task123")
     assert "Refused webhook msg_1: the signature does not match" in caplog.text
