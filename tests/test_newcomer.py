@@ -24,7 +24,7 @@ from kling.app.views import (
     task_id_in_status,
 )
 from kling.errors import AuthenticationError
-from kling.jobs.runner import RunState
+from kling.jobs.run import RunState
 
 from .conftest import KEY, english, finish, image_bytes, make_runner, page_handlers, signed_session
 

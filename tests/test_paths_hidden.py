@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from kling.errors import public_text
-from kling.jobs.runner import Run, RunState
+from kling.jobs.run import Run, RunState
 
 SECRET_DIR = "/srv/hidden-install/app/data/outputs"
 

@@ -55,7 +55,8 @@ from kling.config import Settings
 from kling.errors import AuthenticationError, FilmError, KlingError, SpendRefused, ValidationError
 from kling.examples import STARTERS, T2V_EXAMPLES, Generable, Starter
 from kling.jobs import lab
-from kling.jobs.runner import Run, Runner, RunState
+from kling.jobs.run import Run, RunState
+from kling.jobs.runner import Runner
 from kling.media.video import save_last_frame, stitch_to_films
 from kling.store.clips import ClipShelf
 from kling.store.films import Film, films_for, frame_path, oldest_films_past, owned_film, pixel_digest, record_film

@@ -19,7 +19,7 @@ from kling.api.params import (
 )
 from kling.config import Settings
 from kling.errors import Problem, ValidationError
-from kling.jobs.runner import RunState
+from kling.jobs.run import RunState
 from kling.store.films import Film
 from kling.store.journal import Job
 from kling.store.showcase import ShowcaseClip

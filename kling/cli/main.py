@@ -19,7 +19,8 @@ from kling.api.client import is_task_id
 from kling.api.params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
 from kling.config import Settings
 from kling.errors import JournalError, KlingError, NotFoundError, Problem, SubmitUncertainError, ValidationError
-from kling.jobs.runner import Runner, RunState
+from kling.jobs.run import RunState
+from kling.jobs.runner import Runner
 from kling.store.journal import Journal
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

@@ -10,268 +10,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from kling.api.backend import Backend
 from kling.api.client import AsyncKlingClient, Request, Task, Update
-from kling.api.params import I2VRequest, PreparedImage
-from kling.errors import DownloadError, KlingError, NotFoundError, SubmitUncertainError, TaskFailedError, public_text
-from kling.jobs.guard import Reservation, SpendGuard
+from kling.api.params import I2VRequest
+from kling.errors import KlingError, SubmitUncertainError
+from kling.jobs.guard import SpendGuard
+from kling.jobs.record import RunRecord, journal_params, stored_path
+from kling.jobs.run import Run, RunState
 from kling.store.disk import DiskKeeper
-from kling.store.journal import UNKNOWN, Journal
-from kling.strings import SAY_EN, Lang, say
-
-# The stages a run's status line names, in kling/strings.py as "stage.<name>" (English and Chinese).
-STAGES = frozenset(key.removeprefix("stage.") for key in SAY_EN if key.startswith("stage."))
-
-
-@dataclass(frozen=True)
-class RunState:
-    """What a person watching the run needs; immutable, so a snapshot never changes under them."""
-
-    model: str
-    preview: bool
-    price_cents: int
-    started: float
-    stage: str = "validating"
-    task: Task | None = None
-    message: str = ""
-    path: Path | None = None
-    error: KlingError | None = None
-    polls: int = 0
-    note: str = ""  # shown for the rest of the run, e.g. that the task was recovered
-
-    @property
-    def finished(self) -> bool:
-        return self.stage in ("done", "error")
-
-    @property
-    def task_id(self) -> str | None:
-        return self.task.id if self.task else (self.error.task_id if self.error else None)
-
-    @property
-    def status_words(self) -> str:
-        return self.words()
-
-    def words(self, lang: Lang = "en") -> str:
-        """What the run is doing, in a few words ("Queued at WaveSpeed"); a status WaveSpeed does
-        not document is named as it came ("status pending, not documented: still waiting")."""
-        if self.stage == "polled" and self.task and self.task.status not in STAGES and self.message:
-            return say(lang, "status.undocumented", status=self.task.status or "(empty)")
-        key = self.task.status if self.stage == "polled" and self.task else self.stage
-        if self.preview and key == "created":
-            key = "created_preview"
-        return say(lang, f"stage.{key}") if key in STAGES else key
-
-    def elapsed(self, now: float | None = None) -> float:
-        return (now if now is not None else time.monotonic()) - self.started
-
-
-# Called when the task id exists (before the first poll) and at every later change.
-Listener = Callable[[RunState], Awaitable[None] | None]
-
-
-class Run:
-    def __init__(self, state: RunState, updates: AsyncIterator[Update], listener: Listener | None) -> None:
-        self.state = state
-        self._watchers: set[asyncio.Queue[RunState]] = set()
-        self._listener = listener
-        self.job = asyncio.create_task(self._drive(updates))
-
-    async def _drive(self, updates: AsyncIterator[Update]) -> None:
-        try:
-            async for update in updates:
-                await self._set(
-                    stage=update.stage,
-                    task=update.task or self.state.task,
-                    message=update.message,
-                    path=update.path or self.state.path,
-                    polls=self.state.polls + (update.stage == "polled"),
-                    note=update.note or self.state.note,
-                )
-        except KlingError as exc:
-            await self._set(stage="error", error=exc, message=str(exc))
-        except Exception as exc:  # a bug must still end the run visibly, never hang the page
-            await self._set(
-                stage="error",
-                error=KlingError(
-                    f"Unexpected error: {type(exc).__name__}: {public_text(exc)}", task_id=self.state.task_id
-                ),
-                message=public_text(exc),
-            )
-
-    async def _set(self, **changes: Any) -> None:
-        self.state = replace(self.state, **changes)
-        for queue in self._watchers:
-            queue.put_nowait(self.state)
-        if self._listener is not None:
-            result = self._listener(self.state)
-            if asyncio.iscoroutine(result):
-                await result
-
-    async def watch(self, tick: float = 1.0) -> AsyncIterator[RunState]:
-        """Every state in order, and the current one again after `tick` quiet seconds (so a clock
-        can advance), until the run ends. Leaving early does not stop the run."""
-        state = self.state
-        if state.finished:
-            yield state
-            return
-        queue: asyncio.Queue[RunState] = asyncio.Queue()
-        self._watchers.add(queue)
-        try:
-            while True:
-                try:
-                    state = await asyncio.wait_for(queue.get(), tick)
-                except asyncio.TimeoutError:
-                    state = self.state
-                yield state
-                if state.finished:
-                    return
-        finally:
-            self._watchers.discard(queue)
-
+from kling.store.journal import Journal
 
 # How far before the submit the listing is searched: WaveSpeed's clock and ours differ a little.
 LISTING_MARGIN_S = 30.0
-
-
-class RunRecord:
-    """What one run leaves behind: its journal row, its spend reservation, its registration so a
-    later resume joins this wait. One method per event; `on_state` is the run's listener."""
-
-    def __init__(
-        self,
-        runner: Runner,
-        owner: str,
-        key: str | None,
-        params: dict[str, Any],
-        *,
-        ip: str = "",
-        reservation: Reservation | None = None,
-        continues: str | None = None,
-        typed: bool = False,
-    ) -> None:
-        self.runner = runner
-        self.owner, self.key, self.params, self.ip = owner, key, params, ip
-        self.continues = continues  # the task whose last frame this one starts from
-        self.reservation = reservation
-        # A task id someone typed that the journal does not hold: it is journaled only once
-        # WaveSpeed has answered it with a task, so unknown ids leave nothing behind.
-        self.typed = typed
-        self.resumed = False  # the run waits for a task made earlier, not for its own submit
-        self.run: Run | None = None
-        self.task_id: str | None = None
-        self.status = ""
-
-    def on_state(self, state: RunState) -> None:
-        answered = not self.typed or state.stage == "polled"
-        if state.task is not None and state.task.id != self.task_id and answered:
-            self.submitted(state, state.task)
-        if state.stage in ("done", "error"):
-            self.finished(state)
-        elif self.task_id is not None:
-            self.status_changed(state)
-
-    def submitted(self, state: RunState, task: Task) -> None:
-        """The task exists (made, recovered, or resumed): journal it before the first poll, and
-        from then on it counts against the spend guard through its row, not the reservation."""
-        self.task_id = task.id
-        runner, journal = self.runner, self.runner.journal
-        if state.stage == "submitted" and self.run is not None:
-            runner._runs.setdefault(task.id, self.run)  # a later resume joins this wait
-        if journal is not None and self.typed and journal.get(task.id) is None:
-            self._record_typed(journal, state, task)
-        elif journal is not None and (state.stage == "submitted" or journal.get(task.id) is None):
-            journal.record(
-                task_id=task.id,
-                model=task.model or state.model,
-                mode="preview" if state.preview else "live",
-                owner=self.owner,
-                key=self.key,
-                params=self.params,
-                price_cents=state.price_cents,
-                ip=self.ip,
-                continues=self.continues,
-            )
-        self._release()
-
-    def _record_typed(self, journal: Journal, state: RunState, task: Task) -> None:
-        """A typed id WaveSpeed knows. One of this owner's own lost submits may have made it: then it
-        is adopted with that submit's price, address and time; otherwise it is a task made outside
-        this journal (the dashboard, another tool), recorded at no price."""
-        model = task.model or state.model
-        mine = [job for job in journal.claims(task.id) if job.owner == self.owner]
-        if mine:
-            journal.adopt(mine[0].id, task.id, model=model)
-            return
-        journal.record(
-            task_id=task.id,
-            model=model,
-            mode="preview" if state.preview else "live",
-            owner=self.owner,
-            key=self.key,
-            params=self.params,
-            price_cents=0,
-            ip=self.ip,
-        )
-
-    def status_changed(self, state: RunState) -> None:
-        changes = journal_changes(state)
-        if state.stage == "polled" and changes.get("status") == self.status:
-            return  # no change worth a write
-        self._write(changes)
-
-    def finished(self, state: RunState) -> None:
-        if self.task_id is not None:
-            changes = journal_changes(state)
-            if self.resumed and isinstance(state.error, NotFoundError) and state.error.http_status == 404:
-                # WaveSpeed does not know a task made earlier: final, never resumed at start again.
-                # (A 404 on our own fresh submit past the first minute leaves the row resumable once.)
-                changes["status"] = UNKNOWN
-            self._write(changes)
-            if state.preview and state.stage == "done" and self.runner.journal is not None:
-                # Preview clips are free to make again: the oldest go past their cap (never this one).
-                self.runner.disk.preview_clips(self.runner.journal, keep=state.path)
-            return
-        if isinstance(state.error, SubmitUncertainError):
-            self.lost(state, state.error)
-            return
-        if self.typed:
-            return  # an id WaveSpeed did not answer with a task: its lookup keeps counting for an hour
-        self._release()  # refused or failed before any task existed: nothing is owed
-
-    def lost(self, state: RunState, error: SubmitUncertainError) -> None:
-        """A task may exist and be billed, and nothing identified it. Journaled as a lost submit (its
-        price, owner, address and candidates), it counts against every limit across restarts until
-        the operator resolves it; without a journal the reservation stays, in this process."""
-        journal = self.runner.journal
-        if journal is None or state.preview:
-            return
-        journal.record_uncertain(
-            model=error.model or state.model,
-            owner=self.owner,
-            key=self.key,
-            params=self.params,
-            price_cents=state.price_cents,
-            ip=self.ip,
-            candidates=error.candidates,
-        )
-        self._release()
-
-    def _write(self, changes: dict[str, Any]) -> None:
-        self.status = changes.get("status", self.status)
-        if self.runner.journal is not None and self.task_id is not None:
-            self.runner.journal.update(self.task_id, **changes)
-
-    def _release(self) -> None:
-        if self.runner.guard is not None and self.reservation is not None:
-            self.runner.guard.release(self.reservation)
-            self.reservation = None
 
 
 class Runner:
@@ -327,7 +82,7 @@ class Runner:
         )
         params = journal_params(request, self.journal)
         if isinstance(request, I2VRequest) and self.journal is not None:
-            self.disk.inputs(keep=_stored(params.get("image")))
+            self.disk.inputs(keep=stored_path(params.get("image")))
         record = RunRecord(
             self, owner, self._key(user_key), params, ip=ip, reservation=reservation, continues=continues
         )
@@ -493,52 +248,3 @@ class Runner:
     async def drain(self) -> None:
         if self._jobs:
             await asyncio.gather(*self._jobs, return_exceptions=True)
-
-
-def journal_changes(state: RunState) -> dict[str, Any]:
-    """The journal columns a run state sets."""
-    task = state.task
-    changes: dict[str, Any] = {}
-    if task is not None and task.status:
-        changes.update(
-            status=task.status,
-            output_url=task.video_url or "",
-            nsfw=int(task.nsfw),
-            inference_ms=task.inference_ms,
-            error_code=task.error_code,
-            error=task.error,
-        )
-    if state.stage == "done" and state.path is not None:
-        changes.update(status="completed", local_path=str(state.path), error="")
-    elif state.stage == "error" and state.error is not None:
-        error = state.error
-        changes["error"] = str(error)
-        if isinstance(error, TaskFailedError):
-            changes.update(status=error.status, error_code=error.code)
-        elif isinstance(error, DownloadError):
-            changes.update(status="completed", output_url=error.url)  # done, clip not saved: resumable
-    return changes
-
-
-def _stored(value: Any) -> Path | None:
-    return Path(value) if isinstance(value, str) and value and not value.startswith(("http://", "https://")) else None
-
-
-def journal_params(request: Request, journal: Journal | None) -> dict[str, Any]:
-    """The settings of a request, without a key; images as a stored copy or their URL."""
-    params: dict[str, Any] = {
-        "prompt": request.prompt,
-        "negative_prompt": request.negative_prompt,
-        "duration": request.duration,
-    }
-    if isinstance(request, I2VRequest):
-        params["guidance_scale"] = request.guidance_scale
-        for name in ("image", "end_image"):
-            value = getattr(request, name)
-            if isinstance(value, PreparedImage):
-                params[name] = str(journal.store_image(value)) if journal else ""
-            elif value:
-                params[name] = str(value)
-    else:
-        params["aspect_ratio"] = request.aspect_ratio
-    return params
