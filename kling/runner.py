@@ -19,8 +19,17 @@ import httpx
 
 from .backend import Backend
 from .client import AsyncKlingClient, Request, Task, Update
+from .credit import CreditWatch, credit_refusal
 from .disk import DiskKeeper
-from .errors import DownloadError, KlingError, NotFoundError, SubmitUncertainError, TaskFailedError, public_text
+from .errors import (
+    DownloadError,
+    InsufficientCreditsError,
+    KlingError,
+    NotFoundError,
+    SubmitUncertainError,
+    TaskFailedError,
+    public_text,
+)
 from .guard import Reservation, SpendGuard
 from .journal import UNKNOWN, Journal
 from .params import I2VRequest, PreparedImage
@@ -288,6 +297,7 @@ class Runner:
         self._live: set[Run] = set()  # every run not finished yet, started or resumed
         self._jobs: set[asyncio.Task[None]] = set()
         self._claimed: set[str] = set()  # tasks adopted after a lost submit answer
+        self.credit = CreditWatch()  # the last credit refusal of the server's key (the Usage tab)
         self._submitting: Counter[str] = Counter()  # submits per model still waiting for their answer
         # How often, and how far apart, the listing is read before "no task found" is concluded.
         self.listing_looks = 2
@@ -332,10 +342,12 @@ class Runner:
             self, owner, self._key(user_key), params, ip=ip, reservation=reservation, continues=continues
         )
         webhook = self.backend.webhook_url(user_key)  # None unless KLING_PUBLIC_URL is set
-        record.run = Run(state, self._generate(client, request, webhook), record.on_state)
+        record.run = Run(state, self._generate(client, request, webhook, own_key=own_key), record.on_state)
         return self._keep(record.run)
 
-    async def _generate(self, client: AsyncKlingClient, request: Request, webhook: str | None) -> AsyncIterator[Update]:
+    async def _generate(
+        self, client: AsyncKlingClient, request: Request, webhook: str | None, *, own_key: bool = False
+    ) -> AsyncIterator[Update]:
         """The client's whole path; when the submit's answer is lost, the task is looked for in
         WaveSpeed's predictions listing and adopted if exactly one new candidate is there."""
         self._submitting[request.model] += 1
@@ -349,6 +361,10 @@ class Runner:
             return
         except SubmitUncertainError as exc:
             lost = exc
+        except InsufficientCreditsError as exc:
+            raise await credit_refusal(
+                client, exc, own_key=own_key, price_cents=request.price_cents, watch=self.credit
+            ) from None
         finally:
             if submitting:
                 self._submitting[request.model] -= 1
