@@ -108,6 +108,8 @@ class Settings:
     daily_budget_cents: int | None = None
     require_user_key: bool = False
     auth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # Who sees the Usage tab: Hugging Face usernames (signed in), or KLING_AUTH usernames where it is used.
+    admins: tuple[str, ...] = ()
     # Gradio keeps each visitor session's copy of the page config (~0.3 MB for this page) until this
     # many newer sessions push it out; its own default (10 000) would let that grow to gigabytes.
     session_capacity: int = 2000
@@ -171,6 +173,7 @@ class Settings:
             daily_budget_cents=_dollars(environ, "KLING_DAILY_BUDGET_USD"),
             require_user_key=_flag(environ, "KLING_REQUIRE_USER_KEY"),
             auth=_auth(environ.get("KLING_AUTH", "")),
+            admins=tuple(filter(None, (name.strip() for name in environ.get("KLING_ADMINS", "").split(",")))),
             public_url=_url(environ, "KLING_PUBLIC_URL"),
             webhook_secret=environ.get("KLING_WEBHOOK_SECRET", "").strip() or None,
             session_capacity=_int(environ, "KLING_SESSION_CAPACITY", default.session_capacity),

@@ -71,6 +71,16 @@ PAGE_EN: dict[str, str] = {
     "tab.t2v": "Text to Video",
     "tab.lab": "Prompt Lab",
     "tab.history": "History",
+    "tab.usage": "Usage",
+    "usage.help": (
+        "Only this Space's administrators (KLING_ADMINS) see this tab. Figures come from the journal; "
+        "the balance is read when the tab opens."
+    ),
+    "usage.refresh": "Refresh",
+    "usage.plot.spend": "Spent per day (UTC) against the daily budget, US dollars",
+    "usage.plot.hourly": "Tasks per hour, last 48 hours (UTC)",
+    "usage.plot.failures": "Failed tasks by reason, last 30 days (refunded)",
+    "usage.plot.finish": "Minutes from submit to saved clip, completed tasks",
     "form.start_image": "Start image",
     "form.end_image": "End image (optional)",
     "form.prompt": "Prompt",
@@ -177,6 +187,13 @@ PAGE_ZH: dict[str, str] = {
     "tab.t2v": "文生视频",
     "tab.lab": "提示词实验室",
     "tab.history": "历史记录",
+    "tab.usage": "用量",
+    "usage.help": "只有本 Space 的管理员（KLING_ADMINS）能看到此标签页。数据来自任务日志；打开此标签页时读取余额。",
+    "usage.refresh": "刷新",
+    "usage.plot.spend": "每日花费（UTC）与每日预算对比，单位美元",
+    "usage.plot.hourly": "每小时任务数，最近 48 小时（UTC）",
+    "usage.plot.failures": "按原因统计的失败任务，最近 30 天（已退款）",
+    "usage.plot.finish": "从提交到保存视频的分钟数，已完成的任务",
     "form.start_image": "起始图片",
     "form.end_image": "结束图片（可选）",
     "form.prompt": "提示词",
@@ -290,6 +307,14 @@ SAY_EN: dict[str, str] = {
     "key.server_has": "This Space has its own key (never shown).",
     "key.server_none": "This Space has no key of its own.",
     "key.saved": "Your key ending in `{last4}` is saved in this browser and is used for your generations.",
+    "usage.today": "**Today (UTC):** {spent} spent of a {budget} daily budget: **{left} left**.",
+    "usage.today_no_budget": "**Today (UTC):** {spent} spent; no daily budget is set (KLING_DAILY_BUDGET_USD).",
+    "usage.balance": "**Balance:** {balance}, {clips} clips of 5 s.",
+    "usage.balance_low": "**Balance:** {balance}, below one 5 s clip: top up at {url}.",
+    "usage.balance_unread": "**Balance:** could not be read ({reason}).",
+    "usage.preview": "Preview mode: no WAVESPEED_API_KEY, nothing is spent.",
+    "usage.credit": "**Refused for credit** at {when} UTC (balance then {balance}): top up at {url}.",
+    "usage.schema": "**WaveSpeed's live schema and price:** {summary}",
     "key.saved_balance": (
         "Your key ending in `{last4}` is saved in this browser and is used for your generations. "
         "WaveSpeed accepted it; balance **{balance}**."
@@ -517,6 +542,14 @@ SAY_ZH: dict[str, str] = {
     "key.server_has": "本 Space 有自己的密钥（从不显示）。",
     "key.server_none": "本 Space 没有自己的密钥。",
     "key.saved": "你以 `{last4}` 结尾的密钥已保存在本浏览器中，用于你的生成。",
+    "usage.today": "**今天（UTC）：**已花费 {spent}，每日预算 {budget}：**剩余 {left}**。",
+    "usage.today_no_budget": "**今天（UTC）：**已花费 {spent}；未设置每日预算（KLING_DAILY_BUDGET_USD）。",
+    "usage.balance": "**余额：**{balance}，可生成 {clips} 段 5 秒视频。",
+    "usage.balance_low": "**余额：**{balance}，不足一段 5 秒视频：请在 {url} 充值。",
+    "usage.balance_unread": "**余额：**无法读取（{reason}）。",
+    "usage.preview": "预览模式：没有 WAVESPEED_API_KEY，不产生任何花费。",
+    "usage.credit": "**因余额不足被拒绝**，时间 {when} UTC（当时余额 {balance}）：请在 {url} 充值。",
+    "usage.schema": "**WaveSpeed 的实时参数表与价格：**{summary}",
     "key.saved_balance": (
         "你以 `{last4}` 结尾的密钥已保存在本浏览器中，用于你的生成。WaveSpeed 已接受该密钥；余额 **{balance}**。"
     ),

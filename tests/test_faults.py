@@ -21,7 +21,9 @@ from .conftest import KEY, SIM_CLIPS, FakeTime, finish, make_runner, sim_config
 # message of a refused run, or in the note of a finished one; None: a finished run has no note.
 SUBMIT: dict[str, tuple[str, str | None, str | None, int, int]] = {
     "401": ("refused", "API key was refused", None, 1, 0),
-    "402": ("refused", "no credits left", None, 1, 0),
+    # With the Space's key the visitor is told it is out of credit (the owner gets the balance).
+    "402": ("refused", "account is out of credit", None, 1, 0),
+    "insufficient_in_200": ("refused", "account is out of credit", None, 1, 0),
     "403": ("refused", "may be suspended", None, 1, 0),
     "429": ("done", None, "completed", 2, 1),
     "busy_in_200": ("done", None, "completed", 2, 1),

@@ -229,6 +229,19 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
                 assert set(result) == {out.timer} and result[out.timer].active is False
                 nothing_of_theirs(result)
 
+    usage_fns = {getattr(b.fn, "__qualname__", ""): b.fn for b in demo.fns.values() if b.fn is not None}
+
+    def usage_reveal(session) -> None:
+        for profile in (None, alice()):
+            shown = asyncio.run(usage_fns["UsageDesk.reveal"](request(), profile))
+            assert [update.visible for update in shown.values()] == [False]
+
+    def usage_show(session) -> None:
+        for profile in (None, alice()):
+            shown = asyncio.run(usage_fns["UsageDesk.show"](session, request(), profile))
+            assert [v for v in shown.values() if not isinstance(v, gr.Tab)] == ["", None, None, None, None]
+            nothing_of_theirs(shown)
+
     lab_values = {p.lab.count: 2, **{slot.duration: 5 for slot in p.lab.slots}}
 
     def pick(index: int) -> gr.SelectData:
@@ -264,6 +277,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "Generation.busy": reads_no_owner(lambda s: g.busy(p.t2v.buttons, "### ⏳ Generating · 0:05", s)),
         "Examples.pick_starter": reads_no_owner(lambda s: h.examples.pick_starter(s, pick(0))),
         "Examples.pick_t2v": reads_no_owner(lambda s: h.examples.pick_t2v(s, pick(0))),
+        # The Usage tab: hidden and empty for anyone not named in KLING_ADMINS (kling.app.usage_tab).
+        "UsageDesk.reveal": usage_reveal,
+        "UsageDesk.show": usage_show,
     }
     events = owner_events(demo, handlers)
     assert set(events) <= set(calls), f"an event without a forged-owner test: {set(events) - set(calls)}"

@@ -459,7 +459,7 @@ class AsyncKlingClient:
             return AuthenticationError(
                 f"The WaveSpeed account may not do this (403: {reason}); it may be suspended.", task_id=task_id
             )
-        if status == 402:
+        if status == 402 or (400 <= status < 500 and "insufficient" in reason.lower()):
             return InsufficientCreditsError(
                 f"The WaveSpeed account has no credits left (402: {reason}). Top up, then try again.",
                 task_id=task_id,
@@ -697,6 +697,11 @@ class AsyncKlingClient:
         if isinstance(balance, bool) or not isinstance(balance, (int, float)):
             raise ProtocolError("The balance answer has no numeric `data.balance`.")
         return float(balance)
+
+    async def catalog_request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> httpx.Response:
+        """One read of WaveSpeed's catalog (its model listing, a price quote), the answer as it
+        came: kling.api.schema_check reads it, tolerant of any shape. Makes no task, costs nothing."""
+        return await self._http.request(method, f"{self.base_url}{path}", headers=self._headers(), json=body)
 
     def _result_url(self, task_id: str) -> str:
         # Built from our base, never taken from `urls.get`: the key goes nowhere else.

@@ -17,6 +17,7 @@ from gradio.utils import get_space
 
 from kling.api.params import ASPECT_RATIOS, PROMPT_MAX_CHARS
 from kling.app.handlers import Generation, Handlers, compose_into
+from kling.app.usage_tab import build_usage_tab, wire_usage
 from kling.app.views import (
     LAB_I2V,
     LAB_T2V,
@@ -294,6 +295,8 @@ def build_page(
                 stitch,
             )
 
+            usage_panel = build_usage_tab()  # hidden; shown to the Space's administrators only
+
         with gr.Accordion(text("guide.title"), open=False):
             gr.Markdown(text("guide.text"))
 
@@ -301,6 +304,7 @@ def build_page(
         handlers = Handlers(generation, journal, parts, showcase)
         wire(demo, parts, handlers, history_tab, concurrency=settings.concurrency)
         wire_examples(parts, handlers)
+        wire_usage(demo, usage_panel, generation.runner, journal, session)
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo, handlers

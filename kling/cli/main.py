@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--older-than", required=True, metavar="DAYS", help="days since the clip was saved")
     prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
 
+    usage = commands.add_parser("usage", help="what this Space's key spent, per UTC day, from the journal")
+    usage.add_argument("--days", default="7", metavar="N", help="the last N days, today included (default 7)")
+    usage.add_argument("--json", action="store_true", help="a JSON list of {day, tasks, completed, failed, spent_usd}")
+
+    commands.add_parser("doctor", help="check the key, balance, data folder, webhooks, limits and API schema")
+
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8911)
@@ -245,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("stitch", "last-frame"):
         return _film(args)
 
+    if args.command in ("usage", "doctor"):
+        return _desk(args)
+
     try:
         settings = Settings.from_env()
         if args.command == "result":
@@ -354,3 +363,25 @@ def _film(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(path, flush=True)
     return EXIT_OK
+
+
+def _desk(args: argparse.Namespace) -> int:
+    """`usage` and `doctor`: the owner's view; nothing that costs money."""
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        _say(f"error: {exc}")
+        return EXIT_BAD_INPUT
+    if args.command == "usage":
+        from kling.store.usage import command as usage
+
+        return usage(
+            args.days,
+            as_json_output=args.json,
+            key=settings.api_key,
+            journal_path=settings.journal_path,
+            now=time.time(),
+        )
+    from kling.cli.doctor import command as doctor
+
+    return doctor(settings)

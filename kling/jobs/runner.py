@@ -17,8 +17,9 @@ import httpx
 
 from kling.api.backend import Backend
 from kling.api.client import AsyncKlingClient, Request, Task, Update
+from kling.api.credit import CreditWatch, credit_refusal
 from kling.api.params import I2VRequest
-from kling.errors import KlingError, SubmitUncertainError
+from kling.errors import InsufficientCreditsError, KlingError, SubmitUncertainError
 from kling.jobs.guard import SpendGuard
 from kling.jobs.record import RunRecord, journal_params, stored_path
 from kling.jobs.run import Run, RunState
@@ -43,6 +44,7 @@ class Runner:
         self._live: set[Run] = set()  # every run not finished yet, started or resumed
         self._jobs: set[asyncio.Task[None]] = set()
         self._claimed: set[str] = set()  # tasks adopted after a lost submit answer
+        self.credit = CreditWatch()  # the last credit refusal of the server's key (the Usage tab)
         self._submitting: Counter[str] = Counter()  # submits per model still waiting for their answer
         # How often, and how far apart, the listing is read before "no task found" is concluded.
         self.listing_looks = 2
@@ -87,10 +89,12 @@ class Runner:
             self, owner, self._key(user_key), params, ip=ip, reservation=reservation, continues=continues
         )
         webhook = self.backend.webhook_url(user_key)  # None unless KLING_PUBLIC_URL is set
-        record.run = Run(state, self._generate(client, request, webhook), record.on_state)
+        record.run = Run(state, self._generate(client, request, webhook, own_key=own_key), record.on_state)
         return self._keep(record.run)
 
-    async def _generate(self, client: AsyncKlingClient, request: Request, webhook: str | None) -> AsyncIterator[Update]:
+    async def _generate(
+        self, client: AsyncKlingClient, request: Request, webhook: str | None, *, own_key: bool = False
+    ) -> AsyncIterator[Update]:
         """The client's whole path; when the submit's answer is lost, the task is looked for in
         WaveSpeed's predictions listing and adopted if exactly one new candidate is there."""
         self._submitting[request.model] += 1
@@ -104,6 +108,10 @@ class Runner:
             return
         except SubmitUncertainError as exc:
             lost = exc
+        except InsufficientCreditsError as exc:
+            raise await credit_refusal(
+                client, exc, own_key=own_key, price_cents=request.price_cents, watch=self.credit
+            ) from None
         finally:
             if submitting:
                 self._submitting[request.model] -= 1

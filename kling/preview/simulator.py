@@ -47,6 +47,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from kling.preview.catalog import catalog_routes
+
 API = "/api/v3"
 I2V_MODEL = "kwaivgi/kling-v2.0-i2v-master"
 T2V_MODEL = "kwaivgi/kling-v2.0-t2v-master"
@@ -149,6 +151,7 @@ SUBMIT_FAULTS = {
     "500_before_create",
     "503",
     "refused_in_200",  # HTTP 200, body code 400 with a reason: refused, no task
+    "insufficient_in_200",  # HTTP 200, body code 402: no credit, no task
     "busy_in_200",  # HTTP 200, body code 503: refused before any task, may be sent again
     "image_unfetchable",  # 400 whose data.error says the image could not be fetched
     # the task is made, then the answer goes wrong
@@ -206,6 +209,10 @@ class Faults:
     binary_upload_status: int | None = None  # 404/405: the binary upload endpoint is retired
     listing: bool = True  # POST /api/v3/predictions answers (False: 404)
     webhook_deliveries: int = 1  # each webhook is sent this many times (WaveSpeed may repeat one)
+    balance: float = 100.0  # what GET /api/v3/balance answers, in dollars
+    # The catalog (kling/sim_catalog.py): "" as read, or "duration_removed", "field_renamed",
+    # "not_found", "unknown_shape".
+    catalog: str = ""
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -339,6 +346,7 @@ class Simulator:
             Route(f"{API}/webhook/secret", self.webhook_secret, methods=["GET"]),
             Route(f"{API}/balance", self.balance, methods=["GET"]),
             Route(f"{API}/predictions", self.list_predictions, methods=["POST"]),
+            *catalog_routes(self),
             # Last: any other POST /api/v3/<owner>/<model> is a submit (unknown models get 404).
             Route(f"{API}/{{owner}}/{{model}}", self.submit, methods=["POST"]),
             Route("/_sim/upload/{token}", self.upload_put, methods=["PUT"]),
@@ -545,6 +553,7 @@ class Simulator:
             "503": lambda: self._err(503, "Service temporarily unavailable", retry),
             "500_before_create": lambda: self._err(500, "Internal server error"),
             "refused_in_200": lambda: self._err(400, "prompt: rejected by the safety filter", http=200),
+            "insufficient_in_200": lambda: self._err(402, "Insufficient balance", http=200),
             "busy_in_200": lambda: self._err(503, "Service temporarily unavailable", retry, http=200),
             "image_unfetchable": lambda: _error(
                 400, "Failed to fetch image from url: the server answered 403 Forbidden", shape="data_error"
@@ -819,7 +828,7 @@ class Simulator:
         return JSONResponse(_envelope({"page": page, "total": len(items), "items": chunk}))
 
     async def balance(self, request: Request) -> Response:
-        return self._authorized(request) or JSONResponse(_envelope({"balance": 100.0}))
+        return self._authorized(request) or JSONResponse(_envelope({"balance": self.faults.balance}))
 
     # -- webhooks --------------------------------------------------------------------------------
 

@@ -35,6 +35,9 @@ UNKNOWN = "unknown"
 UNCERTAIN, ADOPTED, DISMISSED = "uncertain", "adopted", "dismissed"
 LOST_SUBMITS = (UNCERTAIN, ADOPTED, DISMISSED)
 _NOT_TASKS = "('uncertain', 'adopted', 'dismissed')"  # LOST_SUBMITS, for SQL
+# WaveSpeed refunds a failed task (its docs): it is not money spent.
+REFUNDED = ("failed",)
+_REFUNDED = "('failed')"  # REFUNDED, for SQL
 
 # The schema is the sum of these steps, in order: `PRAGMA user_version` counts the ones a journal
 # has had. A change to the schema is a new step at the end (never an edit of an old one), and a
@@ -334,9 +337,11 @@ class Journal:
     ) -> tuple[int, int, float | None]:
         """(tasks, cents, oldest created) of live tasks paid by `key` since a time, for one owner or
         one address when given. An open lost submit counts as the task it may have made; a resolved
-        one does not (its task, if adopted, has a row of its own)."""
+        one does not (its task, if adopted, has a row of its own). A failed task counts as a task but
+        not in the cents: WaveSpeed refunds it."""
         query = (
-            "SELECT COUNT(*), COALESCE(SUM(price_cents), 0), MIN(created) FROM tasks"
+            f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN status IN {_REFUNDED} THEN 0 ELSE price_cents END), 0),"
+            " MIN(created) FROM tasks"
             " WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"
             f" AND status NOT IN ('{ADOPTED}', '{DISMISSED}')"
         )
@@ -350,6 +355,14 @@ class Journal:
         with self._lock:
             count, cents, oldest = self._db.execute(query, args).fetchone()
         return int(count), int(cents), oldest
+
+    def paid_rows(self, *, key: str | None, since: float) -> list[Job]:
+        """Every live row paid by `key` created since a time, lost submits included, oldest first:
+        what kling.store.usage adds up."""
+        query = "SELECT * FROM tasks WHERE mode = 'live' AND key_fingerprint = ? AND created > ? ORDER BY created"
+        with self._lock:
+            rows = self._db.execute(query, (key_fingerprint(key), since)).fetchall()
+        return [Job.from_row(row) for row in rows]
 
     # -- lost submits -------------------------------------------------------------------------
 
