@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import cli_improve
 from .backend import Backend
 from .client import is_task_id
 from .config import Settings
@@ -80,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     prune = commands.add_parser("prune", help="remove paid clips older than DAYS (their journal rows stay)")
     prune.add_argument("--older-than", required=True, metavar="DAYS", help="days since the clip was saved")
     prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+
+    cli_improve.add_parser(commands)
 
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
     sim.add_argument("--host", default="127.0.0.1")
@@ -243,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("stitch", "last-frame"):
         return _film(args)
+    if args.command == "improve":
+        return cli_improve.command(args)
 
     try:
         settings = Settings.from_env()
