@@ -119,7 +119,8 @@ class PromptHelp:
         suggestion = outcome.suggestion
         if suggestion is None:
             note = say(lang, "prompt_help.failed", reason=outcome.refusal)
-            return {panel.group: gr.update(visible=True), panel.note: note, panel.suggestion: gr.update(visible=False)}
+            hidden = gr.update(visible=False)  # no stale suggestion stays usable beside the refusal
+            return {panel.group: gr.update(visible=True), panel.note: note, panel.suggestion: hidden, panel.use: hidden}
         key = "prompt_help.note_preview" if outcome.preview else "prompt_help.note"
         note = say(lang, key, style=style_name(style, lang))
         if suggestion.cut:

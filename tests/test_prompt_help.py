@@ -206,7 +206,7 @@ def test_a_failed_call_says_why_and_leaves_the_prompt(tmp_path):
     sim.faults.submit = ["402"]
     session, _ = signed_session(handlers.generation.secret)
     updates = asyncio.run(helper.improve_t2v("a kite", "default", session))
-    assert helper.t2v.prompt not in updates and helper.t2v.use not in updates
+    assert helper.t2v.prompt not in updates and not updates[helper.t2v.use]["visible"]
     note = updates[helper.t2v.note]
     assert note.startswith("No suggestion, and your prompt is unchanged: The WaveSpeed account has no credits")
     assert handlers.generation.runner.journal.prompt_usage(key=KEY, since=0)[1] == 0  # refused: not charged
