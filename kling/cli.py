@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import cli_improve
 from .backend import Backend
 from .client import is_task_id
 from .config import Settings
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="a JSON list of {day, tasks, completed, failed, spent_usd}")
 
     commands.add_parser("doctor", help="check the key, balance, data folder, webhooks, limits and API schema")
+    cli_improve.add_parser(commands)
 
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
     sim.add_argument("--host", default="127.0.0.1")
@@ -249,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("stitch", "last-frame"):
         return _film(args)
+    if args.command == "improve":
+        return cli_improve.command(args)
 
     if args.command in ("usage", "doctor"):
         return _desk(args)
