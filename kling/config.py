@@ -107,6 +107,9 @@ class Settings:
     tasks_per_hour_per_ip: int = 20
     daily_budget_cents: int | None = None
     require_user_key: bool = False
+    # Calls to WaveSpeed's prompt optimizer ($0.001 each) per hour per browser and per address.
+    prompt_help_per_hour_per_browser: int = 30
+    prompt_help_per_hour_per_ip: int = 60
     auth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     # Who sees the Usage tab: Hugging Face usernames (signed in), or KLING_AUTH usernames where it is used.
     admins: tuple[str, ...] = ()
@@ -172,6 +175,12 @@ class Settings:
             tasks_per_hour_per_ip=_int(environ, "KLING_TASKS_PER_HOUR_PER_IP", default.tasks_per_hour_per_ip),
             daily_budget_cents=_dollars(environ, "KLING_DAILY_BUDGET_USD"),
             require_user_key=_flag(environ, "KLING_REQUIRE_USER_KEY"),
+            prompt_help_per_hour_per_browser=_int(
+                environ, "KLING_PROMPT_HELP_PER_HOUR_PER_BROWSER", default.prompt_help_per_hour_per_browser
+            ),
+            prompt_help_per_hour_per_ip=_int(
+                environ, "KLING_PROMPT_HELP_PER_HOUR_PER_IP", default.prompt_help_per_hour_per_ip
+            ),
             auth=_auth(environ.get("KLING_AUTH", "")),
             admins=tuple(filter(None, (name.strip() for name in environ.get("KLING_ADMINS", "").split(",")))),
             public_url=_url(environ, "KLING_PUBLIC_URL"),

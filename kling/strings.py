@@ -90,6 +90,19 @@ PAGE_EN: dict[str, str] = {
     "form.negative_placeholder": "What to avoid",
     "form.brief": "Director's brief",
     "form.compose": "Compose the prompt",
+    "prompt_help.style": "Style",
+    "prompt_help.improve": "✨ Improve prompt",
+    "prompt_help.price_live": "$0.001 a call, WaveSpeed's prompt optimizer; your prompt stays until you choose",
+    "prompt_help.price_preview": "Free in preview: a simulated suggestion ($0.001 a call with a key)",
+    "prompt_help.suggestion": "Suggestion",
+    "prompt_help.use": "Use this prompt",
+    "prompt_help.back": "Back to mine",
+    "prompt_help.style_default": "Default",
+    "prompt_help.style_artistic": "Artistic",
+    "prompt_help.style_photographic": "Photographic",
+    "prompt_help.style_technical": "Technical",
+    "prompt_help.style_anime": "Anime",
+    "prompt_help.style_realistic": "Realistic",
     "brief.subject": "Subject action",
     "brief.subject_hint": "what the main subject does over time (smile, turn, wave, stand up, walk)",
     "brief.environment": "Environment motion",
@@ -137,6 +150,13 @@ PAGE_EN: dict[str, str] = {
     "lab.run": "Run all variants",
     "lab.play_all": "▶ Play all from the start",
     "lab.use": "Use this one",
+    "lab.idea": "One idea",
+    "lab.idea_placeholder": "A few words are enough: each variant writes it out in a different style",
+    "lab.write": "✨ Write variants",
+    "lab.write_help": (
+        "One prompt optimizer call per variant ($0.001 each; free and "
+        "simulated in preview). Nothing runs until you press Run."
+    ),
     "history.help": "This browser's tasks, newest first. Select a row to see its clip and settings.",
     "history.clip": "Clip",
     "history.select": "Select a row to see its clip and settings.",
@@ -203,6 +223,19 @@ PAGE_ZH: dict[str, str] = {
     "form.negative_placeholder": "想要避免的内容",
     "form.brief": "导演简报",
     "form.compose": "组合成提示词",
+    "prompt_help.style": "风格",
+    "prompt_help.improve": "✨ 优化提示词",
+    "prompt_help.price_live": "每次 $0.001，WaveSpeed 提示词优化器；在你选择之前，你的提示词保持不变",
+    "prompt_help.price_preview": "预览模式免费：模拟的建议（使用密钥时每次 $0.001）",
+    "prompt_help.suggestion": "建议",
+    "prompt_help.use": "使用这个提示词",
+    "prompt_help.back": "换回我的",
+    "prompt_help.style_default": "默认",
+    "prompt_help.style_artistic": "艺术",
+    "prompt_help.style_photographic": "摄影",
+    "prompt_help.style_technical": "技术",
+    "prompt_help.style_anime": "动漫",
+    "prompt_help.style_realistic": "写实",
     "brief.subject": "主体动作",
     "brief.subject_hint": "主体随时间做什么（微笑、转身、挥手、起身、行走）",
     "brief.environment": "环境运动",
@@ -246,6 +279,12 @@ PAGE_ZH: dict[str, str] = {
     "lab.run": "运行全部变体",
     "lab.play_all": "▶ 全部从头播放",
     "lab.use": "使用这个",
+    "lab.idea": "一个想法",
+    "lab.idea_placeholder": "几个词就够了：每个变体会以不同的风格把它写完整",
+    "lab.write": "✨ 写出变体",
+    "lab.write_help": (
+        "每个变体调用一次提示词优化器（每次 $0.001；预览模式免费且为模拟）。在你按下运行之前，不会运行任何内容。"
+    ),
     "history.help": "本浏览器的任务，最新的在前。选择一行即可查看其视频和设置。",
     "history.clip": "视频",
     "history.select": "选择一行即可查看其视频和设置。",
@@ -391,6 +430,7 @@ SAY_EN: dict[str, str] = {
     "refusal.failed_title": "The generation failed",
     "problem": "{field}: {message}",
     "problem.required_prompt": "required; describe the video you want",
+    "problem.improve_empty": "write a few words or give a start image to improve",
     "problem.too_long": "{count} characters; the limit is {limit}",
     "problem.not_text": "character {position} ({code}) is not valid text; remove it and try again",
     "problem.required_image": "required; give a JPEG or PNG file or an http(s) URL",
@@ -426,6 +466,38 @@ SAY_EN: dict[str, str] = {
         "This Space's daily budget of {budget} has {left} left, not enough for this {price} clip; it resets at "
         "midnight UTC (in {wait}). Add your own WaveSpeed key to go on now. Nothing was sent."
     ),
+    "spend.prompt_browser": (
+        "This Space's key allows {limit} prompt suggestions per hour per browser, and that many have been made; "
+        "the next one frees up in {wait}. Nothing was sent."
+    ),
+    "spend.prompt_address": (
+        "This Space's key allows {limit} prompt suggestions per hour per address, and that many have been made; "
+        "the next one frees up in {wait}. Nothing was sent."
+    ),
+    "spend.prompt_budget": (
+        "This Space's daily budget of {budget} has {left} left, not enough for a {price} suggestion; it resets at "
+        "midnight UTC (in {wait}). Nothing was sent."
+    ),
+    "prompt_help.note": "A suggestion in the {style} style: your prompt is unchanged until you press Use this prompt.",
+    "prompt_help.note_preview": (
+        "A simulated suggestion in the {style} style (preview: free, not WaveSpeed's): your prompt is unchanged "
+        "until you press Use this prompt."
+    ),
+    "prompt_help.cut": (
+        "The suggestion had {count} characters, over the {limit} limit, so it is cut at the last sentence that fits."
+    ),
+    "prompt_help.failed": "No suggestion, and your prompt is unchanged: {reason}",
+    "prompt_help.used": "The suggestion is now your prompt; Back to mine puts your own words back.",
+    "prompt_help.back_done": "Your own words are back.",
+    "prompt_help.style_default": "default",
+    "prompt_help.style_artistic": "artistic",
+    "prompt_help.style_photographic": "photographic",
+    "prompt_help.style_technical": "technical",
+    "prompt_help.style_anime": "anime",
+    "prompt_help.style_realistic": "realistic",
+    "lab.written": "{count} variants written, each in its own style: edit them as you like, then run.",
+    "lab.write_stopped": "Variants from {letter} on were not written: {reason}",
+    "lab.style_label": "Variant {letter}: prompt ({style})",
     "time.minutes": "{minutes} min",
     "time.hours": "{hours} h {minutes} min",
     "sign_in.refusal": SIGN_IN_REFUSAL,
@@ -618,6 +690,7 @@ SAY_ZH: dict[str, str] = {
     "refusal.failed_title": "生成失败",
     "problem": "{field}：{message}",
     "problem.required_prompt": "必填；请描述你想要的视频",
+    "problem.improve_empty": "请写几个词，或提供一张起始图片，再来优化",
     "problem.too_long": "{count} 个字符；上限为 {limit}",
     "problem.not_text": "第 {position} 个字符（{code}）不是有效文字；请删除后重试",
     "problem.required_image": "必填；请提供 JPEG 或 PNG 文件，或 http(s) URL",
@@ -653,6 +726,35 @@ SAY_ZH: dict[str, str] = {
         "本 Space 的每日预算 {budget} 还剩 {left}，不够这个 {price} 的视频；预算在 UTC 午夜重置（{wait} 后）。"
         "添加你自己的 WaveSpeed 密钥即可立即继续。没有发送任何内容。"
     ),
+    "spend.prompt_browser": (
+        "本 Space 的密钥每个浏览器每小时允许 {limit} 次提示词建议，"
+        "已经用完；下一个名额将在 {wait} 后空出。没有发送任何内容。"
+    ),
+    "spend.prompt_address": (
+        "本 Space 的密钥每个网络地址每小时允许 {limit} 次提示词建议，"
+        "已经用完；下一个名额将在 {wait} 后空出。没有发送任何内容。"
+    ),
+    "spend.prompt_budget": (
+        "本 Space 的每日预算 {budget} 还剩 {left}，不够一次 {price} "
+        "的建议；预算在 UTC 午夜重置（{wait} 后）。没有发送任何内容。"
+    ),
+    "prompt_help.note": "{style}风格的建议：在你按下“使用这个提示词”之前，你的提示词保持不变。",
+    "prompt_help.note_preview": (
+        "{style}风格的模拟建议（预览：免费，并非 WaveSpeed 的结果）：在你按下“使用这个提示词”之前，你的提示词保持不变。"
+    ),
+    "prompt_help.cut": "建议有 {count} 个字符，超过 {limit} 的上限，因此在能放下的最后一句处截断。",
+    "prompt_help.failed": "没有建议，你的提示词保持不变：{reason}",
+    "prompt_help.used": "建议现在是你的提示词；“换回我的”可以恢复你自己的文字。",
+    "prompt_help.back_done": "已恢复你自己的文字。",
+    "prompt_help.style_default": "默认",
+    "prompt_help.style_artistic": "艺术",
+    "prompt_help.style_photographic": "摄影",
+    "prompt_help.style_technical": "技术",
+    "prompt_help.style_anime": "动漫",
+    "prompt_help.style_realistic": "写实",
+    "lab.written": "已写出 {count} 个变体，各有各的风格：随意修改，然后运行。",
+    "lab.write_stopped": "从 {letter} 起的变体没有写出：{reason}",
+    "lab.style_label": "变体 {letter}：提示词（{style}）",
     "time.minutes": "{minutes} 分钟",
     "time.hours": "{hours} 小时 {minutes} 分钟",
     "sign_in.refusal": (

@@ -25,10 +25,11 @@ def stream(job) -> list[str]:
     return statuses
 
 
-def test_the_api_is_exactly_the_two_endpoints(preview_app):
+def test_the_api_is_exactly_the_three_endpoints(preview_app):
     info = preview_app.client().view_api(print_info=False, return_format="dict")
     endpoints = info["named_endpoints"]
-    assert set(endpoints) == {"/image_to_video", "/text_to_video"}
+    assert set(endpoints) == {"/image_to_video", "/text_to_video", "/improve_prompt"}
+    assert [p["parameter_name"] for p in endpoints["/improve_prompt"]["parameters"]] == ["prompt", "style", "image"]
     assert [p["parameter_name"] for p in endpoints["/image_to_video"]["parameters"]] == [
         "image",
         "prompt",

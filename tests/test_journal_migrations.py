@@ -209,7 +209,7 @@ def test_a_version_3_journal_gets_lost_submits_that_every_limit_counts(tmp_path)
     db.close()
 
     journal = Journal(path)
-    assert journal.version == SCHEMA_VERSION == 5
+    assert journal.version == SCHEMA_VERSION == 6
     assert journal.get("v3-running").candidates == () and journal.get("v3-running").unfinished
     lost = journal.record_uncertain(
         model=T2V, owner="o", key=KEY, params={"prompt": "p"}, price_cents=130, ip="1.2.3.4", candidates=("a1", "b2")

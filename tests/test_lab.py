@@ -197,7 +197,11 @@ def test_mcp_lists_both_tools_with_every_parameter_described(tmp_path):
         tools = {tool["name"]: tool for tool in httpx.get(f"{app.url}/gradio_api/mcp/schema").json()}
     finally:
         stop(app)
-    assert {"image_to_video", "text_to_video"} <= set(tools)
+    assert {"image_to_video", "text_to_video", "improve_prompt"} <= set(tools)
+    optimizer = tools["improve_prompt"]["inputSchema"]["properties"]
+    assert (
+        list(optimizer) == ["prompt", "style", "image"] and "prompt optimizer" in tools["improve_prompt"]["description"]
+    )
     expected = {
         "image_to_video": ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image"],
         "text_to_video": ["prompt", "negative_prompt", "aspect_ratio", "duration"],

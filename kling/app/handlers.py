@@ -993,6 +993,8 @@ def _declared_seconds(job: Job | None) -> float:
 class Handlers:
     """Every handler of the page, built once its components exist."""
 
+    prompt_help: Any = None  # kling.app.prompt_help.PromptHelp, set by the page once it is wired
+
     def __init__(
         self, generation: Generation, journal: Journal, parts: Parts, showcase: dict[str, ShowcaseClip] | None = None
     ) -> None:

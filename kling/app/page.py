@@ -17,6 +17,7 @@ from gradio.utils import get_space
 
 from kling.api.params import ASPECT_RATIOS, PROMPT_MAX_CHARS
 from kling.app.handlers import Generation, Handlers, compose_into
+from kling.app.prompt_help_page import api_inputs, help_panel, variant_writer, wire_prompt_help
 from kling.app.usage_tab import build_usage_tab, wire_usage
 from kling.app.views import (
     LAB_I2V,
@@ -180,6 +181,7 @@ def build_page(
                             i2v_image = start_image(text("form.start_image"), height=160)
                             i2v_end = start_image(text("form.end_image"), height=160)
                         i2v_prompt = prompt_box(text("form.i2v_placeholder"))
+                        i2v_help = help_panel(i2v_prompt[0], preview=settings.preview)
                         i2v_duration = duration_radio()  # it sets the price: never under "Advanced"
                         i2v_buttons = run_buttons()
                         i2v_text = PromptInputs(*i2v_prompt, *refinements())
@@ -215,6 +217,7 @@ def build_page(
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=320):
                         t2v_prompt = prompt_box(text("form.t2v_placeholder"))
+                        t2v_help = help_panel(t2v_prompt[0], preview=settings.preview)
                         with gr.Row():
                             t2v_aspect = gr.Radio(
                                 list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label=text("form.aspect_ratio")
@@ -235,6 +238,7 @@ def build_page(
                         [(text("lab.i2v"), LAB_I2V), (text("lab.t2v"), LAB_T2V)], value=LAB_I2V, label=text("lab.model")
                     )
                     lab_count = gr.Radio([2, 3, 4], value=2, label=text("lab.variants"))
+                lab_writer = variant_writer(session)
                 with gr.Row():
                     lab_image = start_image(text("lab.shared_image"))
                     lab_aspect = gr.Radio(
@@ -300,9 +304,11 @@ def build_page(
         with gr.Accordion(text("guide.title"), open=False):
             gr.Markdown(text("guide.text"))
 
+        prompt_api = api_inputs()
         parts = Parts(tabs, banner, owner_store, key_store, session, key, i2v, t2v, prompt_lab, history)
         handlers = Handlers(generation, journal, parts, showcase)
         wire(demo, parts, handlers, history_tab, concurrency=settings.concurrency)
+        handlers.prompt_help = wire_prompt_help(parts, handlers, (i2v_help, t2v_help), lab_writer, prompt_api)
         wire_examples(parts, handlers)
         wire_usage(demo, usage_panel, generation.runner, journal, session)
 

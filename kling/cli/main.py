@@ -17,6 +17,7 @@ from pathlib import Path
 from kling.api.backend import Backend
 from kling.api.client import is_task_id
 from kling.api.params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
+from kling.cli import improve as cli_improve
 from kling.config import Settings
 from kling.errors import JournalError, KlingError, NotFoundError, Problem, SubmitUncertainError, ValidationError
 from kling.jobs.run import RunState
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="a JSON list of {day, tasks, completed, failed, spent_usd}")
 
     commands.add_parser("doctor", help="check the key, balance, data folder, webhooks, limits and API schema")
+    cli_improve.add_parser(commands)
 
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
     sim.add_argument("--host", default="127.0.0.1")
@@ -250,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("stitch", "last-frame"):
         return _film(args)
+    if args.command == "improve":
+        return cli_improve.command(args)
 
     if args.command in ("usage", "doctor"):
         return _desk(args)

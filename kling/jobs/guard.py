@@ -7,6 +7,10 @@ flight (so fifty simultaneous clicks cannot all slip past a limit before any row
 typed to be resumed is looked up with the server's key too: each lookup of an id the journal does
 not hold counts against the same hourly limits for an hour, unless WaveSpeed answers with a task
 (its row counts from then on). A visitor's own key is never limited.
+
+Calls to WaveSpeed's prompt optimizer ($0.001, a tenth of a cent) have hourly limits of their own
+and count in the same daily budget. They are journaled apart from clips, in mills (tenths of a
+cent), and the budget is compared in mills, so a thousand calls are $1.00, not $10.00 or nothing.
 """
 
 from __future__ import annotations
@@ -53,11 +57,16 @@ class SpendGuard:
         budget = self.settings.daily_budget_cents
         if budget is None or not self.settings.api_key:
             return None
-        now = self._clock()
-        _, spent, _ = self.journal.usage(key=self.settings.api_key, since=self._day_start(now))
         with self._lock:
-            pending = sum(r.price_cents for r in self._pending.values())
-        return max(0, budget - spent - pending)
+            spent_mills = self._spent_mills(self._day_start(self._clock()), list(self._pending.values()))
+        return max(0, (budget * 10 - spent_mills) // 10)
+
+    def _spent_mills(self, day_start: float, pending: list[Reservation]) -> int:
+        """Today's spend on the server's key in mills: clips, submits in flight, prompt calls."""
+        key = self.settings.api_key
+        _, cents, _ = self.journal.usage(key=key, since=day_start)
+        _, mills, _ = self.journal.prompt_usage(key=key, since=day_start)
+        return (cents + sum(r.price_cents for r in pending)) * 10 + mills
 
     def reserve(
         self, *, owner: str, ip: str, price_cents: int, own_key: bool, lookup: bool = False
@@ -106,17 +115,57 @@ class SpendGuard:
                 values: tuple[tuple[str, object], ...] = (("limit", limit), ("wait_s", wait))
                 reason = f"{'lookup' if lookup else 'hourly'}_{who}"
                 raise SpendRefused(spend_text("en", reason, **dict(values)), reason=reason, values=values)
-        budget = settings.daily_budget_cents
-        if budget is not None and not lookup:
-            day_start = self._day_start(now)
-            _, spent, _ = self.journal.usage(key=key, since=day_start)
-            spent += sum(r.price_cents for r in pending)
-            if spent + price_cents > budget:
-                resets = day_start + 24 * HOUR - now
-                values = (
-                    ("budget", format_price(budget)),
-                    ("left", format_price(max(0, budget - spent))),
-                    ("price", format_price(price_cents)),
-                    ("wait_s", resets),
-                )
-                raise SpendRefused(spend_text("en", "budget", **dict(values)), reason="budget", values=values)
+        if not lookup:
+            self._check_budget(price_cents * 10, format_price(price_cents), now, pending)
+
+    def _check_budget(self, price_mills: int, price: str, now: float, pending: list[Reservation]) -> None:
+        budget = self.settings.daily_budget_cents
+        if budget is None:
+            return
+        day_start = self._day_start(now)
+        spent_mills = self._spent_mills(day_start, pending)
+        if spent_mills + price_mills > budget * 10:
+            values = (
+                ("budget", format_price(budget)),
+                ("left", format_price(max(0, budget * 10 - spent_mills) // 10)),
+                ("price", price),
+                ("wait_s", day_start + 24 * HOUR - now),
+            )
+            reason = "budget" if price_mills >= 10 else "prompt_budget"
+            raise SpendRefused(spend_text("en", reason, **dict(values)), reason=reason, values=values)
+
+    # -- the prompt optimizer ---------------------------------------------------------------------
+
+    def admit_prompt_call(self, *, owner: str, ip: str, own_key: bool, price_mills: int, price: str) -> int | None:
+        """Journal one prompt optimizer call on the server's key before it is sent (its id, to settle
+        it), or SpendRefused when its hourly limits or the daily budget say no. None when no limit
+        applies (the visitor's own key, or a free preview)."""
+        settings = self.settings
+        if own_key:
+            return None
+        if settings.require_user_key:
+            raise SpendRefused(spend_text("en", "own_key_required"), reason="own_key_required")
+        if not settings.api_key:
+            return None
+        now = self._clock()
+        limits = (
+            ("browser", settings.prompt_help_per_hour_per_browser, {"owner": owner}),
+            ("address", settings.prompt_help_per_hour_per_ip, {"ip": ip}),
+        )
+        with self._lock:
+            for who, limit, where in limits:
+                count, _, oldest = self.journal.prompt_usage(key=settings.api_key, since=now - HOUR, **where)
+                if count >= limit:
+                    wait = (oldest or now) + HOUR - now
+                    values: tuple[tuple[str, object], ...] = (("limit", limit), ("wait_s", wait))
+                    reason = f"prompt_{who}"
+                    raise SpendRefused(spend_text("en", reason, **dict(values)), reason=reason, values=values)
+            self._check_budget(price_mills, price, now, list(self._pending.values()))
+            return self.journal.record_prompt_call(
+                owner=owner, ip=ip, key=settings.api_key, price_mills=price_mills, when=now
+            )
+
+    def settle_prompt_call(self, call_id: int | None, *, charged: bool) -> None:
+        """A call WaveSpeed refused made no task and costs nothing; it still counts as a request."""
+        if call_id is not None and not charged:
+            self.journal.settle_prompt_call(call_id, price_mills=0)

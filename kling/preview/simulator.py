@@ -47,6 +47,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from kling.preview import optimizer as sim_optimizer
 from kling.preview.catalog import catalog_routes
 
 API = "/api/v3"
@@ -253,6 +254,7 @@ class SimTask:
     media_error: str = ""
     undocumented_status: str | None = None
     undocumented_share: float = 0.0
+    text_output: str | None = None  # the prompt optimizer's answer: its outputs[0] is text, not a URL
 
 
 FINAL_STATUSES = {"completed", "failed", "cancelled", "timeout", "deleted"}
@@ -480,7 +482,7 @@ class Simulator:
             "timings": {"inference": 0},
         }
         if status == "completed":
-            data["outputs"] = [f"{base_url}/outputs/{task.id}.mp4"]
+            data["outputs"] = [task.text_output or f"{base_url}/outputs/{task.id}.mp4"]
             data["has_nsfw_contents"] = [task.nsfw]
             data["timings"] = {"inference": int(task.run_s * 1000 / max(self.config.time_scale, 1e-9))}
         elif status == "failed":
@@ -502,7 +504,7 @@ class Simulator:
         if denied:
             return denied
         model = f"{request.path_params['owner']}/{request.path_params['model']}"
-        if model not in MODELS:
+        if model not in MODELS and model != sim_optimizer.OPTIMIZER_MODEL:
             return self._err(404, f"Model not found: {model}")
         fault = self.faults.submit.pop(0) if self.faults.submit else None
         refused = self._refusal(fault)
@@ -517,7 +519,10 @@ class Simulator:
         webhook = request.query_params.get("webhook")
         if webhook and body.get("enable_base64_output"):
             return self._err(400, "enable_base64_output cannot be combined with a webhook.")
-        task_or_error = self._create(model, body, webhook)
+        if model == sim_optimizer.OPTIMIZER_MODEL:
+            task_or_error = self._create_suggestion(body, webhook)
+        else:
+            task_or_error = self._create(model, body, webhook)
         if isinstance(task_or_error, Response):
             return task_or_error
         task = task_or_error
@@ -612,6 +617,39 @@ class Simulator:
                 task.render = start()
             else:
                 task.pending_render = start
+        self.tasks[task.id] = task
+        return task
+
+    def _create_suggestion(self, body: dict[str, Any], webhook: str | None) -> SimTask | Response:
+        """The prompt optimizer's task (kling.preview.optimizer): no clip, its answer is text."""
+        values, problems = sim_optimizer.check_fields(body)
+        if problems:
+            return self._err(400, "; ".join(problems))
+        sentence, media_error = None, ""
+        if values["image"]:
+            data = self._media_bytes(values["image"])
+            sentence = sim_optimizer.describe_image(data) if data is not None else None
+            if data is None:
+                media_error = f"Failed to fetch image from {values['image'][:100]}."
+            elif sentence is None:
+                return self._err(400, "image is not a readable image")
+        created = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        inputs = {k: v for k, v in body.items() if not (isinstance(v, str) and len(v) > 300)}
+        task = SimTask(
+            id=uuid.uuid4().hex,
+            model=sim_optimizer.OPTIMIZER_MODEL,
+            params={"prompt": values["text"], "_input": inputs, "_created_at": created},
+            submitted=self._clock(),
+            run_s=self._scaled(self.config.process_s / 5),
+            fail_code=self.faults.fail_code,
+            final_status=self.faults.final_status,
+            nsfw=False,
+            stuck=self.faults.stuck,
+            base64_output=False,
+            webhook=webhook,
+            media_error=media_error,
+            text_output=sim_optimizer.rewrite(values["text"], values["style"], values["mode"], sentence),
+        )
         self.tasks[task.id] = task
         return task
 

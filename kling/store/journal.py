@@ -85,6 +85,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tasks ADD COLUMN candidates TEXT NOT NULL DEFAULT '';
     """,
+    # 6: calls to WaveSpeed's prompt optimizer paid with the Space's key, apart from clips: each is
+    # a request on the key (hourly limits) and costs a tenth of a cent (mills, so none is rounded away).
+    """
+    CREATE TABLE IF NOT EXISTS prompt_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        owner TEXT NOT NULL,
+        ip_hash TEXT NOT NULL DEFAULT '',
+        key_fingerprint TEXT NOT NULL,
+        price_mills INTEGER NOT NULL,    -- tenths of a cent; 0 once WaveSpeed refused the call
+        created REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS prompt_calls_created ON prompt_calls (created);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -363,6 +376,40 @@ class Journal:
         with self._lock:
             rows = self._db.execute(query, (key_fingerprint(key), since)).fetchall()
         return [Job.from_row(row) for row in rows]
+
+    # -- prompt optimizer calls ----------------------------------------------------------------
+
+    def record_prompt_call(self, *, owner: str, ip: str, key: str | None, price_mills: int, when: float) -> int:
+        """A call about to be sent with `key`: counted from now on, whatever its outcome."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO prompt_calls (owner, ip_hash, key_fingerprint, price_mills, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (owner, short_hash(ip), key_fingerprint(key), price_mills, when),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def settle_prompt_call(self, call_id: int, *, price_mills: int) -> None:
+        """What the call cost after all (0: refused, no task was made); it still counts as a request."""
+        with self._tx() as db:
+            db.execute("UPDATE prompt_calls SET price_mills = ? WHERE id = ?", (price_mills, call_id))
+
+    def prompt_usage(
+        self, *, key: str | None, since: float, owner: str | None = None, ip: str | None = None
+    ) -> tuple[int, int, float | None]:
+        """(calls, mills, oldest created) of prompt optimizer calls paid by `key` since a time."""
+        query = "SELECT COUNT(*), COALESCE(SUM(price_mills), 0), MIN(created) FROM prompt_calls"
+        query += " WHERE key_fingerprint = ? AND created > ?"
+        args: list[Any] = [key_fingerprint(key), since]
+        if owner is not None:
+            query += " AND owner = ?"
+            args.append(owner)
+        if ip is not None:
+            query += " AND ip_hash = ?"
+            args.append(short_hash(ip))
+        with self._lock:
+            count, mills, oldest = self._db.execute(query, args).fetchone()
+        return int(count), int(mills), oldest
 
     # -- lost submits -------------------------------------------------------------------------
 
