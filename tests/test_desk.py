@@ -27,7 +27,7 @@ from kling.errors import InsufficientCreditsError, SpendRefused
 from kling.jobs.guard import SpendGuard
 from kling.preview.simulator import Simulator
 from kling.store.journal import Journal
-from kling.store.usage import daily, failure_reasons, hourly, usage_rows
+from kling.store.usage import as_table, daily, failure_reasons, hourly, prompt_rows, usage_rows
 
 from .conftest import KEY, SIM_CLIPS, finish, make_runner, sim_config
 
@@ -72,6 +72,27 @@ def test_usage_per_utc_day_counts_failed_tasks_as_refunded_and_open_lost_submits
     # done 2.60 + pruned 1.30 + running 1.30 + open lost 1.30 + adopted task 1.30; failed refunded
     assert (today.tasks, today.completed, today.failed, today.uncertain) == (6, 3, 1, 1)
     assert today.spent_usd == 7.80
+
+
+def test_usage_counts_prompt_help_calls_apart_from_clips(tmp_path):
+    """The optimizer's calls on the Space's key show per day beside the clips, never inside them."""
+    journal = Journal(tmp_path / "jobs.sqlite3")
+    row(journal, "done-today", status="completed", created=NOON)
+    for when, mills in ((NOON - DAY, 1), (NOON + 10, 1), (NOON + 20, 1), (NOON + 30, 0)):
+        journal.record_prompt_call(owner="o", ip="1.1.1.1", key=KEY, price_mills=mills, when=when)
+    journal.record_prompt_call(owner="o", ip="1.1.1.1", key="someone else's key", price_mills=1, when=NOON)
+    now = NOON + 3600
+    days = daily(
+        usage_rows(journal, key=KEY, days=2, now=now),
+        days=2,
+        now=now,
+        prompt_calls=prompt_rows(journal, key=KEY, days=2, now=now),
+    )
+    assert [(d.tasks, d.spent_usd, d.prompt_calls, d.prompt_usd) for d in days] == [
+        (0, 0.0, 1, 0.001),
+        (1, 1.30, 3, 0.002),
+    ]
+    assert "4 / $0.003" in as_table(days).splitlines()[-1]
 
 
 def test_tasks_per_hour_and_failure_reasons(tmp_path):

@@ -76,9 +76,12 @@ def admin_name(settings: Settings, request: gr.Request | None, profile: gr.OAuth
     return name if isinstance(name, str) and name in settings.admins else None
 
 
-def _frames(jobs: list[Any], settings: Settings, now: float) -> dict[str, pd.DataFrame]:
-    days = usage.daily(jobs, days=DAYS, now=now)
+def _frames(
+    jobs: list[Any], settings: Settings, now: float, calls: list[tuple[float, int]] | None = None
+) -> dict[str, pd.DataFrame]:
+    days = usage.daily(jobs, days=DAYS, now=now, prompt_calls=calls or [])
     rows = [{"day": d.day, "usd": d.spent_usd, "series": "spent"} for d in days]
+    rows += [{"day": d.day, "usd": d.prompt_usd, "series": "prompt help"} for d in days if d.prompt_calls]
     if settings.daily_budget_cents is not None:
         rows += [{"day": d.day, "usd": settings.daily_budget_cents / 100, "series": "daily budget"} for d in days]
     recent = [job for job in jobs if job.created >= now - FAILURE_DAYS * usage.DAY]
@@ -131,7 +134,8 @@ class UsageDesk:
         now = self._clock()
         key = self.settings.api_key
         jobs = usage.usage_rows(self.journal, key=key, days=max(DAYS, FAILURE_DAYS), now=now) if key else []
-        frames = _frames(jobs, self.settings, now)
+        calls = usage.prompt_rows(self.journal, key=key, days=DAYS, now=now) if key else []
+        frames = _frames(jobs, self.settings, now, calls)
         lines = await self._lines(lang, jobs, now)
         return {
             panel.tab: gr.Tab(visible=True),

@@ -411,6 +411,15 @@ class Journal:
             count, mills, oldest = self._db.execute(query, args).fetchone()
         return int(count), int(mills), oldest
 
+    def prompt_calls(self, *, key: str | None, since: float) -> list[tuple[float, int]]:
+        """(created, price in mills) of each prompt optimizer call paid by `key` since a time, oldest first."""
+        query = (
+            "SELECT created, price_mills FROM prompt_calls WHERE key_fingerprint = ? AND created > ? ORDER BY created"
+        )
+        with self._lock:
+            rows = self._db.execute(query, (key_fingerprint(key), since)).fetchall()
+        return [(float(created), int(mills)) for created, mills in rows]
+
     # -- lost submits -------------------------------------------------------------------------
 
     def record_uncertain(

@@ -32,6 +32,8 @@ class DayUsage:
     failed: int
     spent_usd: float
     uncertain: int = 0  # open lost submits among `tasks`, counted as spent until resolved
+    prompt_calls: int = 0  # calls to the prompt optimizer, apart from clips (not in `tasks`)
+    prompt_usd: float = 0.0  # what they cost (not in `spent_usd`)
 
 
 def counts(job: Job) -> bool:
@@ -54,8 +56,11 @@ def day_start(now: float) -> float:
     return datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def daily(jobs: Iterable[Job], *, days: int, now: float) -> list[DayUsage]:
-    """The last `days` UTC days (today included), oldest first, every day listed, quiet ones as zeros."""
+def daily(
+    jobs: Iterable[Job], *, days: int, now: float, prompt_calls: Iterable[tuple[float, int]] = ()
+) -> list[DayUsage]:
+    """The last `days` UTC days (today included), oldest first, every day listed, quiet ones as zeros;
+    prompt optimizer calls ((created, price in mills) each) counted apart from clips."""
     first = day_start(now) - (days - 1) * DAY
     names = [utc_day(first + i * DAY + 1) for i in range(days)]
     totals: dict[str, Counter[str]] = {name: Counter() for name in names}
@@ -69,8 +74,21 @@ def daily(jobs: Iterable[Job], *, days: int, now: float) -> list[DayUsage]:
         day["failed"] += job.status in REFUNDED
         day["uncertain"] += job.status == UNCERTAIN
         day["cents"] += spent_cents(job)
+    for created, mills in prompt_calls:
+        if (name := utc_day(created)) in totals:
+            totals[name]["prompt_calls"] += 1
+            totals[name]["prompt_mills"] += mills
     return [
-        DayUsage(name, t["tasks"], t["completed"], t["failed"], round(t["cents"] / 100, 2), t["uncertain"])
+        DayUsage(
+            name,
+            t["tasks"],
+            t["completed"],
+            t["failed"],
+            round(t["cents"] / 100, 2),
+            t["uncertain"],
+            t["prompt_calls"],
+            round(t["prompt_mills"] / 1000, 3),
+        )
         for name, t in totals.items()
     ]
 
@@ -107,17 +125,24 @@ def usage_rows(journal: Journal, *, key: str | None, days: int, now: float) -> l
     return journal.paid_rows(key=key, since=day_start(now) - (days - 1) * DAY - 1)
 
 
+def prompt_rows(journal: Journal, *, key: str | None, days: int, now: float) -> list[tuple[float, int]]:
+    return journal.prompt_calls(key=key, since=day_start(now) - (days - 1) * DAY - 1)
+
+
 def as_json(days: list[DayUsage]) -> str:
     return json.dumps([asdict(day) for day in days], indent=2)
 
 
 def as_table(days: list[DayUsage]) -> str:
-    lines = [f"{'day':10}  {'tasks':>5}  {'completed':>9}  {'failed':>6}  {'spent':>9}"]
+    lines = [f"{'day':10}  {'tasks':>5}  {'completed':>9}  {'failed':>6}  {'spent':>9}  {'prompt help':>16}"]
     for d in days:
         open_note = f"  ({d.uncertain} lost submit(s) open, counted)" if d.uncertain else ""
-        lines.append(f"{d.day:10}  {d.tasks:>5}  {d.completed:>9}  {d.failed:>6}  ${d.spent_usd:>8,.2f}{open_note}")
+        help_cell = f"{d.prompt_calls} / ${d.prompt_usd:,.3f}"
+        figures = f"{d.tasks:>5}  {d.completed:>9}  {d.failed:>6}  ${d.spent_usd:>8,.2f}  {help_cell:>16}"
+        lines.append(f"{d.day:10}  {figures}{open_note}")
     total = sum(d.spent_usd for d in days)
-    lines.append(f"{'total':10}  {sum(d.tasks for d in days):>5}  {'':>9}  {'':>6}  ${total:>8,.2f}")
+    help_total = f"{sum(d.prompt_calls for d in days)} / ${sum(d.prompt_usd for d in days):,.3f}"
+    lines.append(f"{'total':10}  {sum(d.tasks for d in days):>5}  {'':>9}  {'':>6}  ${total:>8,.2f}  {help_total:>16}")
     return "\n".join(lines)
 
 
@@ -133,14 +158,16 @@ def command(days_raw: str, *, as_json_output: bool, key: str | None, journal_pat
         print(f"error: --days must be a whole number from 1 to 3660, got {days_raw[:20]!r}", file=sys.stderr)
         return 2
     jobs: list[Job] = []
+    calls: list[tuple[float, int]] = []
     if journal_path.exists():  # reading must not create a journal
         journal = Journal(journal_path)
         try:
             jobs = usage_rows(journal, key=key, days=days, now=now)
+            calls = prompt_rows(journal, key=key, days=days, now=now)
         finally:
             journal.close()
     if not key:
         print("No WAVESPEED_API_KEY: nothing here was paid by this Space's key.", file=sys.stderr)
-    result = daily(jobs, days=days, now=now)
+    result = daily(jobs, days=days, now=now, prompt_calls=calls)
     print(as_json(result) if as_json_output else as_table(result), flush=True)
     return 0
