@@ -12,7 +12,10 @@ import pytest
 
 from kling.api.params import T2VRequest
 from kling.errors import ValidationError
-from kling.preview.simulator import SimConfig, Simulator, check_body, check_image, sign_webhook
+from kling.preview.media import check_image
+from kling.preview.models import check_body
+from kling.preview.simulator import SimConfig, Simulator
+from kling.preview.webhooks import sign_webhook
 
 from .conftest import KEY, SIM_CLIPS, image_bytes, probe, sim_config
 
