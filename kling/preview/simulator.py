@@ -14,7 +14,7 @@ Its parts: kling.preview.models (the model pages' tables), .tasks (timing and ea
 .webhooks (signed deliveries) and .routes (the HTTP surface, in tables of routes).
 
 It is a reading of the API independent of the client: submits are checked against its own copy
-of the models' parameter tables (`PARAMETERS`, `IMAGE_RULES`), never with `kling.api.params`, so the
+of the models' parameter tables (`PARAMETERS`) and image rules (`IMAGE_*`), never with `kling.api.params`, so the
 client's validation and the server's can disagree, and a test shows it when they do.
 """
 
@@ -27,7 +27,7 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,9 +110,11 @@ class Simulator:
         clock: Callable[[], float] = time.monotonic,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         clip_dir: Path | None = None,
+        route_tables: Sequence[RouteTable] = ROUTE_TABLES,
     ) -> None:
         """`clip_dir`: where rendered clips are kept, named by what they show; simulators given the
-        same folder reuse each other's clips instead of rendering them again (tests)."""
+        same folder reuse each other's clips instead of rendering them again (tests). `route_tables`:
+        the endpoints served, in order (the submit route always follows them)."""
         self.config = config or SimConfig()
         self.faults = Faults()
         # Bounded: in preview mode this simulator lives as long as the Space does.
@@ -125,7 +127,7 @@ class Simulator:
         self._webhooks = WebhookSender(webhook_transport)
         self.webhook_answers: list[tuple[int, str]] = self._webhooks.answers  # (status, text) of each delivery
         self._background: set[asyncio.Task[None]] = set()
-        self._app = Starlette(routes=routes.routes(self, ROUTE_TABLES))
+        self._app = Starlette(routes=routes.routes(self, route_tables))
 
     # -- the ASGI entry, with the request log ------------------------------------------------
 
