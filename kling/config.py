@@ -241,7 +241,9 @@ class Settings:
 
 @dataclass(frozen=True)
 class DataFolder:
-    """Where everything under KLING_DATA_DIR lives: the one place that knows the layout."""
+    """Where everything under KLING_DATA_DIR lives: the one place that knows the layout. Every path
+    under the data folder is derived from it; it lives here, in the bottom layer, because the store,
+    the media code (films) and the page (the state secret) all need it."""
 
     root: Path
 
@@ -269,10 +271,20 @@ class DataFolder:
         """Last frames handed to "Continue from the last frame"."""
         return Path(self.root) / "frames"
 
+    @property
+    def secret(self) -> Path:
+        """The random key that signs browser ids when KLING_STATE_SECRET is not set (owner-only)."""
+        return Path(self.root) / ".state-secret"
+
+    @property
+    def showcase_pending(self) -> Path:
+        """Showcase submits whose answer never arrived: `python -m kling showcase` warns of them."""
+        return Path(self.root) / "showcase-pending.json"
+
 
 @dataclass(frozen=True)
 class DiskCaps:
-    """Bytes each removable part of the data folder may take (kling/disk.py keeps them)."""
+    """Bytes each removable part of the data folder may take (kling/store/disk.py keeps them)."""
 
     preview_clips: int
     films: int

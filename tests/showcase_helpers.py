@@ -7,8 +7,9 @@ import hashlib
 from pathlib import Path
 
 from kling import examples as ex
+from kling.cli.showcase import save_poster
 from kling.media.render import render_i2v, render_t2v
-from kling.store.showcase import ShowcaseClip, save_poster, write_manifest
+from kling.store.showcase import ShowcaseClip, write_manifest
 
 
 def showcase_entry(directory: Path, example: ex.Generable, content: bytes | None = None) -> ShowcaseClip:

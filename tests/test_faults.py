@@ -13,7 +13,8 @@ import pytest
 
 from kling.api.client import PollPolicy
 from kling.api.params import T2VRequest
-from kling.preview.simulator import Faults, Simulator
+from kling.preview.faults import Faults
+from kling.preview.simulator import Simulator
 
 from .conftest import KEY, SIM_CLIPS, FakeTime, finish, make_runner, sim_config
 

@@ -23,6 +23,7 @@ from kling import examples as ex
 from kling.api.backend import Backend
 from kling.api.client import PollPolicy
 from kling.api.params import format_price
+from kling.cli.showcase import make_showcase, pending_submits
 from kling.config import Settings
 from kling.errors import ShowcaseNeedsKeyError, SubmitUncertainError
 from kling.jobs.runner import Runner
@@ -33,9 +34,7 @@ from kling.store.showcase import (
     ShowcaseClip,
     clip_for,
     load_showcase,
-    make_showcase,
     owner_tag,
-    pending_submits,
     plan,
     reusable_task,
     write_manifest,

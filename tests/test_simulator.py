@@ -12,7 +12,11 @@ import pytest
 
 from kling.api.params import T2VRequest
 from kling.errors import ValidationError
-from kling.preview.simulator import SimConfig, Simulator, check_body, check_image, sign_webhook
+from kling.preview.media import check_image
+from kling.preview.models import check_body
+from kling.preview.routes import authorized
+from kling.preview.simulator import ROUTE_TABLES, SimConfig, Simulator
+from kling.preview.webhooks import sign_webhook
 
 from .conftest import KEY, SIM_CLIPS, image_bytes, probe, sim_config
 
@@ -90,6 +94,33 @@ def test_a_ten_second_clip_takes_twice_as_long(sim, clock):
     assert poll(sim, task_id)["status"] == "processing"
     clock.now = 9.5
     assert poll(sim, task_id)["status"] == "completed"
+
+
+def test_a_route_table_added_to_the_simulator_is_served_before_the_submit_route(clock):
+    """A new endpoint group is one more table: its POST under /api/v3/<owner>/<name> is answered by
+    its own handler (with the simulator's key check), not taken for a submit to an unknown model."""
+    from starlette.responses import JSONResponse
+
+    async def optimize(sim, request):
+        body = await request.json()
+        return authorized(sim, request) or JSONResponse({"code": 200, "data": {"prompt": body["prompt"] + "!"}})
+
+    path = "/api/v3/wavespeed-ai/prompt-optimizer"
+    extra = ((path, ("POST",), optimize),)
+    simulator = Simulator(sim_config(api_key=KEY), clock=clock, route_tables=(*ROUTE_TABLES, extra))
+    try:
+        answer = call(simulator, "POST", path, json={"prompt": "a kite"}, headers=AUTH)
+        assert answer.status_code == 200 and answer.json()["data"] == {"prompt": "a kite!"}
+        assert call(simulator, "POST", path, json={"prompt": "x"}).status_code == 401
+        assert submit(simulator).status_code == 200 and len(simulator.tasks) == 1  # submits still work
+    finally:
+        simulator.close()
+    plain = Simulator(sim_config(api_key=KEY), clock=clock)
+    try:  # without the table, the same request is a submit to a model that does not exist
+        gone = call(plain, "POST", path, json={"prompt": "a kite"}, headers=AUTH)
+        assert gone.status_code == 404 and "Model not found" in gone.json()["message"]
+    finally:
+        plain.close()
 
 
 def test_auth_is_required_and_checked(sim):

@@ -25,7 +25,7 @@ from kling.api.webhooks import (
     verify,
 )
 from kling.config import Settings
-from kling.preview.simulator import sign_webhook
+from kling.preview.webhooks import sign_webhook
 
 KEY = "wsk_test_key"
 SECRET = "whsec_" + "cd34" * 8

@@ -26,7 +26,8 @@ from kling.config import Settings
 from kling.errors import WebhookError
 from kling.jobs.guard import SpendGuard
 from kling.jobs.runner import Runner
-from kling.preview.simulator import Simulator, sign_webhook
+from kling.preview.simulator import Simulator
+from kling.preview.webhooks import sign_webhook
 from kling.store.clips import ClipShelf
 from kling.store.journal import Journal
 

@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from kling.config import DataFolder
+
 UNKNOWN_ADDRESS = "unknown"
 # A real chain is a few hops; only the tail matters, so a megabyte of header costs nothing more.
 _FORWARDED_TAIL_CHARS = 4096
@@ -34,7 +36,6 @@ _BROWSER_ID = re.compile(r"[0-9a-f]{32}")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 _TOKEN_MAX_CHARS = 200
 _SIGNING_CONTEXT = b"kling-studio browser id v1:"
-SECRET_FILE = ".state-secret"
 
 
 # -- addresses ----------------------------------------------------------------------------------
@@ -196,11 +197,11 @@ def state_secret(configured: str | None, data_dir: Path) -> bytes:
     kept in the data folder (created once, readable by this user only) so ids survive restarts."""
     if configured and configured.strip():
         return hashlib.sha256(b"kling-studio state secret:" + configured.strip().encode()).digest()
-    path = data_dir / SECRET_FILE
+    path = DataFolder(data_dir).secret
     stored = _read_secret(path)
     if stored is not None:
         return stored
-    data_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fresh = secrets.token_bytes(32)
     try:  # O_EXCL: when two processes start at once, the first one's secret wins and both use it
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -12,6 +12,7 @@ import asyncio
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kling.api.backend import Backend
@@ -27,23 +28,25 @@ from kling.store.journal import Journal
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
+def _common(sub: argparse.ArgumentParser) -> None:
+    """The arguments both generation commands take."""
+    sub.add_argument("--prompt", required=True, help="what happens and how the camera moves (max 2500 chars)")
+    sub.add_argument("--negative-prompt", default="", help="what to avoid")
+    sub.add_argument("--duration", default="5", help=f"seconds: {' or '.join(map(str, DURATIONS))}")
+    sub.add_argument("--out", type=Path, help="also copy the clip here")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kling", description="Kling v2.0 master videos via WaveSpeed.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--prompt", required=True, help="what happens and how the camera moves (max 2500 chars)")
-        sub.add_argument("--negative-prompt", default="", help="what to avoid")
-        sub.add_argument("--duration", default="5", help=f"seconds: {' or '.join(map(str, DURATIONS))}")
-        sub.add_argument("--out", type=Path, help="also copy the clip here")
-
     t2v = commands.add_parser("t2v", help="text to video")
-    common(t2v)
+    _common(t2v)
     t2v.add_argument("--aspect-ratio", default="16:9", help=", ".join(ASPECT_RATIOS))
 
     i2v = commands.add_parser("i2v", help="image to video")
     i2v.add_argument("--image", required=True, help="start image: a file path or an http(s) URL")
-    common(i2v)
+    _common(i2v)
     i2v.add_argument("--end-image", help="end image: a file path or an http(s) URL")
     i2v.add_argument("--guidance-scale", default=str(DEFAULT_GUIDANCE), help="0.0 to 1.0 (default 0.5)")
 
@@ -233,31 +236,31 @@ def _lost_submits(journal: Journal, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "simulator":
-        from kling.preview.simulator import SimConfig, serve
+    return COMMANDS[args.command](args)
 
-        print(f"WaveSpeed preview simulator on http://{args.host}:{args.port}", flush=True)
-        serve(args.host, args.port, SimConfig(api_key=args.require_key, time_scale=args.time_scale))
-        return EXIT_OK
 
-    if args.command == "showcase":
-        from kling.store.showcase import command
+def _simulator(args: argparse.Namespace) -> int:
+    from kling.preview.simulator import SimConfig, serve
 
-        try:
-            settings = Settings.from_env()
-        except ValueError as exc:
-            _say(f"error: {exc}")
-            return EXIT_BAD_INPUT
-        return command(args.dir, yes=args.yes, settings=settings)
+    print(f"WaveSpeed preview simulator on http://{args.host}:{args.port}", flush=True)
+    serve(args.host, args.port, SimConfig(api_key=args.require_key, time_scale=args.time_scale))
+    return EXIT_OK
 
-    if args.command in ("stitch", "last-frame"):
-        return _film(args)
-    if args.command == "improve":
-        return cli_improve.command(args)
 
-    if args.command in ("usage", "doctor"):
-        return _desk(args)
+def _showcase(args: argparse.Namespace) -> int:
+    from kling.cli.showcase import command
 
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        _say(f"error: {exc}")
+        return EXIT_BAD_INPUT
+    return command(args.dir, yes=args.yes, settings=settings)
+
+
+def _checked(args: argparse.Namespace) -> Settings | None:
+    """The settings, with the task id or the request checked (kept on `args.request`); None, having
+    said why, when either is bad."""
     try:
         settings = Settings.from_env()
         if args.command == "result":
@@ -269,21 +272,47 @@ def main(argv: list[str] | None = None) -> int:
         for line in getattr(exc, "problems", None) or [exc]:
             _say(f"error: {line}")
         _say("Nothing was sent.")
-        return EXIT_BAD_INPUT
+        return None
+    return settings
 
+
+def _journal_command(args: argparse.Namespace) -> int:
+    """`history`, `prune` and the lost submits' commands: the journal only, no API call."""
+    settings = _checked(args)
+    if settings is None:
+        return EXIT_BAD_INPUT
     journal = Journal(settings.journal_path)
     if args.command == "history":
         return _history(journal, args.limit)
     if args.command == "prune":
         return _prune(journal, args.older_than, dry_run=args.dry_run)
-    if args.command in ("uncertain", "adopt", "dismiss"):
-        return _lost_submits(journal, args)
+    return _lost_submits(journal, args)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    """`t2v`, `i2v` and `result`: follow one task to its clip."""
+    settings = _checked(args)
+    if settings is None:
+        return EXIT_BAD_INPUT
+    journal = Journal(settings.journal_path)
     backend = Backend(settings)
     if backend.is_preview():
         _say("Preview mode (no WAVESPEED_API_KEY): the clip is simulated locally. It is not Kling output.")
     elif args.command != "result":
         _say(f"Live: this {args.request.duration} s clip costs {format_price(args.request.price_cents)}.")
+    path = _follow(backend, journal, args)
+    if path is None:
+        return EXIT_FAILED
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, args.out)
+        path = args.out
+    print(path, flush=True)
+    return EXIT_OK
 
+
+def _follow(backend: Backend, journal: Journal, args: argparse.Namespace) -> Path | None:
+    """The clip's path, or None when the run was stopped or failed (having said why)."""
     seen: dict[str, str] = {"task_id": args.task_id} if args.command == "result" else {}
 
     async def run() -> Path:
@@ -293,27 +322,20 @@ def main(argv: list[str] | None = None) -> int:
             await backend.aclose()
 
     try:
-        path = asyncio.run(run())
+        return asyncio.run(run())
     except KeyboardInterrupt:
         if "task_id" in seen:
             _say(
                 f"Stopped waiting. Task {seen['task_id']} keeps running and may be billed; "
                 f"resume: python -m kling result {seen['task_id']}"
             )
-        return EXIT_FAILED
     except KlingError as exc:
         _say(f"error: {exc}")
         if isinstance(exc, SubmitUncertainError) and exc.candidates:
             _say(f"candidates: {', '.join(exc.candidates)} (adopt one: python -m kling adopt LOST_SUBMIT_ID TASK_ID)")
         if backend.is_preview() and isinstance(exc, NotFoundError):
             _say("Preview tasks live only inside the process that made them.")
-        return EXIT_FAILED
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, args.out)
-        path = args.out
-    print(path, flush=True)
-    return EXIT_OK
+    return None
 
 
 def _clip_path(ref: str, settings: Settings) -> Path:
@@ -389,3 +411,23 @@ def _desk(args: argparse.Namespace) -> int:
     from kling.cli.doctor import command as doctor
 
     return doctor(settings)
+
+
+# Each subcommand's function: it takes the parsed arguments and returns the exit code.
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "t2v": _generate,
+    "i2v": _generate,
+    "result": _generate,
+    "history": _journal_command,
+    "prune": _journal_command,
+    "uncertain": _journal_command,
+    "adopt": _journal_command,
+    "dismiss": _journal_command,
+    "showcase": _showcase,
+    "stitch": _film,
+    "last-frame": _film,
+    "simulator": _simulator,
+    "usage": _desk,
+    "doctor": _desk,
+    "improve": cli_improve.command,
+}

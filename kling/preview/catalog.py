@@ -20,10 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+
+from kling.preview.faults import envelope
+from kling.preview.models import API, PARAMETERS, Param
+from kling.preview.routes import RouteTable, authorized
 
 if TYPE_CHECKING:
-    from kling.preview.simulator import Param, Simulator
+    from kling.preview.simulator import Simulator
 
 PRICE_PER_5S_USD = 1.30  # the model pages' table
 _TYPES = {"string": "string", "image": "string", "number": "number", "integer": "integer"}
@@ -65,44 +68,45 @@ def model_entry(model: str, table: dict[str, Param], fault: str) -> dict[str, An
     }
 
 
-def catalog_routes(sim: Simulator) -> list[Route]:
-    """GET /api/v3/models and POST /api/v3/model/price: registered before the submit catch-all."""
-    from kling.preview.simulator import API, PARAMETERS, _envelope
+async def models(sim: Simulator, request: Request) -> Response:
+    """GET /api/v3/models: each model's input schema, as the desktop app reads it."""
+    denied = authorized(sim, request)
+    if denied:
+        return denied
+    fault = sim.faults.catalog
+    if fault == "not_found":
+        return sim.faults.error(404, "Not Found")
+    if fault == "unknown_shape":
+        return JSONResponse(envelope({"items": "models moved"}))
+    return JSONResponse(envelope([model_entry(m, table, fault) for m, table in PARAMETERS.items()]))
 
-    async def models(request: Request) -> Response:
-        denied = sim._authorized(request)
-        if denied:
-            return denied
-        fault = sim.faults.catalog
-        if fault == "not_found":
-            return sim._err(404, "Not Found")
-        if fault == "unknown_shape":
-            return JSONResponse(_envelope({"items": "models moved"}))
-        return JSONResponse(_envelope([model_entry(m, table, fault) for m, table in PARAMETERS.items()]))
 
-    async def price(request: Request) -> Response:
-        denied = sim._authorized(request)
-        if denied:
-            return denied
-        fault = sim.faults.catalog
-        if fault == "not_found":
-            return sim._err(404, "Not Found")
-        try:
-            body = await request.json()
-        except ValueError:
-            return sim._err(400, "The request body is not valid JSON.")
-        model = body.get("model_id") if isinstance(body, dict) else None
-        inputs = body.get("inputs") if isinstance(body, dict) else None
-        if model not in PARAMETERS or not isinstance(inputs, dict):
-            return sim._err(400, "model_id and inputs are required")
-        if fault == "unknown_shape":
-            return JSONResponse(_envelope("priced elsewhere"))
-        seconds = inputs.get("duration", PARAMETERS[model]["duration"].default)
-        if seconds not in PARAMETERS[model]["duration"].choices:
-            return sim._err(400, "duration must be one of 5, 10")
-        return JSONResponse(_envelope({"model_id": model, "unit_price": round(PRICE_PER_5S_USD * int(seconds) / 5, 2)}))
+async def price(sim: Simulator, request: Request) -> Response:
+    """POST /api/v3/model/price: a quote for one model's inputs, in dollars."""
+    denied = authorized(sim, request)
+    if denied:
+        return denied
+    fault = sim.faults.catalog
+    if fault == "not_found":
+        return sim.faults.error(404, "Not Found")
+    try:
+        body = await request.json()
+    except ValueError:
+        return sim.faults.error(400, "The request body is not valid JSON.")
+    model = body.get("model_id") if isinstance(body, dict) else None
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if model not in PARAMETERS or not isinstance(inputs, dict):
+        return sim.faults.error(400, "model_id and inputs are required")
+    if fault == "unknown_shape":
+        return JSONResponse(envelope("priced elsewhere"))
+    seconds = inputs.get("duration", PARAMETERS[model]["duration"].default)
+    if seconds not in PARAMETERS[model]["duration"].choices:
+        return sim.faults.error(400, "duration must be one of 5, 10")
+    return JSONResponse(envelope({"model_id": model, "unit_price": round(PRICE_PER_5S_USD * int(seconds) / 5, 2)}))
 
-    return [
-        Route(f"{API}/models", models, methods=["GET"]),
-        Route(f"{API}/model/price", price, methods=["POST"]),
-    ]
+
+# Served before the submit catch-all (kling.preview.simulator.ROUTE_TABLES).
+CATALOG: RouteTable = (
+    (f"{API}/models", ("GET",), models),
+    (f"{API}/model/price", ("POST",), price),
+)
