@@ -105,7 +105,7 @@ def test_a_route_table_added_to_the_simulator_is_served_before_the_submit_route(
         body = await request.json()
         return authorized(sim, request) or JSONResponse({"code": 200, "data": {"prompt": body["prompt"] + "!"}})
 
-    path = "/api/v3/wavespeed-ai/prompt-optimizer"
+    path = "/api/v3/wavespeed-ai/caption-writer"  # a model-style path that no table serves yet
     extra = ((path, ("POST",), optimize),)
     simulator = Simulator(sim_config(api_key=KEY), clock=clock, route_tables=(*ROUTE_TABLES, extra))
     try:
