@@ -366,6 +366,25 @@ SAY_EN: dict[str, str] = {
         "This Space's daily budget of {budget} has {left} left, not enough for this {price} clip; it resets at "
         "midnight UTC (in {wait}). Add your own WaveSpeed key to go on now. Nothing was sent."
     ),
+    "spend.runs_visitor": (
+        "You already have {limit} generations under way, the most one visitor may have at once, so this one "
+        "was not started; nothing was sent."
+    ),
+    "spend.runs_address": (
+        "Your address already has {limit} generations under way, the most one address may have at once, so "
+        "this one was not started; nothing was sent."
+    ),
+    "spend.decodes_visitor": (
+        "Another of your images is still being read, so this one was not; try again in a moment, nothing was sent."
+    ),
+    "spend.decodes_address": (
+        "Another image from your address is still being read, so this one was not; try again in a moment, "
+        "nothing was sent."
+    ),
+    "spend.previews_hourly": (
+        "The free preview allows {limit} clips per hour per address and that many have been made, so this one "
+        "was not started; the next one frees up in {wait}."
+    ),
     "time.minutes": "{minutes} min",
     "time.hours": "{hours} h {minutes} min",
     "sign_in.refusal": SIGN_IN_REFUSAL,
@@ -565,6 +584,20 @@ SAY_ZH: dict[str, str] = {
     "spend.budget": (
         "本 Space 的每日预算 {budget} 还剩 {left}，不够这个 {price} 的视频；预算在 UTC 午夜重置（{wait} 后）。"
         "添加你自己的 WaveSpeed 密钥即可立即继续。没有发送任何内容。"
+    ),
+    "spend.runs_visitor": (
+        "你已有 {limit} 个视频正在生成，这是每位访客同时能有的上限，所以这一个没有开始；没有发送任何内容。"
+    ),
+    "spend.runs_address": (
+        "你的网络地址已有 {limit} 个视频正在生成，这是每个地址同时能有的上限，所以这一个没有开始；没有发送任何内容。"
+    ),
+    "spend.decodes_visitor": "你的另一张图片还在读取中，所以这一张没有读取；请稍后再试，没有发送任何内容。",
+    "spend.decodes_address": (
+        "来自你的网络地址的另一张图片还在读取中，所以这一张没有读取；请稍后再试，没有发送任何内容。"
+    ),
+    "spend.previews_hourly": (
+        "免费预览每个网络地址每小时允许生成 {limit} 个视频，已经用完，所以这一个没有开始；"
+        "下一个名额将在 {wait} 后空出。"
     ),
     "time.minutes": "{minutes} 分钟",
     "time.hours": "{hours} 小时 {minutes} 分钟",
