@@ -50,14 +50,19 @@ def images(folder: Path, count: int) -> tuple[Path, list[Path]]:
 
 
 def timed(client, *args, api_name: str) -> tuple[float, str]:
+    """(seconds, "done" or why not): a refusal comes from the run (AppError) or from the queue's
+    validator (the join's 400); the flooder's own join may also time out while its image is read."""
+    import httpx
     from gradio_client.exceptions import AppError
 
     began = time.perf_counter()
     try:
         status, _, _ = client.predict(*args, api_name=api_name)
         result = "done" if "Done" in status else "other"
-    except AppError as exc:
+    except (AppError, httpx.HTTPStatusError) as exc:
         result = f"refused: {exc}"
+    except httpx.HTTPError as exc:
+        result = f"failed: {type(exc).__name__}"
     return time.perf_counter() - began, result
 
 
@@ -93,7 +98,10 @@ class Flood:
                 took, result = timed(self.client, *args, api_name="/image_to_video")
             else:
                 took, result = timed(self.client, f"flood {n}", "", "16:9", 5, api_name="/text_to_video")
-            kind = "served" if result == "done" else ("refused at once" if took < 1.0 else "refused late")
+            if result.startswith("refused"):
+                kind = "refused within 1 s" if took < 1.0 else "refused after 1 s"
+            else:
+                kind = "served" if result == "done" else result
             with self._lock:
                 self.outcomes[kind] += 1
             if result != "done":
