@@ -25,6 +25,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("render", ["--repeat", "1"]),
     ("stitch", ["--repeat", "1"]),
     ("concurrency", []),
+    ("fairness", []),
     ("load", ["--visitors", "100", "--rounds", "2"]),
 ]
 

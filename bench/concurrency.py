@@ -52,6 +52,7 @@ def scenario(app: str, visitors: int, task_s: float) -> tuple[float, float, floa
         # All visitors come from 127.0.0.1 here: lift the spend guard's per-address limit.
         KLING_TASKS_PER_HOUR_PER_IP="100000",
         KLING_TASKS_PER_HOUR_PER_BROWSER="100000",
+        KLING_IN_FLIGHT_PER_ADDRESS="100000",
     )
     launched = start(
         [sys.executable, "-m", "bench.apps", app, "--poll-scale", str(scale)], port, env, log=tmp / "app.log"

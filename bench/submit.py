@@ -63,7 +63,7 @@ async def once(image: Path, data_dir: Path) -> tuple[float, float]:
     session = {"owner": "bench", "key": ""}
 
     started = time.perf_counter()
-    checks = handlers.check_i2v(*args, session)
+    checks = await handlers.check_i2v(*args, session)
     validator = time.perf_counter() - started
     assert all(check.get("is_valid", True) for check in checks), checks
 

@@ -106,6 +106,14 @@ class Settings:
     tasks_per_hour_per_browser: int = 10
     tasks_per_hour_per_ip: int = 20
     daily_budget_cents: int | None = None
+    # Fair shares of the server's own work, for everyone (kling/fairness.py): generations under way
+    # at once per visitor (browser or signed-in user) and per address (a visitor's own key is not
+    # counted: it pays), images being decoded at once per visitor and per address (one of the two
+    # decode slots at most, so another visitor always finds one), and free previews per hour per address.
+    in_flight_per_visitor: int = 2
+    in_flight_per_address: int = 4
+    decodes_in_flight: int = 1
+    previews_per_hour_per_ip: int = 30
     require_user_key: bool = False
     # Calls to WaveSpeed's prompt optimizer ($0.001 each) per hour per browser and per address.
     prompt_help_per_hour_per_browser: int = 30
@@ -174,6 +182,10 @@ class Settings:
             ),
             tasks_per_hour_per_ip=_int(environ, "KLING_TASKS_PER_HOUR_PER_IP", default.tasks_per_hour_per_ip),
             daily_budget_cents=_dollars(environ, "KLING_DAILY_BUDGET_USD"),
+            in_flight_per_visitor=_int(environ, "KLING_IN_FLIGHT_PER_VISITOR", default.in_flight_per_visitor),
+            in_flight_per_address=_int(environ, "KLING_IN_FLIGHT_PER_ADDRESS", default.in_flight_per_address),
+            decodes_in_flight=_int(environ, "KLING_DECODES_IN_FLIGHT", default.decodes_in_flight),
+            previews_per_hour_per_ip=_int(environ, "KLING_PREVIEWS_PER_HOUR_PER_IP", default.previews_per_hour_per_ip),
             require_user_key=_flag(environ, "KLING_REQUIRE_USER_KEY"),
             prompt_help_per_hour_per_browser=_int(
                 environ, "KLING_PROMPT_HELP_PER_HOUR_PER_BROWSER", default.prompt_help_per_hour_per_browser

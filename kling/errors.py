@@ -171,6 +171,11 @@ class SpendRefused(KlingError):
         self.values = values
 
 
+class BusyRefused(SpendRefused):
+    """One visitor or address already has as much under way as it may (kling.app.fairness): refused at
+    once, before any decode or request, so that one visitor's flood never makes others wait."""
+
+
 class WebhookError(KlingError):
     """A webhook that must be ignored (kling.api.webhooks). The message names the reason, never the secret."""
 

@@ -498,6 +498,25 @@ SAY_EN: dict[str, str] = {
     "lab.written": "{count} variants written, each in its own style: edit them as you like, then run.",
     "lab.write_stopped": "Variants from {letter} on were not written: {reason}",
     "lab.style_label": "Variant {letter}: prompt ({style})",
+    "spend.runs_visitor": (
+        "You already have {limit} generations under way, the most one visitor may have at once, so this one "
+        "was not started; nothing was sent."
+    ),
+    "spend.runs_address": (
+        "Your address already has {limit} generations under way, the most one address may have at once, so "
+        "this one was not started; nothing was sent."
+    ),
+    "spend.decodes_visitor": (
+        "Another of your images is still being read, so this one was not; try again in a moment, nothing was sent."
+    ),
+    "spend.decodes_address": (
+        "Another image from your address is still being read, so this one was not; try again in a moment, "
+        "nothing was sent."
+    ),
+    "spend.previews_hourly": (
+        "The free preview allows {limit} clips per hour per address and that many have been made, so this one "
+        "was not started; the next one frees up in {wait}."
+    ),
     "time.minutes": "{minutes} min",
     "time.hours": "{hours} h {minutes} min",
     "sign_in.refusal": SIGN_IN_REFUSAL,
@@ -755,6 +774,20 @@ SAY_ZH: dict[str, str] = {
     "lab.written": "已写出 {count} 个变体，各有各的风格：随意修改，然后运行。",
     "lab.write_stopped": "从 {letter} 起的变体没有写出：{reason}",
     "lab.style_label": "变体 {letter}：提示词（{style}）",
+    "spend.runs_visitor": (
+        "你已有 {limit} 个视频正在生成，这是每位访客同时能有的上限，所以这一个没有开始；没有发送任何内容。"
+    ),
+    "spend.runs_address": (
+        "你的网络地址已有 {limit} 个视频正在生成，这是每个地址同时能有的上限，所以这一个没有开始；没有发送任何内容。"
+    ),
+    "spend.decodes_visitor": "你的另一张图片还在读取中，所以这一张没有读取；请稍后再试，没有发送任何内容。",
+    "spend.decodes_address": (
+        "来自你的网络地址的另一张图片还在读取中，所以这一张没有读取；请稍后再试，没有发送任何内容。"
+    ),
+    "spend.previews_hourly": (
+        "免费预览每个网络地址每小时允许生成 {limit} 个视频，已经用完，所以这一个没有开始；"
+        "下一个名额将在 {wait} 后空出。"
+    ),
     "time.minutes": "{minutes} 分钟",
     "time.hours": "{hours} 小时 {minutes} 分钟",
     "sign_in.refusal": (

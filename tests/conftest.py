@@ -281,6 +281,8 @@ def launch_app(tmp: Path, env_extra: dict[str, str]) -> LaunchedApp:
         PYTHONUNBUFFERED="1",
         KLING_TASKS_PER_HOUR_PER_IP="1000",
         KLING_TASKS_PER_HOUR_PER_BROWSER="1000",
+        KLING_IN_FLIGHT_PER_ADDRESS="1000",
+        KLING_PREVIEWS_PER_HOUR_PER_IP="1000",
     )
     env.update(env_extra)
     log = (tmp / "app.log").open("w")

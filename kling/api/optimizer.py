@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kling.api.client import AsyncKlingClient
-from kling.api.params import PROMPT_MAX_CHARS, ImageSource, PreparedImage, _image_field, _sendable, _text
+from kling.api.params import (
+    PROMPT_MAX_CHARS,
+    ImageSource,
+    PreparedImage,
+    Preparer,
+    _image_field,
+    _sendable,
+    _text,
+    prepare_image,
+)
 from kling.errors import Problem, TaskFailedError, ValidationError
 
 OPTIMIZER_MODEL = "wavespeed-ai/prompt-optimizer"
@@ -42,7 +51,7 @@ class PromptRequest:
     mode: str = "video"
     model: ClassVar[str] = OPTIMIZER_MODEL
 
-    def validate(self) -> PromptRequest:
+    def validate(self, prepare: Preparer | None = None) -> PromptRequest:
         problems: list[Problem] = []
         text = _text(self.text, "prompt", PROMPT_MAX_CHARS, False, problems)
         style = self.style.strip() if isinstance(self.style, str) else self.style
@@ -52,7 +61,7 @@ class PromptRequest:
             )
         if self.mode not in MODES:
             problems.append(Problem("mode", f"{str(self.mode)[:40]!r} is not offered; choose image or video"))
-        image = _image_field(self.image, "image", False, problems)
+        image = _image_field(self.image, "image", False, problems, prepare or prepare_image)
         if not problems and not text and image is None:
             problems.append(Problem("prompt", "write a few words or give a start image to improve", "improve_empty"))
         if problems:

@@ -18,6 +18,7 @@ import numbers
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
@@ -110,6 +111,7 @@ class PreparedImage:
 
 
 ImageSource = str | os.PathLike | bytes | PreparedImage
+Preparer = Callable[[ImageSource, str], "PreparedImage | str"]  # prepare_image's signature
 
 
 def prepare_image(source: ImageSource, field: str = "image") -> PreparedImage | str:
@@ -516,13 +518,15 @@ def _aspect_ratio(value: object, problems: list[Problem]) -> str:
     return DEFAULT_ASPECT_RATIO
 
 
-def _image_field(value: ImageSource | None, field: str, required: bool, problems: list[Problem]) -> ImageSource | None:
+def _image_field(
+    value: ImageSource | None, field: str, required: bool, problems: list[Problem], prepare: Preparer
+) -> ImageSource | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problems.append(Problem(field, "required; give a JPEG or PNG file or an http(s) URL", "required_image"))
         return None
     try:
-        return prepare_image(value, field)
+        return prepare(value, field)
     except ValidationError as exc:
         problems.extend(exc.problems)
         return value
@@ -551,7 +555,8 @@ class T2VRequest:
     duration: int = DEFAULT_DURATION
     model: ClassVar[str] = T2V_MODEL
 
-    def validate(self) -> T2VRequest:
+    def validate(self, prepare: Preparer | None = None) -> T2VRequest:
+        """`prepare` is I2VRequest's (no image here), so callers validate either kind alike."""
         problems: list[Problem] = []
         clean = dataclasses.replace(
             self,
@@ -598,11 +603,13 @@ class I2VRequest:
             "duration": _duration(self.duration, problems),
         }
 
-    def validate(self) -> I2VRequest:
+    def validate(self, prepare: Preparer | None = None) -> I2VRequest:
+        """`prepare`: what reads each image (default prepare_image); the page passes one that reads
+        an upload once however many times a click asks, within the visitor's share of the decodes."""
         problems: list[Problem] = []
         scalars = self._scalars(problems)
-        image = _image_field(self.image, "image", True, problems)
-        end_image = _image_field(self.end_image, "end_image", False, problems)
+        image = _image_field(self.image, "image", True, problems, prepare or prepare_image)
+        end_image = _image_field(self.end_image, "end_image", False, problems, prepare or prepare_image)
         if problems or image is None:  # a missing image is one of the problems
             raise ValidationError(problems)
         return dataclasses.replace(self, image=image, end_image=end_image, **scalars)

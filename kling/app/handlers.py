@@ -16,7 +16,8 @@ import httpx
 from PIL import Image
 
 from kling.api.client import is_task_id
-from kling.api.params import I2VRequest, T2VRequest
+from kling.api.params import I2VRequest, Preparer, T2VRequest
+from kling.app.fairness import Fairness, Share
 from kling.app.hf_user import HfUsers
 from kling.app.identity import Identity, may_spend_server_key
 from kling.app.views import (
@@ -52,7 +53,7 @@ from kling.app.views import (
 from kling.app.visitor import visitor
 from kling.app.widgets import CROSSFADE_MAX_S, I2VForm, LabSlot, Parts, ResultPanel, RunButtons, T2VForm, thumbnails
 from kling.config import Settings
-from kling.errors import AuthenticationError, FilmError, KlingError, SpendRefused, ValidationError
+from kling.errors import AuthenticationError, BusyRefused, FilmError, KlingError, SpendRefused, ValidationError
 from kling.examples import STARTERS, T2V_EXAMPLES, Generable, Starter
 from kling.jobs import lab
 from kling.jobs.run import Run, RunState
@@ -128,10 +129,13 @@ def spend_refusal(exc: SpendRefused, lang: Lang) -> str:
     return spend_text(lang, exc.reason, **dict(exc.values)) if exc.reason else str(exc)
 
 
-def field_checks(request: I2VRequest | T2VRequest, names: list[str], lang: Lang = "en") -> list[dict[str, Any]]:
-    """One gr.validate per input, so a refusal shows beside the field at fault."""
+def field_checks(
+    request: I2VRequest | T2VRequest, names: list[str], lang: Lang = "en", prepare: Preparer | None = None
+) -> list[dict[str, Any]]:
+    """One gr.validate per input, so a refusal shows beside the field at fault. `prepare` reads
+    the images (default prepare_image)."""
     try:
-        request.validate()
+        request.validate(prepare)
     except ValidationError as exc:
         by_field: dict[str, list[str]] = {}
         for problem in exc.problems:
@@ -160,12 +164,15 @@ class Generation:
         *,
         secret: bytes,
         hf_users: HfUsers | None = None,
+        fairness: Fairness | None = None,
     ) -> None:
         self.settings = settings
         self.runner = runner
         self.clips = clips
         self.secret = secret  # signs browser ids (identity.state_secret)
         self.hf_users = hf_users  # who an API or MCP caller's Hugging Face token belongs to
+        # Each visitor's share of the runs, decodes and free previews (kling/fairness.py).
+        self.fairness = fairness or Fairness.from_settings(settings)
 
     def key(self, session: Session | None, request: gr.Request | None) -> str | None:
         own = (session or {}).get("key") or ""
@@ -279,17 +286,13 @@ class Generation:
         who, user_key, lang = await self.who(request, profile, session), self.key(session, request), lang_of(session)
         if not self.may_spend(who, user_key):
             raise gr.Error(say(lang, "sign_in.refusal"), title=say(lang, "refusal.sign_in_title"))
+        share = self.share(who, user_key, lang)
         try:
-            # In a thread: decoding and re-encoding a 12 MP photo takes ~0.2 s, and the event loop
-            # is every other visitor's progress stream.
-            validate: Callable[[], I2VRequest | T2VRequest] = unchecked.validate
-            checked = await asyncio.to_thread(validate)
-        except ValidationError as exc:
-            raise gr.Error(toast_text(refusal_text(exc, lang)), title=say(lang, "refusal.title")) from None
-        try:
-            run = self.start(checked, who, user_key, continues=continues)
-        except SpendRefused as exc:
-            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
+            checked, run = await self._started(unchecked, who, user_key, lang, continues)
+        except BaseException:
+            share.give_back()
+            raise
+        share.keep_until(run.job)
         async for state in run.watch(tick=1.0):
             if progress is not None:  # MCP clients receive these as progress notifications
                 progress((state.polls, None), desc=f"{state.status_words} ({clock(state.elapsed())})")
@@ -298,9 +301,36 @@ class Generation:
         if state.error is not None:
             raise gr.Error(str(state.error), title=say(lang, "refusal.failed_title"))
 
+    def share(self, who: Identity, user_key: str | None, lang: Lang) -> Share:
+        """This run's place among its visitor's (gr.Error at once when they have all theirs under
+        way, before any decode or request); a visitor's own key is not counted."""
+        try:
+            return self.fairness.take(who, counted=not user_key, preview=self.runner.backend.is_preview(user_key))
+        except BusyRefused as exc:
+            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
+
+    async def _started(
+        self, unchecked: I2VRequest | T2VRequest, who: Identity, user_key: str | None, lang: Lang, continues: str | None
+    ) -> tuple[I2VRequest | T2VRequest, Run]:
+        """The request checked (its images read once, within the visitor's share) and its run started."""
+        try:
+            # In a thread: decoding and re-encoding a 12 MP photo takes ~0.2 s, and the event loop
+            # is every other visitor's progress stream.
+            prepare = self.fairness.images.preparer(who)
+            validate: Callable[[], I2VRequest | T2VRequest] = lambda: unchecked.validate(prepare)  # noqa: E731
+            checked = await asyncio.to_thread(validate)
+        except ValidationError as exc:
+            raise gr.Error(toast_text(refusal_text(exc, lang)), title=say(lang, "refusal.title")) from None
+        except BusyRefused as exc:
+            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
+        try:
+            return checked, self.start(checked, who, user_key, continues=continues)
+        except SpendRefused as exc:
+            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
+
     # Validators run before anything is queued: the refusal shows beside the input at fault.
 
-    def check_i2v(
+    async def check_i2v(
         self,
         image: str | None,
         prompt: str | None,
@@ -310,13 +340,21 @@ class Generation:
         end_image: str | None = None,
         session: Session | None = None,
         continues: Continuing | None = None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
     ) -> list[dict[str, Any]]:
-        request = i2v_request(image, prompt, negative_prompt, guidance_scale, duration, end_image)
-        return field_checks(
-            request,
-            ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image", "session", "continues"],
-            lang_of(session),
-        )
+        """As the run is queued: a visitor with all their runs under way is refused here, before
+        their image is read; else the images are read (once for the whole click, see `prepare`)."""
+        form = i2v_request(image, prompt, negative_prompt, guidance_scale, duration, end_image)
+        who, lang = await self.who(request, profile, session), lang_of(session)
+        names = ["image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image"]
+        names += ["session", "continues"]
+        try:
+            if not self.key(session, request):
+                self.fairness.runs.check(who)
+            return await asyncio.to_thread(field_checks, form, names, lang, self.fairness.images.preparer(who))
+        except BusyRefused as exc:
+            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
 
     def check_t2v(
         self,
@@ -343,9 +381,12 @@ class Generation:
         duration: int | str,
         end_image: str | None,
         session: Session | None = None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
     ) -> tuple[Any, Any, Any]:
-        request = i2v_request(image, prompt, negative_prompt, guidance_scale, duration, end_image)
-        return await self._refusal(request, lang_of(session))
+        form = i2v_request(image, prompt, negative_prompt, guidance_scale, duration, end_image)
+        who = await self.who(request, profile, session)
+        return await self._refusal(form, lang_of(session), self.fairness.images.preparer(who))
 
     async def refusal_t2v(
         self,
@@ -358,12 +399,17 @@ class Generation:
         request = t2v_request(prompt, negative_prompt, aspect_ratio, duration)
         return await self._refusal(request, lang_of(session))
 
-    async def _refusal(self, request: I2VRequest | T2VRequest, lang: Lang) -> tuple[Any, Any, Any]:
-        """(status, clip, details): the refusal and an empty result, or skips when the run may go."""
+    async def _refusal(
+        self, request: I2VRequest | T2VRequest, lang: Lang, prepare: Preparer | None = None
+    ) -> tuple[Any, Any, Any]:
+        """(status, clip, details): the refusal and an empty result, or skips when the run may go.
+        `prepare`: the visitor's image reader, whose read the run itself then reuses."""
         try:
-            await asyncio.to_thread(request.validate)
+            await asyncio.to_thread(request.validate, prepare)
         except ValidationError as exc:
             return f"### ⛔ {refusal_text(exc, lang)}", None, ""
+        except BusyRefused as exc:
+            return f"### ⛔ {spend_refusal(exc, lang)}", None, ""
         return gr.skip(), gr.skip(), gr.skip()
 
     def busy(self, buttons: RunButtons, status: str, session: Session | None = None) -> Updates:

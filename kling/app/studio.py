@@ -15,6 +15,8 @@ import httpx
 from starlette.routing import Route
 
 from kling.api.backend import Backend
+from kling.api.params import Preparer, prepare_image
+from kling.app.fairness import Fairness
 from kling.app.handlers import Generation, Handlers
 from kling.app.hf_user import HfUsers
 from kling.app.identity import shelf_key, state_secret
@@ -41,6 +43,8 @@ class Studio:
     hf_users: HfUsers | None = None  # API/MCP callers' Hugging Face tokens, looked up on a Space only
     # Real clips of the examples (python -m kling showcase), read once at start-up; never an API call.
     showcase: dict[str, ShowcaseClip] = field(default_factory=dict)
+    # What reads an uploaded image (params.prepare_image); tests wrap it to count and time decodes.
+    decode: Preparer = prepare_image
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Studio:
@@ -62,7 +66,14 @@ class Studio:
         """The page and its handlers (tests call the handlers directly)."""
         if not self.secret:
             self.secret = state_secret(self.settings.state_secret, self.settings.data_dir)
-        generation = Generation(self.settings, self.runner, self.clips, secret=self.secret, hf_users=self.hf_users)
+        generation = Generation(
+            self.settings,
+            self.runner,
+            self.clips,
+            secret=self.secret,
+            hf_users=self.hf_users,
+            fairness=Fairness.from_settings(self.settings, self.decode),
+        )
         return build_page(self.settings, generation, self.journal, self.showcase)
 
     def launch_kwargs(self, *, share: bool | None = None) -> dict[str, Any]:
