@@ -15,7 +15,7 @@ import gradio as gr
 import httpx
 from PIL import Image
 
-from kling.api.client import is_task_id
+from kling.api.models import is_task_id
 from kling.api.params import I2VRequest, T2VRequest
 from kling.app.hf_user import HfUsers
 from kling.app.identity import Identity, may_spend_server_key

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from kling.api.backend import Backend
-from kling.api.client import is_task_id
+from kling.api.models import is_task_id
 from kling.api.params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
 from kling.config import Settings
 from kling.errors import JournalError, KlingError, NotFoundError, Problem, SubmitUncertainError, ValidationError

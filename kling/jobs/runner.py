@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 
 from kling.api.backend import Backend
-from kling.api.client import AsyncKlingClient, Request, Task, Update
+from kling.api.client import AsyncKlingClient
+from kling.api.models import Request, Task, Update
 from kling.api.params import I2VRequest
 from kling.errors import KlingError, SubmitUncertainError
 from kling.jobs.guard import SpendGuard
