@@ -24,7 +24,7 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -137,7 +137,7 @@ class AsyncKlingClient:
             image = await self.upload(image)
         if isinstance(end_image, PreparedImage):
             end_image = await self.upload(end_image)
-        return replace(request, image=image, end_image=end_image)
+        return request.sent_as(image, end_image)
 
     # -- submit -----------------------------------------------------------------------------
 

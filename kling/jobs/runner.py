@@ -65,8 +65,9 @@ class Runner:
         ip: str = "",
         continues: str | None = None,
     ) -> Run:
-        """Raises ValidationError or SpendRefused before anything is sent; a request validated
-        already passes as is. `continues`: the task this one continues from, for its journal row."""
+        """Raises ValidationError or SpendRefused before anything is sent. The request is checked
+        here unless `validate()` made it; the client and `payload()` then take it as it is.
+        `continues`: the task this one continues from, for its journal row."""
         request = request.validate()
         own_key = bool((user_key or "").strip())
         reservation = (
