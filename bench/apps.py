@@ -17,7 +17,7 @@ import runpy
 import sys
 
 import kling.api.backend
-from kling.api.client import PollPolicy
+from kling.api.models import PollPolicy
 
 from .common import ROOT
 

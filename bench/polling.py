@@ -36,7 +36,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from kling.api.backend import Backend
-from kling.api.client import PollPolicy
+from kling.api.models import PollPolicy
 from kling.api.params import T2VRequest
 from kling.api.webhooks import WEBHOOK_PATH
 from kling.config import Settings

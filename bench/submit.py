@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from kling.api.backend import Backend
-from kling.api.client import PollPolicy
+from kling.api.models import PollPolicy
 from kling.api.params import IMAGE_MAX_BYTES
 from kling.app.handlers import Generation
 from kling.config import Settings

@@ -27,7 +27,7 @@ from gradio.i18n import I18nData
 from PIL import Image
 
 from kling.api.backend import Backend
-from kling.api.client import PollPolicy
+from kling.api.models import PollPolicy
 from kling.app.handlers import Handlers
 from kling.app.identity import new_browser_token, owner_for
 from kling.app.studio import Studio

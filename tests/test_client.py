@@ -12,9 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kling.api.client import AsyncKlingClient, KlingClient, PollPolicy, Task
+from kling.api.backend import Backend
+from kling.api.client import AsyncKlingClient, KlingClient
+from kling.api.models import PollPolicy, Task
 from kling.api.params import I2VRequest, T2VRequest
 from kling.api.retry import Backoff
+from kling.config import Settings
 from kling.errors import (
     AuthenticationError,
     BadRequestError,
@@ -623,9 +626,6 @@ def ticket_api(binary_status: int, log: list[httpx.Request]):
 
 @pytest.mark.parametrize("status", [404, 405])
 def test_a_retired_binary_upload_uses_the_ticket_flow_from_then_on(fake_time, status):
-    from kling.api import client as client_module
-
-    client_module._BINARY_RETIRED.clear()
     log: list[httpx.Request] = []
     client = AsyncKlingClient(
         KEY,
@@ -635,10 +635,7 @@ def test_a_retired_binary_upload_uses_the_ticket_flow_from_then_on(fake_time, st
         clock=fake_time.clock,
     )
     request = I2VRequest(image=image_bytes(600, 600), end_image=image_bytes(600, 600), prompt="x")
-    try:
-        run(client.submit(request))
-    finally:
-        client_module._BINARY_RETIRED.clear()
+    run(client.submit(request))
     assert [(r.method, r.url.path) for r in log] == [
         ("POST", "/api/v3/media/upload/binary"),
         ("POST", "/api/v3/media/uploads"),
@@ -652,6 +649,30 @@ def test_a_retired_binary_upload_uses_the_ticket_flow_from_then_on(fake_time, st
     ticket = json.loads(log[1].content)
     assert set(ticket) == {"filename", "size", "content_type"} and ticket["size"] == len(put.content)
     assert json.loads(log[-1].content)["image"] == "https://cdn.example/a.png"
+
+
+def test_each_backend_learns_for_itself_that_the_binary_upload_is_retired(fake_time, tmp_path):
+    """One backend's clients share what they learnt of the binary endpoint; another backend in the
+    same process, against the same base, asks the binary endpoint itself."""
+    logs: list[list[httpx.Request]] = [[], []]
+    backends = [
+        Backend(
+            Settings(api_key=KEY, base_url="https://retired.example", data_dir=tmp_path / str(n)),
+            transport=httpx.MockTransport(ticket_api(404, log)),
+            sleep=fake_time.sleep,
+            clock=fake_time.clock,
+        )
+        for n, log in enumerate(logs)
+    ]
+    image = I2VRequest(image=image_bytes(600, 600), prompt="x")
+    run(backends[0].client().submit(image))
+    run(backends[0].client().submit(image))  # a new client of the same backend
+    run(backends[1].client().submit(image))
+    binary = [[r.url.path.endswith("/upload/binary") for r in log if r.method == "POST"] for log in logs]
+    assert binary[0] == [True, False, False, False, False]  # binary, ticket, submit, ticket, submit
+    assert binary[1] == [True, False, False]
+    for backend in backends:
+        run(backend.aclose())
 
 
 def test_the_listing_is_asked_with_the_documented_filters(fake_time):

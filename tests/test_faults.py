@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from kling.api.client import PollPolicy
+from kling.api.models import PollPolicy
 from kling.api.params import T2VRequest
 from kling.preview.faults import Faults
 from kling.preview.simulator import Simulator

@@ -10,7 +10,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kling.api.client import AsyncKlingClient, PollPolicy
+from kling.api.client import AsyncKlingClient
+from kling.api.models import PollPolicy
 from kling.api.params import ASPECT_RATIOS, I2VRequest, T2VRequest
 from kling.app.handlers import field_checks
 from kling.errors import ValidationError

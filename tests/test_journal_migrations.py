@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kling.api.client import AsyncKlingClient, PollPolicy
+from kling.api.client import AsyncKlingClient
+from kling.api.models import PollPolicy
 from kling.api.params import T2VRequest
 from kling.errors import JournalError
 from kling.store.journal import SCHEMA_VERSION, Journal, key_fingerprint

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kling.api import client as client_module
-from kling.api.client import AsyncKlingClient, PollPolicy
+from kling.api.client import AsyncKlingClient
+from kling.api.models import PollPolicy
 from kling.api.params import I2VRequest, T2VRequest
 from kling.api.retry import Backoff
 from kling.errors import DownloadError, ServerError, SubmitRefusedError, SubmitUncertainError, TaskFailedError
@@ -24,14 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def client_for(served, api_key: str = KEY, **kwargs) -> AsyncKlingClient:
     return AsyncKlingClient(api_key, base_url=served.url, poll=FAST, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _binary_upload_not_retired():
-    """The switch to the ticket flow lasts for the process: each test starts without it."""
-    client_module._BINARY_RETIRED.clear()
-    yield
-    client_module._BINARY_RETIRED.clear()
 
 
 def generate(served, request, out_dir: Path, **kwargs):

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from kling.api.backend import Backend
-from kling.api.client import PollPolicy
+from kling.api.models import PollPolicy
 from kling.app.handlers import Handlers
 from kling.app.identity import new_browser_token, verify_browser_token
 from kling.app.studio import Studio

@@ -21,7 +21,7 @@ from PIL import Image
 
 from kling import examples as ex
 from kling.api.backend import Backend
-from kling.api.client import PollPolicy
+from kling.api.models import PollPolicy
 from kling.api.params import format_price
 from kling.cli.showcase import make_showcase, pending_submits
 from kling.config import Settings

@@ -18,7 +18,7 @@ import pytest
 from starlette.applications import Starlette
 
 from kling.api.backend import Backend
-from kling.api.client import PollPolicy
+from kling.api.models import PollPolicy
 from kling.api.params import T2VRequest
 from kling.api.webhooks import WEBHOOK_PATH, Wakeups, signature, verify
 from kling.app.studio import Studio

@@ -1,5 +1,6 @@
 """The WaveSpeed API client: what a request is, what it costs and how it is checked (params), how it
-is sent, polled and fetched (client, retry), which server answers (backend: WaveSpeed with a key, the
+is sent, polled and fetched (client, over models, answers, connection, uploads, polling and
+downloads; retry), which server answers (backend: WaveSpeed with a key, the
 in-process simulator without one) and how WaveSpeed's webhooks wake a wait (webhooks).
 
 May import: kling.config, kling.errors, kling.media (image reading), kling.preview (the backend serves

@@ -1,7 +1,8 @@
 """Which server a client talks to: WaveSpeed with a key, the in-process simulator without one.
 
 Kept apart from `client.py` so the client never imports the simulator. One pooled
-`httpx.AsyncClient` per mode is shared by every client made here (one per key, cheap).
+`httpx.AsyncClient` per mode is shared by every client made here (one per key, cheap),
+and so is what they learn of a retired upload endpoint.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from kling.api.client import DEFAULT_TIMEOUT, AsyncKlingClient, PollPolicy, is_task_id
+from kling.api.client import DEFAULT_TIMEOUT, AsyncKlingClient
+from kling.api.models import PollPolicy, is_task_id
+from kling.api.uploads import RetiredUploads
 from kling.api.webhooks import WEBHOOK_PATH, Wakeups, WebhookReceiver
 from kling.config import Settings
 from kling.preview.simulator import SimConfig, Simulator
@@ -55,6 +58,9 @@ class Backend:
         self.live_poll = live_poll or LIVE_POLL
         self._live_http: httpx.AsyncClient | None = None
         self._preview_http: httpx.AsyncClient | None = None
+        # Once a binary upload endpoint answers 404/405, every client made here uses the ticket
+        # flow for it; another backend in the same process learns that for itself.
+        self.retired_uploads = RetiredUploads()
         # Webhooks wake the live waits they belong to; the secret is read once, when first needed.
         self.wakeups = Wakeups()
         self.webhook_receiver = WebhookReceiver(
@@ -85,6 +91,7 @@ class Backend:
                 http=self._live_http,
                 poll=self.live_poll,
                 wakeups=self.wakeups,
+                retired_uploads=self.retired_uploads,
                 sleep=self.sleep,
                 clock=self.clock,
             )
@@ -94,7 +101,13 @@ class Backend:
                 self.simulator = Simulator(SimConfig(log_limit=1000))
             transport = httpx.ASGITransport(app=self.simulator.app)
             self._preview_http = httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT)
-        return AsyncKlingClient(PREVIEW_KEY, base_url=PREVIEW_BASE_URL, http=self._preview_http, poll=PREVIEW_POLL)
+        return AsyncKlingClient(
+            PREVIEW_KEY,
+            base_url=PREVIEW_BASE_URL,
+            http=self._preview_http,
+            poll=PREVIEW_POLL,
+            retired_uploads=self.retired_uploads,
+        )
 
     def webhook_url(self, user_key: str | None = None) -> str | None:
         """The webhook to ask for, or None. Only for tasks paid with the server's key: a webhook is

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
@@ -545,18 +545,42 @@ def _sendable(value: object, field: str, problems: list[Problem]) -> str:
     return text
 
 
+# What `validate()` alone puts on a request: it passed every check, so `validate()` hands it back
+# as is and `payload()` builds the body without checking again. Not a constructor argument, and
+# dataclasses.replace() drops it: a changed request is checked again.
+_CHECKED = object()
+Checkable = TypeVar("Checkable", bound="T2VRequest | I2VRequest")
+
+
+def _checked_field() -> object:
+    return dataclasses.field(default=None, init=False, repr=False, compare=False)
+
+
+def _mark(request: Checkable) -> Checkable:
+    object.__setattr__(request, "_checked", _CHECKED)
+    return request
+
+
 @dataclass(frozen=True)
 class T2VRequest:
-    """Text to video. `validate()` returns a normalised copy; `payload()` is the JSON body."""
+    """Text to video. `validate()` returns a normalised, checked copy; `payload()` is the JSON body."""
 
     prompt: str
     negative_prompt: str = ""
     aspect_ratio: str = DEFAULT_ASPECT_RATIO
     duration: int = DEFAULT_DURATION
     model: ClassVar[str] = T2V_MODEL
+    _checked: object = _checked_field()
+
+    @property
+    def checked(self) -> bool:
+        """Made by `validate()` and unchanged since."""
+        return self._checked is _CHECKED
 
     def validate(self, prepare: Preparer | None = None) -> T2VRequest:
         """`prepare` is I2VRequest's (no image here), so callers validate either kind alike."""
+        if self.checked:
+            return self
         problems: list[Problem] = []
         clean = dataclasses.replace(
             self,
@@ -567,7 +591,7 @@ class T2VRequest:
         )
         if problems:
             raise ValidationError(problems)
-        return clean
+        return _mark(clean)
 
     def payload(self) -> dict:
         req = self.validate()
@@ -583,7 +607,8 @@ class T2VRequest:
 
 @dataclass(frozen=True)
 class I2VRequest:
-    """Image to video. After `validate()`, each image is a PreparedImage or a URL string."""
+    """Image to video. After `validate()`, each image is a PreparedImage or a URL string; `sent_as`
+    puts the uploaded images' URLs in their place and keeps the request checked."""
 
     image: ImageSource
     prompt: str
@@ -592,6 +617,12 @@ class I2VRequest:
     duration: int = DEFAULT_DURATION
     end_image: ImageSource | None = None
     model: ClassVar[str] = I2V_MODEL
+    _checked: object = _checked_field()
+
+    @property
+    def checked(self) -> bool:
+        """Made by `validate()` (or `sent_as` of a checked request) and unchanged since."""
+        return self._checked is _CHECKED
 
     def _scalars(self, problems: list[Problem]) -> dict:
         prompt = _text(self.prompt, "prompt", PROMPT_MAX_CHARS, True, problems)  # in this order, as shown
@@ -603,23 +634,38 @@ class I2VRequest:
             "duration": _duration(self.duration, problems),
         }
 
+    def _checked_scalars(self) -> dict:
+        return {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "guidance_scale": self.guidance_scale,
+            "duration": self.duration,
+        }
+
     def validate(self, prepare: Preparer | None = None) -> I2VRequest:
         """`prepare`: what reads each image (default prepare_image); the page passes one that reads
         an upload once however many times a click asks, within the visitor's share of the decodes."""
+        if self.checked:
+            return self
         problems: list[Problem] = []
         scalars = self._scalars(problems)
         image = _image_field(self.image, "image", True, problems, prepare or prepare_image)
         end_image = _image_field(self.end_image, "end_image", False, problems, prepare or prepare_image)
         if problems or image is None:  # a missing image is one of the problems
             raise ValidationError(problems)
-        return dataclasses.replace(self, image=image, end_image=end_image, **scalars)
+        return _mark(dataclasses.replace(self, image=image, end_image=end_image, **scalars))
+
+    def sent_as(self, image: ImageSource, end_image: ImageSource | None) -> I2VRequest:
+        """This request with its images as sent (uploaded URLs or data URIs), checked if it was."""
+        sent = dataclasses.replace(self, image=image, end_image=end_image)
+        return _mark(sent) if self.checked else sent
 
     def payload(self) -> dict:
         problems: list[Problem] = []
         body: dict = {"image": _sendable(self.image, "image", problems)}
         if self.end_image is not None and not (isinstance(self.end_image, str) and not self.end_image.strip()):
             body["end_image"] = _sendable(self.end_image, "end_image", problems)
-        scalars = self._scalars(problems)
+        scalars = self._checked_scalars() if self.checked else self._scalars(problems)
         if problems:
             raise ValidationError(problems)
         if not scalars["negative_prompt"]:

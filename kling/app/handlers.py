@@ -15,7 +15,7 @@ import gradio as gr
 import httpx
 from PIL import Image
 
-from kling.api.client import is_task_id
+from kling.api.models import is_task_id
 from kling.api.params import I2VRequest, Preparer, T2VRequest
 from kling.app.fairness import Fairness, Share
 from kling.app.hf_user import HfUsers

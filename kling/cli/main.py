@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kling.api.backend import Backend
-from kling.api.client import is_task_id
+from kling.api.models import is_task_id
 from kling.api.params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
 from kling.cli import improve as cli_improve
 from kling.config import Settings

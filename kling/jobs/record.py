@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kling.api.client import Request, Task
+from kling.api.models import Request, Task
 from kling.api.params import I2VRequest, PreparedImage
 from kling.errors import DownloadError, NotFoundError, SubmitUncertainError, TaskFailedError
 from kling.jobs.guard import Reservation

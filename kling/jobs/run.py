@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kling.api.client import Task, Update
+from kling.api.models import Task, Update
 from kling.errors import KlingError, public_text
 from kling.strings import SAY_EN, Lang, say
 

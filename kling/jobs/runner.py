@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 
 from kling.api.backend import Backend
-from kling.api.client import AsyncKlingClient, Request, Task, Update
+from kling.api.client import AsyncKlingClient
 from kling.api.credit import CreditWatch, credit_refusal
+from kling.api.models import Request, Task, Update
 from kling.api.params import I2VRequest
 from kling.errors import InsufficientCreditsError, KlingError, SubmitUncertainError
 from kling.jobs.guard import SpendGuard
@@ -66,8 +67,9 @@ class Runner:
         ip: str = "",
         continues: str | None = None,
     ) -> Run:
-        """Raises ValidationError or SpendRefused before anything is sent; a request validated
-        already passes as is. `continues`: the task this one continues from, for its journal row."""
+        """Raises ValidationError or SpendRefused before anything is sent. The request is checked
+        here unless `validate()` made it; the client and `payload()` then take it as it is.
+        `continues`: the task this one continues from, for its journal row."""
         request = request.validate()
         own_key = bool((user_key or "").strip())
         reservation = (
