@@ -55,7 +55,7 @@ def in_package(name: str, package: str) -> bool:
 # the API; nothing below the page knows it; the command line sits on top.
 NEVER = {
     "kling.preview": ("kling.api", "kling.store", "kling.jobs", "kling.app", "kling.cli"),
-    "kling.media": ("kling.api", "kling.preview", "kling.jobs", "kling.app", "kling.cli"),
+    "kling.media": ("kling.api", "kling.preview", "kling.store", "kling.jobs", "kling.app", "kling.cli"),
     "kling.api": ("kling.store", "kling.jobs", "kling.app", "kling.cli"),
     "kling.store": ("kling.jobs", "kling.app", "kling.cli"),
     "kling.jobs": ("kling.app", "kling.cli"),
@@ -69,6 +69,7 @@ NEVER = {
         "kling.app",
         "kling.cli",
     ),
+    "kling.files": ("kling.api", "kling.store", "kling.media", "kling.preview", "kling.jobs", "kling.app", "kling.cli"),
     "kling.errors": (
         "kling.api",
         "kling.store",

@@ -23,9 +23,9 @@ from kling.api.params import format_price
 from kling.config import DataFolder, Settings
 from kling.errors import KlingError, ShowcaseNeedsKeyError, SubmitUncertainError
 from kling.examples import Generable, showcase_examples
+from kling.files import replacing
 from kling.jobs.run import Run, RunState
 from kling.jobs.runner import Runner
-from kling.store.files import replacing
 from kling.store.journal import Journal
 from kling.store.showcase import (
     MANIFEST,

@@ -29,7 +29,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from kling.store.files import replacing
+from kling.files import replacing
 
 FPS = 24
 MAX_LONG_SIDE = 1280  # "at most 720p"

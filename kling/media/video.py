@@ -32,7 +32,7 @@ from PIL import Image
 
 from kling.config import DataFolder
 from kling.errors import ClipNotFoundError, CrossfadeError, NotAVideoError, TooFewClipsError
-from kling.store.files import replacing
+from kling.files import replacing
 
 # veryfast at CRF 18 keeps Kling's detail (a re-encode is a second generation) at a few x real time.
 _X264 = {"preset": "veryfast", "crf": "18"}
