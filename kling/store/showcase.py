@@ -34,6 +34,7 @@ from kling.errors import KlingError, ShowcaseNeedsKeyError, SubmitUncertainError
 from kling.examples import Generable, settings_digest, showcase_examples
 from kling.jobs.runner import Run, Runner, RunState
 from kling.store.journal import Job, Journal, key_fingerprint
+from kling.store.recipes import stamp_clip
 
 log = logging.getLogger("kling.store.showcase")
 
@@ -328,6 +329,8 @@ async def make_one(example: Generable, directory: Path, runner: Runner, *, say: 
     directory.mkdir(parents=True, exist_ok=True)
     clip_name, poster_name = f"{example.key}.mp4", f"{example.key}.jpg"
     _replace_atomically(directory / clip_name, lambda tmp: shutil.copyfile(source, tmp))
+    if recorded is not None:  # the recipe goes in before the SHA-256 below is taken of the file
+        stamp_clip(recorded, directory / clip_name)
     poster: str | None = poster_name
     try:
         save_poster(directory / clip_name, directory / poster_name)
