@@ -56,7 +56,7 @@ class Recipe:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Recipe:
-        def text(name: str) -> str:
+        def string_of(name: str) -> str:
             value = data.get(name)
             return value if isinstance(value, str) else ""
 
@@ -65,14 +65,14 @@ class Recipe:
         listed = data.get("clips")
         clips: list[Any] = listed if isinstance(listed, list) else []
         return cls(
-            prompt=text("prompt"),
-            negative_prompt=text("negative_prompt"),
-            model=text("model"),
+            prompt=string_of("prompt"),
+            negative_prompt=string_of("negative_prompt"),
+            model=string_of("model"),
             duration=duration if isinstance(duration, int) and not isinstance(duration, bool) else None,
             guidance_scale=float(guidance) if numeric and guidance is not None else None,
-            aspect_ratio=text("aspect_ratio"),
-            task_id=text("task_id"),
-            made=text("made"),
+            aspect_ratio=string_of("aspect_ratio"),
+            task_id=string_of("task_id"),
+            made=string_of("made"),
             preview=data.get("preview") is True,
             clips=tuple(
                 {"task_id": str(clip.get("task_id", "")), "prompt": str(clip.get("prompt", ""))}
