@@ -17,6 +17,8 @@ from pathlib import Path
 from kling.api.backend import Backend
 from kling.api.client import is_task_id
 from kling.api.params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
+from kling.cli.shares import command as shares_command
+from kling.cli.shares import register as register_shares
 from kling.config import Settings
 from kling.errors import JournalError, KlingError, NotFoundError, Problem, SubmitUncertainError, ValidationError
 from kling.jobs.run import RunState
@@ -86,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--days", default="7", metavar="N", help="the last N days, today included (default 7)")
     usage.add_argument("--json", action="store_true", help="a JSON list of {day, tasks, completed, failed, spent_usd}")
 
+    register_shares(commands)
     commands.add_parser("doctor", help="check the key, balance, data folder, webhooks, limits and API schema")
 
     sim = commands.add_parser("simulator", help="serve the preview backend (WaveSpeed's API, simulated)")
@@ -253,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("usage", "doctor"):
         return _desk(args)
+
+    if args.command in ("shared", "unshare"):
+        return shares_command(args)
 
     try:
         settings = Settings.from_env()
