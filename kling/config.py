@@ -131,6 +131,9 @@ class Settings:
     public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)  # else fetched once with api_key
     showcase_dir: Path = Path("assets/showcase")  # real clips of the examples (python -m kling showcase)
+    # The "Shared" tab: the newest clips visitors shared (KLING_GALLERY=0 hides it; links still work).
+    gallery: bool = True
+    space_host: str | None = None  # SPACE_HOST on a Space (name-space.hf.space): where shared links point
 
     # Proxies in front of the app whose X-Forwarded-For entries are believed (kling/identity.py).
     # On a Hugging Face Space (space_id set) the Space's own proxy is trusted whatever this says.
@@ -218,6 +221,8 @@ class Settings:
             mcp=_flag(environ, "KLING_MCP"),
             share_server_address=environ.get("GRADIO_SHARE_SERVER_ADDRESS", "").strip() or None,
             showcase_dir=Path(environ.get("KLING_SHOWCASE_DIR", "").strip() or default.showcase_dir),
+            gallery=environ.get("KLING_GALLERY", "").strip().lower() not in ("0", "false", "no", "off"),
+            space_host=environ.get("SPACE_HOST", "").strip().strip("/") or None,
         )
 
     @property
@@ -277,6 +282,16 @@ class DataFolder:
     def films(self) -> Path:
         """Stitched films, each with its owner's JSON sidecar."""
         return Path(self.root) / "films"
+
+    @property
+    def shares(self) -> Path:
+        """Which clips their owners shared (kling.store.shares), beside the journal."""
+        return Path(self.root) / "shares.sqlite3"
+
+    @property
+    def posters(self) -> Path:
+        """The poster frame of each shared clip, made when it was shared."""
+        return Path(self.root) / "shared"
 
     @property
     def frames(self) -> Path:

@@ -182,3 +182,12 @@ class WebhookError(KlingError):
 
 class JournalError(KlingError):
     """The task journal cannot be used as it is (written by a newer version of this code)."""
+
+
+class ShareRefused(KlingError):
+    """A clip that cannot be shared (kling.store.sharing): not the visitor's own, flagged as NSFW by
+    WaveSpeed, or with no clip saved here. `reason` names which, for the page's words."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

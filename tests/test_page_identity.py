@@ -247,7 +247,38 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
     def pick(index: int) -> gr.SelectData:
         return gr.SelectData(None, {"index": index, "value": None, "selected": True})
 
+    # The victim's clip is shared: another visitor can neither share it, stop it, nor see its link.
+    spot_fns = [b.fn for b in demo.fns.values() if getattr(b.fn, "__qualname__", "").startswith("SpotHandlers.")]
+    spots = {fn.__self__ for fn in spot_fns}
+    sharing = next(iter(spots)).h.sharing
+    victim_share = sharing.store.add(owner=victim_owner, kind="clip", subject="victim-web", title="VICTIM prompt")
+
+    def share_clip(session) -> None:
+        for spot in spots:
+            for task_id in victim_ids:
+                shared = asyncio.run(spot.share("http://x", task_id, session, request()))
+                assert shared == {spot.box.share: gr.skip()}, task_id
+        assert [share.id for share in sharing.store.newest()] == [victim_share.id]
+
+    def unshare_clip(session) -> None:
+        for spot in spots:
+            for task_id in victim_ids:
+                asyncio.run(spot.stop(task_id, session, request()))
+        assert sharing.store.get(victim_share.id) == victim_share
+
+    def share_state(session) -> None:
+        for spot in spots:
+            for task_id in victim_ids:
+                shown = asyncio.run(spot.state("http://x", task_id, session, request()))
+                assert victim_share.id not in str(shown) and shown[spot.box.link].value == ""
+
     calls = {
+        "SpotHandlers.share": share_clip,
+        "SpotHandlers.stop": unshare_clip,
+        "SpotHandlers.state": share_state,
+        # Public by design (what visitors chose to share); neither reads who is asking.
+        "ShareHandlers.gallery": reads_no_owner(lambda s: next(iter(spots)).h.gallery(s)),
+        "ShareHandlers.start_image": reads_no_owner(lambda s: {0: next(iter(spots)).h.start_image(request())}),
         "Visitor.restore": restore,
         "Visitor.save_key": reads_no_owner(lambda s: h.visitor.save_key("", s, 5, 5)),
         "Visitor.clear_key": reads_no_owner(lambda s: h.visitor.clear_key(s, 5, 5)),

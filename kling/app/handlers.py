@@ -62,6 +62,7 @@ from kling.media.video import save_last_frame, stitch_to_films
 from kling.store.clips import ClipShelf
 from kling.store.films import Film, films_for, frame_path, oldest_films_past, owned_film, pixel_digest, record_film
 from kling.store.journal import Job, Journal
+from kling.store.recipes import stamp_film
 from kling.store.showcase import ShowcaseClip, clip_for
 from kling.strings import Lang, example_title, language, say, spend_text, text, toast_text
 
@@ -971,6 +972,7 @@ class Films:
         film = record_film(
             result, owner=owner, tasks=picked, crossfade=fade, preview=any(job.preview for job in jobs if job)
         )
+        await asyncio.to_thread(stamp_film, film.path(self.data_dir), [job for job in jobs if job], made=film.created)
         return self._showing(film, owner, self._keep_within_caps(film, owner, lang))
 
     def _too_long(self, picked: list[str], owner: str, lang: Lang) -> str | None:

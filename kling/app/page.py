@@ -18,6 +18,7 @@ from gradio.utils import get_space
 from kling.api.params import ASPECT_RATIOS, PROMPT_MAX_CHARS
 from kling.app.handlers import Generation, Handlers, compose_into
 from kling.app.prompt_help_page import api_inputs, help_panel, variant_writer, wire_prompt_help
+from kling.app.share_tab import SharePlaces, gallery_tab, wire_sharing
 from kling.app.usage_tab import build_usage_tab, wire_usage
 from kling.app.views import (
     LAB_I2V,
@@ -53,6 +54,7 @@ from kling.config import Settings
 from kling.examples import I2V_PROMPTS, STARTERS, T2V_EXAMPLES
 from kling.jobs import lab
 from kling.store.journal import Journal
+from kling.store.shares import CLIP, FILM
 from kling.store.showcase import ShowcaseClip
 from kling.strings import SCRIPT, text
 
@@ -157,6 +159,7 @@ def build_page(
         owner_store = gr.BrowserState(None, storage_key="kling-studio-owner", secret=storage_secret)
         key_store = gr.BrowserState("", storage_key="kling-studio-key", secret=storage_secret)
         session = gr.State({"token": "", "key": ""})
+        shares = SharePlaces()  # "Share" under each clip of the visitor's own (kling.app.share_tab)
 
         gr.Markdown(text("heading"))
         if settings.sign_in and get_space() is not None:
@@ -189,6 +192,7 @@ def build_page(
                             i2v_guidance = guidance_slider(info=text("form.guidance_help"))
                     with gr.Column(scale=1, min_width=320):
                         i2v_out = result_panel()
+                        shares.under(CLIP, i2v_out.status, i2v_out.video, "i2v")
                         i2v_continues = gr.State(None)  # a State directly in gr.Tabs would count as a tab
                 gr.Markdown(text(note) if note else "", visible=bool(note), elem_classes="kling-showcase-note")
                 i2v_examples = example_gallery(text("examples.starters"), thumbnails(STARTERS, showcase), columns=4)
@@ -227,6 +231,7 @@ def build_page(
                         t2v_text = PromptInputs(*t2v_prompt, *refinements())
                     with gr.Column(scale=1, min_width=320):
                         t2v_out = result_panel()
+                        shares.under(CLIP, t2v_out.status, t2v_out.video, "t2v")
                 gr.Markdown(text(note) if note else "", visible=bool(note), elem_classes="kling-showcase-note")
                 t2v_examples = example_gallery(text("examples.t2v"), thumbnails(T2V_EXAMPLES, showcase), columns=3)
             t2v = T2VForm(t2v_text, t2v_aspect, t2v_duration, t2v_buttons, t2v_out, t2v_examples)
@@ -256,6 +261,7 @@ def build_page(
                 with gr.Row(elem_classes="kling-lab-grid"):  # the results side by side, one size
                     for slot in slots:
                         slot.video.render()
+                shares.under_each(slots)
                 gr.Button(text("lab.play_all"), size="sm").click(None, js=PLAY_ALL_JS)
             prompt_lab = LabForm(
                 lab_mode, lab_count, lab_image, lab_aspect, slots, lab_price, lab_run, lab_stop, lab_summary
@@ -276,13 +282,15 @@ def build_page(
                             resume_selected = gr.Button(text("history.resume"), size="sm")
                             refresh = gr.Button(text("history.refresh"), size="sm")
                         continue_selected = continue_from_last_frame(visible=True)
+                        history_share = shares.under(CLIP, None, history_video, "history")
                         resume_id = gr.Textbox(
                             label=text("history.resume_id"), placeholder=text("history.resume_id_placeholder")
                         )
                         resume_typed = gr.Button(text("history.resume_typed"), size="sm")
-                selected_id = gr.State("")
+                selected_id = history_share.source = gr.State("")
                 history_timer = gr.Timer(3.0, active=False)
                 stitch = stitch_panel()
+                shares.under(FILM, stitch.films, stitch.film, "film")
             history = HistoryView(
                 history_info,
                 history_table,
@@ -299,6 +307,7 @@ def build_page(
                 stitch,
             )
 
+            gallery = gallery_tab(settings.gallery)
             usage_panel = build_usage_tab()  # hidden; shown to the Space's administrators only
 
         with gr.Accordion(text("guide.title"), open=False):
@@ -311,6 +320,7 @@ def build_page(
         handlers.prompt_help = wire_prompt_help(parts, handlers, (i2v_help, t2v_help), lab_writer, prompt_api)
         wire_examples(parts, handlers)
         wire_usage(demo, usage_panel, generation.runner, journal, session)
+        wire_sharing(demo, generation, journal, shares, session, gallery, i2v.image)
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo, handlers

@@ -21,11 +21,14 @@ from kling.app.handlers import Generation, Handlers
 from kling.app.hf_user import HfUsers
 from kling.app.identity import shelf_key, state_secret
 from kling.app.page import CSS, build_page, theme
+from kling.app.share_routes import share_routes
+from kling.app.share_tab import GALLERY_CSS
 from kling.config import Settings
 from kling.jobs.guard import SpendGuard
 from kling.jobs.runner import Runner
 from kling.store.clips import ClipShelf
 from kling.store.journal import Journal
+from kling.store.sharing import Sharing
 from kling.store.showcase import ShowcaseClip, load_showcase
 from kling.strings import i18n
 
@@ -98,12 +101,12 @@ class Studio:
             "auth": list(self.settings.auth) or None,
             "theme": theme(),
             "i18n": i18n(),  # the page's fixed text in English and Chinese (kling/strings.py)
-            "css": CSS,
+            "css": CSS + GALLERY_CSS,
             "run_history": False,
             "footer_links": ["api", "gradio"],
             "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],
             "allowed_paths": self.showcase_files(),
-            "app_kwargs": {"lifespan": resume_on_start, "routes": self.webhook_routes()},
+            "app_kwargs": {"lifespan": resume_on_start, "routes": self.webhook_routes() + self.share_routes()},
             # Gradio runs at most `max_threads` events at once whatever their concurrency_limit
             # (its queue has that many worker slots), async or not: 40 would make the 41st visitor
             # wait a whole generation. Handlers are async, so a slot costs a coroutine, not a thread.
@@ -120,6 +123,10 @@ class Studio:
         files = [clip.clip_path for clip in self.showcase.values()]
         files += [clip.poster_path for clip in self.showcase.values() if clip.poster_path is not None]
         return [str(path.resolve()) for path in files]
+
+    def share_routes(self) -> list[Route]:
+        """/clip/<id>: the clips visitors shared, served while they stay shared (kling.store.sharing)."""
+        return share_routes(Sharing(self.settings.folder, self.journal), self.settings)
 
     def webhook_routes(self) -> list[Route]:
         """WaveSpeed's webhook route, served only where WaveSpeed can reach the app."""

@@ -19,6 +19,8 @@ from kling.api.backend import Backend
 from kling.api.models import is_task_id
 from kling.api.params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequest, T2VRequest, format_price
 from kling.cli import improve as cli_improve
+from kling.cli.shares import command as shares_command
+from kling.cli.shares import register as register_shares
 from kling.config import Settings
 from kling.errors import JournalError, KlingError, NotFoundError, Problem, SubmitUncertainError, ValidationError
 from kling.jobs.run import RunState
@@ -90,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--days", default="7", metavar="N", help="the last N days, today included (default 7)")
     usage.add_argument("--json", action="store_true", help="a JSON list of {day, tasks, completed, failed, spent_usd}")
 
+    register_shares(commands)
     commands.add_parser("doctor", help="check the key, balance, data folder, webhooks, limits and API schema")
     cli_improve.add_parser(commands)
 
@@ -430,4 +433,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "usage": _desk,
     "doctor": _desk,
     "improve": cli_improve.command,
+    "shared": shares_command,
+    "unshare": shares_command,
 }

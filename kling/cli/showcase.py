@@ -27,6 +27,7 @@ from kling.files import replacing
 from kling.jobs.run import Run, RunState
 from kling.jobs.runner import Runner
 from kling.store.journal import Journal
+from kling.store.recipes import stamp_clip
 from kling.store.showcase import (
     MANIFEST,
     ShowcaseClip,
@@ -168,6 +169,8 @@ async def make_one(example: Generable, directory: Path, runner: Runner, *, say: 
     clip_name, poster_name = f"{example.key}.mp4", f"{example.key}.jpg"
     with replacing(directory / clip_name) as tmp:
         shutil.copyfile(source, tmp)
+    if recorded is not None:  # the recipe goes in before the SHA-256 below is taken of the file
+        stamp_clip(recorded, directory / clip_name)
     poster: str | None = poster_name
     try:
         save_poster(directory / clip_name, directory / poster_name)

@@ -13,6 +13,7 @@ from kling.errors import DownloadError, NotFoundError, SubmitUncertainError, Tas
 from kling.jobs.guard import Reservation
 from kling.jobs.run import Run, RunState
 from kling.store.journal import UNKNOWN, Journal
+from kling.store.recipes import stamp_clip
 
 if TYPE_CHECKING:
     from kling.jobs.runner import Runner
@@ -112,6 +113,7 @@ class RunRecord:
                 # (A 404 on our own fresh submit past the first minute leaves the row resumable once.)
                 changes["status"] = UNKNOWN
             self._write(changes)
+            self._stamp(state)
             if state.preview and state.stage == "done" and self.runner.journal is not None:
                 # Preview clips are free to make again: the oldest go past their cap (never this one).
                 self.runner.disk.preview_clips(self.runner.journal, keep=state.path)
@@ -122,6 +124,14 @@ class RunRecord:
         if self.typed:
             return  # an id WaveSpeed did not answer with a task: its lookup keeps counting for an hour
         self._release()  # refused or failed before any task existed: nothing is owed
+
+    def _stamp(self, state: RunState) -> None:
+        """The clip just saved carries its recipe before anyone is handed it (the watchers see
+        "done" only after this listener returns), whether a page, the API, MCP or the CLI asked."""
+        journal = self.runner.journal
+        job = journal.get(self.task_id) if journal is not None and self.task_id else None
+        if state.stage == "done" and state.path is not None and job is not None:
+            stamp_clip(job, state.path)
 
     def lost(self, state: RunState, error: SubmitUncertainError) -> None:
         """A task may exist and be billed, and nothing identified it. Journaled as a lost submit (its
