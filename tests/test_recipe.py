@@ -138,9 +138,9 @@ def test_a_showcase_clip_carries_its_recipe_before_its_sha256_enters_the_manifes
     the recipe, and the manifest's SHA-256 is that of the file as stored, so it loads and is served."""
     import kling.examples as ex
     from kling.api.backend import Backend
+    from kling.cli.showcase import make_one
     from kling.config import Settings
     from kling.jobs.runner import Runner
-    from kling.cli.showcase import make_one
     from kling.store.showcase import load_showcase, owner_tag, write_manifest
 
     example = ex.T2V_EXAMPLES[0]
