@@ -4,8 +4,10 @@
 
 The launched app (`python app.py`) in preview mode, behind one trusted proxy
 (`KLING_TRUSTED_PROXIES=1`), so `X-Forwarded-For` names two addresses. First the honest address
-alone: a text-to-video and an image-to-video (a 1280x720 PNG), each timed from the call to its
-clip. Then the flooding address keeps `--flood` requests in flight (half text-to-video, half
+alone: a text-to-video and an image-to-video (a 1280x720 PNG), each timed from the call to the
+answer naming its clip (not downloaded: what is measured is when the app answers; in this run
+Gradio's file route answered 403 to gradio_client's download of a clip, not looked into here).
+Then the flooding address keeps `--flood` requests in flight (half text-to-video, half
 image-to-video with a WebP of a few bytes that declares 9400x9400 px, each a different file so
 nothing is shared between them), every answer followed by the next request; while it does, the
 honest address makes the same two calls again. Figures: each call's time alone and under the
@@ -82,7 +84,9 @@ class Flood:
     def __init__(self, url: str, size: int, floods: list[Path]) -> None:
         import gradio_client
 
-        self.client = gradio_client.Client(url, verbose=False, headers={"X-Forwarded-For": FLOODER})
+        self.client = gradio_client.Client(
+            url, verbose=False, headers={"X-Forwarded-For": FLOODER}, download_files=False
+        )
         self.floods = floods
         self.outcomes: Counter[str] = Counter()
         self._stop = threading.Event()
@@ -139,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         [sys.executable, str(Path(__file__).resolve().parent.parent / "app.py")], port, env, log=tmp / "app.log"
     )
     try:
-        honest = gradio_client.Client(app.url, verbose=False, headers={"X-Forwarded-For": HONEST})
+        honest = gradio_client.Client(app.url, verbose=False, headers={"X-Forwarded-For": HONEST}, download_files=False)
         honest_calls(honest, photo)  # warm-up: first renders, imports, session state
         alone = [honest_calls(honest, photo) for _ in range(args.repeat)]
         with Flood(app.url, args.flood, floods) as flood:
