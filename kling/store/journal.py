@@ -20,9 +20,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from kling.api.params import PreparedImage
 from kling.config import DataFolder
 from kling.errors import JournalError
+from kling.media.images import PreparedImage
 
 # A task ends only in one of these (docs/API.md); any other status, "pending" included, still runs.
 FINAL = ("completed", "failed", "cancelled", "timeout", "deleted")
