@@ -25,10 +25,10 @@ from PIL import Image
 
 from kling.api.backend import Backend
 from kling.api.models import PollPolicy
-from kling.api.params import IMAGE_MAX_BYTES
 from kling.app.handlers import Generation
 from kling.config import Settings
 from kling.jobs.runner import Runner
+from kling.media.images import IMAGE_MAX_BYTES
 from kling.preview.simulator import SimConfig, Simulator
 from kling.store.clips import ClipShelf
 from kling.store.journal import Journal

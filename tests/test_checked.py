@@ -10,8 +10,9 @@ from collections import Counter
 import pytest
 
 from kling.api import params
-from kling.api.params import I2VRequest, PreparedImage, T2VRequest
+from kling.api.params import I2VRequest, T2VRequest
 from kling.errors import ValidationError
+from kling.media.images import PreparedImage
 
 from .conftest import finish, image_bytes, make_runner
 

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from kling.api.backend import Backend
-from kling.api.params import ImageSource, PreparedImage, prepare_image
 from kling.app.fairness import HourlyQuota, ImageReader, InFlight
 from kling.app.identity import Identity
 from kling.app.studio import Studio
@@ -28,6 +27,7 @@ from kling.config import Settings
 from kling.errors import BusyRefused
 from kling.jobs.guard import SpendGuard
 from kling.jobs.runner import Runner
+from kling.media.images import ImageSource, PreparedImage, prepare_image
 from kling.preview.simulator import Simulator
 from kling.store.clips import ClipShelf
 from kling.store.journal import Journal

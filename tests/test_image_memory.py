@@ -24,10 +24,10 @@ import pytest
 from gradio.data_classes import ImageData
 from PIL import Image
 
-from kling.api import params
-from kling.api.params import IMAGE_MAX_PIXELS, check_declared_size, prepare_image
 from kling.app.image_input import ImageInput
 from kling.errors import ValidationError
+from kling.media import images
+from kling.media.images import IMAGE_MAX_PIXELS, check_declared_size, prepare_image
 
 MB = 2**20
 SIDE = 13000  # 169 megapixels: under Pillow's hard refusal (2 x 89 MP), so only our check stops it
@@ -224,15 +224,15 @@ def test_pillows_own_limit_is_kept_at_least_as_strict_as_ours(monkeypatch):
 def test_decoding_is_bounded_to_the_slots_and_a_waiter_is_refused_after_the_wait(monkeypatch):
     good = io.BytesIO()
     Image.new("RGB", (400, 400), "white").save(good, "PNG")
-    monkeypatch.setattr(params, "DECODE_WAIT_S", 0.05)
-    for _ in range(params.DECODE_SLOTS):
-        assert params._decoding.acquire(timeout=1)  # every slot busy, as during a burst of decodes
+    monkeypatch.setattr(images, "DECODE_WAIT_S", 0.05)
+    for _ in range(images.DECODE_SLOTS):
+        assert images._decoding.acquire(timeout=1)  # every slot busy, as during a burst of decodes
     try:
         with pytest.raises(ValidationError, match="busy reading other images"):
             prepare_image(good.getvalue())
     finally:
-        for _ in range(params.DECODE_SLOTS):
-            params._decoding.release()
+        for _ in range(images.DECODE_SLOTS):
+            images._decoding.release()
     assert prepare_image(good.getvalue()).width == 400  # a free slot: decoded
 
 

@@ -14,7 +14,8 @@ from kling.api.client import AsyncKlingClient
 from kling.api.models import PollPolicy
 from kling.api.params import T2VRequest
 from kling.errors import JournalError
-from kling.store.journal import SCHEMA_VERSION, Journal, key_fingerprint
+from kling.store.journal import Journal, key_fingerprint
+from kling.store.migrations import SCHEMA_VERSION
 
 from .conftest import KEY, cli, make_runner, page_handlers, signed_session
 
@@ -195,7 +196,7 @@ def test_the_cli_reads_resumes_and_adds_to_a_first_release_journal(served_simula
 
 def test_a_version_3_journal_gets_lost_submits_that_every_limit_counts(tmp_path):
     """Step 4 adds `candidates`: an open lost submit is a row the limits count and nothing resumes."""
-    from kling.store.journal import MIGRATIONS
+    from kling.store.migrations import MIGRATIONS
 
     path = tmp_path / "jobs.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)

@@ -1,4 +1,5 @@
-"""Tests for kling.api.params: limits, image preparation and request payloads. Images are made here."""
+"""Tests for kling.api.params (limits and request payloads) and kling.media.images (image preparation).
+Images are made here."""
 
 from __future__ import annotations
 
@@ -16,19 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
-from kling.api import params
-from kling.api.params import (
-    I2V_MODEL,
-    T2V_MODEL,
-    I2VRequest,
-    PreparedImage,
-    T2VRequest,
-    format_price,
-    is_url,
-    prepare_image,
-    price_cents,
-)
+from kling.api.params import I2V_MODEL, T2V_MODEL, I2VRequest, T2VRequest, format_price, price_cents
 from kling.errors import Problem, ValidationError
+from kling.media import images
+from kling.media.images import PreparedImage, is_url, prepare_image
 
 
 def picture(size: tuple[int, int] = (400, 300), mode: str = "RGB") -> Image.Image:
@@ -160,7 +152,7 @@ def test_unusual_modes_convert_to_a_valid_png(mode):
 
 @pytest.mark.parametrize("mode, value, expected", [("I;16", 65535, 255), ("I;16", 32768, 128), ("F", 1.0, 255)])
 def test_deep_images_are_scaled_not_clipped_for_jpeg(mode, value, expected):
-    flat = params._for_jpeg(Image.new(mode, (4, 4), value), [])
+    flat = images._for_jpeg(Image.new(mode, (4, 4), value), [])
     assert flat.mode == "L" and flat.getpixel((0, 0)) == expected
 
 
@@ -183,7 +175,7 @@ def test_rotated_jpeg_over_the_limit_is_rotated_and_shrunk(monkeypatch):
     exif = Image.Exif()
     exif[0x0112] = 6
     data = encode(noise((400, 300)), "JPEG", exif=exif.tobytes(), quality=100)
-    monkeypatch.setattr(params, "IMAGE_MAX_BYTES", len(data) - 1)
+    monkeypatch.setattr(images, "IMAGE_MAX_BYTES", len(data) - 1)
     result = prepare_image(data)
     assert (result.width, result.height) == (300, 400) and len(result.data) < len(data)
     assert result.notes[0] == "applied EXIF rotation" and "re-encoded as JPEG (quality 85)" in result.notes[1]
@@ -198,9 +190,9 @@ def test_size_limits_are_measured_after_rotation():
 
 def test_png_over_10_mb_becomes_jpeg_under_the_limit():
     data = encode(noise((2000, 2000)), "PNG", compress_level=1)
-    assert len(data) > params.IMAGE_MAX_BYTES
+    assert len(data) > images.IMAGE_MAX_BYTES
     result = prepare_image(data)
-    assert result.mime_type == "image/jpeg" and len(result.data) <= params.IMAGE_MAX_BYTES
+    assert result.mime_type == "image/jpeg" and len(result.data) <= images.IMAGE_MAX_BYTES
     assert (result.width, result.height) == (2000, 2000)
     assert result.notes == ("re-encoded as JPEG (quality 85) to fit 10 MB",)
 
@@ -209,7 +201,7 @@ def test_quality_steps_down_until_it_fits(monkeypatch):
     im = noise((400, 400))
     limit = len(encode(im, "JPEG", quality=65))
     assert len(encode(im, "JPEG", quality=75)) > limit
-    monkeypatch.setattr(params, "IMAGE_MAX_BYTES", limit)
+    monkeypatch.setattr(images, "IMAGE_MAX_BYTES", limit)
     result = prepare_image(encode(im, "BMP"))
     assert len(result.data) <= limit
     assert result.notes[-1].startswith("converted BMP to JPEG (quality 65) to fit")
@@ -217,7 +209,7 @@ def test_quality_steps_down_until_it_fits(monkeypatch):
 
 def test_downscale_is_the_last_resort(monkeypatch):
     im = Image.blend(picture((1500, 1000)), noise((1500, 1000)), 0.2)
-    monkeypatch.setattr(params, "IMAGE_MAX_BYTES", 60_000)
+    monkeypatch.setattr(images, "IMAGE_MAX_BYTES", 60_000)
     assert len(encode(im, "JPEG", quality=50)) > 60_000  # so no quality step can fit
     result = prepare_image(encode(im, "PNG"))
     assert len(result.data) <= 60_000 and result.mime_type == "image/jpeg"
@@ -228,7 +220,7 @@ def test_downscale_is_the_last_resort(monkeypatch):
 def test_transparency_is_flattened_onto_white_for_jpeg(monkeypatch):
     im = noise((400, 400), "RGBA")
     im.putalpha(Image.new("L", (400, 400), 0))
-    monkeypatch.setattr(params, "IMAGE_MAX_BYTES", 100_000)
+    monkeypatch.setattr(images, "IMAGE_MAX_BYTES", 100_000)
     result = prepare_image(encode(im, "PNG"))
     assert result.mime_type == "image/jpeg"
     assert "flattened transparency onto white" in result.notes
@@ -289,10 +281,10 @@ def test_decompression_bombs_are_refused():
 
 
 def test_oversized_input_is_refused_before_decoding(tmp_path):
-    assert "50 MB" in refusal(bytes(params.INPUT_MAX_BYTES + 1))
+    assert "50 MB" in refusal(bytes(images.INPUT_MAX_BYTES + 1))
     big = tmp_path / "huge.jpg"
     with open(big, "wb") as f:
-        f.truncate(params.INPUT_MAX_BYTES + 1)  # sparse: nothing is written
+        f.truncate(images.INPUT_MAX_BYTES + 1)  # sparse: nothing is written
     assert refusal(big) == "image: huge.jpg is larger than 50 MB; use a smaller image"
 
 
@@ -562,7 +554,7 @@ def _accepts_or_refuses(data: bytes) -> None:
     except ValidationError as exc:
         assert exc.problems and all(p.field == "image" for p in exc.problems)
     else:
-        assert isinstance(result, PreparedImage) and len(result.data) <= params.IMAGE_MAX_BYTES
+        assert isinstance(result, PreparedImage) and len(result.data) <= images.IMAGE_MAX_BYTES
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::PIL.Image.DecompressionBombWarning")

@@ -44,13 +44,14 @@ from kling.api.answers import (
 )
 from kling.api.connection import Connection
 from kling.api.models import PollPolicy, Request, Task, Update
-from kling.api.params import I2VRequest, PreparedImage
+from kling.api.params import I2VRequest
 from kling.api.polling import Poller
 from kling.api.retry import Backoff, Retry, with_retries
 from kling.api.uploads import RetiredUploads
 from kling.api.webhooks import Wakeups
 from kling.config import api_key_from_env, base_url_from_env
 from kling.errors import AuthenticationError, ProtocolError, ServerError, SubmitUncertainError
+from kling.media.images import PreparedImage
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Uploads, submits that provably created nothing, and downloads: one rule (kling.api.retry).

@@ -13,17 +13,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kling.api.client import AsyncKlingClient
-from kling.api.params import (
-    PROMPT_MAX_CHARS,
-    ImageSource,
-    PreparedImage,
-    Preparer,
-    _image_field,
-    _sendable,
-    _text,
-    prepare_image,
-)
+from kling.api.params import PROMPT_MAX_CHARS, _image_field, _sendable, _text
 from kling.errors import Problem, TaskFailedError, ValidationError
+from kling.media.images import ImageSource, PreparedImage, Preparer, prepare_image
 
 OPTIMIZER_MODEL = "wavespeed-ai/prompt-optimizer"
 STYLES = ("default", "artistic", "photographic", "technical", "anime", "realistic")

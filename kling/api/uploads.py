@@ -17,9 +17,9 @@ import httpx
 
 from kling.api.answers import effective_status, envelope_data, http_url
 from kling.api.connection import Connection
-from kling.api.params import PreparedImage
 from kling.api.retry import Retry
 from kling.errors import KlingError, ProtocolError, ServerError
+from kling.media.images import PreparedImage
 
 Retrying = Callable[[Callable[[], Awaitable[str]]], Awaitable[str]]
 

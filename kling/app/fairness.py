@@ -13,7 +13,7 @@ and per address (`Identity.address`), and the excess is refused at once, in one 
   size and modification time, and a caller asking while it is being decoded waits for that decode.
   Only the caller that decodes takes a decode share.
 
-Decodes per address are bounded below the app's decode slots (`params.DECODE_SLOTS`), so one
+Decodes per address are bounded below the app's decode slots (`images.DECODE_SLOTS`), so one
 address can never hold every slot: another visitor's image is read at once.
 """
 
@@ -29,10 +29,10 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from kling.api.params import ImageSource, PreparedImage, Preparer, is_url, prepare_image
 from kling.app.identity import Identity
 from kling.config import Settings
 from kling.errors import BusyRefused, ValidationError
+from kling.media.images import ImageSource, PreparedImage, Preparer, is_url, prepare_image
 from kling.strings import spend_text
 
 HOUR = 3600.0

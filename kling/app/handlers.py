@@ -16,7 +16,7 @@ import httpx
 from PIL import Image
 
 from kling.api.models import is_task_id
-from kling.api.params import I2VRequest, Preparer, T2VRequest
+from kling.api.params import I2VRequest, T2VRequest
 from kling.app.fairness import Fairness, Share
 from kling.app.hf_user import HfUsers
 from kling.app.identity import Identity, may_spend_server_key
@@ -58,6 +58,7 @@ from kling.examples import STARTERS, T2V_EXAMPLES, Generable, Starter
 from kling.jobs import lab
 from kling.jobs.run import Run, RunState
 from kling.jobs.runner import Runner
+from kling.media.images import Preparer
 from kling.media.video import save_last_frame, stitch_to_films
 from kling.store.clips import ClipShelf
 from kling.store.films import Film, films_for, frame_path, oldest_films_past, owned_film, pixel_digest, record_film

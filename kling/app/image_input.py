@@ -4,8 +4,8 @@ A plain `gr.Image(type="filepath")` still decodes an upload before the handler r
 file's mode differs from `image_mode` (default "RGB": a greyscale or RGBA PNG is converted), and
 always when the payload is a `data:` URL (decoded, then re-encoded to WebP). A 164 KB PNG that
 declares 13000x13000 pixels then costs 0.8-1.6 GB before our check. `ImageInput` reads the header
-only, refuses an image declaring more than `params.IMAGE_MAX_PIXELS` with one sentence, and passes
-the path on; `prepare_image` then decodes it, at most `params.DECODE_SLOTS` at a time.
+only, refuses an image declaring more than `images.IMAGE_MAX_PIXELS` with one sentence, and passes
+the path on; `prepare_image` then decodes it, at most `images.DECODE_SLOTS` at a time.
 
 The browser shows it exactly as gr.Image (`is_template`: same front-end component, same API schema).
 """
@@ -21,8 +21,8 @@ from gradio import processing_utils
 from gradio.blocks import Block
 from gradio.data_classes import ImageData
 
-from kling.api.params import INPUT_MAX_BYTES, check_declared_size, guard_pillow
 from kling.errors import ValidationError
+from kling.media.images import INPUT_MAX_BYTES, check_declared_size, guard_pillow
 from kling.strings import english
 
 
@@ -61,7 +61,7 @@ class ImageInput(gr.Image):
 
 
 def _data_uri_bytes(uri: str) -> bytes:
-    """The bytes of a base64 data URI, refused (gr.Error) when larger than params.INPUT_MAX_BYTES."""
+    """The bytes of a base64 data URI, refused (gr.Error) when larger than images.INPUT_MAX_BYTES."""
     header, _, payload = uri.partition(",")
     if not header.lower().endswith(";base64") or len(payload) * 3 // 4 > INPUT_MAX_BYTES:
         raise gr.Error(

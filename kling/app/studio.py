@@ -15,7 +15,6 @@ import httpx
 from starlette.routing import Route
 
 from kling.api.backend import Backend
-from kling.api.params import Preparer, prepare_image
 from kling.app.fairness import Fairness
 from kling.app.handlers import Generation, Handlers
 from kling.app.hf_user import HfUsers
@@ -26,6 +25,7 @@ from kling.app.share_tab import GALLERY_CSS
 from kling.config import Settings
 from kling.jobs.guard import SpendGuard
 from kling.jobs.runner import Runner
+from kling.media.images import Preparer, prepare_image
 from kling.store.clips import ClipShelf
 from kling.store.journal import Journal
 from kling.store.sharing import Sharing
@@ -46,7 +46,7 @@ class Studio:
     hf_users: HfUsers | None = None  # API/MCP callers' Hugging Face tokens, looked up on a Space only
     # Real clips of the examples (python -m kling showcase), read once at start-up; never an API call.
     showcase: dict[str, ShowcaseClip] = field(default_factory=dict)
-    # What reads an uploaded image (params.prepare_image); tests wrap it to count and time decodes.
+    # What reads an uploaded image (images.prepare_image); tests wrap it to count and time decodes.
     decode: Preparer = prepare_image
 
     @classmethod

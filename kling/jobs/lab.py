@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from kling.api.params import I2VRequest, ImageSource, T2VRequest, format_price, price_cents
+from kling.api.params import I2VRequest, T2VRequest, format_price, price_cents
 from kling.errors import Problem, ValidationError
+from kling.media.images import ImageSource
 from kling.strings import Lang, literal, say
 
 MAX_VARIANTS = 4

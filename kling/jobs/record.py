@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kling.api.models import Request, Task
-from kling.api.params import I2VRequest, PreparedImage
+from kling.api.params import I2VRequest
 from kling.errors import DownloadError, NotFoundError, SubmitUncertainError, TaskFailedError
 from kling.jobs.guard import Reservation
 from kling.jobs.run import Run, RunState
+from kling.media.images import PreparedImage
 from kling.store.journal import UNKNOWN, Journal
 from kling.store.recipes import stamp_clip
 
