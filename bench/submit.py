@@ -26,7 +26,7 @@ from PIL import Image
 from kling.api.backend import Backend
 from kling.api.models import PollPolicy
 from kling.api.params import IMAGE_MAX_BYTES
-from kling.app.handlers import Generation
+from kling.app.tabs.generate import Generation
 from kling.config import Settings
 from kling.jobs.runner import Runner
 from kling.preview.simulator import SimConfig, Simulator

@@ -17,10 +17,12 @@ from starlette.routing import Route
 from kling.api.backend import Backend
 from kling.api.params import Preparer, prepare_image
 from kling.app.fairness import Fairness
-from kling.app.handlers import Generation, Handlers
+from kling.app.handlers import Handlers
 from kling.app.hf_user import HfUsers
 from kling.app.identity import shelf_key, state_secret
-from kling.app.page import CSS, build_page, theme
+from kling.app.page import build_page, theme
+from kling.app.scripts import style
+from kling.app.tabs.generate import Generation
 from kling.config import Settings
 from kling.jobs.guard import SpendGuard
 from kling.jobs.runner import Runner
@@ -98,7 +100,7 @@ class Studio:
             "auth": list(self.settings.auth) or None,
             "theme": theme(),
             "i18n": i18n(),  # the page's fixed text in English and Chinese (kling/strings.py)
-            "css": CSS,
+            "css": style(),  # kling/app/style.css
             "run_history": False,
             "footer_links": ["api", "gradio"],
             "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],
