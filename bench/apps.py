@@ -33,8 +33,8 @@ def defaults() -> None:
     import gradio as gr
 
     from kling.api.params import ASPECT_RATIOS, DURATIONS
-    from kling.app.handlers import Generation
     from kling.app.studio import Studio
+    from kling.app.tabs.generate import Generation
 
     built = Studio.from_env()
     handlers = Generation(built.settings, built.runner, built.clips)

@@ -25,7 +25,7 @@ from PIL import Image
 
 from kling.api.backend import Backend
 from kling.api.models import PollPolicy
-from kling.app.handlers import Generation
+from kling.app.tabs.generate import Generation
 from kling.config import Settings
 from kling.jobs.runner import Runner
 from kling.media.images import IMAGE_MAX_BYTES

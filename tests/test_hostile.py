@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from kling.api.client import AsyncKlingClient
 from kling.api.models import PollPolicy
 from kling.api.params import ASPECT_RATIOS, I2VRequest, T2VRequest
-from kling.app.handlers import field_checks
+from kling.app.tabs.generate import field_checks
 from kling.errors import ValidationError
 
 from .conftest import KEY, FakeAPI, FakeTime, image_bytes

@@ -13,7 +13,7 @@ import pytest
 
 from kling.api.client import AsyncKlingClient
 from kling.api.params import T2VRequest
-from kling.app.handlers import compose_into
+from kling.app.tabs.forms import compose_into
 from kling.app.views import (
     busy_label,
     clip_filename,

@@ -23,9 +23,10 @@ from kling.api.optimizer import (
     improve_prompt,
 )
 from kling.api.params import PROMPT_MAX_CHARS
-from kling.app.handlers import Generation, Session, Updates, lang_of, spend_refusal
 from kling.app.identity import Identity
 from kling.app.prompt_help_page import HelpPanel, VariantWriter
+from kling.app.tabs.common import Session, Updates, lang_of, spend_refusal
+from kling.app.tabs.generate import Generation
 from kling.app.views import LAB_I2V, refusal_text
 from kling.app.widgets import LabForm
 from kling.errors import KlingError, SpendRefused, SubmitUncertainError, ValidationError

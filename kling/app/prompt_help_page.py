@@ -99,7 +99,7 @@ def api_inputs() -> ApiInputs:
 def wire_prompt_help(
     parts: Parts, handlers: Handlers, panels: tuple[HelpPanel, HelpPanel], writer: VariantWriter, api: ApiInputs
 ) -> PromptHelp:
-    from kling.app.prompt_help import PromptHelp  # it imports kling.app.handlers, which the page imports first
+    from kling.app.prompt_help import PromptHelp  # it imports this module (its panels): here, not at the top
 
     helper = PromptHelp(handlers.generation, panels, parts.lab, writer)
     private: dict[str, Any] = {"api_visibility": "private"}

@@ -16,8 +16,9 @@ from typing import Any
 
 import gradio as gr
 
-from kling.app.handlers import Generation, Session, Updates, lang_of
 from kling.app.share_page import SHARED_QUERY, clip_url, gallery_html, public_base
+from kling.app.tabs.common import Session, Updates, lang_of
+from kling.app.tabs.generate import Generation
 from kling.app.views import task_id_in_status
 from kling.errors import ShareRefused
 from kling.store.journal import Journal

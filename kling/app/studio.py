@@ -16,12 +16,14 @@ from starlette.routing import Route
 
 from kling.api.backend import Backend
 from kling.app.fairness import Fairness
-from kling.app.handlers import Generation, Handlers
+from kling.app.handlers import Handlers
 from kling.app.hf_user import HfUsers
 from kling.app.identity import shelf_key, state_secret
-from kling.app.page import CSS, build_page, theme
+from kling.app.page import build_page, theme
+from kling.app.scripts import style
 from kling.app.share_routes import share_routes
 from kling.app.share_tab import GALLERY_CSS
+from kling.app.tabs.generate import Generation
 from kling.config import Settings
 from kling.jobs.guard import SpendGuard
 from kling.jobs.runner import Runner
@@ -46,7 +48,7 @@ class Studio:
     hf_users: HfUsers | None = None  # API/MCP callers' Hugging Face tokens, looked up on a Space only
     # Real clips of the examples (python -m kling showcase), read once at start-up; never an API call.
     showcase: dict[str, ShowcaseClip] = field(default_factory=dict)
-    # What reads an uploaded image (images.prepare_image); tests wrap it to count and time decodes.
+    # What reads an uploaded image (params.prepare_image); tests wrap it to count and time decodes.
     decode: Preparer = prepare_image
 
     @classmethod
@@ -101,7 +103,7 @@ class Studio:
             "auth": list(self.settings.auth) or None,
             "theme": theme(),
             "i18n": i18n(),  # the page's fixed text in English and Chinese (kling/strings.py)
-            "css": CSS + GALLERY_CSS,
+            "css": style() + GALLERY_CSS,  # kling/app/style.css, and the Shared tab's grid
             "run_history": False,
             "footer_links": ["api", "gradio"],
             "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],

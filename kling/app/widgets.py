@@ -6,8 +6,9 @@ the page and the handlers refer to them, so a handler can answer with `{form.pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 from gradio.i18n import I18nData
@@ -203,6 +204,15 @@ class I2VForm:
     continues: gr.State  # {"task": id, "pixels": digest of its last frame} while the start image is that frame
     examples: gr.Gallery
 
+    @property
+    def settings(self) -> list[Any]:
+        """The run's inputs, in the order of the API's `image_to_video`."""
+        return [self.image, self.text.prompt, self.text.negative, self.guidance, self.duration, self.end_image]
+
+    def fill(self, settings: Mapping[str, Any]) -> dict[Any, Any]:
+        """The form's updates for `settings` (named as the API names them): a setting left out keeps its value."""
+        return _fill(zip(I2V_SETTINGS, self.settings), settings)
+
 
 @dataclass
 class T2VForm:
@@ -212,6 +222,23 @@ class T2VForm:
     buttons: RunButtons
     out: ResultPanel
     examples: gr.Gallery
+
+    @property
+    def settings(self) -> list[Any]:
+        """The run's inputs, in the order of the API's `text_to_video`."""
+        return [self.text.prompt, self.text.negative, self.aspect_ratio, self.duration]
+
+    def fill(self, settings: Mapping[str, Any]) -> dict[Any, Any]:
+        """As `I2VForm.fill`."""
+        return _fill(zip(T2V_SETTINGS, self.settings), settings)
+
+
+I2V_SETTINGS = ("image", "prompt", "negative_prompt", "guidance_scale", "duration", "end_image")
+T2V_SETTINGS = ("prompt", "negative_prompt", "aspect_ratio", "duration")
+
+
+def _fill(fields: Any, settings: Mapping[str, Any]) -> dict[Any, Any]:
+    return {component: settings[name] for name, component in fields if name in settings}
 
 
 @dataclass
@@ -343,3 +370,14 @@ class Parts:
     t2v: T2VForm
     lab: LabForm
     history: HistoryView
+
+    @property
+    def main_forms(self) -> list[Any]:
+        """The tabs and both generate forms: what filling a form from elsewhere (a link, History,
+        the Lab, an example) may write."""
+        return [self.tabs, *self.i2v.settings, *self.t2v.settings]
+
+    def fill(self, tab: str, settings: Mapping[str, Any]) -> dict[Any, Any]:
+        """Switch to a generate tab ("i2v" or "t2v") with its form filled from `settings`."""
+        form = self.i2v if tab == "i2v" else self.t2v
+        return {self.tabs: gr.Tabs(selected=tab), **form.fill(settings)}

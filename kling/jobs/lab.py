@@ -1,8 +1,8 @@
 """Prompt Lab: 2 to 4 variants of one idea, run at once, compared side by side.
 
 Pure helpers only: building the variants' requests, naming what differs between them, pricing the
-whole batch before it runs. The page and the runs live in `kling.app.page`, `kling.app.handlers`
-and `kling.jobs.runner`.
+whole batch before it runs. The page and the runs live in `kling.app.tabs.lab` and
+`kling.jobs.runner`.
 """
 
 from __future__ import annotations

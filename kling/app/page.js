@@ -1,0 +1,75 @@
+// The page's scripts, one per event. Each section starts with a line "// == name"; the comment
+// lines right under it say what it is for. kling/app/scripts.py reads this file when the page is
+// built and fills in the __NAMES__ below: __WORDS__ is the "words" section (the page's words in
+// the browser's language, from kling/strings.py), the others are values from the Python side.
+
+// == words
+const words = (__SCRIPT__)[
+  (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en"];
+const say = (key, values = {}) => words[key].replace(/{(\w+)}/g, (_, name) => String(values[name]));
+
+// == page_url
+// A link is built by `Visitor.link` from the page's address, which only the browser knows.
+(url, ...settings) => [window.location.href, ...settings]
+
+// == copy
+async (url) => {
+  __WORDS__
+  try { await navigator.clipboard.writeText(url); return say("copied"); }
+  catch (e) { return say("copy_failed"); }
+}
+
+// == count
+// Counted as Python counts (code points), so the counter and the refusal agree on an emoji or a
+// Chinese character: each is one.
+(text) => {
+  __WORDS__
+  const count = [...(text || "")].length, limit = __PROMPT_MAX_CHARS__;
+  return count > limit ? say("count_over", {count, limit, over: count - limit}) : say("count", {count, limit});
+}
+
+// == title
+// A finished clip renames the browser tab, so a visitor who went to another tab notices.
+(status) => {
+  __WORDS__
+  const s = status || "";
+  document.title = s.startsWith("### ⏳") ? say("title_running")
+    : s.startsWith("### ✅") ? say("title_done")
+    : s.startsWith("### ❌") ? say("title_failed") : "__TITLE__";
+  return status;
+}
+
+// == play_all
+() => {
+  document.querySelectorAll(".kling-lab-grid video").forEach((v) => { v.currentTime = 0; v.play(); });
+}
+
+// == live_region
+// Screen readers announce the run's progress and its refusals (Markdown takes no ARIA attributes).
+// Gradio draws some of them after the load event (a tab opened later): an observer marks those too.
+() => {
+  const mark = () => document.querySelectorAll(".block.kling-status:not([aria-live])")
+    .forEach((el) => el.setAttribute("aria-live", "polite"));
+  mark();
+  new MutationObserver(mark).observe(document.body, {childList: true, subtree: true});
+}
+
+// == compose
+// The director's brief replaces a typed prompt only once the visitor agreed.
+(...values) => {
+  __WORDS__
+  const prompt = values[values.length - 1];
+  if (prompt && prompt.trim() && confirm(say("replace_prompt"))) {
+    values[values.length - 1] = "";
+  }
+  return values;
+}
+
+// == camera_move
+// One camera move at a time: the chosen phrase replaces any move added before.
+(p) => {
+  let text = p || "";
+  for (const move of __MOVES__) text = text.split(move).join("");
+  text = text.replace(/ {2,}/g, " ").trim();
+  return (text ? text + " " : "") + __PHRASE__;
+}

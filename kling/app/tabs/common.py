@@ -1,0 +1,38 @@
+"""What every tab's handlers share: the session Gradio keeps for a browser, the shape of their
+answers, the visitor's language, and the event options the page uses again and again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kling.errors import SpendRefused
+from kling.strings import Lang, spend_text
+
+HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
+# {"token": the browser id this server signed (kling.app.identity), "key": the visitor's own key or "",
+# "lang": the page's language for what handlers write, from the browser's Accept-Language}.
+# Server-side (gr.State): a client cannot write it, only the restore handler does. An API or MCP
+# caller has none of it: English, and a fresh id.
+Session = dict[str, str]
+Updates = dict[Any, Any]  # component -> new value or gr.update
+Continuing = dict[str, str]  # {"task": the task continued, "pixels": pixel_digest of its last frame}
+
+
+def private() -> dict[str, Any]:
+    """An event of the page only (no API endpoint), answered at once rather than queued."""
+    return {"api_visibility": "private", "queue": False}
+
+
+def generation_queue(concurrency: int) -> dict[str, Any]:
+    """Events that start or follow a run share one queue, `concurrency` at a time."""
+    return {"concurrency_limit": concurrency, "concurrency_id": "generation"}
+
+
+def lang_of(session: Session | None) -> Lang:
+    """The language the page speaks to this visitor (English for an API or MCP caller)."""
+    return (session or {}).get("lang") or "en"
+
+
+def spend_refusal(exc: SpendRefused, lang: Lang) -> str:
+    """A limit's refusal in the visitor's language (kling.jobs.guard writes it in English)."""
+    return spend_text(lang, exc.reason, **dict(exc.values)) if exc.reason else str(exc)

@@ -1,0 +1,206 @@
+"""The History tab: a browser's own tasks, one to look at, use again or resume, and the stitch
+panel's lists (`kling.app.tabs.films` makes the films). Its handlers, builder and wiring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import gradio as gr
+
+from kling.api.models import is_task_id
+from kling.app.identity import Identity
+from kling.app.share_tab import SharePlaces
+from kling.app.tabs.common import Session, Updates, generation_queue, lang_of, private, spend_refusal
+from kling.app.tabs.generate import Generation
+from kling.app.views import (
+    clip_choice,
+    clip_filename,
+    film_choice,
+    history_headers,
+    history_rows,
+    history_total,
+    job_markdown,
+    status_markdown,
+)
+from kling.app.widgets import HistoryView, Parts, continue_from_last_frame, stitch_panel
+from kling.errors import SpendRefused
+from kling.store.films import films_for
+from kling.store.journal import Job, Journal
+from kling.store.shares import CLIP, FILM
+from kling.strings import say, text, toast_text
+
+
+class History:
+    """The History tab: a browser sees only its own rows."""
+
+    def __init__(self, generation: Generation, journal: Journal, parts: Parts) -> None:
+        self.g = generation
+        self.journal = journal
+        self.parts = parts
+
+    def _job(self, task_id: str, who: Identity) -> Job | None:
+        job = self.journal.get(task_id) if task_id else None
+        return job if job is not None and job.owner == who.owner else None
+
+    async def list(
+        self, session: Session | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
+    ) -> Updates:
+        """The table, and the stitch panel's clips and films (a pick that still exists stays picked)."""
+        who, lang = await self.g.who(request, profile, session), lang_of(session)
+        jobs = self.journal.for_owner(who.owner)
+        running = {job.id for job in jobs if self.g.runner.is_running(job.id)}
+        view, stitch = self.parts.history, self.parts.history.stitch
+        clips = [clip_choice(job) for job in jobs if job.clip_saved]
+        films = [film_choice(film) for film in films_for(self.g.settings.data_dir, who.owner)]
+        return {
+            view.info: history_total(jobs, lang),
+            view.table: gr.Dataframe(value=history_rows(jobs, running, lang), headers=history_headers(lang)),
+            view.timer: gr.Timer(active=bool(running)),  # refreshes itself only while a task runs
+            stitch.clips: gr.Dropdown(choices=clips),
+            stitch.films: gr.Dropdown(choices=films),
+        }
+
+    async def select(
+        self,
+        session: Session | None,
+        evt: gr.SelectData,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
+        view = self.parts.history
+        row = evt.row_value or []
+        job = self._job(str(row[-1]) if row else "", await self.g.who(request, profile, session))
+        if job is None:
+            return {view.selected_id: "", view.video: None, view.job: say(lang_of(session), "history.select")}
+        name = clip_filename(job.params.get("prompt", ""), job.id)
+        clip = self.g.clips.servable(Path(job.local_path), name) if job.clip_saved else None
+        return {view.selected_id: job.id, view.video: clip, view.job: job_markdown(job, lang_of(session))}
+
+    async def use_settings(
+        self,
+        task_id: str,
+        session: Session | None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
+        """Fill the form of the job's tab with its settings and switch to that tab."""
+        job = self._job(task_id, await self.g.who(request, profile, session))
+        if job is None:
+            gr.Warning(say(lang_of(session), "history.select_first"))
+            return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
+        p = job.params
+        if job.model.endswith("i2v-master"):
+            return self.parts.fill(
+                "i2v",
+                {
+                    "image": self._input_copy(p.get("image")),
+                    "prompt": p.get("prompt", ""),
+                    "negative_prompt": p.get("negative_prompt", ""),
+                    "guidance_scale": p.get("guidance_scale", 0.5),
+                    "duration": p.get("duration", 5),
+                    "end_image": self._input_copy(p.get("end_image")),
+                },
+            )
+        return self.parts.fill(
+            "t2v",
+            {
+                "prompt": p.get("prompt", ""),
+                "negative_prompt": p.get("negative_prompt", ""),
+                "aspect_ratio": p.get("aspect_ratio", "16:9"),
+                "duration": p.get("duration", 5),
+            },
+        )
+
+    def _input_copy(self, recorded: str | None) -> str | None:
+        """The journal's copy of an input image, as a file Gradio may serve: the copy itself is in
+        the data folder, which Gradio's file routes refuse (the form would silently stay empty)."""
+        if not recorded:
+            return None
+        copy = Path(recorded)
+        if copy.is_file() and copy.parent == self.journal.inputs_dir:
+            return self.g.clips.servable(copy)
+        return recorded if "://" in recorded else None  # an http(s) URL sent as is; a copy since removed
+
+    async def resume(
+        self,
+        task_id: str,
+        session: Session | None,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> AsyncIterator[Updates]:
+        task_id, lang = (task_id or "").strip(), lang_of(session)
+        if not is_task_id(task_id):
+            refusal = say(lang, "resume.not_an_id", text=toast_text(repr(task_id[:60])))
+            raise gr.Error(refusal, title=say(lang, "resume.not_an_id_title"))
+        who = await self.g.who(request, profile, session)
+        job = self.journal.get(task_id)
+        if job is not None and job.lost_submit:  # our name for a lost submit, not a task at WaveSpeed
+            refusal = say(lang, "resume.not_an_id", text=repr(task_id[:60]))
+            raise gr.Error(refusal, title=say(lang, "resume.not_an_id_title"))
+        if job is not None and job.owner != who.owner:
+            raise gr.Error(say(lang, "resume.not_yours"), title=say(lang, "resume.not_yours_title"))
+        if job is not None and job.preview and job.unfinished:
+            raise gr.Error(say(lang, "resume.preview_gone"))
+        if job is None and any(claim.owner != who.owner for claim in self.journal.claims(task_id)):
+            raise gr.Error(say(lang, "resume.claimed"), title=say(lang, "resume.not_yours_title"))
+        try:
+            run = self.g.runner.resume_typed(
+                task_id, owner=who.owner, user_key=self.g.key(session, request), ip=who.address
+            )
+        except SpendRefused as exc:
+            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
+        view = self.parts.history
+        async for state in run.watch(tick=1.0):
+            yield {view.job: status_markdown(state, lang=lang), view.video: self.g.servable(state)}
+        if state.error is not None:
+            raise gr.Error(str(state.error), title=say(lang, "resume.failed_title"))
+
+
+def build_history_tab(shares: SharePlaces) -> tuple[HistoryView, gr.Tab]:
+    """Inside the page's gr.Tabs: the table, the selected task beside its clip, the stitch panel."""
+    with gr.Tab(text("tab.history"), id="history") as tab:
+        info = gr.Markdown(text("history.help"))
+        table = gr.Dataframe(headers=history_headers(), interactive=False, wrap=True, max_height=420)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                video = gr.Video(label=text("history.clip"), loop=True, buttons=["download"], interactive=False)
+            with gr.Column(scale=1, min_width=320):
+                job = gr.Markdown(text("history.select"))
+                with gr.Row():
+                    use_settings = gr.Button(text("history.use_settings"), size="sm")
+                    resume_selected = gr.Button(text("history.resume"), size="sm")
+                    refresh = gr.Button(text("history.refresh"), size="sm")
+                continue_selected = continue_from_last_frame(visible=True)
+                history_share = shares.under(CLIP, None, video, "history")
+                resume_id = gr.Textbox(
+                    label=text("history.resume_id"), placeholder=text("history.resume_id_placeholder")
+                )
+                resume_typed = gr.Button(text("history.resume_typed"), size="sm")
+        selected_id = history_share.source = gr.State("")
+        timer = gr.Timer(3.0, active=False)
+        stitch = stitch_panel()
+        shares.under(FILM, stitch.films, stitch.film, "film")
+    buttons = (use_settings, resume_selected, refresh, resume_id, resume_typed)
+    return HistoryView(info, table, video, job, *buttons, selected_id, timer, continue_selected, stitch), tab
+
+
+def wire_history(p: Parts, history: History, tab: gr.Tab, *, concurrency: int) -> None:
+    """The list (on opening the tab, on Refresh, and every few seconds while a task runs), a row
+    selected, its settings used again, a task resumed."""
+    view = p.history
+    listing = [view.info, view.table, view.timer, view.stitch.clips, view.stitch.films]
+    view.timer.tick(history.list, p.session, listing, show_progress="hidden", **private())
+    tab.select(history.list, p.session, listing, **private())
+    view.refresh.click(history.list, p.session, listing, **private())
+    view.table.select(history.select, p.session, [view.selected_id, view.video, view.job], **private())
+    view.use_settings.click(history.use_settings, [view.selected_id, p.session], p.main_forms, **private())
+    for button, source in ((view.resume_selected, view.selected_id), (view.resume_typed, view.resume_id)):
+        button.click(
+            history.resume,
+            [source, p.session],
+            [view.job, view.video],
+            api_visibility="private",
+            **generation_queue(concurrency),
+        ).then(history.list, p.session, listing, **private())

@@ -1,0 +1,179 @@
+"""The Prompt Lab tab: two to four variants of one idea, validated together, started together,
+watched together (the batch itself is `kling.jobs.lab`). Its handlers, builder and wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+
+import gradio as gr
+from gradio.blocks import Block
+
+from kling.api.params import ASPECT_RATIOS
+from kling.app.prompt_help_page import VariantWriter, variant_writer
+from kling.app.scripts import script
+from kling.app.share_tab import SharePlaces
+from kling.app.tabs.common import Session, Updates, generation_queue, lang_of, private, spend_refusal
+from kling.app.tabs.generate import Generation
+from kling.app.views import LAB_I2V, LAB_T2V, refusal_text, status_markdown
+from kling.app.widgets import LabForm, LabSlot, Parts, lab_slot, start_image
+from kling.errors import SpendRefused, ValidationError
+from kling.jobs import lab
+from kling.jobs.run import RunState
+from kling.strings import Lang, say, text, toast_text
+
+
+class Lab:
+    """The Prompt Lab: variants validated together, started together, watched together. Its
+    handlers receive their inputs as one dict keyed by component (Gradio does that when the
+    inputs are given as a set), and read each variant from its slot."""
+
+    def __init__(self, generation: Generation, parts: Parts) -> None:
+        self.g = generation
+        self.parts = parts
+
+    def _slots(self, values: dict[Any, Any]) -> list[LabSlot]:
+        return self.parts.lab.slots[: int(values[self.parts.lab.count])]
+
+    def _variants(self, values: dict[Any, Any]) -> list[lab.Variant]:
+        return [
+            lab.Variant(
+                prompt=values[slot.prompt] or "",
+                negative_prompt=values[slot.negative] or "",
+                guidance_scale=values[slot.guidance],
+                duration=values[slot.duration],
+            )
+            for slot in self._slots(values)
+        ]
+
+    async def run(
+        self, values: dict[Any, Any], request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
+    ) -> AsyncIterator[Updates]:
+        form, session = self.parts.lab, values[self.parts.session]
+        who, user_key, lang = (
+            await self.g.who(request, profile, session),
+            self.g.key(session, request),
+            lang_of(session),
+        )
+        if not self.g.may_spend(who, user_key):
+            raise gr.Error(say(lang, "sign_in.refusal"), title=say(lang, "refusal.sign_in_title"))
+        variants, image = self._variants(values), values[form.image]
+        i2v = values[form.mode] == LAB_I2V
+        if i2v and not image:
+            raise gr.Error(say(lang, "lab.needs_image"))
+        try:
+            requests = lab.validated(variants, image=image if i2v else None, aspect_ratio=values[form.aspect_ratio])
+        except ValidationError as exc:
+            raise gr.Error(toast_text(refusal_text(exc, lang)), title=say(lang, "refusal.lab_title")) from None
+        labels, runs, refused = lab.differences(variants, i2v=i2v, lang=lang), [], ""
+        for checked in requests:
+            try:
+                runs.append(self.g.start(checked, who, user_key))
+            except SpendRefused as exc:
+                refused = say(lang, "lab.not_started", letter=lab.LETTERS[len(runs)], reason=spend_refusal(exc, lang))
+                break
+        while True:
+            states = [run.state for run in runs]
+            yield self._progress(labels, states, refused, lang)
+            if all(state.finished for state in states):
+                return
+            await asyncio.sleep(0.5)
+
+    def _progress(self, labels: list[str], states: list[RunState], refused: str, lang: Lang = "en") -> Updates:
+        updates: Updates = {}
+        for slot, label, state in zip(self.parts.lab.slots, labels, states):
+            updates[slot.status] = f"**{label}**\n\n{status_markdown(state, lang=lang)}"
+            updates[slot.video] = self.g.servable(state)
+            updates[slot.task] = state.task_id or ""
+        summary = say(lang, "lab.summary", done=sum(state.stage == "done" for state in states), total=len(states))
+        updates[self.parts.lab.summary] = f"{summary}\n\n{refused}" if refused else summary
+        return updates
+
+    def stopped(self, session: Session | None) -> str:
+        """What the Lab's "Stop waiting" says."""
+        return say(lang_of(session), "lab.stopped")
+
+    def layout(self, mode: str, count: int | str) -> Updates:
+        """Show the slots in use, the image or the aspect ratio, and guidance only for I2V."""
+        form, i2v = self.parts.lab, mode == LAB_I2V
+        updates: Updates = {form.image: gr.Image(visible=i2v), form.aspect_ratio: gr.Radio(visible=not i2v)}
+        for i, slot in enumerate(form.slots):
+            updates[slot.column] = gr.Column(visible=i < int(count))
+            updates[slot.guidance] = gr.Slider(visible=i2v)
+            updates[slot.video] = gr.Video(visible=i < int(count))
+        return updates
+
+    def price(self, values: dict[Any, Any]) -> str:
+        durations, session = [values[slot.duration] for slot in self._slots(values)], values[self.parts.session]
+        return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang_of(session))
+
+    def use(self, slot: LabSlot, values: dict[Any, Any]) -> Updates:
+        """Copy one variant's settings to the main tab of its model."""
+        form = self.parts.lab
+        variant = {
+            "prompt": values[slot.prompt],
+            "negative_prompt": values[slot.negative],
+            "duration": values[slot.duration],
+        }
+        if values[form.mode] == LAB_I2V:
+            return self.parts.fill(
+                "i2v", {"image": values[form.image], "guidance_scale": values[slot.guidance], **variant}
+            )
+        return self.parts.fill("t2v", {"aspect_ratio": values[form.aspect_ratio], **variant})
+
+
+def build_lab_tab(session: gr.State, shares: SharePlaces) -> tuple[LabForm, VariantWriter]:
+    """Inside the page's gr.Tabs: the model and the number of variants, "Write variants", the shared
+    image or aspect ratio, the variants, then their clips side by side."""
+    with gr.Tab(text("tab.lab"), id="lab"):
+        gr.Markdown(text("lab.help"))
+        with gr.Row():
+            choices = [(text("lab.i2v"), LAB_I2V), (text("lab.t2v"), LAB_T2V)]
+            mode = gr.Radio(choices, value=LAB_I2V, label=text("lab.model"))
+            count = gr.Radio([2, 3, 4], value=2, label=text("lab.variants"))
+        writer = variant_writer(session)
+        with gr.Row():
+            image = start_image(text("lab.shared_image"))
+            aspect = gr.Radio(
+                list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label=text("form.aspect_ratio"), visible=False
+            )
+        slots = []
+        for row in range(2):
+            with gr.Row(equal_height=False):
+                slots += [lab_slot(letter, visible=row == 0) for letter in lab.LETTERS[2 * row : 2 * row + 2]]
+        with gr.Row():
+            price = gr.Markdown(elem_classes="kling-price")
+            run = gr.Button(text("lab.run"), variant="primary")
+            stop = gr.Button(text("run.stop"), variant="stop")
+        summary = gr.Markdown()
+        with gr.Row(elem_classes="kling-lab-grid"):  # the results side by side, one size
+            for slot in slots:
+                slot.video.render()
+        shares.under_each(slots)
+        gr.Button(text("lab.play_all"), size="sm").click(None, js=script("play_all"))
+    return LabForm(mode, count, image, aspect, slots, price, run, stop, summary), writer
+
+
+def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, *, concurrency: int) -> None:
+    """Its handlers read every variant from one dict keyed by component (inputs given as a set)."""
+    form, slots = p.lab, p.lab.slots
+    inputs: set[Block] = {form.mode, form.image, form.aspect_ratio, form.count, p.session}
+    inputs |= {field for slot in slots for field in slot.settings}
+    layout = [form.image, form.aspect_ratio, *(slot.column for slot in slots)]
+    layout += [slot.guidance for slot in slots] + [slot.video for slot in slots]
+    for trigger in (form.mode, form.count):
+        trigger.change(handlers.layout, [form.mode, form.count], layout, **private())
+    price_inputs: set[Block] = {form.count, p.session, *(slot.duration for slot in slots)}
+    for trigger in (form.count, *(slot.duration for slot in slots)):
+        trigger.change(handlers.price, price_inputs, form.price, **private())
+    demo.load(handlers.price, price_inputs, form.price, **private())
+    results = [*(slot.status for slot in slots), *(slot.video for slot in slots), form.summary]
+    results += [slot.task for slot in slots]
+    event = form.run.click(handlers.run, inputs, results, api_visibility="private", **generation_queue(concurrency))
+    form.stop.click(handlers.stopped, p.session, form.summary, cancels=[event], **private())
+    use_inputs: set[Block] = {form.mode, form.image, form.aspect_ratio}
+    for slot in slots:
+        slot.use.click(partial(handlers.use, slot), use_inputs | set(slot.settings), p.main_forms, **private())
