@@ -59,17 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     result.add_argument("task_id")
     result.add_argument("--out", type=Path, help="also copy the clip here")
 
-    uncertain = commands.add_parser(
-        "uncertain", help="list submits whose answer was lost and whose task is not known, with the candidate task ids"
-    )
-    uncertain.add_argument("--all", action="store_true", help="also those already adopted or dismissed")
-
-    adopt = commands.add_parser("adopt", help="name the task a lost submit made: journaled for its owner, at its price")
-    adopt.add_argument("submit_id", metavar="LOST_SUBMIT_ID", help="as `uncertain` lists it (lost-...)")
-    adopt.add_argument("task_id", metavar="TASK_ID")
-
-    dismiss = commands.add_parser("dismiss", help="a lost submit made no task: it stops counting against the limits")
-    dismiss.add_argument("submit_id", metavar="LOST_SUBMIT_ID")
+    _operator_parsers(commands)
 
     showcase = commands.add_parser("showcase", help="make one real clip per example with the owner's key (paid, once)")
     showcase.add_argument("--dir", type=Path, help="where the clips and manifest.json go (default KLING_SHOWCASE_DIR)")
@@ -84,14 +74,6 @@ def _parser() -> argparse.ArgumentParser:
     last_frame.add_argument("clip", metavar="CLIP_OR_TASK_ID")
     last_frame.add_argument("--out", type=Path, required=True, help="the PNG to write")
 
-    prune = commands.add_parser("prune", help="remove paid clips older than DAYS (their journal rows stay)")
-    prune.add_argument("--older-than", required=True, metavar="DAYS", help="days since the clip was saved")
-    prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
-
-    usage = commands.add_parser("usage", help="what this Space's key spent, per UTC day, from the journal")
-    usage.add_argument("--days", default="7", metavar="N", help="the last N days, today included (default 7)")
-    usage.add_argument("--json", action="store_true", help="a JSON list of {day, tasks, completed, failed, spent_usd}")
-
     register_shares(commands)
     commands.add_parser("doctor", help="check the key, balance, data folder, webhooks, limits and API schema")
     cli_improve.add_parser(commands)
@@ -102,6 +84,29 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--time-scale", type=float, default=1.0, help="multiplies every simulated delay")
     sim.add_argument("--require-key", help="accept only this bearer key (default: any non-empty key)")
     return parser
+
+
+def _operator_parsers(commands: argparse._SubParsersAction) -> None:
+    """The Space operator's commands over the journal: lost submits, pruning, usage."""
+    uncertain = commands.add_parser(
+        "uncertain", help="list submits whose answer was lost and whose task is not known, with the candidate task ids"
+    )
+    uncertain.add_argument("--all", action="store_true", help="also those already adopted or dismissed")
+
+    adopt = commands.add_parser("adopt", help="name the task a lost submit made: journaled for its owner, at its price")
+    adopt.add_argument("submit_id", metavar="LOST_SUBMIT_ID", help="as `uncertain` lists it (lost-...)")
+    adopt.add_argument("task_id", metavar="TASK_ID")
+
+    dismiss = commands.add_parser("dismiss", help="a lost submit made no task: it stops counting against the limits")
+    dismiss.add_argument("submit_id", metavar="LOST_SUBMIT_ID")
+
+    prune = commands.add_parser("prune", help="remove paid clips older than DAYS (their journal rows stay)")
+    prune.add_argument("--older-than", required=True, metavar="DAYS", help="days since the clip was saved")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+
+    usage = commands.add_parser("usage", help="what this Space's key spent, per UTC day, from the journal")
+    usage.add_argument("--days", default="7", metavar="N", help="the last N days, today included (default 7)")
+    usage.add_argument("--json", action="store_true", help="a JSON list of {day, tasks, completed, failed, spent_usd}")
 
 
 def _number(raw: str, field: str, cast: type) -> int | float:
