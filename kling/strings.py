@@ -398,6 +398,10 @@ SAY_EN: dict[str, str] = {
     "stage.error": "Failed",
     "status.undocumented": "status {status}, not documented: still waiting",
     "status.failed": "### ❌ Failed after {elapsed}",
+    "status.refunded": (
+        "WaveSpeed refunds a failed task: the {price} comes back to your WaveSpeed balance, usually within a few hours."
+    ),
+    "status.failed_free": "Preview: nothing was charged.",
     "status.done": "### ✅ Done in {elapsed}",
     "status.running": "### ⏳ {words} · {elapsed}",
     "status.task": "Task `{task_id}` · {polls} status checks",
@@ -545,8 +549,12 @@ SAY_EN: dict[str, str] = {
     "history.free": "free",
     "history.total": (
         "This browser's tasks, newest first. Select a row to see its clip and settings.\n\n"
-        "**{count} tasks** · spent on live clips: **{spent}** ({live} live, {preview} preview)"
+        "**{tasks}** · spent on live clips: **{spent}** ({live} live, {preview} preview){refunds}"
     ),
+    "history.tasks_one": "{count} task",
+    "history.tasks": "{count} tasks",
+    "history.refunds": "; {failed} failed, refunded by WaveSpeed and not counted",
+    "history.refunded": "{price} refunded",
     "history.select": "Select a row to see its clip and settings.",
     "history.select_first": "Select one of your tasks first.",
     "model.i2v": "Image to Video",
@@ -558,6 +566,7 @@ SAY_EN: dict[str, str] = {
     "job.interrupted_preview": "interrupted (preview)",
     "job.resume": "{status}: resume",
     "job.failed_code": "{status} ({code})",
+    "job.refunded": "{status}, refunded",
     "job.head_preview": "**{model}** · preview (simulated) · task `{task_id}`",
     "job.head_live": "**{model}** · live · task `{task_id}`",
     "job.status": "Status: **{status}**",
@@ -701,6 +710,8 @@ SAY_ZH: dict[str, str] = {
     "stage.error": "失败",
     "status.undocumented": "状态 {status}（文档中没有）：继续等待",
     "status.failed": "### ❌ 用时 {elapsed} 后失败",
+    "status.refunded": "WaveSpeed 会退还失败任务的费用：{price} 通常在几小时内退回你的 WaveSpeed 余额。",
+    "status.failed_free": "预览：未产生任何费用。",
     "status.done": "### ✅ 完成，用时 {elapsed}",
     "status.running": "### ⏳ {words} · {elapsed}",
     "status.task": "任务 `{task_id}` · 已查询状态 {polls} 次",
@@ -838,8 +849,12 @@ SAY_ZH: dict[str, str] = {
     "history.free": "免费",
     "history.total": (
         "本浏览器的任务，最新的在前。选择一行即可查看其视频和设置。\n\n"
-        "**共 {count} 个任务** · 正式视频花费：**{spent}**（正式 {live} 个，预览 {preview} 个）"
+        "**{tasks}** · 正式视频花费：**{spent}**（正式 {live} 个，预览 {preview} 个{refunds}）"
     ),
+    "history.tasks_one": "共 {count} 个任务",
+    "history.tasks": "共 {count} 个任务",
+    "history.refunds": "；失败 {failed} 个，WaveSpeed 已退款，不计入花费",
+    "history.refunded": "{price} 已退款",
     "history.select": "选择一行即可查看其视频和设置。",
     "history.select_first": "请先选择你的一个任务。",
     "model.i2v": "图生视频",
@@ -851,6 +866,7 @@ SAY_ZH: dict[str, str] = {
     "job.interrupted_preview": "已中断（预览）",
     "job.resume": "{status}：可恢复",
     "job.failed_code": "{status}（{code}）",
+    "job.refunded": "{status}，已退款",
     "job.head_preview": "**{model}** · 预览（模拟） · 任务 `{task_id}`",
     "job.head_live": "**{model}** · 正式 · 任务 `{task_id}`",
     "job.status": "状态：**{status}**",

@@ -24,6 +24,7 @@ from kling.api.models import PollPolicy
 from kling.app.handlers import Handlers
 from kling.app.identity import new_browser_token, verify_browser_token
 from kling.app.studio import Studio
+from kling.app.views import LAB_T2V
 from kling.config import Settings
 from kling.jobs.guard import SpendGuard
 from kling.jobs.runner import Runner
@@ -272,6 +273,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
                 shown = asyncio.run(spot.state("http://x", task_id, session, request()))
                 assert victim_share.id not in str(shown) and shown[spot.box.link].value == ""
 
+    helper = h.prompt_help
     calls = {
         "SpotHandlers.share": share_clip,
         "SpotHandlers.stop": unshare_clip,
@@ -311,6 +313,26 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         # The Usage tab: hidden and empty for anyone not named in KLING_ADMINS (kling.app.usage_tab).
         "UsageDesk.reveal": usage_reveal,
         "UsageDesk.show": usage_show,
+        # Prompt help: paid calls, counted for the visitor the server derives (checked below), never the victim.
+        "PromptHelp.improve_i2v": reads_no_owner(lambda s: helper.improve_i2v(None, "a kite", "default", s, request())),
+        "PromptHelp.improve_t2v": reads_no_owner(lambda s: helper.improve_t2v("a kite", "default", s, request())),
+        "PromptHelp.improve_prompt": reads_no_owner(
+            lambda s: helper.improve_prompt("a kite", "anime", None, request())
+        ),
+        "PromptHelp.write_variants": reads_no_owner(
+            lambda s: helper.write_variants(
+                {
+                    **lab_values,
+                    p.lab.mode: LAB_T2V,
+                    p.lab.image: None,
+                    helper.writer.idea: "a kite",
+                    helper.writer.session: s,
+                },
+                request(),
+            )
+        ),
+        "PromptHelp.use": reads_no_owner(lambda s: helper.use(helper.t2v, "a kite, improved", "a kite", None, s)),
+        "PromptHelp.back": reads_no_owner(lambda s: helper.back(helper.t2v, "a kite", s)),
     }
     events = owner_events(demo, handlers)
     assert set(events) <= set(calls), f"an event without a forged-owner test: {set(events) - set(calls)}"
@@ -327,6 +349,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "hf:bob",
     }
     assert not any("victim" in r.path for r in simulator.log)
+    with h.history.journal._lock:  # every prompt-help call was counted for whoever the server saw, never the victim
+        helped = {owner for (owner,) in h.history.journal._db.execute("SELECT owner FROM prompt_calls")}
+    assert victim_owner not in helped
 
 
 @pytest.mark.slow  # a second or more of real waiting or rendering: kept out of the fast loop

@@ -15,6 +15,7 @@ import httpx
 from starlette.routing import Route
 
 from kling.api.backend import Backend
+from kling.app.console import local_lines, mode_line
 from kling.app.fairness import Fairness
 from kling.app.handlers import Handlers
 from kling.app.hf_user import HfUsers
@@ -146,6 +147,13 @@ def launch(
         kwargs["server_name"] = host
     if port:
         kwargs["server_port"] = port
+    print(mode_line(studio.settings), flush=True)
+    if not kwargs["share"]:
+        # Quiet: Gradio would advise setting share=True in launch(); say how this app takes it.
+        demo.launch(**{**kwargs, "quiet": True, "prevent_thread_lock": True})
+        print(local_lines(demo.local_url, studio.settings), flush=True)
+        demo.block_thread()
+        return
     if not reason:
         demo.launch(**kwargs)
         return

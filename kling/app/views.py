@@ -18,10 +18,10 @@ from kling.api.params import (
     price_cents,
 )
 from kling.config import Settings
-from kling.errors import Problem, ValidationError
+from kling.errors import Problem, TaskFailedError, ValidationError
 from kling.jobs.run import RunState
 from kling.store.films import Film
-from kling.store.journal import Job
+from kling.store.journal import REFUNDED, Job
 from kling.store.showcase import ShowcaseClip
 from kling.strings import SAY_EN, Lang, literal, say
 
@@ -125,7 +125,7 @@ def busy_label(status: str, lang: Lang = "en") -> str | None:
 def status_markdown(state: RunState, now: float | None = None, lang: Lang = "en") -> str:
     elapsed = clock(state.elapsed(now))
     if state.stage == "error":
-        lines = [say(lang, "status.failed", elapsed=elapsed), state.message]
+        lines = [say(lang, "status.failed", elapsed=elapsed), state.message, refund_note(state, lang)]
     elif state.stage == "done":
         lines = [say(lang, "status.done", elapsed=elapsed)]
     else:
@@ -135,6 +135,7 @@ def status_markdown(state: RunState, now: float | None = None, lang: Lang = "en"
             lines.append(state.message)
     if state.note:
         lines.append(state.note)
+    lines = [line for line in lines if line]
     if state.task_id and state.task and state.task.status:
         lines.append(
             say(lang, "status.task_status", task_id=state.task_id, status=state.task.status, polls=state.polls)
@@ -144,6 +145,18 @@ def status_markdown(state: RunState, now: float | None = None, lang: Lang = "en"
     if state.preview:
         lines.append(say(lang, "status.preview"))
     return "\n\n".join(lines)
+
+
+def refund_note(state: RunState, lang: Lang = "en") -> str:
+    """What a task that WaveSpeed failed cost: nothing in the end (it refunds failed tasks, usually
+    within a few hours), or nothing at all in preview. Empty for any other error: a task that was
+    never sent cost nothing and its refusal says so; one that finished may have been charged."""
+    error = state.error
+    if not isinstance(error, TaskFailedError) or error.status not in REFUNDED:
+        return ""
+    if state.preview:
+        return say(lang, "status.failed_free")
+    return say(lang, "status.refunded", price=format_price(state.price_cents))
 
 
 # The task line of `status_markdown`, in either language (the page reads the task id from it).
@@ -253,7 +266,13 @@ def job_status(job: Job, running: bool = False, lang: Lang = "en") -> str:
         return say(lang, "job.not_downloaded")
     if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")
         return say(lang, "job.interrupted_preview") if job.preview else say(lang, "job.resume", status=job.status)
-    return say(lang, "job.failed_code", status=job.status, code=job.error_code) if job.error_code else job.status
+    failed = say(lang, "job.failed_code", status=job.status, code=job.error_code) if job.error_code else job.status
+    return say(lang, "job.refunded", status=failed) if refunded(job) else failed
+
+
+def refunded(job: Job) -> bool:
+    """A live task WaveSpeed failed: it refunds those, so it is not money spent."""
+    return not job.preview and job.status in REFUNDED
 
 
 def model_name(model: str, lang: Lang = "en") -> str:
@@ -274,17 +293,30 @@ def history_rows(
             (job.params.get("prompt") or "")[:90],
             say(lang, "history.preview" if job.preview else "history.live"),
             model_name(job.model, lang),
-            say(lang, "history.free") if job.preview else format_price(job.price_cents),
+            history_price(job, lang),
             job.id,
         ]
         for job in jobs
     ]
 
 
+def history_price(job: Job, lang: Lang = "en") -> str:
+    if job.preview:
+        return say(lang, "history.free")
+    price = format_price(job.price_cents)
+    return say(lang, "history.refunded", price=price) if refunded(job) else price
+
+
 def history_total(jobs: list[Job], lang: Lang = "en") -> str:
+    """How many tasks, and what the live ones cost: failed ones are refunded, so not counted."""
     live = [job for job in jobs if not job.preview]
-    spent = format_price(sum(job.price_cents for job in live))
-    return say(lang, "history.total", count=len(jobs), spent=spent, live=len(live), preview=len(jobs) - len(live))
+    spent = format_price(sum(job.price_cents for job in live if not refunded(job)))
+    tasks = say(lang, "history.tasks_one" if len(jobs) == 1 else "history.tasks", count=len(jobs))
+    failed = sum(map(refunded, live))
+    refunds = say(lang, "history.refunds", failed=failed) if failed else ""
+    return say(
+        lang, "history.total", tasks=tasks, spent=spent, live=len(live), preview=len(jobs) - len(live), refunds=refunds
+    )
 
 
 def job_markdown(job: Job, lang: Lang = "en") -> str:

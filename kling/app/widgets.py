@@ -17,7 +17,8 @@ from PIL import Image
 from kling.api.params import DEFAULT_GUIDANCE, DURATIONS, GUIDANCE_MAX, GUIDANCE_MIN
 from kling.app.image_input import ImageInput
 from kling.app.views import example_caption
-from kling.examples import Generable, Starter
+from kling.examples import ASSETS, Generable, Starter
+from kling.media.posters import poster_path
 from kling.media.thumbs import gallery_image
 from kling.store.showcase import ShowcaseClip, clip_for
 from kling.strings import Lang, example_title, text
@@ -161,7 +162,8 @@ def thumbnails(
 ) -> list[tuple[str | Image.Image, str]]:
     """The examples' thumbnails and captions: a showcase clip's poster frame where there is one,
     else a small copy of the photo (Image to Video; the full photo loads only when the example is
-    used) or a plain card in the example's aspect ratio (Text to Video)."""
+    used) or its committed poster, drawn from its prompt in its aspect ratio (Text to Video; a plain
+    card in that ratio only if the poster is missing)."""
     items: list[tuple[str | Image.Image, str]] = []
     for example in examples:
         clip = clip_for(example, showcase)
@@ -170,6 +172,8 @@ def thumbnails(
             image = str(clip.poster_path)
         elif isinstance(example, Starter):
             image = str(gallery_image(example.image_path))
+        elif (poster := poster_path(ASSETS, example.key)).is_file():
+            image = str(poster)
         else:
             image = ratio_card(example.aspect_ratio)
         title = example_title(example.key, example.title, lang)

@@ -215,10 +215,15 @@ def _font(size: float) -> ImageFont.FreeTypeFont:
     return font
 
 
+def banner_height(size: Size) -> int:
+    """Rows the PREVIEW band covers at the top of a preview clip of this size."""
+    return _even(min(size) * 0.1)
+
+
 def _banner(size: Size) -> Image.Image:
     """Semi-opaque top band, drawn once per clip and pasted on every frame."""
     w, h = size
-    height = _even(min(w, h) * 0.1)
+    height = banner_height(size)
     font = _font(height * 0.48)
     length = sum(font.getlength(part) for part in BANNER_TEXT)
     if length > w * 0.92:  # narrow (portrait) frames: shrink the text to fit

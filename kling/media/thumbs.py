@@ -3,7 +3,8 @@
 The photos are full size (the request sends them); the gallery shows them a few hundred pixels
 wide, so the page loads `assets/thumbs/<name>.jpg` instead and the full photo only when an example
 is used. The thumbnails are committed; after changing a photo, remake them with
-`python -m kling.media.thumbs` (tests/test_thumbs.py checks that they match their photos).
+`python -m kling.media.thumbs` (tests/test_thumbs.py checks that they match their photos). The
+same command draws the Text to Video examples' posters (kling/media/posters.py).
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ def gallery_image(photo: Path) -> Path:
 
 def main() -> None:
     from kling.examples import STARTERS
+    from kling.media import posters
 
     for starter in STARTERS:
         print(write_thumb(starter.image_path))
+    posters.main()  # the Text to Video examples' posters, committed beside the thumbnails
 
 
 if __name__ == "__main__":

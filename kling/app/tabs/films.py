@@ -15,7 +15,8 @@ from kling.app.tabs.generate import Generation
 from kling.app.views import continuing_note, film_choice, film_markdown, task_id_in_status
 from kling.app.widgets import CROSSFADE_MAX_S, Parts
 from kling.errors import FilmError
-from kling.media.video import save_last_frame, stitch_to_films
+from kling.media.start_frame import save_start_frame
+from kling.media.video import stitch_to_films
 from kling.store.films import Film, films_for, frame_path, oldest_films_past, owned_film, pixel_digest, record_film
 from kling.store.journal import Job, Journal
 from kling.store.recipes import stamp_film
@@ -61,7 +62,7 @@ class Films:
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
         frame = frame_path(self.data_dir, job.id)
         try:
-            await asyncio.to_thread(save_last_frame, Path(job.local_path), frame)
+            await asyncio.to_thread(save_start_frame, Path(job.local_path), frame, job.preview)
             pixels = await asyncio.to_thread(pixel_digest, frame)
             await asyncio.to_thread(self.g.runner.disk.frames, frame)
         except FilmError as exc:
