@@ -45,6 +45,14 @@ CHROMIUM_ARGS = [
 IN_CI = os.environ.get("CI") == "true"
 
 
+# An image's load, waited for (a busy machine may show the element before its bytes arrive): true
+# once it has pixels, false when it fails.
+LOADED_JS = """img => img.complete ? img.naturalWidth > 0 : new Promise(done => {
+    img.addEventListener("load", () => done(img.naturalWidth > 0), {once: true});
+    img.addEventListener("error", () => done(false), {once: true});
+})"""
+
+
 def _unavailable(reason: str) -> None:
     if IN_CI:  # CI must run them: a missing browser is a failure there, not a skip
         pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
@@ -230,7 +238,7 @@ def test_page_loads_without_errors_with_banner_tabs_and_examples(request, open_p
         for alt in alts:
             thumb = gallery.get_by_alt_text(alt, exact=True)
             expect(thumb).to_be_visible()
-            assert thumb.evaluate("img => img.complete && img.naturalWidth > 0"), f"thumbnail {alt!r} is broken"
+            assert thumb.evaluate(LOADED_JS), f"thumbnail {alt!r} is broken"
         if name == "Image to Video":  # the model page's prompts, as text to use with your own photo
             expect(tab.get_by_text("Prompts from the model page, to use with your own photo")).to_be_visible()
             table = tab.get_by_role("grid")

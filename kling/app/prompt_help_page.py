@@ -65,10 +65,14 @@ def style_dropdown(value: str = DEFAULT_STYLE, **kwargs: Any) -> gr.Dropdown:
 
 def help_panel(prompt: gr.Textbox, *, preview: bool) -> HelpPanel:
     """Built right under the prompt box: the price is in sight before the click."""
+    # One compact row (style, button, price) so Generate stays in sight on a laptop's first screen.
     with gr.Row(equal_height=True, elem_classes="kling-prompt-help"):
-        style = style_dropdown(scale=1, min_width=140)
-        improve = gr.Button(text("prompt_help.improve"), size="sm", scale=1, min_width=140)
-    price = gr.Markdown(text("prompt_help.price_preview" if preview else "prompt_help.price_live"))
+        style = style_dropdown(scale=1, min_width=120, show_label=False, container=False)
+        improve = gr.Button(text("prompt_help.improve"), size="sm", scale=1, min_width=120)
+        price = gr.Markdown(
+            text("prompt_help.price_preview" if preview else "prompt_help.price_live"),
+            elem_classes="kling-prompt-help-price",
+        )
     with gr.Group(visible=False) as group:
         note = gr.Markdown()
         suggestion = gr.Textbox(label=text("prompt_help.suggestion"), lines=3, interactive=False, visible=False)
