@@ -285,7 +285,7 @@ class DataFolder:
 
     @property
     def shares(self) -> Path:
-        """Which clips their owners shared (kling.store.shares), beside the journal."""
+        """Which clips their owners shared (kling.store.share_links), beside the journal."""
         return Path(self.root) / "shares.sqlite3"
 
     @property

@@ -15,7 +15,7 @@ import pytest
 from kling.errors import NotAVideoError
 from kling.media.recipe import PREVIEW_NOTE, RECIPE_TAG, Recipe, read_recipe, write_recipe
 from kling.store.journal import Journal
-from kling.store.recipes import job_recipe, stamp_film
+from kling.store.stamps import job_recipe, stamp_film
 from tests.conftest import finish, make_runner
 from tests.test_film import decoded_frames, index_first, write_clip
 

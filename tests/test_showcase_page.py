@@ -10,6 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
+from PIL import Image
 
 from kling import examples as ex
 from kling.app.studio import Studio
@@ -153,8 +154,10 @@ def test_thumbnails_show_a_poster_where_a_clip_has_one_and_say_so_in_their_alt_t
     first, second = thumbnails([STARTER, ex.STARTERS[1]], showcase)
     assert first == (str(show / "poster.jpg"), "Chelsea the cat · 🎬 Kling clip")
     assert second == (str(thumb_path(ex.STARTERS[1].image_path)), "Astronaut portrait")
-    ((card, caption),) = thumbnails([ex.T2V_EXAMPLES[1]], showcase)  # no clip, no photo: a card in its ratio
-    assert caption == "Golden hour portrait (9:16)" and abs(card.width / card.height - 9 / 16) < 0.01
+    # No clip, no photo: the example's committed poster, drawn from its prompt in its ratio.
+    ((poster, caption),) = thumbnails([ex.T2V_EXAMPLES[1]], showcase)
+    with Image.open(poster) as card:
+        assert caption == "Golden hour portrait (9:16)" and abs(card.width / card.height - 9 / 16) < 0.01
     # The same thumbnails for a browser in Chinese: captions (the images' alt texts) translated.
     assert [caption for _, caption in thumbnails([STARTER, ex.T2V_EXAMPLES[1]], showcase, "zh")] == [
         "猫咪切尔西 · 🎬 可灵视频",

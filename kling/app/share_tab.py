@@ -22,7 +22,7 @@ from kling.app.tabs.generate import Generation
 from kling.app.views import task_id_in_status
 from kling.errors import ShareRefused
 from kling.store.journal import Journal
-from kling.store.shares import CLIP, Share
+from kling.store.share_links import CLIP, Share
 from kling.store.sharing import Sharing
 from kling.strings import say, text
 

@@ -27,8 +27,8 @@ def command(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     from kling.store.journal import Journal  # PyAV and Pillow come with it: only for these two commands
-    from kling.store.recipes import iso_utc
     from kling.store.sharing import Sharing
+    from kling.store.stamps import iso_utc
 
     sharing = Sharing(settings.folder, Journal(settings.journal_path))
     if args.command == "unshare":

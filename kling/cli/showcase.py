@@ -27,7 +27,6 @@ from kling.files import replacing
 from kling.jobs.run import Run, RunState
 from kling.jobs.runner import Runner
 from kling.store.journal import Journal
-from kling.store.recipes import stamp_clip
 from kling.store.showcase import (
     MANIFEST,
     ShowcaseClip,
@@ -38,6 +37,7 @@ from kling.store.showcase import (
     sha256_file,
     write_manifest,
 )
+from kling.store.stamps import stamp_clip
 
 log = logging.getLogger("kling.cli.showcase")
 

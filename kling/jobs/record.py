@@ -14,7 +14,7 @@ from kling.jobs.guard import Reservation
 from kling.jobs.run import Run, RunState
 from kling.media.images import PreparedImage
 from kling.store.journal import UNKNOWN, Journal
-from kling.store.recipes import stamp_clip
+from kling.store.stamps import stamp_clip
 
 if TYPE_CHECKING:
     from kling.jobs.runner import Runner

@@ -17,12 +17,12 @@ from PIL import Image
 
 from kling.config import DataFolder
 from kling.errors import FilmError, ShareRefused
-from kling.media.poster import video_size, write_poster
+from kling.media.poster_frame import video_size, write_poster
 from kling.media.recipe import Recipe, read_recipe
 from kling.store.films import owned_film
 from kling.store.journal import Job, Journal
-from kling.store.recipes import job_recipe, stamp_clip
-from kling.store.shares import CLIP, FILM, Share, ShareStore
+from kling.store.share_links import CLIP, FILM, Share, ShareStore
+from kling.store.stamps import job_recipe, stamp_clip
 
 
 @dataclass(frozen=True)

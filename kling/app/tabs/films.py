@@ -19,7 +19,7 @@ from kling.media.start_frame import save_start_frame
 from kling.media.video import stitch_to_films
 from kling.store.films import Film, films_for, frame_path, oldest_films_past, owned_film, pixel_digest, record_film
 from kling.store.journal import Job, Journal
-from kling.store.recipes import stamp_film
+from kling.store.stamps import stamp_film
 from kling.strings import Lang, say, toast_text
 
 

@@ -28,7 +28,7 @@ from kling.app.widgets import HistoryView, Parts, continue_from_last_frame, stit
 from kling.errors import SpendRefused
 from kling.store.films import films_for
 from kling.store.journal import Job, Journal
-from kling.store.shares import CLIP, FILM
+from kling.store.share_links import CLIP, FILM
 from kling.strings import say, text, toast_text
 
 

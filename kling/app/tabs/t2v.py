@@ -25,7 +25,7 @@ from kling.app.widgets import (
 )
 from kling.config import Settings
 from kling.examples import T2V_EXAMPLES
-from kling.store.shares import CLIP
+from kling.store.share_links import CLIP
 from kling.store.showcase import ShowcaseClip
 from kling.strings import text
 
