@@ -1,7 +1,7 @@
 """Time stitching two 10 s 720p clips: joined without re-encoding, and re-encoded (letterboxed, or cross-faded).
 
 Run from the repo root: `python -m bench.stitch` or `python bench/stitch.py` [--repeat N].
-The clips are preview renders (kling/render.py, H.264 1280x720 / 720x1280, 24 fps). Prints the median
+The clips are preview renders (kling/media/render.py, H.264 1280x720 / 720x1280, 24 fps). Prints the median
 wall time of N runs, its ratio to the 20 s of clips, and the CPU time of the median run (wall time
 depends on what else the machine is doing, CPU time much less so). Also times the last frame of a
 10 s clip, the work behind "Continue from the last frame".

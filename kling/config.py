@@ -106,7 +106,7 @@ class Settings:
     tasks_per_hour_per_browser: int = 10
     tasks_per_hour_per_ip: int = 20
     daily_budget_cents: int | None = None
-    # Fair shares of the server's own work, for everyone (kling/fairness.py): generations under way
+    # Fair shares of the server's own work, for everyone (kling/app/fairness.py): generations under way
     # at once per visitor (browser or signed-in user) and per address (a visitor's own key is not
     # counted: it pays), images being decoded at once per visitor and per address (one of the two
     # decode slots at most, so another visitor always finds one), and free previews per hour per address.
@@ -135,7 +135,7 @@ class Settings:
     gallery: bool = True
     space_host: str | None = None  # SPACE_HOST on a Space (name-space.hf.space): where shared links point
 
-    # Proxies in front of the app whose X-Forwarded-For entries are believed (kling/identity.py).
+    # Proxies in front of the app whose X-Forwarded-For entries are believed (kling/app/identity.py).
     # On a Hugging Face Space (space_id set) the Space's own proxy is trusted whatever this says.
     trusted_proxies: int = 0
     space_id: str | None = None
@@ -151,7 +151,7 @@ class Settings:
     # Gradio deletes its uploads and cached outputs this old (delete_cache), so uploads that no run
     # ever used do not stay forever.
     upload_max_age_s: int = 2 * 3600
-    # What the data folder may keep besides paid clips and the journal (kling/disk.py): the oldest
+    # What the data folder may keep besides paid clips and the journal (kling/store/disk.py): the oldest
     # go first past each cap. Paid clips are never removed automatically (python -m kling prune).
     preview_clips_bytes: int = 1 << 30
     films_bytes: int = 2 << 30

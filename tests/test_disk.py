@@ -1,4 +1,4 @@
-"""The data folder stays bounded (kling/disk.py): preview clips, films, last frames and input copies
+"""The data folder stays bounded (kling/store/disk.py): preview clips, films, last frames and input copies
 under their caps, oldest first; leftover `.part` files gone at start; paid clips removed only by the
 operator's prune, their rows kept and never resumed."""
 

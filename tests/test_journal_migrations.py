@@ -1,5 +1,5 @@
 """A journal written by an older release opens with today's code: no row lost, every reader and
-writer works. A new migration in kling/journal.py gets a case here (an old schema and its rows)."""
+writer works. A new migration in kling/store/journal.py gets a case here (an old schema and its rows)."""
 
 from __future__ import annotations
 

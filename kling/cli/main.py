@@ -407,7 +407,7 @@ def _desk(args: argparse.Namespace) -> int:
         _say(f"error: {exc}")
         return EXIT_BAD_INPUT
     if args.command == "usage":
-        from kling.store.usage import command as usage
+        from kling.cli.usage import command as usage
 
         return usage(
             args.days,

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from kling.store.journal import ADOPTED, DISMISSED, REFUNDED, UNCERTAIN, Job, Journal
 
@@ -144,30 +143,3 @@ def as_table(days: list[DayUsage]) -> str:
     help_total = f"{sum(d.prompt_calls for d in days)} / ${sum(d.prompt_usd for d in days):,.3f}"
     lines.append(f"{'total':10}  {sum(d.tasks for d in days):>5}  {'':>9}  {'':>6}  ${total:>8,.2f}  {help_total:>16}")
     return "\n".join(lines)
-
-
-def command(days_raw: str, *, as_json_output: bool, key: str | None, journal_path: Path, now: float) -> int:
-    """`python -m kling usage`: the table (or JSON) on stdout. Exit 0, or 2 for a bad --days."""
-    import sys
-
-    try:
-        days = int(days_raw)
-        if not 1 <= days <= 3660:
-            raise ValueError
-    except ValueError:
-        print(f"error: --days must be a whole number from 1 to 3660, got {days_raw[:20]!r}", file=sys.stderr)
-        return 2
-    jobs: list[Job] = []
-    calls: list[tuple[float, int]] = []
-    if journal_path.exists():  # reading must not create a journal
-        journal = Journal(journal_path)
-        try:
-            jobs = usage_rows(journal, key=key, days=days, now=now)
-            calls = prompt_rows(journal, key=key, days=days, now=now)
-        finally:
-            journal.close()
-    if not key:
-        print("No WAVESPEED_API_KEY: nothing here was paid by this Space's key.", file=sys.stderr)
-    result = daily(jobs, days=days, now=now, prompt_calls=calls)
-    print(as_json(result) if as_json_output else as_table(result), flush=True)
-    return 0

@@ -127,7 +127,7 @@ class Generation:
         self.clips = clips
         self.secret = secret  # signs browser ids (identity.state_secret)
         self.hf_users = hf_users  # who an API or MCP caller's Hugging Face token belongs to
-        # Each visitor's share of the runs, decodes and free previews (kling/fairness.py).
+        # Each visitor's share of the runs, decodes and free previews (kling/app/fairness.py).
         self.fairness = fairness or Fairness.from_settings(settings)
 
     def key(self, session: Session | None, request: gr.Request | None) -> str | None:
