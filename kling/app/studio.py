@@ -12,11 +12,13 @@ from typing import Any
 
 import gradio as gr
 import httpx
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from kling.api.backend import Backend
 from kling.app.console import local_lines, mode_line
 from kling.app.fairness import Fairness
+from kling.app.gzip_page import GzipPage
 from kling.app.handlers import Handlers
 from kling.app.hf_user import HfUsers
 from kling.app.identity import shelf_key, state_secret
@@ -109,7 +111,11 @@ class Studio:
             "footer_links": ["api", "gradio"],
             "blocked_paths": [str(self.settings.data_dir.resolve()), str(Path(".env").resolve())],
             "allowed_paths": self.showcase_files(),
-            "app_kwargs": {"lifespan": resume_on_start, "routes": self.webhook_routes() + self.share_routes()},
+            "app_kwargs": {
+                "lifespan": resume_on_start,
+                "routes": self.webhook_routes() + self.share_routes(),
+                "middleware": [Middleware(GzipPage)],  # the page's HTML and config, compressed
+            },
             # Gradio runs at most `max_threads` events at once whatever their concurrency_limit
             # (its queue has that many worker slots), async or not: 40 would make the 41st visitor
             # wait a whole generation. Handlers are async, so a slot costs a coroutine, not a thread.
