@@ -138,7 +138,7 @@ def test_one_visitors_long_stitch_does_not_hold_up_anothers_short_one(tmp_path):
         started = threading.Event()
 
         def long_film() -> None:
-            ann.stitch([long_clip] * 8, crossfade=1.0, started=started)  # 80 s re-encoded with fades
+            ann.stitch([long_clip] * 4, crossfade=1.0, started=started)  # 40 s re-encoded with fades
             finished.append("ann")
 
         worker = threading.Thread(target=long_film)
