@@ -14,6 +14,7 @@ from gradio.blocks import Block
 
 from kling.api.params import ASPECT_RATIOS
 from kling.app.prompt_help_page import VariantWriter, variant_writer
+from kling.app.refusals import refusal_markdown
 from kling.app.scripts import script
 from kling.app.share_tab import SharePlaces
 from kling.app.tabs.common import Session, Updates, generation_queue, lang_of, private, spend_refusal
@@ -23,7 +24,7 @@ from kling.app.widgets import LabForm, LabSlot, Parts, lab_slot, start_image
 from kling.errors import SpendRefused, ValidationError
 from kling.jobs import lab
 from kling.jobs.run import RunState
-from kling.strings import Lang, say, text, toast_text
+from kling.strings import Lang, say, text
 
 
 class Lab:
@@ -58,16 +59,20 @@ class Lab:
             self.g.key(session, request),
             lang_of(session),
         )
-        if not self.g.may_spend(who, user_key):
-            raise gr.Error(say(lang, "sign_in.refusal"), title=say(lang, "refusal.sign_in_title"))
+        # Refused before anything is sent: said in the summary, as the generate tabs say theirs.
         variants, image = self._variants(values), values[form.image]
         i2v = values[form.mode] == LAB_I2V
+        if not self.g.may_spend(who, user_key):
+            yield {form.summary: refusal_markdown(say(lang, "sign_in.refusal"), lang)}
+            return
         if i2v and not image:
-            raise gr.Error(say(lang, "lab.needs_image"))
+            yield {form.summary: refusal_markdown(say(lang, "lab.needs_image"), lang)}
+            return
         try:
             requests = lab.validated(variants, image=image if i2v else None, aspect_ratio=values[form.aspect_ratio])
         except ValidationError as exc:
-            raise gr.Error(toast_text(refusal_text(exc, lang)), title=say(lang, "refusal.lab_title")) from None
+            yield {form.summary: refusal_markdown(refusal_text(exc, lang), lang)}
+            return
         labels, runs, refused = lab.differences(variants, i2v=i2v, lang=lang), [], ""
         for checked in requests:
             try:
