@@ -107,3 +107,17 @@ def test_a_selected_row_enables_use_resume_and_continue(preview_app, open_page):
     history.get_by_role("grid").get_by_test_id("cell-0-2").click()
     for button in buttons:
         expect(button).to_be_enabled()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_in_chinese_the_lab_price_and_the_task_status_are_chinese(preview_app, open_page, size):
+    page = open_page(preview_app, locale="zh-CN", **SIZES[size]).page
+    lab = open_tab(page, "提示词实验室")
+    price = lab.locator(".prose.kling-price")
+    expect(price).to_have_text("2 个变体：免费预览（模拟视频）")  # from the start, the count untouched
+
+    tab = open_tab(page, "文生视频")
+    tab.get_by_label("提示词", exact=True).fill("雨中的纸船顺着水沟漂流。")
+    tab.get_by_role("button", name="生成", exact=True).click()
+    expect(status(tab)).to_contain_text("状态 已完成", timeout=CLIP_TIMEOUT)
+    expect(status(tab)).not_to_contain_text("completed")

@@ -17,6 +17,7 @@ from kling.api.params import (
     format_price,
     price_cents,
 )
+from kling.app.status_words import task_status_word
 from kling.config import Settings
 from kling.errors import Problem, TaskFailedError, ValidationError
 from kling.jobs.run import RunState
@@ -138,7 +139,13 @@ def status_markdown(state: RunState, now: float | None = None, lang: Lang = "en"
     lines = [line for line in lines if line]
     if state.task_id and state.task and state.task.status:
         lines.append(
-            say(lang, "status.task_status", task_id=state.task_id, status=state.task.status, polls=state.polls)
+            say(
+                lang,
+                "status.task_status",
+                task_id=state.task_id,
+                status=task_status_word(state.task.status, lang),
+                polls=state.polls,
+            )
         )
     elif state.task_id:
         lines.append(say(lang, "status.task", task_id=state.task_id, polls=state.polls))
@@ -265,8 +272,10 @@ def job_status(job: Job, running: bool = False, lang: Lang = "en") -> str:
     if job.status == "completed":
         return say(lang, "job.not_downloaded")
     if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")
-        return say(lang, "job.interrupted_preview") if job.preview else say(lang, "job.resume", status=job.status)
-    failed = say(lang, "job.failed_code", status=job.status, code=job.error_code) if job.error_code else job.status
+        status = task_status_word(job.status, lang)
+        return say(lang, "job.interrupted_preview") if job.preview else say(lang, "job.resume", status=status)
+    status = task_status_word(job.status, lang)
+    failed = say(lang, "job.failed_code", status=status, code=job.error_code) if job.error_code else status
     return say(lang, "job.refunded", status=failed) if refunded(job) else failed
 
 

@@ -58,7 +58,7 @@ class Films:
         who = await self.g.who(request, profile, session)
         job = self._clip(task_id, who.owner)
         if job is None:
-            gr.Warning(say(lang, "continue.none"))
+            gr.Warning(say(lang, "continue.none"), title=say(lang, "notice.title"))
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
         frame = frame_path(self.data_dir, job.id)
         try:

@@ -96,7 +96,7 @@ class History:
         """Fill the form of the job's tab with its settings and switch to that tab."""
         job = self._job(task_id, await self.g.who(request, profile, session))
         if job is None:
-            gr.Warning(say(lang_of(session), "history.select_first"))
+            gr.Warning(say(lang_of(session), "history.select_first"), title=say(lang_of(session), "notice.title"))
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
         p = job.params
         if job.model.endswith("i2v-master"):

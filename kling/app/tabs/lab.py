@@ -17,14 +17,14 @@ from kling.app.prompt_help_page import VariantWriter, variant_writer
 from kling.app.refusals import refusal_markdown
 from kling.app.scripts import script
 from kling.app.share_tab import SharePlaces
-from kling.app.tabs.common import Session, Updates, generation_queue, lang_of, private, spend_refusal
+from kling.app.tabs.common import Session, Updates, generation_queue, header_of, lang_of, private, spend_refusal
 from kling.app.tabs.generate import Generation
 from kling.app.views import LAB_I2V, LAB_T2V, refusal_text, status_markdown
 from kling.app.widgets import LabForm, LabSlot, Parts, lab_slot, start_image
 from kling.errors import SpendRefused, ValidationError
 from kling.jobs import lab
 from kling.jobs.run import RunState
-from kling.strings import Lang, say, text
+from kling.strings import Lang, language, say, text
 
 
 class Lab:
@@ -111,9 +111,12 @@ class Lab:
             updates[slot.video] = gr.Video(visible=i < int(count))
         return updates
 
-    def price(self, values: dict[Any, Any]) -> str:
+    def price(self, values: dict[Any, Any], request: gr.Request | None = None) -> str:
         durations, session = [values[slot.duration] for slot in self._slots(values)], values[self.parts.session]
-        return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang_of(session))
+        # At the page's load the session may not hold the language yet (it is restored by another
+        # load event): the browser's own Accept-Language then, as the restore itself reads it.
+        lang = lang_of(session) if (session or {}).get("lang") else language(header_of(request, "accept-language"))
+        return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang)
 
     def use(self, slot: LabSlot, values: dict[Any, Any]) -> Updates:
         """Copy one variant's settings to the main tab of its model."""

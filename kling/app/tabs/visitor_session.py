@@ -72,7 +72,7 @@ class Visitor:
         key, session = (typed or "").strip(), session or {}
         lang = lang_of(session)
         if not key:
-            gr.Warning(say(lang, "key.paste_first"))
+            gr.Warning(say(lang, "key.paste_first"), title=say(lang, "notice.title"))
         balance: float | None = None
         try:
             balance = await self.g.runner.backend.client(key).balance() if key else None
@@ -84,7 +84,7 @@ class Visitor:
                 self.parts.key.info: key_status(self.g.settings, kept, refused=True, lang=lang),
             }
         except (KlingError, httpx.HTTPError):  # WaveSpeed out of reach: the key may be fine
-            gr.Warning(say(lang, "key.unchecked"))
+            gr.Warning(say(lang, "key.unchecked"), title=say(lang, "notice.title"))
         updates = {
             self.parts.key_store: key,
             self.parts.key.box: "",
