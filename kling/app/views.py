@@ -195,10 +195,13 @@ def details_markdown(state: RunState, lang: Lang = "en") -> str:
     return "\n".join(f"- **{say(lang, k)}**: {v}" for k, v in rows)
 
 
-def problem_text(problem: Problem, lang: Lang = "en") -> str:
+def problem_text(problem: Problem, lang: Lang = "en", page: bool = False) -> str:
     """One reason for a refusal. In English it is kling.api.params' own sentence (the CLI's and the
-    API's); in another language the reasons a visitor meets most are translated, the rest keep it."""
-    field = say(lang, f"field.{problem.field}") if f"field.{problem.field}" in SAY_EN else problem.field
+    API's); in another language the reasons a visitor meets most are translated, the rest keep it.
+    `page`: the field named as the page labels it ("Start image"), not as the API does ("image")."""
+    names = [f"page_field.{problem.field}"] if page else []
+    key = next((name for name in [*names, f"field.{problem.field}"] if name in SAY_EN), None)
+    field = say(lang, key) if key else problem.field
     message = problem.message
     if lang != "en" and problem.code and f"problem.{problem.code}" in SAY_EN:
         message = say(lang, f"problem.{problem.code}", **dict(problem.values))
@@ -212,8 +215,8 @@ def field_problem(problem: Problem, lang: Lang = "en") -> str:
     return problem.message
 
 
-def refusal_text(error: ValidationError, lang: Lang = "en") -> str:
-    return say(lang, "refusal", problems=" · ".join(problem_text(p, lang) for p in error.problems))
+def refusal_text(error: ValidationError, lang: Lang = "en", page: bool = False) -> str:
+    return say(lang, "refusal", problems=" · ".join(problem_text(p, lang, page) for p in error.problems))
 
 
 def compose_brief(subject: str, environment: str, camera: str, continuity: str) -> str:
