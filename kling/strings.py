@@ -601,6 +601,10 @@ SAY_EN: dict[str, str] = {
     "lab.none": "(none)",
     "lab.not_started": "Variants from {letter} on were not started: {reason}",
     "lab.needs_image": "Image to Video needs a start image: add one above, or switch to Text to Video.",
+    "link.no_image": (
+        "### 🖼️ Add your start image\n\nThis link filled in the prompt and settings; the start image is not"
+        " part of a link. Add it under **Start image** (drop a file or click the box), then Generate."
+    ),
     "lab.stopped": "Stopped waiting. The variants keep running (and are billed); their clips land in History.",
     # the showcase
     "showcase.label": "Kling's output for this example, made {made}: free to watch",
@@ -904,6 +908,10 @@ SAY_ZH: dict[str, str] = {
     "lab.none": "（无）",
     "lab.not_started": "从变体 {letter} 起未启动：{reason}",
     "lab.needs_image": "图生视频需要起始图片：请在上方添加，或切换到文生视频。",
+    "link.no_image": (
+        "### 🖼️ 请添加起始图片\n\n此链接已填好提示词和设置；起始图片不包含在链接中。"
+        "请在**起始图片**处添加（拖入文件或点击该框），然后点击生成。"
+    ),
     "lab.stopped": "已停止等待。各变体仍在运行（并计费）；它们的视频会出现在历史记录中。",
     "showcase.label": "可灵为此示例生成的视频，生成于 {made}：免费观看",
     "showcase.status": (

@@ -13,6 +13,7 @@ import gradio as gr
 import httpx
 from gradio.utils import get_space
 
+from kling.app.link_note import image_note
 from kling.app.scripts import script
 from kling.app.tabs.common import Session, Updates, lang_of, private
 from kling.app.tabs.generate import Generation
@@ -179,6 +180,7 @@ def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
     p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private())
     p.key.clear.click(visitor.clear_key, [p.session, *durations], key_outputs, **private())
     demo.load(visitor.prefill, None, p.main_forms, **private())
+    demo.load(image_note, None, p.i2v.out.status, **private())  # a link never carries the start image
     demo.load(None, js=script("live_region"))
 
 
