@@ -338,6 +338,10 @@ for _letter in LETTERS:
 SAY_EN: dict[str, str] = {
     # the mode banner
     "banner.own_key": "🟢 **Live (WaveSpeed API), with your own key**: clips are billed to your WaveSpeed account.",
+    "banner.own_key_unchecked": (
+        "🟠 **Your key is saved but not checked**: WaveSpeed could not be reached to check it, so it is not"
+        " known to work yet. Save it again to check it now; Generate checks it too (a refused key is charged nothing)."
+    ),
     "banner.preview": (
         "🟡 **Preview: clips are simulated locally, no API key set.** They are stand-ins marked PREVIEW, "
         "not Kling output. Add your own WaveSpeed key below to generate for real."
@@ -371,6 +375,9 @@ SAY_EN: dict[str, str] = {
         "WaveSpeed accepted it; balance **{balance}**."
     ),
     "key.none": "No key saved in this browser.",
+    "key.saved_unchecked": (
+        "⚠️ Your key ending in `{last4}` is saved in this browser but **not checked**: WaveSpeed could not be reached."
+    ),
     "key.refused": "❌ **WaveSpeed refused that key (401)**, so it was not saved.",
     "key.paste_first": "Paste a WaveSpeed API key first.",
     "key.unchecked": "Could not check the key with WaveSpeed just now; it is saved, and checked on Generate.",
@@ -666,6 +673,10 @@ SAY_EN: dict[str, str] = {
 
 SAY_ZH: dict[str, str] = {
     "banner.own_key": "🟢 **正式模式（WaveSpeed API），使用你自己的密钥**：视频费用记入你的 WaveSpeed 账户。",
+    "banner.own_key_unchecked": (
+        "🟠 **你的密钥已保存，但尚未验证**：暂时无法连接 WaveSpeed 进行验证，因此还不知道它是否可用。"
+        "再次保存即可立即验证；点击“生成”时也会验证（被拒绝的密钥不会产生费用）。"
+    ),
     "banner.preview": (
         "🟡 **预览模式：视频在本地模拟生成，未设置 API 密钥。** 它们是标有 PREVIEW 的替身，"
         "不是可灵的输出。在下方添加你自己的 WaveSpeed 密钥即可真正生成。"
@@ -697,6 +708,7 @@ SAY_ZH: dict[str, str] = {
         "你以 `{last4}` 结尾的密钥已保存在本浏览器中，用于你的生成。WaveSpeed 已接受该密钥；余额 **{balance}**。"
     ),
     "key.none": "本浏览器中没有保存密钥。",
+    "key.saved_unchecked": "⚠️ 你以 `{last4}` 结尾的密钥已保存在本浏览器中，但**尚未验证**：无法连接 WaveSpeed。",
     "key.refused": "❌ **WaveSpeed 拒绝了该密钥（401）**，因此没有保存。",
     "key.paste_first": "请先粘贴 WaveSpeed API 密钥。",
     "key.unchecked": "暂时无法向 WaveSpeed 验证该密钥；密钥已保存，将在点击“生成”时验证。",

@@ -13,6 +13,7 @@ import gradio as gr
 import httpx
 from gradio.utils import get_space
 
+from kling.app.key_check import unchecked_key
 from kling.app.link_note import image_note
 from kling.app.scripts import script
 from kling.app.tabs.common import Session, Updates, lang_of, private
@@ -80,12 +81,18 @@ class Visitor:
         except AuthenticationError:
             kept = session.get("key", "")
             return {
-                self.parts.key.box: "",
+                self.parts.key.box: gr.skip(),  # the typed text stays, so a typo can be fixed
                 **self._session(session, i2v_duration, t2v_duration),
                 self.parts.key.info: key_status(self.g.settings, kept, refused=True, lang=lang),
             }
         except (KlingError, httpx.HTTPError):  # WaveSpeed out of reach: the key may be fine
             gr.Warning(say(lang, "key.unchecked"), title=say(lang, "notice.title"))
+            return {
+                self.parts.key_store: key,
+                self.parts.key.box: "",
+                **self._session({**session, "key": key}, i2v_duration, t2v_duration),
+                **unchecked_key(self.parts, key, lang),  # said in the banner and the panel until checked
+            }
         updates = {
             self.parts.key_store: key,
             self.parts.key.box: "",
