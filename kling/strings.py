@@ -656,6 +656,7 @@ SAY_EN: dict[str, str] = {
         "edit it for the next shot, then Generate."
     ),
     "stitch.title": "Stitch",
+    "stitch.refusal": "Not stitched, nothing was charged. {problems}",
     "stitch.too_few": "Pick at least two clips to stitch, in the order they should play.",
     "stitch.bad_fade": "The cross-fade is 0 to {max} seconds, not {fade}.",
     "stitch.failed_title": "Could not stitch",
@@ -966,6 +967,7 @@ SAY_ZH: dict[str, str] = {
         "为下一个镜头修改提示词，然后点击“生成”。"
     ),
     "stitch.title": "拼接",
+    "stitch.refusal": "未拼接，没有收费。{problems}",
     "stitch.too_few": "请按播放顺序选择至少两个要拼接的视频。",
     "stitch.bad_fade": "交叉淡化应为 0 到 {max} 秒，而不是 {fade}。",
     "stitch.failed_title": "无法拼接",
