@@ -23,7 +23,9 @@ from kling.api.backend import Backend
 from kling.api.models import PollPolicy
 from kling.app.handlers import Handlers
 from kling.app.identity import new_browser_token, verify_browser_token
+from kling.app.link_note import image_note
 from kling.app.studio import Studio
+from kling.app.upload_check import upload_validator
 from kling.app.views import LAB_T2V
 from kling.config import Settings
 from kling.jobs.guard import SpendGuard
@@ -273,6 +275,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
                 shown = asyncio.run(spot.state("http://x", task_id, session, request()))
                 assert victim_share.id not in str(shown) and shown[spot.box.link].value == ""
 
+    async def upload_check(session) -> dict[int, Any]:
+        return dict(enumerate(await upload_validator(g, "image")(None, session, request(), None)))
+
     helper = h.prompt_help
     calls = {
         "SpotHandlers.share": share_clip,
@@ -333,6 +338,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         ),
         "PromptHelp.use": reads_no_owner(lambda s: helper.use(helper.t2v, "a kite, improved", "a kite", None, s)),
         "PromptHelp.back": reads_no_owner(lambda s: helper.back(helper.t2v, "a kite", s)),
+        # A link's note reads only the address; an upload's check only the image it is given.
+        "image_note": reads_no_owner(lambda s: {0: image_note(request())}),
+        "upload_checked": reads_no_owner(upload_check),
     }
     events = owner_events(demo, handlers)
     assert set(events) <= set(calls), f"an event without a forged-owner test: {set(events) - set(calls)}"

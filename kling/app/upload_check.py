@@ -38,11 +38,15 @@ def upload_validator(gen: Generation, field: str) -> Callable[..., Any]:
     return check
 
 
+def upload_checked(image: str | None, session: Session | None) -> None:
+    """The upload event itself does nothing: its validator says what is wrong, beside the field."""
+
+
 def wire_upload_checks(p: Parts, gen: Generation, *, concurrency: int) -> None:
     """Image to Video's start and end images, each checked when uploaded."""
     for image, field in ((p.i2v.image, "image"), (p.i2v.end_image, "end_image")):
         image.upload(
-            lambda *_: None,
+            upload_checked,
             [image, p.session],
             None,
             validator=upload_validator(gen, field),
