@@ -338,6 +338,10 @@ for _letter in LETTERS:
 SAY_EN: dict[str, str] = {
     # the mode banner
     "banner.own_key": "🟢 **Live (WaveSpeed API), with your own key**: clips are billed to your WaveSpeed account.",
+    "banner.own_key_unchecked": (
+        "🟠 **Your key is saved but not checked**: WaveSpeed could not be reached to check it, so it is not"
+        " known to work yet. Save it again to check it now; Generate checks it too (a refused key is charged nothing)."
+    ),
     "banner.preview": (
         "🟡 **Preview: clips are simulated locally, no API key set.** They are stand-ins marked PREVIEW, "
         "not Kling output. Add your own WaveSpeed key below to generate for real."
@@ -371,6 +375,9 @@ SAY_EN: dict[str, str] = {
         "WaveSpeed accepted it; balance **{balance}**."
     ),
     "key.none": "No key saved in this browser.",
+    "key.saved_unchecked": (
+        "⚠️ Your key ending in `{last4}` is saved in this browser but **not checked**: WaveSpeed could not be reached."
+    ),
     "key.refused": "❌ **WaveSpeed refused that key (401)**, so it was not saved.",
     "key.paste_first": "Paste a WaveSpeed API key first.",
     "key.unchecked": "Could not check the key with WaveSpeed just now; it is saved, and checked on Generate.",
@@ -406,6 +413,10 @@ SAY_EN: dict[str, str] = {
     "status.running": "### ⏳ {words} · {elapsed}",
     "status.task": "Task `{task_id}` · {polls} status checks",
     "status.task_status": "Task `{task_id}` · status **{status}** · {polls} status checks",
+    "task_status.created": "created",
+    "task_status.processing": "processing",
+    "task_status.completed": "completed",
+    "task_status.failed": "failed",
     "status.preview": "_Preview: simulated locally, not Kling output._",
     "estimate": (
         "Estimated progress {bar} {percent}% (an estimate, not a measurement: "
@@ -456,6 +467,8 @@ SAY_EN: dict[str, str] = {
     "field.negative_prompt": "negative_prompt",
     "field.image": "image",
     "field.end_image": "end_image",
+    "page_field.image": "Start image",
+    "page_field.end_image": "End image",
     "field.duration": "duration",
     "field.guidance_scale": "guidance_scale",
     "field.aspect_ratio": "aspect_ratio",
@@ -557,6 +570,7 @@ SAY_EN: dict[str, str] = {
     "history.refunded": "{price} refunded",
     "history.select": "Select a row to see its clip and settings.",
     "history.select_first": "Select one of your tasks first.",
+    "notice.title": "Note",
     "model.i2v": "Image to Video",
     "model.t2v": "Text to Video",
     "job.saved": "clip saved",
@@ -594,6 +608,10 @@ SAY_EN: dict[str, str] = {
     "lab.none": "(none)",
     "lab.not_started": "Variants from {letter} on were not started: {reason}",
     "lab.needs_image": "Image to Video needs a start image: add one above, or switch to Text to Video.",
+    "link.no_image": (
+        "### 🖼️ Add your start image\n\nThis link filled in the prompt and settings; the start image is not"
+        " part of a link. Add it under **Start image** (drop a file or click the box), then Generate."
+    ),
     "lab.stopped": "Stopped waiting. The variants keep running (and are billed); their clips land in History.",
     # the showcase
     "showcase.label": "Kling's output for this example, made {made}: free to watch",
@@ -638,6 +656,7 @@ SAY_EN: dict[str, str] = {
         "edit it for the next shot, then Generate."
     ),
     "stitch.title": "Stitch",
+    "stitch.refusal": "Not stitched, nothing was charged. {problems}",
     "stitch.too_few": "Pick at least two clips to stitch, in the order they should play.",
     "stitch.bad_fade": "The cross-fade is 0 to {max} seconds, not {fade}.",
     "stitch.failed_title": "Could not stitch",
@@ -655,6 +674,10 @@ SAY_EN: dict[str, str] = {
 
 SAY_ZH: dict[str, str] = {
     "banner.own_key": "🟢 **正式模式（WaveSpeed API），使用你自己的密钥**：视频费用记入你的 WaveSpeed 账户。",
+    "banner.own_key_unchecked": (
+        "🟠 **你的密钥已保存，但尚未验证**：暂时无法连接 WaveSpeed 进行验证，因此还不知道它是否可用。"
+        "再次保存即可立即验证；点击“生成”时也会验证（被拒绝的密钥不会产生费用）。"
+    ),
     "banner.preview": (
         "🟡 **预览模式：视频在本地模拟生成，未设置 API 密钥。** 它们是标有 PREVIEW 的替身，"
         "不是可灵的输出。在下方添加你自己的 WaveSpeed 密钥即可真正生成。"
@@ -686,6 +709,7 @@ SAY_ZH: dict[str, str] = {
         "你以 `{last4}` 结尾的密钥已保存在本浏览器中，用于你的生成。WaveSpeed 已接受该密钥；余额 **{balance}**。"
     ),
     "key.none": "本浏览器中没有保存密钥。",
+    "key.saved_unchecked": "⚠️ 你以 `{last4}` 结尾的密钥已保存在本浏览器中，但**尚未验证**：无法连接 WaveSpeed。",
     "key.refused": "❌ **WaveSpeed 拒绝了该密钥（401）**，因此没有保存。",
     "key.paste_first": "请先粘贴 WaveSpeed API 密钥。",
     "key.unchecked": "暂时无法向 WaveSpeed 验证该密钥；密钥已保存，将在点击“生成”时验证。",
@@ -716,6 +740,10 @@ SAY_ZH: dict[str, str] = {
     "status.running": "### ⏳ {words} · {elapsed}",
     "status.task": "任务 `{task_id}` · 已查询状态 {polls} 次",
     "status.task_status": "任务 `{task_id}` · 状态 **{status}** · 已查询状态 {polls} 次",
+    "task_status.created": "已创建",
+    "task_status.processing": "处理中",
+    "task_status.completed": "已完成",
+    "task_status.failed": "失败",
     "status.preview": "_预览：在本地模拟生成，不是可灵输出。_",
     "estimate": "预计进度 {bar} {percent}%（这是估计，不是测量：一个 {seconds} 秒的视频通常需要约 {about}）",
     "estimate.seconds": "{n} 秒",
@@ -762,6 +790,8 @@ SAY_ZH: dict[str, str] = {
     "field.negative_prompt": "负面提示词",
     "field.image": "起始图片",
     "field.end_image": "结束图片",
+    "page_field.image": "起始图片",
+    "page_field.end_image": "结束图片",
     "field.duration": "时长",
     "field.guidance_scale": "引导强度",
     "field.aspect_ratio": "画面比例",
@@ -857,6 +887,7 @@ SAY_ZH: dict[str, str] = {
     "history.refunded": "{price} 已退款",
     "history.select": "选择一行即可查看其视频和设置。",
     "history.select_first": "请先选择你的一个任务。",
+    "notice.title": "提示",
     "model.i2v": "图生视频",
     "model.t2v": "文生视频",
     "job.saved": "视频已保存",
@@ -890,6 +921,10 @@ SAY_ZH: dict[str, str] = {
     "lab.none": "（无）",
     "lab.not_started": "从变体 {letter} 起未启动：{reason}",
     "lab.needs_image": "图生视频需要起始图片：请在上方添加，或切换到文生视频。",
+    "link.no_image": (
+        "### 🖼️ 请添加起始图片\n\n此链接已填好提示词和设置；起始图片不包含在链接中。"
+        "请在**起始图片**处添加（拖入文件或点击该框），然后点击生成。"
+    ),
     "lab.stopped": "已停止等待。各变体仍在运行（并计费）；它们的视频会出现在历史记录中。",
     "showcase.label": "可灵为此示例生成的视频，生成于 {made}：免费观看",
     "showcase.status": (
@@ -932,6 +967,7 @@ SAY_ZH: dict[str, str] = {
         "为下一个镜头修改提示词，然后点击“生成”。"
     ),
     "stitch.title": "拼接",
+    "stitch.refusal": "未拼接，没有收费。{problems}",
     "stitch.too_few": "请按播放顺序选择至少两个要拼接的视频。",
     "stitch.bad_fade": "交叉淡化应为 0 到 {max} 秒，而不是 {fade}。",
     "stitch.failed_title": "无法拼接",

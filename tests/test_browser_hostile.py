@@ -74,9 +74,9 @@ def test_a_visitors_markup_is_shown_as_text_in_history_the_lab_and_the_toast_and
 
     history.get_by_label("Resume any task id").fill(TOAST_IMAGE)
     history.get_by_role("button", name="Resume this id").click()
-    toast = page.get_by_test_id("toast-body")
-    expect(toast).to_contain_text(TOAST_IMAGE)  # the refusal quotes it as text
-    expect(toast.locator("img")).to_have_count(0)
+    refusal = history.get_by_test_id("markdown").filter(has_text="Not sent, nothing was charged")
+    expect(refusal).to_contain_text(TOAST_IMAGE)  # the refusal quotes it as text
+    expect(refusal.locator("img")).to_have_count(0)
 
     lab = open_tab(page, "Prompt Lab")
     lab.get_by_label("Text to Video").check()

@@ -90,3 +90,20 @@ def test_a_task_wavespeed_failed_says_the_price_comes_back_in_both_languages():
 )
 def test_a_failure_that_was_not_wavespeeds_failed_promises_no_refund(error):
     assert "refund" not in status_markdown(failed_state(error), now=10.0, lang="en")
+
+
+@pytest.mark.parametrize(
+    ("status", "zh"), [("created", "已创建"), ("processing", "处理中"), ("completed", "已完成"), ("failed", "失败")]
+)
+def test_wavespeeds_task_status_is_named_in_the_pages_language(status, zh):
+    task = Task(id="abc123", model=I2V, status=status)
+    state = RunState(model=I2V, preview=False, price_cents=130, started=0.0, stage="done", task=task, polls=3)
+    assert f"状态 **{zh}**" in status_markdown(state, now=10.0, lang="zh")
+    assert f"status **{status}**" in status_markdown(state, now=10.0, lang="en")  # WaveSpeed's own word
+
+
+def test_a_status_wavespeed_does_not_document_is_shown_as_it_came():
+    task = Task(id="abc123", model=I2V, status="pending")
+    state = RunState(model=I2V, preview=False, price_cents=130, started=0.0, stage="polled", task=task, polls=1)
+    assert "状态 **pending**" in status_markdown(state, now=10.0, lang="zh")
+    assert "处理中：可恢复" in history_rows([job("t1", status="processing")], set(), "zh")[0]  # History's too

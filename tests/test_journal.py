@@ -186,11 +186,13 @@ def test_each_browser_sees_only_its_own_rows(tmp_path):
     assert filled[history.parts.t2v.text.prompt] == "my kite" and history.parts.i2v.text.prompt not in filled
 
     async def resume_theirs():
-        async for _ in history.resume("theirs", mine):
-            pass
+        return [update async for update in history.resume("theirs", mine)]
 
-    with pytest.raises(gr.Error, match="another browser"):
-        asyncio.run(resume_theirs())
+    (refused,) = asyncio.run(resume_theirs())  # said in the task's panel, not raised as a red toast
+    assert (
+        refused[history.parts.history.job]
+        == "### ⛔ Not sent, nothing was charged. That task belongs to another browser."
+    )
     assert list(sim.log) == []
 
 

@@ -144,11 +144,12 @@ def test_invalid_variants_send_nothing(tmp_path):
     values = lab_values(lab_handlers, "Text to Video", None, 2, variants)
 
     async def go():
-        async for _ in lab_handlers.run(values):
-            pass
+        return [update async for update in lab_handlers.run(values)]
 
-    with pytest.raises(gr.Error, match="Variant B prompt"):
-        asyncio.run(go())
+    (refused,) = asyncio.run(go())  # said in the summary as the generate tabs say theirs: no red "Error"
+    summary = refused[lab_handlers.parts.lab.summary]
+    assert summary.startswith("### ⛔ Not sent, nothing was charged.") and "Variant B prompt" in summary
+    assert set(refused) == {lab_handlers.parts.lab.summary}  # no slot is touched (no badge in each)
     assert list(sim.log) == []
 
 

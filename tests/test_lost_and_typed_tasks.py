@@ -229,7 +229,7 @@ def resume_typed_event(url: str) -> tuple[int, int]:
     return event, button
 
 
-def click_resume_typed(url: str, task_id: str) -> dict:
+def click_resume_typed(url: str, task_id: str) -> list[dict]:
     """What a browser sends when "Resume this id" is clicked (the raw queue protocol: the event is
     not a public API), and the message that ends it. No session: the caller is a fresh visitor."""
     event, button = resume_typed_event(url)
@@ -240,18 +240,26 @@ def click_resume_typed(url: str, task_id: str) -> dict:
         timeout=10,
     )
     assert joined.status_code == 200, joined.text
+    said: list[dict] = []
     with httpx.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}, timeout=60) as stream:
         for line in stream.iter_lines():
             if line.startswith("data:"):
                 message = json.loads(line[5:])
+                if message.get("msg") in {"process_generating", "process_completed"}:
+                    said.append(message)
                 if message.get("msg") == "process_completed":
-                    return message
+                    return said
     raise AssertionError("the event never completed")
 
 
-def error_of(message: dict) -> str:
-    assert message["success"] is False, message
-    return str(message["output"].get("error"))
+def error_of(said: list[dict]) -> str:
+    """What the page was told: a failed task's error, or a refusal shown in the task's panel
+    (a refusal is an answer, not an error: no red toast)."""
+    if said[-1]["success"] is False:
+        return str(said[-1]["output"].get("error"))
+    words = json.dumps([message["output"].get("data") for message in said], ensure_ascii=False)
+    assert "Not sent, nothing was charged" in words, words
+    return words
 
 
 def journal_rows(data_dir) -> list[tuple]:

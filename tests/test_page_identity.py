@@ -23,7 +23,9 @@ from kling.api.backend import Backend
 from kling.api.models import PollPolicy
 from kling.app.handlers import Handlers
 from kling.app.identity import new_browser_token, verify_browser_token
+from kling.app.link_note import image_note
 from kling.app.studio import Studio
+from kling.app.upload_check import upload_validator
 from kling.app.views import LAB_T2V
 from kling.config import Settings
 from kling.jobs.guard import SpendGuard
@@ -165,8 +167,8 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
 
     def resume(session) -> None:
         for task_id in victim_ids:
-            with pytest.raises(gr.Error, match="another browser"):
-                asyncio.run(drain(h.history.resume(task_id, session, request())))
+            (refused,) = asyncio.run(drain(h.history.resume(task_id, session, request())))
+            assert "another browser" in refused[p.history.job] and refused[p.history.video] == gr.skip()
 
     def generate(session) -> None:
         before = {job.id for job in h.history.journal.all()}
@@ -213,8 +215,8 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
             assert answer == {p.tabs: gr.skip()}, task_id  # no frame, no prompt of theirs
 
     def stitch(session) -> None:
-        with pytest.raises(gr.Error, match="Not one of this browser's finished clips"):
-            asyncio.run(h.films.stitch(["victim-web", "victim-web"], 0.0, session, request()))
+        refused = asyncio.run(h.films.stitch(["victim-web", "victim-web"], 0.0, session, request()))
+        assert "Not one of this browser's finished clips" in refused[p.history.stitch.about]
 
     def show_film(session) -> None:
         shown = asyncio.run(h.films.show("film-victim.mp4", session, request()))
@@ -272,6 +274,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
             for task_id in victim_ids:
                 shown = asyncio.run(spot.state("http://x", task_id, session, request()))
                 assert victim_share.id not in str(shown) and shown[spot.box.link].value == ""
+
+    async def upload_check(session) -> dict[int, Any]:
+        return dict(enumerate(await upload_validator(g, "image")(None, session, request(), None)))
 
     helper = h.prompt_help
     calls = {
@@ -333,6 +338,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         ),
         "PromptHelp.use": reads_no_owner(lambda s: helper.use(helper.t2v, "a kite, improved", "a kite", None, s)),
         "PromptHelp.back": reads_no_owner(lambda s: helper.back(helper.t2v, "a kite", s)),
+        # A link's note reads only the address; an upload's check only the image it is given.
+        "image_note": reads_no_owner(lambda s: {0: image_note(request())}),
+        "upload_checked": reads_no_owner(upload_check),
     }
     events = owner_events(demo, handlers)
     assert set(events) <= set(calls), f"an event without a forged-owner test: {set(events) - set(calls)}"
@@ -432,8 +440,8 @@ def test_require_login_refuses_anonymous_use_of_the_servers_key_before_any_reque
     values[p.session] = anonymous
     for slot in p.lab.slots:
         values.update(zip(slot.settings, ("a lantern", "", 0.5, 5)))
-    with pytest.raises(gr.Error, match="signed in with Hugging Face"):
-        asyncio.run(drain(handlers.lab.run(values, request())))
+    (refused,) = asyncio.run(drain(handlers.lab.run(values, request())))
+    assert refused == {p.lab.summary: f"### ⛔ Not sent, nothing was charged. {SIGN_IN_REFUSAL}"}
     assert list(simulator.log) == []  # nothing was sent
     signed_in = t2v(handlers, anonymous, profile=alice())
     own_key = t2v(handlers, {"token": "", "key": KEY})  # the visitor's own key (the simulator's only key)

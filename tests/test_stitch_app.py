@@ -75,7 +75,13 @@ class PageVisitor:
 
     def stitch(self, clips: list[str], crossfade: float = 0.0, started: threading.Event | None = None) -> list:
         self.call("list")  # History lists this browser's clips in the picker, as opening the tab does
-        return self.call("stitch", clips, crossfade, started=started)
+        data = self.call("stitch", clips, crossfade, started=started)
+        # A refusal is said in the stitch panel (no red toast): raised here with its reason.
+        about = data[1] if isinstance(data[1], str) else ""
+        for said in ("### ⛔ Not stitched, nothing was charged. ", "### ⛔ 未拼接，没有收费。"):
+            if about.startswith(said):
+                raise QueueError(about.removeprefix(said))
+        return data
 
 
 def films(app) -> list[Path]:

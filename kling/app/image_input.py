@@ -52,7 +52,7 @@ class ImageInput(gr.Image):
         elif payload.path:
             path = payload.path
         else:
-            raise gr.Error("No image file was received.")
+            raise gr.Error("No image file was received.", title="Image refused")
         try:
             check_declared_size(path, field=english(self.label) or "image")
         except ValidationError as exc:

@@ -115,7 +115,7 @@ class ShareHandlers:
         owner, lang = (await self.g.who(request, profile, session)).owner, lang_of(session)
         subject = self._subject(kind, source)
         if not subject:
-            gr.Warning(say(lang, "share.none"))
+            gr.Warning(say(lang, "share.none"), title=say(lang, "share.title"))
             return {box.share: gr.skip()}
         act = self.sharing.share_clip if kind == CLIP else self.sharing.share_film
         try:
@@ -138,9 +138,9 @@ class ShareHandlers:
         owner, lang = (await self.g.who(request, profile, session)).owner, lang_of(session)
         share = self.sharing.share_of(kind, self._subject(kind, source))
         if share is None:
-            gr.Warning(say(lang, "share.not_shared"))
+            gr.Warning(say(lang, "share.not_shared"), title=say(lang, "share.title"))
         elif share.owner != owner or not self.sharing.unshare(share.id, owner=owner):
-            gr.Warning(say(lang, "share.not_yours"))
+            gr.Warning(say(lang, "share.not_yours"), title=say(lang, "share.title"))
             return {box.share: gr.skip()}
         else:
             gr.Info(say(lang, "share.stopped"), title=say(lang, "share.title"))

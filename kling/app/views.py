@@ -17,6 +17,7 @@ from kling.api.params import (
     format_price,
     price_cents,
 )
+from kling.app.status_words import task_status_word
 from kling.config import Settings
 from kling.errors import Problem, TaskFailedError, ValidationError
 from kling.jobs.run import RunState
@@ -138,7 +139,13 @@ def status_markdown(state: RunState, now: float | None = None, lang: Lang = "en"
     lines = [line for line in lines if line]
     if state.task_id and state.task and state.task.status:
         lines.append(
-            say(lang, "status.task_status", task_id=state.task_id, status=state.task.status, polls=state.polls)
+            say(
+                lang,
+                "status.task_status",
+                task_id=state.task_id,
+                status=task_status_word(state.task.status, lang),
+                polls=state.polls,
+            )
         )
     elif state.task_id:
         lines.append(say(lang, "status.task", task_id=state.task_id, polls=state.polls))
@@ -188,10 +195,13 @@ def details_markdown(state: RunState, lang: Lang = "en") -> str:
     return "\n".join(f"- **{say(lang, k)}**: {v}" for k, v in rows)
 
 
-def problem_text(problem: Problem, lang: Lang = "en") -> str:
+def problem_text(problem: Problem, lang: Lang = "en", page: bool = False) -> str:
     """One reason for a refusal. In English it is kling.api.params' own sentence (the CLI's and the
-    API's); in another language the reasons a visitor meets most are translated, the rest keep it."""
-    field = say(lang, f"field.{problem.field}") if f"field.{problem.field}" in SAY_EN else problem.field
+    API's); in another language the reasons a visitor meets most are translated, the rest keep it.
+    `page`: the field named as the page labels it ("Start image"), not as the API does ("image")."""
+    names = [f"page_field.{problem.field}"] if page else []
+    key = next((name for name in [*names, f"field.{problem.field}"] if name in SAY_EN), None)
+    field = say(lang, key) if key else problem.field
     message = problem.message
     if lang != "en" and problem.code and f"problem.{problem.code}" in SAY_EN:
         message = say(lang, f"problem.{problem.code}", **dict(problem.values))
@@ -205,8 +215,8 @@ def field_problem(problem: Problem, lang: Lang = "en") -> str:
     return problem.message
 
 
-def refusal_text(error: ValidationError, lang: Lang = "en") -> str:
-    return say(lang, "refusal", problems=" · ".join(problem_text(p, lang) for p in error.problems))
+def refusal_text(error: ValidationError, lang: Lang = "en", page: bool = False) -> str:
+    return say(lang, "refusal", problems=" · ".join(problem_text(p, lang, page) for p in error.problems))
 
 
 def compose_brief(subject: str, environment: str, camera: str, continuity: str) -> str:
@@ -265,8 +275,10 @@ def job_status(job: Job, running: bool = False, lang: Lang = "en") -> str:
     if job.status == "completed":
         return say(lang, "job.not_downloaded")
     if job.unfinished:  # created, processing, or a status WaveSpeed does not document ("pending")
-        return say(lang, "job.interrupted_preview") if job.preview else say(lang, "job.resume", status=job.status)
-    failed = say(lang, "job.failed_code", status=job.status, code=job.error_code) if job.error_code else job.status
+        status = task_status_word(job.status, lang)
+        return say(lang, "job.interrupted_preview") if job.preview else say(lang, "job.resume", status=status)
+    status = task_status_word(job.status, lang)
+    failed = say(lang, "job.failed_code", status=status, code=job.error_code) if job.error_code else status
     return say(lang, "job.refunded", status=failed) if refunded(job) else failed
 
 

@@ -188,9 +188,9 @@ def ratio_card(aspect_ratio: str, width: int = 320) -> Image.Image:
     return Image.new("RGB", (width, round(width * h / w)), (58, 64, 92))
 
 
-def continue_from_last_frame(visible: bool = False) -> gr.Button:
+def continue_from_last_frame(visible: bool = False, interactive: bool = True) -> gr.Button:
     """Under a result, hidden until its clip is there (the page shows it when the clip changes)."""
-    return gr.Button(text("result.continue"), size="sm", visible=visible)
+    return gr.Button(text("result.continue"), size="sm", visible=visible, interactive=interactive)
 
 
 # -- the groups the handlers answer to ---------------------------------------------------------
@@ -323,7 +323,7 @@ def stitch_panel() -> StitchPanel:
     )
     with gr.Row():
         crossfade = gr.Slider(0.0, CROSSFADE_MAX_S, value=0.0, step=0.1, label=text("stitch.crossfade"), scale=2)
-        go = gr.Button(text("stitch.go"), variant="primary", scale=1)
+        go = gr.Button(text("stitch.go"), variant="primary", scale=1, interactive=False)  # until two are picked
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             film = gr.Video(

@@ -36,3 +36,8 @@ def lang_of(session: Session | None) -> Lang:
 def spend_refusal(exc: SpendRefused, lang: Lang) -> str:
     """A limit's refusal in the visitor's language (kling.jobs.guard writes it in English)."""
     return spend_text(lang, exc.reason, **dict(exc.values)) if exc.reason else str(exc)
+
+
+def header_of(request: Any, name: str) -> str | None:
+    """A request's header, or None for a call without a request (a test, a script)."""
+    return request.headers.get(name) if request is not None else None

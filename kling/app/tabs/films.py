@@ -20,7 +20,7 @@ from kling.media.video import stitch_to_films
 from kling.store.films import Film, films_for, frame_path, oldest_films_past, owned_film, pixel_digest, record_film
 from kling.store.journal import Job, Journal
 from kling.store.stamps import stamp_film
-from kling.strings import Lang, say, toast_text
+from kling.strings import Lang, literal, say
 
 
 class Films:
@@ -58,7 +58,7 @@ class Films:
         who = await self.g.who(request, profile, session)
         job = self._clip(task_id, who.owner)
         if job is None:
-            gr.Warning(say(lang, "continue.none"))
+            gr.Warning(say(lang, "continue.none"), title=say(lang, "notice.title"))
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
         frame = frame_path(self.data_dir, job.id)
         try:
@@ -91,26 +91,13 @@ class Films:
     ) -> Updates:
         """One film from the picked clips, in the order picked; saved under films/ for this visitor."""
         owner, lang = (await self.g.who(request, profile, session)).owner, lang_of(session)
-        title = say(lang, "stitch.title")
         picked = [str(task_id) for task_id in (task_ids or [])]
-        if len(picked) < 2:
-            raise gr.Error(say(lang, "stitch.too_few"), title=title)
-        too_long = self._too_long(picked, owner, lang)
-        if too_long:
-            raise gr.Error(too_long, title=title)
         jobs = [self._clip(task_id, owner) for task_id in picked]
-        missing = [task_id for task_id, job in zip(picked, jobs) if job is None]
-        if missing:
-            raise gr.Error(
-                say(lang, "stitch.not_yours", ids=toast_text(", ".join(missing)[:120])),
-                title=title,
-            )
+        refused = self._stitch_refusal(picked, jobs, float(crossfade or 0), owner, lang)
+        if refused:  # said in the panel, as the generate tabs say theirs: no red toast
+            return {self.parts.history.stitch.about: f"### ⛔ {say(lang, 'stitch.refusal', problems=refused)}"}
         clips = [Path(job.local_path) for job in jobs if job is not None]
         fade = float(crossfade or 0)
-        if not 0 <= fade <= CROSSFADE_MAX_S:
-            raise gr.Error(say(lang, "stitch.bad_fade", max=f"{CROSSFADE_MAX_S:g}", fade=f"{fade:g}"), title=title)
-        if owner in self.stitching:
-            raise gr.Error(say(lang, "stitch.busy"), title=title)
         self.stitching.add(owner)
         try:
             result = await asyncio.to_thread(stitch_to_films, clips, self.data_dir, fade)
@@ -123,6 +110,24 @@ class Films:
         )
         await asyncio.to_thread(stamp_film, film.path(self.data_dir), [job for job in jobs if job], made=film.created)
         return self._showing(film, owner, self._keep_within_caps(film, owner, lang))
+
+    def _stitch_refusal(
+        self, picked: list[str], jobs: list[Job | None], fade: float, owner: str, lang: Lang
+    ) -> str | None:
+        """Why these clips may not be stitched now, or None."""
+        if len(picked) < 2:
+            return say(lang, "stitch.too_few")
+        too_long = self._too_long(picked, owner, lang)
+        if too_long:
+            return too_long
+        missing = [task_id for task_id, job in zip(picked, jobs) if job is None]
+        if missing:
+            return say(lang, "stitch.not_yours", ids=literal(", ".join(missing)[:120]))
+        if not 0 <= fade <= CROSSFADE_MAX_S:
+            return say(lang, "stitch.bad_fade", max=f"{CROSSFADE_MAX_S:g}", fade=f"{fade:g}")
+        if owner in self.stitching:
+            return say(lang, "stitch.busy")
+        return None
 
     def _too_long(self, picked: list[str], owner: str, lang: Lang) -> str | None:
         """The one-sentence refusal of a film past its caps, from the journal alone (nothing decoded).

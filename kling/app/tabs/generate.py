@@ -363,7 +363,7 @@ class Generation:
         try:
             await asyncio.to_thread(request.validate, prepare)
         except ValidationError as exc:
-            return f"### ⛔ {refusal_text(exc, lang)}", None, ""
+            return f"### ⛔ {refusal_text(exc, lang, page=True)}", None, ""
         except BusyRefused as exc:
             return f"### ⛔ {spend_refusal(exc, lang)}", None, ""
         return gr.skip(), gr.skip(), gr.skip()

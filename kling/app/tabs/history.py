@@ -11,6 +11,7 @@ import gradio as gr
 
 from kling.api.models import is_task_id
 from kling.app.identity import Identity
+from kling.app.refusals import refusal_markdown
 from kling.app.share_tab import SharePlaces
 from kling.app.tabs.common import Session, Updates, generation_queue, lang_of, private, spend_refusal
 from kling.app.tabs.generate import Generation
@@ -29,7 +30,7 @@ from kling.errors import SpendRefused
 from kling.store.films import films_for
 from kling.store.journal import Job, Journal
 from kling.store.share_links import CLIP, FILM
-from kling.strings import say, text, toast_text
+from kling.strings import Lang, literal, say, text
 
 
 class History:
@@ -72,11 +73,18 @@ class History:
         view = self.parts.history
         row = evt.row_value or []
         job = self._job(str(row[-1]) if row else "", await self.g.who(request, profile, session))
+        # The buttons that act on the selected row are enabled only while there is one.
+        enabled = {button: gr.Button(interactive=job is not None) for button in selection_buttons(view)}
         if job is None:
-            return {view.selected_id: "", view.video: None, view.job: say(lang_of(session), "history.select")}
+            return {
+                view.selected_id: "",
+                view.video: None,
+                view.job: say(lang_of(session), "history.select"),
+                **enabled,
+            }
         name = clip_filename(job.params.get("prompt", ""), job.id)
         clip = self.g.clips.servable(Path(job.local_path), name) if job.clip_saved else None
-        return {view.selected_id: job.id, view.video: clip, view.job: job_markdown(job, lang_of(session))}
+        return {view.selected_id: job.id, view.video: clip, view.job: job_markdown(job, lang_of(session)), **enabled}
 
     async def use_settings(
         self,
@@ -88,7 +96,7 @@ class History:
         """Fill the form of the job's tab with its settings and switch to that tab."""
         job = self._job(task_id, await self.g.who(request, profile, session))
         if job is None:
-            gr.Warning(say(lang_of(session), "history.select_first"))
+            gr.Warning(say(lang_of(session), "history.select_first"), title=say(lang_of(session), "notice.title"))
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
         p = job.params
         if job.model.endswith("i2v-master"):
@@ -123,6 +131,21 @@ class History:
             return self.g.clips.servable(copy)
         return recorded if "://" in recorded else None  # an http(s) URL sent as is; a copy since removed
 
+    def _resume_refusal(self, task_id: str, who: Identity, lang: Lang) -> str | None:
+        """Why this id may not be resumed by this visitor, or None."""
+        if not task_id:
+            return say(lang, "history.select_first")
+        job = self.journal.get(task_id) if is_task_id(task_id) else None
+        if not is_task_id(task_id) or (job is not None and job.lost_submit):  # a lost submit: our name, not WaveSpeed's
+            return say(lang, "resume.not_an_id", text=literal(repr(task_id[:60])))
+        if job is not None and job.owner != who.owner:
+            return say(lang, "resume.not_yours")
+        if job is not None and job.preview and job.unfinished:
+            return say(lang, "resume.preview_gone")
+        if job is None and any(claim.owner != who.owner for claim in self.journal.claims(task_id)):
+            return say(lang, "resume.claimed")
+        return None
+
     async def resume(
         self,
         task_id: str,
@@ -131,27 +154,19 @@ class History:
         profile: gr.OAuthProfile | None = None,
     ) -> AsyncIterator[Updates]:
         task_id, lang = (task_id or "").strip(), lang_of(session)
-        if not is_task_id(task_id):
-            refusal = say(lang, "resume.not_an_id", text=toast_text(repr(task_id[:60])))
-            raise gr.Error(refusal, title=say(lang, "resume.not_an_id_title"))
-        who = await self.g.who(request, profile, session)
-        job = self.journal.get(task_id)
-        if job is not None and job.lost_submit:  # our name for a lost submit, not a task at WaveSpeed
-            refusal = say(lang, "resume.not_an_id", text=repr(task_id[:60]))
-            raise gr.Error(refusal, title=say(lang, "resume.not_an_id_title"))
-        if job is not None and job.owner != who.owner:
-            raise gr.Error(say(lang, "resume.not_yours"), title=say(lang, "resume.not_yours_title"))
-        if job is not None and job.preview and job.unfinished:
-            raise gr.Error(say(lang, "resume.preview_gone"))
-        if job is None and any(claim.owner != who.owner for claim in self.journal.claims(task_id)):
-            raise gr.Error(say(lang, "resume.claimed"), title=say(lang, "resume.not_yours_title"))
-        try:
-            run = self.g.runner.resume_typed(
-                task_id, owner=who.owner, user_key=self.g.key(session, request), ip=who.address
-            )
-        except SpendRefused as exc:
-            raise gr.Error(spend_refusal(exc, lang), title=say(lang, "refusal.limit_title")) from None
-        view = self.parts.history
+        who, view = await self.g.who(request, profile, session), self.parts.history
+        refused = self._resume_refusal(task_id, who, lang)
+        run = None
+        if refused is None:
+            try:
+                run = self.g.runner.resume_typed(
+                    task_id, owner=who.owner, user_key=self.g.key(session, request), ip=who.address
+                )
+            except SpendRefused as exc:
+                refused = spend_refusal(exc, lang)
+        if run is None:  # said in the task's panel, as the generate tabs say theirs: no toast
+            yield {view.job: refusal_markdown(refused or "", lang), view.video: gr.skip()}
+            return
         async for state in run.watch(tick=1.0):
             yield {view.job: status_markdown(state, lang=lang), view.video: self.g.servable(state)}
         if state.error is not None:
@@ -169,15 +184,16 @@ def build_history_tab(shares: SharePlaces) -> tuple[HistoryView, gr.Tab]:
             with gr.Column(scale=1, min_width=320):
                 job = gr.Markdown(text("history.select"))
                 with gr.Row():
-                    use_settings = gr.Button(text("history.use_settings"), size="sm")
-                    resume_selected = gr.Button(text("history.resume"), size="sm")
+                    # Both need a selected row: enabled once there is one (wire_selection).
+                    use_settings = gr.Button(text("history.use_settings"), size="sm", interactive=False)
+                    resume_selected = gr.Button(text("history.resume"), size="sm", interactive=False)
                     refresh = gr.Button(text("history.refresh"), size="sm")
-                continue_selected = continue_from_last_frame(visible=True)
+                continue_selected = continue_from_last_frame(visible=True, interactive=False)
                 history_share = shares.under(CLIP, None, video, "history")
                 resume_id = gr.Textbox(
                     label=text("history.resume_id"), placeholder=text("history.resume_id_placeholder")
                 )
-                resume_typed = gr.Button(text("history.resume_typed"), size="sm")
+                resume_typed = gr.Button(text("history.resume_typed"), size="sm", interactive=False)
         selected_id = history_share.source = gr.State("")
         timer = gr.Timer(3.0, active=False)
         stitch = stitch_panel()
@@ -194,7 +210,9 @@ def wire_history(p: Parts, history: History, tab: gr.Tab, *, concurrency: int) -
     view.timer.tick(history.list, p.session, listing, show_progress="hidden", **private())
     tab.select(history.list, p.session, listing, **private())
     view.refresh.click(history.list, p.session, listing, **private())
-    view.table.select(history.select, p.session, [view.selected_id, view.video, view.job], **private())
+    selected = [view.selected_id, view.video, view.job, *selection_buttons(view)]
+    view.table.select(history.select, p.session, selected, **private())
+    wire_selection(p)
     view.use_settings.click(history.use_settings, [view.selected_id, p.session], p.main_forms, **private())
     for button, source in ((view.resume_selected, view.selected_id), (view.resume_typed, view.resume_id)):
         button.click(
@@ -204,3 +222,20 @@ def wire_history(p: Parts, history: History, tab: gr.Tab, *, concurrency: int) -
             api_visibility="private",
             **generation_queue(concurrency),
         ).then(history.list, p.session, listing, **private())
+
+
+def selection_buttons(view: HistoryView) -> list[gr.Button]:
+    """The buttons that act on the selected row (History.select enables them)."""
+    return [view.use_settings, view.resume_selected, view.continue_selected]
+
+
+def wire_selection(p: Parts) -> None:
+    """Buttons that need something to act on are enabled only while there is something: a typed
+    id (Resume this id), two clips picked (Stitch); a selected row's are History.select's."""
+    view = p.history
+    view.resume_id.change(
+        lambda typed: gr.Button(interactive=bool((typed or "").strip())), view.resume_id, view.resume_typed, **private()
+    )
+    view.stitch.clips.change(
+        lambda picked: gr.Button(interactive=len(picked or []) >= 2), view.stitch.clips, view.stitch.go, **private()
+    )

@@ -9,6 +9,7 @@ from kling.app.prompt_help_page import HelpPanel, help_panel
 from kling.app.share_tab import SharePlaces
 from kling.app.tabs.forms import RunWiring, wire_form
 from kling.app.tabs.generate import Generation
+from kling.app.upload_check import wire_upload_checks
 from kling.app.widgets import (
     I2VForm,
     Parts,
@@ -78,3 +79,4 @@ def prompt_ideas(inputs: PromptInputs) -> None:
 def wire_i2v(p: Parts, gen: Generation, *, concurrency: int) -> None:
     wiring = RunWiring("image_to_video", gen.image_to_video, gen.refusal_i2v, gen.check_i2v, (p.i2v.continues,))
     wire_form(p, gen, p.i2v, wiring, concurrency=concurrency)
+    wire_upload_checks(p, gen, concurrency=concurrency)

@@ -14,16 +14,17 @@ from gradio.blocks import Block
 
 from kling.api.params import ASPECT_RATIOS
 from kling.app.prompt_help_page import VariantWriter, variant_writer
+from kling.app.refusals import refusal_markdown
 from kling.app.scripts import script
 from kling.app.share_tab import SharePlaces
-from kling.app.tabs.common import Session, Updates, generation_queue, lang_of, private, spend_refusal
+from kling.app.tabs.common import Session, Updates, generation_queue, header_of, lang_of, private, spend_refusal
 from kling.app.tabs.generate import Generation
 from kling.app.views import LAB_I2V, LAB_T2V, refusal_text, status_markdown
 from kling.app.widgets import LabForm, LabSlot, Parts, lab_slot, start_image
 from kling.errors import SpendRefused, ValidationError
 from kling.jobs import lab
 from kling.jobs.run import RunState
-from kling.strings import Lang, say, text, toast_text
+from kling.strings import Lang, language, say, text
 
 
 class Lab:
@@ -58,16 +59,20 @@ class Lab:
             self.g.key(session, request),
             lang_of(session),
         )
-        if not self.g.may_spend(who, user_key):
-            raise gr.Error(say(lang, "sign_in.refusal"), title=say(lang, "refusal.sign_in_title"))
+        # Refused before anything is sent: said in the summary, as the generate tabs say theirs.
         variants, image = self._variants(values), values[form.image]
         i2v = values[form.mode] == LAB_I2V
+        if not self.g.may_spend(who, user_key):
+            yield {form.summary: refusal_markdown(say(lang, "sign_in.refusal"), lang)}
+            return
         if i2v and not image:
-            raise gr.Error(say(lang, "lab.needs_image"))
+            yield {form.summary: refusal_markdown(say(lang, "lab.needs_image"), lang)}
+            return
         try:
             requests = lab.validated(variants, image=image if i2v else None, aspect_ratio=values[form.aspect_ratio])
         except ValidationError as exc:
-            raise gr.Error(toast_text(refusal_text(exc, lang)), title=say(lang, "refusal.lab_title")) from None
+            yield {form.summary: refusal_markdown(refusal_text(exc, lang), lang)}
+            return
         labels, runs, refused = lab.differences(variants, i2v=i2v, lang=lang), [], ""
         for checked in requests:
             try:
@@ -106,9 +111,12 @@ class Lab:
             updates[slot.video] = gr.Video(visible=i < int(count))
         return updates
 
-    def price(self, values: dict[Any, Any]) -> str:
+    def price(self, values: dict[Any, Any], request: gr.Request | None = None) -> str:
         durations, session = [values[slot.duration] for slot in self._slots(values)], values[self.parts.session]
-        return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang_of(session))
+        # At the page's load the session may not hold the language yet (it is restored by another
+        # load event): the browser's own Accept-Language then, as the restore itself reads it.
+        lang = lang_of(session) if (session or {}).get("lang") else language(header_of(request, "accept-language"))
+        return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang)
 
     def use(self, slot: LabSlot, values: dict[Any, Any]) -> Updates:
         """Copy one variant's settings to the main tab of its model."""

@@ -13,6 +13,8 @@ import gradio as gr
 import httpx
 from gradio.utils import get_space
 
+from kling.app.key_check import unchecked_key
+from kling.app.link_note import image_note
 from kling.app.scripts import script
 from kling.app.tabs.common import Session, Updates, lang_of, private
 from kling.app.tabs.generate import Generation
@@ -72,19 +74,25 @@ class Visitor:
         key, session = (typed or "").strip(), session or {}
         lang = lang_of(session)
         if not key:
-            gr.Warning(say(lang, "key.paste_first"))
+            gr.Warning(say(lang, "key.paste_first"), title=say(lang, "notice.title"))
         balance: float | None = None
         try:
             balance = await self.g.runner.backend.client(key).balance() if key else None
         except AuthenticationError:
             kept = session.get("key", "")
             return {
-                self.parts.key.box: "",
+                self.parts.key.box: gr.skip(),  # the typed text stays, so a typo can be fixed
                 **self._session(session, i2v_duration, t2v_duration),
                 self.parts.key.info: key_status(self.g.settings, kept, refused=True, lang=lang),
             }
         except (KlingError, httpx.HTTPError):  # WaveSpeed out of reach: the key may be fine
-            gr.Warning(say(lang, "key.unchecked"))
+            gr.Warning(say(lang, "key.unchecked"), title=say(lang, "notice.title"))
+            return {
+                self.parts.key_store: key,
+                self.parts.key.box: "",
+                **self._session({**session, "key": key}, i2v_duration, t2v_duration),
+                **unchecked_key(self.parts, key, lang),  # said in the banner and the panel until checked
+            }
         updates = {
             self.parts.key_store: key,
             self.parts.key.box: "",
@@ -179,6 +187,7 @@ def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
     p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private())
     p.key.clear.click(visitor.clear_key, [p.session, *durations], key_outputs, **private())
     demo.load(visitor.prefill, None, p.main_forms, **private())
+    demo.load(image_note, None, p.i2v.out.status, **private())  # a link never carries the start image
     demo.load(None, js=script("live_region"))
 
 
