@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 
 from kling.api.backend import Backend
 from kling.app.fairness import HourlyQuota, ImageReader, InFlight
-from kling.app.identity import Identity
+from kling.app.identity import Identity, new_browser_token
 from kling.app.studio import Studio
+from kling.app.views import LAB_I2V
 from kling.config import Settings
 from kling.errors import BusyRefused
 from kling.jobs.guard import SpendGuard
@@ -275,3 +277,43 @@ def test_one_click_of_the_page_decodes_its_image_once(tmp_path):
     simulator.close()
     assert all(check.get("is_valid", True) for check in checks) and "Done" in outputs[-1].status
     assert probe.count["other"] == 1
+
+
+def test_a_lab_batch_is_one_of_the_visitors_runs_and_reads_its_image_within_their_decodes(tmp_path):
+    """The Prompt Lab starts up to four runs a click: the batch holds one of its visitor's places
+    until its last run ends (a flood cannot go round the bound through the Lab), and its shared
+    start image is read once, through the visitor's share of the decodes."""
+    image = tmp_path / "photo.png"
+    image.write_bytes(image_bytes(640, 480))
+    probe = DecodeProbe()
+    config = Settings(data_dir=tmp_path / "data", in_flight_per_visitor=1, in_flight_per_address=10)
+    simulator = Simulator(sim_config(queue_s=0.05, process_s=0.1), clip_dir=SIM_CLIPS)
+    backend = Backend(config, simulator=simulator)
+    journal = Journal(config.journal_path)
+    studio = Studio(config, backend, journal, Runner(backend, journal), ClipShelf(tmp_path / "clips"), decode=probe)
+    handlers = studio.build_with_handlers()[1]
+    lab, g = handlers.lab, handlers.generation
+    session = {"token": new_browser_token(g.secret), "key": ""}
+    form = lab.parts.lab
+    values = {form.mode: LAB_I2V, form.image: str(image), form.aspect_ratio: "16:9", form.count: 2}
+    values[lab.parts.session] = session
+    for slot, prompt in zip(form.slots, ("push in", "pull out")):
+        values.update(zip(slot.settings, (prompt, "", 0.5, 5)))
+
+    async def batch_then_a_click() -> tuple[list[Any], str, list[Any]]:
+        updates = lab.run(values)
+        first = await anext(updates)  # the batch has started: its place is taken
+        with pytest.raises(gr.Error) as refused:
+            async for _ in g.text_to_video("a kite", "", "16:9", 5, session):
+                pass
+        rest = [update async for update in updates]
+        await asyncio.sleep(0.2)  # the place is given back when the runs' tasks are done
+        after = [output async for output in g.text_to_video("a kite", "", "16:9", 5, session)]
+        return [first, *rest], str(refused.value), after
+
+    updates, refusal, after = asyncio.run(batch_then_a_click())
+    simulator.close()
+    assert "1 generation" in refusal or "under way" in refusal, refusal
+    assert sum(1 for slot in form.slots[:2] if updates[-1][slot.video]) == 2  # both variants made their clips
+    assert "Done" in after[-1].status  # the place came back once the batch ended
+    assert probe.count["other"] == 1  # the shared start image, read once for both variants

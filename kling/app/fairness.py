@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from kling.app.identity import Identity
 from kling.config import Settings
@@ -266,7 +267,7 @@ class Share:
             self.fairness.previews.give_back(self.who, self.preview_at)
         self.leave()
 
-    def keep_until(self, job: asyncio.Task[None]) -> None:
+    def keep_until(self, job: asyncio.Future[Any]) -> None:
         """The generation started: its place is held until its run ends (not when its page stops
         watching: "Stop waiting" leaves the run, and its cost, going); the preview stays counted."""
         job.add_done_callback(lambda _: self.leave())

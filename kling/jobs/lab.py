@@ -12,7 +12,7 @@ from typing import Any
 
 from kling.api.params import I2VRequest, T2VRequest, format_price, price_cents
 from kling.errors import Problem, ValidationError
-from kling.media.images import ImageSource
+from kling.media.images import ImageSource, Preparer
 from kling.strings import Lang, literal, say
 
 MAX_VARIANTS = 4
@@ -42,14 +42,15 @@ class Variant:
 
 
 def validated(
-    variants: list[Variant], *, image: ImageSource | None, aspect_ratio: str
+    variants: list[Variant], *, image: ImageSource | None, aspect_ratio: str, prepare: Preparer | None = None
 ) -> list[I2VRequest | T2VRequest]:
-    """Every variant's request, checked; all problems of all variants in one ValidationError."""
+    """Every variant's request, checked; all problems of all variants in one ValidationError.
+    `prepare` reads the shared image (the page passes the visitor's share of the decodes)."""
     problems: list[Problem] = []
     requests = []
     if image is not None:
         try:  # prepare the shared image once, not once per variant
-            image = I2VRequest(image=image, prompt="-").validate().image
+            image = I2VRequest(image=image, prompt="-").validate(prepare).image
         except ValidationError as exc:
             raise ValidationError([p for p in exc.problems if p.field == "image"]) from None
     for letter, variant in zip(LETTERS, variants):

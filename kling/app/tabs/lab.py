@@ -12,7 +12,8 @@ from typing import Any
 import gradio as gr
 from gradio.blocks import Block
 
-from kling.api.params import ASPECT_RATIOS
+from kling.api.params import ASPECT_RATIOS, I2VRequest, T2VRequest
+from kling.app.identity import Identity
 from kling.app.prompt_help_page import VariantWriter, variant_writer
 from kling.app.refusals import refusal_markdown
 from kling.app.scripts import script
@@ -21,9 +22,9 @@ from kling.app.tabs.common import Session, Updates, generation_queue, header_of,
 from kling.app.tabs.generate import Generation
 from kling.app.views import LAB_I2V, LAB_T2V, refusal_text, status_markdown
 from kling.app.widgets import LabForm, LabSlot, Parts, lab_slot, start_image
-from kling.errors import SpendRefused, ValidationError
+from kling.errors import BusyRefused, SpendRefused, ValidationError
 from kling.jobs import lab
-from kling.jobs.run import RunState
+from kling.jobs.run import Run, RunState
 from kling.strings import Lang, language, say, text
 
 
@@ -68,24 +69,49 @@ class Lab:
         if i2v and not image:
             yield {form.summary: refusal_markdown(say(lang, "lab.needs_image"), lang)}
             return
-        try:
-            requests = lab.validated(variants, image=image if i2v else None, aspect_ratio=values[form.aspect_ratio])
-        except ValidationError as exc:
-            yield {form.summary: refusal_markdown(refusal_text(exc, lang), lang)}
+        try:  # a batch is one of the visitor's runs under way, its image read within their decodes
+            share = self.g.fairness.take(who, counted=not user_key, preview=self.g.runner.backend.is_preview(user_key))
+        except BusyRefused as exc:
+            yield {form.summary: refusal_markdown(spend_refusal(exc, lang), lang)}
             return
-        labels, runs, refused = lab.differences(variants, i2v=i2v, lang=lang), [], ""
-        for checked in requests:
-            try:
-                runs.append(self.g.start(checked, who, user_key))
-            except SpendRefused as exc:
-                refused = say(lang, "lab.not_started", letter=lab.LETTERS[len(runs)], reason=spend_refusal(exc, lang))
-                break
+        try:
+            requests = await asyncio.to_thread(
+                lab.validated,
+                variants,
+                image=image if i2v else None,
+                aspect_ratio=values[form.aspect_ratio],
+                prepare=self.g.fairness.images.preparer(who),
+            )
+        except (ValidationError, BusyRefused) as exc:
+            share.give_back()
+            reason = refusal_text(exc, lang) if isinstance(exc, ValidationError) else spend_refusal(exc, lang)
+            yield {form.summary: refusal_markdown(reason, lang)}
+            return
+        labels = lab.differences(variants, i2v=i2v, lang=lang)
+        runs, refused = self._start_all(requests, who, user_key, lang)
+        if runs:
+            share.keep_until(asyncio.gather(*(run.job for run in runs), return_exceptions=True))
+        else:
+            share.give_back()
         while True:
             states = [run.state for run in runs]
             yield self._progress(labels, states, refused, lang)
             if all(state.finished for state in states):
                 return
             await asyncio.sleep(0.5)
+
+    def _start_all(
+        self, requests: list[I2VRequest | T2VRequest], who: Identity, user_key: str | None, lang: Lang
+    ) -> tuple[list[Run], str]:
+        """The variants' runs, in order, until a spend limit refuses one (said, with its letter)."""
+        runs: list[Run] = []
+        for checked in requests:
+            try:
+                runs.append(self.g.start(checked, who, user_key))
+            except SpendRefused as exc:
+                letter = lab.LETTERS[len(runs)]
+                return runs, say(lang, "lab.not_started", letter=letter, reason=spend_refusal(exc, lang))
+        return runs, ""
 
     def _progress(self, labels: list[str], states: list[RunState], refused: str, lang: Lang = "en") -> Updates:
         updates: Updates = {}
