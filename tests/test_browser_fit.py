@@ -1,0 +1,59 @@
+"""What a visitor sees fits the screen: example thumbnails a thumb can hit on a 390x844 phone, with
+their captions whole and no blank band under them. Same browser, app fixtures and rules as
+tests/test_browser.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from kling.examples import STARTERS
+
+from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
+    LOADED_JS,
+    PHONE,
+    browser,
+    open_page,
+    open_tab,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
+
+PHONE_SIZE = {"viewport": PHONE, "is_mobile": True, "has_touch": True}
+# A gallery's parts, measured where they are drawn: its box, its label's box, each thumbnail's box
+# and whether each caption shows its whole text (no ellipsis, no clipped line).
+GALLERY_JS = """g => {
+    const box = el => {
+        const r = el.getBoundingClientRect();
+        return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height, width: r.width};
+    };
+    return {
+        gallery: box(g),
+        label: box(g.querySelector('label[data-testid="block-label"]')),
+        thumbs: [...g.querySelectorAll('button.thumbnail-item')].map(box),
+        captions: [...g.querySelectorAll('.caption-label')].map(c =>
+            c.scrollWidth <= c.clientWidth && c.scrollHeight <= c.clientHeight),
+    };
+}"""
+
+
+def test_phone_example_thumbnails_are_tall_whole_and_without_blank_space_below(preview_app, open_page):
+    page = open_page(preview_app, **PHONE_SIZE).page
+    tab = open_tab(page, "Image to Video")
+    gallery = tab.locator(".kling-examples")
+    gallery.scroll_into_view_if_needed()
+    images = gallery.locator("img")
+    expect(images).to_have_count(len(STARTERS))
+    for index in range(len(STARTERS)):
+        images.nth(index).scroll_into_view_if_needed()
+        assert page.wait_for_function(LOADED_JS, arg=images.nth(index).element_handle()).json_value()
+    shown = gallery.evaluate(GALLERY_JS)
+    width = page.evaluate("window.innerWidth")
+    for thumb in shown["thumbs"]:
+        assert thumb["height"] >= 100, shown  # a thumb can hit it: not a squashed strip
+        assert thumb["left"] >= 0 and thumb["right"] <= width, shown  # none cut off at the right
+        assert thumb["top"] >= shown["label"]["bottom"] - 1, shown  # the label does not cover them
+    assert all(shown["captions"]), shown  # every caption whole ("Chelsea the cat", not "Chelse…")
+    below = shown["gallery"]["bottom"] - max(thumb["bottom"] for thumb in shown["thumbs"])
+    assert below < 40, shown  # no blank band under the examples
