@@ -1,5 +1,6 @@
 """What a visitor sees fits the screen: example thumbnails a thumb can hit on a 390x844 phone, with
-their captions whole and no blank band under them. Same browser, app fixtures and rules as
+their captions whole and no blank band under them; a portrait clip and its controls inside a
+1280x900 laptop window. Same browser, app fixtures and rules as
 tests/test_browser.py."""
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ import pytest
 from kling.examples import STARTERS
 
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
+    CLIP_TIMEOUT,
     LOADED_JS,
     PHONE,
     browser,
     open_page,
     open_tab,
+    prompt_box,
+    status,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,6 +41,10 @@ GALLERY_JS = """g => {
     };
 }"""
 
+# True once the clip's size is known (the player takes its shape from it).
+METADATA_JS = """v => v.readyState >= 1
+    || new Promise(done => v.addEventListener('loadedmetadata', () => done(true), {once: true}))"""
+
 
 def test_phone_example_thumbnails_are_tall_whole_and_without_blank_space_below(preview_app, open_page):
     page = open_page(preview_app, **PHONE_SIZE).page
@@ -57,3 +65,27 @@ def test_phone_example_thumbnails_are_tall_whole_and_without_blank_space_below(p
     assert all(shown["captions"]), shown  # every caption whole ("Chelsea the cat", not "Chelse…")
     below = shown["gallery"]["bottom"] - max(thumb["bottom"] for thumb in shown["thumbs"])
     assert below < 40, shown  # no blank band under the examples
+
+
+def test_a_portrait_clip_and_its_controls_fit_a_laptop_window(preview_app, open_page):
+    page = open_page(preview_app).page  # 1280x900
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("A paper lantern rising over a night harbour.")
+    tab.get_by_label("9:16").check()
+    tab.get_by_role("button", name="Generate").click()
+    expect(status(tab)).to_contain_text("Done", timeout=CLIP_TIMEOUT)
+    video = tab.locator(".kling-player video[src]")
+    expect(video).to_be_visible()
+    assert video.evaluate(METADATA_JS)
+    player = tab.locator(".kling-player")
+    player.scroll_into_view_if_needed()
+    player.hover()  # Gradio shows the player's controls on hover
+    controls = player.locator(".controls")
+    expect(controls).to_be_visible()
+    height = page.evaluate("window.innerHeight")
+    box, bar = player.bounding_box(), controls.bounding_box()
+    assert box is not None and bar is not None
+    assert box["height"] <= height, (box, height)  # 1067 px in a 900 px window before
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height + 1, box  # the whole player on screen
+    assert bar["y"] >= 0 and bar["y"] + bar["height"] <= height + 1, bar  # its controls too
+    assert box["height"] >= 0.6 * height, box  # capped, not shrunk to a stamp
