@@ -89,3 +89,63 @@ def test_a_portrait_clip_and_its_controls_fit_a_laptop_window(preview_app, open_
     assert box["y"] >= 0 and box["y"] + box["height"] <= height + 1, box  # the whole player on screen
     assert bar["y"] >= 0 and bar["y"] + bar["height"] <= height + 1, bar  # its controls too
     assert box["height"] >= 0.6 * height, box  # capped, not shrunk to a stamp
+
+
+# Where the result panel's parts are, in page coordinates (scrolling does not change them).
+PANEL_JS = """tab => {
+    const box = el => {
+        if (!el) return null;
+        const r = el.getBoundingClientRect();
+        return {top: Math.round(r.top + scrollY), height: Math.round(r.height), width: Math.round(r.width)};
+    };
+    const player = tab.querySelector('.kling-player');
+    return {
+        player: box(player),
+        frame: box(player.querySelector('.empty, video')),
+        link: box([...tab.querySelectorAll('button')].find(b => b.innerText.startsWith('Copy link'))),
+    };
+}"""
+
+
+def test_the_result_panel_has_its_final_shape_before_a_run_and_nothing_moves_when_it_starts(preview_app, open_page):
+    page = open_page(preview_app).page  # 1280x900
+    i2v = open_tab(page, "Image to Video")
+    shown = i2v.evaluate(PANEL_JS)
+    assert abs(shown["frame"]["width"] * 9 / 16 - shown["frame"]["height"]) <= 2, shown  # 16:9 until a clip
+
+    tab = open_tab(page, "Text to Video")
+    prompt_box(tab).fill("A paper lantern rising over a night harbour.")
+    tab.get_by_label("1:1").check()
+    frame = tab.locator(".kling-player .empty")
+    expect(frame).to_be_visible()
+    page.wait_for_function("el => Math.abs(el.offsetWidth - el.offsetHeight) <= 2", arg=frame.element_handle())
+    before = tab.evaluate(PANEL_JS)
+    player_bottom = before["player"]["top"] + before["player"]["height"]
+    assert 0 <= before["link"]["top"] - player_bottom < 40, before  # "Copy link" right under the player
+
+    tab.get_by_role("button", name="Generate").click()
+    expect(status(tab)).to_contain_text("Task", timeout=CLIP_TIMEOUT)
+    running = tab.evaluate(PANEL_JS)
+    expect(status(tab)).to_contain_text("Done", timeout=CLIP_TIMEOUT)
+    video = tab.locator(".kling-player video[src]")
+    expect(video).to_be_visible()
+    assert video.evaluate(METADATA_JS)
+    done = tab.evaluate(PANEL_JS)
+    for moment in (running, done):  # the player and the link stay where they were: nothing jumps
+        assert moment["player"] == before["player"], (before, moment)
+        assert moment["link"] == before["link"], (before, moment)
+    assert done["frame"] == before["frame"], (before, done)  # the clip fills the frame it was given
+
+
+def test_on_a_phone_the_clips_frame_follows_the_chosen_aspect_ratio(preview_app, open_page):
+    page = open_page(preview_app, **PHONE_SIZE).page
+    tab = open_tab(page, "Text to Video")
+    frame = tab.locator(".kling-player .empty")
+    for ratio, (w, h) in (("9:16", (9, 16)), ("1:1", (1, 1)), ("16:9", (16, 9))):
+        tab.get_by_label(ratio).check()
+        page.wait_for_function(
+            "([el, w, h]) => Math.abs(el.offsetWidth * h / w - el.offsetHeight) <= 2",
+            arg=[frame.element_handle(), w, h],
+        )
+        box = frame.bounding_box()
+        assert box is not None and box["width"] >= 300, (ratio, box)  # the column's width, not a stamp

@@ -47,7 +47,7 @@ def test_the_sections_reader_drops_only_the_comments_under_a_name():
 
 
 def test_the_page_style_is_read_from_the_file_beside_the_page():
-    assert ".kling-status { min-height: 4.5em; }" in scripts.style()
+    assert ".block.kling-status { min-height: 9.5rem; }" in scripts.style()
 
 
 def test_fill_names_settings_as_the_api_does_and_leaves_the_rest_alone():

@@ -39,6 +39,15 @@ async (url) => {
   return status;
 }
 
+// == player_shape
+// The empty player is the frame of the clip to come: Text to Video's chosen aspect ratio gives
+// it its shape (style.css reads --kling-aspect), so the clip fills it without moving the page.
+(ratio) => {
+  const [w, h] = String(ratio || "16:9").split(":").map(Number);
+  document.querySelectorAll(".kling-t2v-result").forEach((el) => el.style.setProperty("--kling-aspect", `${w} / ${h}`));
+  return ratio;
+}
+
 // == play_all
 () => {
   document.querySelectorAll(".kling-lab-grid video").forEach((v) => { v.currentTime = 0; v.play(); });
