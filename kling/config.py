@@ -125,7 +125,7 @@ class Settings:
     # many newer sessions push it out; its own default (10 000) would let that grow to gigabytes.
     session_capacity: int = 2000
     share: bool = False  # ask Gradio for a public share link
-    mcp: bool = False  # serve Gradio's MCP server (needs gradio[mcp])
+    mcp: bool = False  # serve Gradio's MCP server (gradio[mcp], in requirements.txt)
     # Where WaveSpeed can reach this app (e.g. https://name-space.hf.space): submits then ask for
     # a webhook, so a clip is fetched the moment it is done instead of at the next poll.
     public_url: str | None = None
@@ -218,7 +218,8 @@ class Settings:
             films_per_visitor=_int(environ, "KLING_FILMS_PER_VISITOR", default.films_per_visitor),
             stitch_workers=_int(environ, "KLING_STITCH_WORKERS", default.stitch_workers),
             share=_flag(environ, "KLING_SHARE"),
-            mcp=_flag(environ, "KLING_MCP"),
+            # GRADIO_MCP_SERVER too: it is what the "Use via API" page's MCP tab tells a visitor to set.
+            mcp=_flag(environ, "KLING_MCP") or _flag(environ, "GRADIO_MCP_SERVER"),
             share_server_address=environ.get("GRADIO_SHARE_SERVER_ADDRESS", "").strip() or None,
             showcase_dir=Path(environ.get("KLING_SHOWCASE_DIR", "").strip() or default.showcase_dir),
             gallery=environ.get("KLING_GALLERY", "").strip().lower() not in ("0", "false", "no", "off"),

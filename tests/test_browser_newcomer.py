@@ -134,8 +134,10 @@ def test_first_load_shows_generate_on_a_laptop_and_every_tab_on_a_phone_with_no_
     tab = panel(page)
     if size == "laptop":
         assert in_view(tab.get_by_role("button", name="Generate"), viewport), "Generate is below the fold"
-    # No player until there is a clip: nothing empty stands between the form and the examples.
-    expect(tab.locator(".kling-player")).to_be_hidden()
+    # Before any clip the player is already the clip's frame (16:9 until a run says otherwise), not
+    # Gradio's 236-480 px empty box.
+    frame = tab.locator(".kling-player .empty").bounding_box()
+    assert frame is not None and abs(frame["width"] * 9 / 16 - frame["height"]) <= 2, frame
 
 
 # -- a busy state ----------------------------------------------------------------------------------

@@ -32,13 +32,16 @@ def test_every_script_the_page_uses_is_in_page_js_with_its_values_filled_in():
     made = scripts.scripts()
     assert {"page_url", "copy", "count", "title", "play_all", "live_region", "compose", "camera_move"} <= set(made)
     for name, body in made.items():
-        if name != "camera_move":
+        if name not in ("camera_move", "reveal"):  # filled per use: see below
             assert "__" not in body.replace("__proto__", ""), name  # no placeholder left
     assert f"limit = {PROMPT_MAX_CHARS}" in made["count"]
     assert "const words = (" in made["count"] and '"copied"' in made["copy"]
     assert '"Kling Studio"' in made["title"]
     move = scripts.camera_move("Gentle pan.", ["Gentle pan.", "Camera slow orbit."])
     assert '["Gentle pan.", "Camera slow orbit."]' in move and move.endswith('+ "Gentle pan.";\n}')
+    status = scripts.reveal(".block.kling-status")
+    assert '(".block.kling-status" ? tab.querySelector(".block.kling-status") : tab)' in status
+    assert "__" not in status and "(null ? " in scripts.reveal()  # the whole tab
 
 
 def test_the_sections_reader_drops_only_the_comments_under_a_name():
@@ -47,7 +50,7 @@ def test_the_sections_reader_drops_only_the_comments_under_a_name():
 
 
 def test_the_page_style_is_read_from_the_file_beside_the_page():
-    assert ".kling-status { min-height: 4.5em; }" in scripts.style()
+    assert ".block.kling-status { min-height: 9.5rem; }" in scripts.style()
 
 
 def test_fill_names_settings_as_the_api_does_and_leaves_the_rest_alone():

@@ -39,6 +39,30 @@ async (url) => {
   return status;
 }
 
+// == player_shape
+// The empty player is the frame of the clip to come: Text to Video's chosen aspect ratio gives
+// it its shape (style.css reads --kling-aspect), so the clip fills it without moving the page.
+(ratio) => {
+  const [w, h] = String(ratio || "16:9").split(":").map(Number);
+  document.querySelectorAll(".kling-t2v-result").forEach((el) => el.style.setProperty("--kling-aspect", `${w} / ${h}`));
+  return ratio;
+}
+
+// == reveal
+// What a click changed comes into view when it is not wholly on screen: the form an example filled (the
+// examples are under it), the status after Generate on a phone (the form is above it), the tab
+// "Use this one" filled. __SELECTOR__ is looked up in the tab shown once Gradio has drawn it.
+() => {
+  const show = () => {
+    const tab = [...document.querySelectorAll('[role="tabpanel"]')].find((el) => el.offsetParent);
+    const target = tab && (__SELECTOR__ ? tab.querySelector(__SELECTOR__) : tab);
+    if (!target) return;
+    const box = target.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) target.scrollIntoView({block: "start"});
+  };
+  requestAnimationFrame(() => requestAnimationFrame(show));
+}
+
 // == play_all
 () => {
   document.querySelectorAll(".kling-lab-grid video").forEach((v) => { v.currentTime = 0; v.play(); });

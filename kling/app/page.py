@@ -12,6 +12,7 @@ import hashlib
 
 import gradio as gr
 
+from kling.app.api_labels import name_api_inputs_in_english
 from kling.app.handlers import Handlers
 from kling.app.prompt_help_page import api_inputs, wire_prompt_help
 from kling.app.scripts import TITLE
@@ -94,6 +95,7 @@ def build_page(
         wire_sharing(demo, generation, journal, shares, header.session, gallery, i2v.image)
 
     demo.queue(default_concurrency_limit=settings.concurrency)
+    name_api_inputs_in_english(demo)  # "Use via API" names each input, not "[object Object]"
     return demo, handlers
 
 

@@ -51,6 +51,11 @@ def camera_move(phrase: str, moves: list[str]) -> str:
     return script("camera_move").replace("__MOVES__", json.dumps(moves)).replace("__PHRASE__", json.dumps(phrase))
 
 
+def reveal(selector: str | None = None) -> str:
+    """Scrolls the shown tab (or `selector` inside it) into view when it is off-screen."""
+    return script("reveal").replace("__SELECTOR__", json.dumps(selector))
+
+
 def style() -> str:
     """The page's CSS (kling/app/style.css); Gradio 6 takes it at launch()."""
     return Path(__file__).with_name("style.css").read_text(encoding="utf-8")

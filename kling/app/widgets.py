@@ -134,11 +134,12 @@ def result_panel() -> ResultPanel:
         interactive=False,
         elem_classes="kling-player",
     )
-    continue_button = continue_from_last_frame()
-    details = gr.Markdown(label="details", elem_classes="kling-details")
+    # The link right under the player: it stays put when the clip's buttons and details arrive.
     with gr.Row():
         link_button = gr.Button(text("result.copy_link"), size="sm", scale=1)
         link = gr.Textbox(show_label=False, placeholder=text("result.link_placeholder"), interactive=False, scale=2)
+    continue_button = continue_from_last_frame()
+    details = gr.Markdown(label="details", elem_classes="kling-details")
     return ResultPanel(status, video, details, link_button, link, gr.Timer(2.0, active=False), continue_button)
 
 

@@ -16,7 +16,7 @@ from kling.api.params import ASPECT_RATIOS, I2VRequest, T2VRequest
 from kling.app.identity import Identity
 from kling.app.prompt_help_page import VariantWriter, variant_writer
 from kling.app.refusals import refusal_markdown
-from kling.app.scripts import script
+from kling.app.scripts import reveal, script
 from kling.app.share_tab import SharePlaces
 from kling.app.tabs.common import Session, Updates, generation_queue, header_of, lang_of, private, spend_refusal
 from kling.app.tabs.generate import Generation
@@ -210,4 +210,5 @@ def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, *, concurrency: int) -> N
     form.stop.click(handlers.stopped, p.session, form.summary, cancels=[event], **private())
     use_inputs: set[Block] = {form.mode, form.image, form.aspect_ratio}
     for slot in slots:
-        slot.use.click(partial(handlers.use, slot), use_inputs | set(slot.settings), p.main_forms, **private())
+        used = slot.use.click(partial(handlers.use, slot), use_inputs | set(slot.settings), p.main_forms, **private())
+        used.then(None, js=reveal(), **private())  # the filled tab from its top, not mid-page

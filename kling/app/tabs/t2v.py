@@ -7,7 +7,9 @@ import gradio as gr
 
 from kling.api.params import ASPECT_RATIOS
 from kling.app.prompt_help_page import HelpPanel, help_panel
+from kling.app.scripts import script
 from kling.app.share_tab import SharePlaces
+from kling.app.tabs.common import private
 from kling.app.tabs.forms import RunWiring, wire_form
 from kling.app.tabs.generate import Generation
 from kling.app.tabs.i2v import showcase_note
@@ -44,7 +46,7 @@ def build_t2v_tab(
                     duration = duration_radio()
                 buttons = run_buttons()
                 inputs = PromptInputs(*prompt, *refinements())
-            with gr.Column(scale=1, min_width=320):
+            with gr.Column(scale=1, min_width=320, elem_classes="kling-t2v-result"):
                 out = result_panel()
                 shares.under(CLIP, out.status, out.video, "t2v")
         showcase_note(note)
@@ -55,3 +57,5 @@ def build_t2v_tab(
 def wire_t2v(p: Parts, gen: Generation, *, concurrency: int) -> None:
     wiring = RunWiring("text_to_video", gen.text_to_video, gen.refusal_t2v, gen.check_t2v)
     wire_form(p, gen, p.t2v, wiring, concurrency=concurrency)
+    # The empty player takes the chosen shape (a link or an example sets the radio too).
+    p.t2v.aspect_ratio.change(None, p.t2v.aspect_ratio, None, js=script("player_shape"), **private())
