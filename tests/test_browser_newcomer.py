@@ -50,7 +50,13 @@ def test_an_i2v_link_round_trips_tab_prompt_negative_guidance_and_duration(previ
     tab.get_by_text("Advanced").click()
     guidance = tab.get_by_label("number input for Guidance scale")
     expect(guidance).to_be_editable()
-    guidance.fill("0.8")
+    # On a loaded machine the page's load events (the visitor restored, a link's settings) can land
+    # after the first keystrokes and put the default back: type again until the value holds.
+    for _ in range(3):
+        guidance.fill("0.8")
+        page.wait_for_timeout(300)
+        if guidance.input_value() == "0.8":
+            break
     expect(guidance).to_have_value("0.8")
     # Tab out, as a visitor would: the slider takes the typed number when the box loses focus, and
     # a click racing that could send 0.5 (seen on a loaded machine).
@@ -406,8 +412,10 @@ def test_the_lab_shows_its_results_in_one_grid_of_equal_size_and_plays_them_all_
         # screen, so they can still be watched together.
         assert boxes[0]["x"] == boxes[1]["x"], boxes
         assert boxes[1]["y"] + boxes[1]["height"] - boxes[0]["y"] <= SIZES[size]["viewport"]["height"], boxes
-    for i in range(2):
-        videos.nth(i).evaluate("(v) => { v.pause(); v.currentTime = 2; }")
+    for i in range(2):  # paused near the end of the 5 s clips (they loop only after it)
+        videos.nth(i).evaluate("(v) => { v.pause(); v.currentTime = 4; }")
     lab.get_by_role("button", name="Play all from the start").click()
     times = [videos.nth(i).evaluate("(v) => [v.currentTime, v.paused]") for i in range(2)]
-    assert all(t < 1.0 and not paused for t, paused in times), times
+    # Both playing, and both back before where they were paused (a loaded machine may take a
+    # second or two between the click and this read, so the margin is wide).
+    assert all(t < 3.5 and not paused for t, paused in times), times

@@ -46,6 +46,7 @@ def test_text_to_video_examples_show_their_posters_not_blank_tiles(preview_app, 
     for example in T2V_EXAMPLES:
         thumb = gallery.get_by_alt_text(f"{example.title} ({example.aspect_ratio})", exact=True)
         expect(thumb).to_be_visible()
+        thumb.scroll_into_view_if_needed()  # a gallery image below the fold loads lazily, when seen
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
         shown = thumb.evaluate(PIXELS)
         assert f"{example.key}.jpg" in shown["src"], shown["src"]  # the committed poster, by name
