@@ -15,8 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from kling.config import DataFolder
 from kling.errors import JournalError
 from kling.media.images import PreparedImage
 from kling.store.migrations import migrate
+from kling.store.transactions import transaction
 
 # A task ends only in one of these (docs/API.md); any other status, "pending" included, still runs.
 FINAL = ("completed", "failed", "cancelled", "timeout", "deleted")
@@ -137,16 +137,8 @@ class Journal:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def record(
         self,
@@ -255,16 +247,7 @@ class Journal:
             " WHERE mode = 'live' AND key_fingerprint = ? AND created > ?"
             f" AND status NOT IN ('{ADOPTED}', '{DISMISSED}')"
         )
-        args: list[Any] = [key_fingerprint(key), since]
-        if owner is not None:
-            query += " AND owner = ?"
-            args.append(owner)
-        if ip is not None:
-            query += " AND ip_hash = ?"
-            args.append(short_hash(ip))
-        with self._lock:
-            count, cents, oldest = self._db.execute(query, args).fetchone()
-        return int(count), int(cents), oldest
+        return self._totals(query, key=key, since=since, owner=owner, ip=ip)
 
     def paid_rows(self, *, key: str | None, since: float) -> list[Job]:
         """Every live row paid by `key` created since a time, lost submits included, oldest first:
@@ -297,6 +280,13 @@ class Journal:
         """(calls, mills, oldest created) of prompt optimizer calls paid by `key` since a time."""
         query = "SELECT COUNT(*), COALESCE(SUM(price_mills), 0), MIN(created) FROM prompt_calls"
         query += " WHERE key_fingerprint = ? AND created > ?"
+        return self._totals(query, key=key, since=since, owner=owner, ip=ip)
+
+    def _totals(
+        self, query: str, *, key: str | None, since: float, owner: str | None, ip: str | None
+    ) -> tuple[int, int, float | None]:
+        """(count, sum, oldest) of a totals query over rows paid by `key` since a time (its WHERE
+        takes the key's fingerprint and the time), narrowed to one owner and one address if given."""
         args: list[Any] = [key_fingerprint(key), since]
         if owner is not None:
             query += " AND owner = ?"
@@ -305,8 +295,8 @@ class Journal:
             query += " AND ip_hash = ?"
             args.append(short_hash(ip))
         with self._lock:
-            count, mills, oldest = self._db.execute(query, args).fetchone()
-        return int(count), int(mills), oldest
+            count, total, oldest = self._db.execute(query, args).fetchone()
+        return int(count), int(total), oldest
 
     def prompt_calls(self, *, key: str | None, since: float) -> list[tuple[float, int]]:
         """(created, price in mills) of each prompt optimizer call paid by `key` since a time, oldest first."""

@@ -16,10 +16,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from kling.store.transactions import transaction
 
 CLIP, FILM = "clip", "film"
 ID_BYTES = 16  # 128 bits
@@ -68,16 +69,8 @@ class ShareStore:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def close(self) -> None:
         with self._lock:
