@@ -991,6 +991,10 @@ SCRIPT_EN: dict[str, str] = {
     "title_running": "⏳ Generating · Kling Studio",
     "title_done": "✅ Clip ready · Kling Studio",
     "title_failed": "❌ Failed · Kling Studio",
+    "toast_Error": "Error",
+    "toast_Warning": "Note",
+    "toast_Info": "Note",
+    "toast_Success": "Done",
 }
 SCRIPT_ZH: dict[str, str] = {
     "count": "{count} / {limit} 个字符",
@@ -1001,6 +1005,10 @@ SCRIPT_ZH: dict[str, str] = {
     "title_running": "⏳ 生成中 · Kling Studio",
     "title_done": "✅ 视频已就绪 · Kling Studio",
     "title_failed": "❌ 失败 · Kling Studio",
+    "toast_Error": "出错了",
+    "toast_Warning": "提示",
+    "toast_Info": "提示",
+    "toast_Success": "完成",
 }
 
 # The examples' titles (their English is in kling/examples.py, beside the example), by example key.

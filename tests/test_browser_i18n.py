@@ -65,3 +65,14 @@ def test_a_browser_in_english_sees_no_chinese(preview_app, open_page):
         open_tab(page, name)
         shown = page.locator("body").inner_text()
         assert not CJK.search(shown), CJK.findall(shown)[:20]
+
+
+def test_a_notice_in_chinese_has_a_chinese_title(preview_app, open_page):
+    """Gradio titles its toasts "Warning" or "Error" unless told otherwise: ours say 提示 in Chinese."""
+    page = open_page(preview_app, locale="zh-CN").page
+    page.get_by_text("你的 API 密钥", exact=True).click()
+    page.get_by_role("button", name="保存在本浏览器").click()  # nothing typed yet
+    toast = page.get_by_test_id("toast-body")
+    expect(toast).to_contain_text("请先粘贴 WaveSpeed API 密钥。", timeout=15_000)
+    expect(toast.locator(".toast-title")).to_have_text("提示", timeout=15_000)
+    assert not re.search(r"Warning|Error|Note", toast.inner_text())

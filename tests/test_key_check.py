@@ -37,3 +37,15 @@ def test_a_refused_key_keeps_the_typed_text_and_is_not_saved(tmp_path):
     assert out[p.key.box] == gr.skip()  # the box keeps what was typed
     assert p.key_store not in out and out[p.session]["key"] == ""
     assert "refused that key" in out[p.key.info]
+
+
+def test_saving_an_empty_box_keeps_the_key_already_saved(tmp_path):
+    transport = httpx.MockTransport(lambda request: httpx.Response(500))  # any request would be a bug
+    runner, _ = make_runner(tmp_path, transport=transport)
+    visitor = page_handlers(runner, tmp_path).visitor
+    p = visitor.parts
+    saved = {"token": "", "key": MADE_UP, "lang": "en"}
+    for typed in ("", "   ", None):
+        out = asyncio.run(visitor.save_key(typed, dict(saved), 5, 5))
+        # Nothing but the box is touched: the stored key, the session and the banner stay as they were.
+        assert out == {p.key.box: gr.skip()}

@@ -78,6 +78,19 @@ async (url) => {
   new MutationObserver(mark).observe(document.body, {childList: true, subtree: true});
 }
 
+// == toast_titles
+// Gradio 6 titles a toast with its kind ("Error", "Warning", "Info"), whatever title the server
+// gave: the title is put in the page's language here, as each toast is drawn.
+() => {
+  __WORDS__
+  const retitle = () => document.querySelectorAll(".toast-title").forEach((el) => {
+    const kind = el.textContent.trim();
+    const said = words["toast_" + kind];
+    if (said && said !== kind) el.textContent = said;
+  });
+  new MutationObserver(retitle).observe(document.body, {childList: true, subtree: true, characterData: true});
+}
+
 // == compose
 // The director's brief replaces a typed prompt only once the visitor agreed.
 (...values) => {

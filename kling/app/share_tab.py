@@ -261,8 +261,10 @@ def wire_sharing(
         box, outputs = spot.box, [spot.box.share, spot.box.stop, spot.box.link]
         inputs = [page_url, spot.source, session]
         bound = SpotHandlers(handlers, box, spot.kind)  # methods, not partials: Gradio reads their gr.Request
-        box.share.click(bound.share, inputs, outputs, api_name=f"share_{spot.name}", **private)
-        box.stop.click(bound.stop, [spot.source, session], outputs, api_name=f"unshare_{spot.name}", **private)
+        # Their refusals and confirmations are toasts: queued, or Gradio would drop them.
+        noticed = {**private, "queue": True, "concurrency_limit": None}
+        box.share.click(bound.share, inputs, outputs, api_name=f"share_{spot.name}", **noticed)
+        box.stop.click(bound.stop, [spot.source, session], outputs, api_name=f"unshare_{spot.name}", **noticed)
         spot.video.change(bound.state, inputs, outputs, api_name=f"shared_{spot.name}", **private)
     if gallery is not None:
         gallery.tab.select(handlers.gallery, session, gallery.grid, api_name="gallery", **private)

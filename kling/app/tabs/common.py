@@ -23,6 +23,13 @@ def private() -> dict[str, Any]:
     return {"api_visibility": "private", "queue": False}
 
 
+def private_with_notices() -> dict[str, Any]:
+    """A page-only event whose gr.Warning and gr.Info reach the visitor: Gradio delivers them only
+    through its queue (an unqueued event prints them in the server's log), so it is queued, with no
+    limit, so it is still answered at once."""
+    return {"api_visibility": "private", "queue": True, "concurrency_limit": None}
+
+
 def generation_queue(concurrency: int) -> dict[str, Any]:
     """Events that start or follow a run share one queue, `concurrency` at a time."""
     return {"concurrency_limit": concurrency, "concurrency_id": "generation"}

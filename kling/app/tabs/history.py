@@ -13,7 +13,15 @@ from kling.api.models import is_task_id
 from kling.app.identity import Identity
 from kling.app.refusals import refusal_markdown
 from kling.app.share_tab import SharePlaces
-from kling.app.tabs.common import Session, Updates, generation_queue, lang_of, private, spend_refusal
+from kling.app.tabs.common import (
+    Session,
+    Updates,
+    generation_queue,
+    lang_of,
+    private,
+    private_with_notices,
+    spend_refusal,
+)
 from kling.app.tabs.generate import Generation
 from kling.app.views import (
     clip_choice,
@@ -213,7 +221,7 @@ def wire_history(p: Parts, history: History, tab: gr.Tab, *, concurrency: int) -
     selected = [view.selected_id, view.video, view.job, *selection_buttons(view)]
     view.table.select(history.select, p.session, selected, **private())
     wire_selection(p)
-    view.use_settings.click(history.use_settings, [view.selected_id, p.session], p.main_forms, **private())
+    view.use_settings.click(history.use_settings, [view.selected_id, p.session], p.main_forms, **private_with_notices())
     for button, source in ((view.resume_selected, view.selected_id), (view.resume_typed, view.resume_id)):
         button.click(
             history.resume,

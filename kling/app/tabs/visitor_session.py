@@ -16,7 +16,7 @@ from gradio.utils import get_space
 from kling.app.key_check import unchecked_key
 from kling.app.link_note import image_note
 from kling.app.scripts import script
-from kling.app.tabs.common import Session, Updates, lang_of, private
+from kling.app.tabs.common import Session, Updates, lang_of, private, private_with_notices
 from kling.app.tabs.generate import Generation
 from kling.app.views import (
     SHARED_SETTINGS,
@@ -73,11 +73,12 @@ class Visitor:
         key leaves the page as it was, in the mode it really is in."""
         key, session = (typed or "").strip(), session or {}
         lang = lang_of(session)
-        if not key:
+        if not key:  # nothing to save: the key already saved stays
             gr.Warning(say(lang, "key.paste_first"), title=say(lang, "notice.title"))
+            return {self.parts.key.box: gr.skip()}
         balance: float | None = None
         try:
-            balance = await self.g.runner.backend.client(key).balance() if key else None
+            balance = await self.g.runner.backend.client(key).balance()
         except AuthenticationError:
             kept = session.get("key", "")
             return {
@@ -184,11 +185,12 @@ def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
         visitor.restore, [p.owner_store, p.key_store, *durations], [p.owner_store, *mode_view, *galleries], **private()
     )
     key_outputs = [p.key_store, p.key.box, *mode_view]
-    p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private())
+    p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private_with_notices())
     p.key.clear.click(visitor.clear_key, [p.session, *durations], key_outputs, **private())
     demo.load(visitor.prefill, None, p.main_forms, **private())
     demo.load(image_note, None, p.i2v.out.status, **private())  # a link never carries the start image
     demo.load(None, js=script("live_region"))
+    demo.load(None, js=script("toast_titles"))
 
 
 def wire_links(p: Parts, visitor: Visitor) -> None:
