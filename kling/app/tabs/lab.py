@@ -192,7 +192,7 @@ def build_lab_tab(session: gr.State, shares: SharePlaces) -> tuple[LabForm, Vari
             with gr.Column(scale=1, min_width=320):
                 with gr.Row():
                     price = gr.Markdown(elem_classes="kling-price")
-                    run = gr.Button(text("lab.run"), variant="primary", elem_classes="kling-lab-run")
+                    run = gr.Button(text("lab.run"), variant="primary")
                     stop = gr.Button(text("run.stop"), variant="stop")
                 summary = gr.Markdown()
                 slots = [lab_slot(one, result) for one, result in zip(settings, _lab_results(shares))]
