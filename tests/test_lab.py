@@ -153,6 +153,27 @@ def test_invalid_variants_send_nothing(tmp_path):
     assert list(sim.log) == []
 
 
+def test_opening_the_lab_carries_the_image_over_only_into_an_empty_lab(tmp_path):
+    runner, _ = make_runner(tmp_path)
+    lab_handlers = page_handlers(runner, tmp_path).lab
+    parts = lab_handlers.parts
+    form, start = parts.lab, str(tmp_path / "on-i2v.png")
+
+    def opened(i2v_image, lab_image, lang="en"):
+        return lab_handlers.carry_over(
+            {parts.i2v.image: i2v_image, form.image: lab_image, parts.session: {"lang": lang}}
+        )
+
+    carried = opened(start, None)
+    assert carried[form.image] == start
+    assert carried[form.image_note].visible and "brought over" in carried[form.image_note].value
+    assert "带过来" in opened(start, None, lang="zh")[form.image_note].value
+    skipped = gr.skip()
+    kept = opened(start, str(tmp_path / "the-labs-own.png"))  # the visitor's own image in the Lab stays
+    assert kept == {form.image: skipped, form.image_note: skipped}
+    assert opened(None, None) == {form.image: skipped, form.image_note: skipped}  # nothing to bring
+
+
 @pytest.mark.slow
 def test_help_lists_host_port_and_share():
     done = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)

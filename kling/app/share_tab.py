@@ -236,13 +236,6 @@ class SharePlaces:
         self.spots.append(spot)
         return spot
 
-    def under_each(self, slots: list[Any]) -> None:
-        """One share box per Lab variant, side by side under their clips."""
-        with gr.Row(equal_height=False):
-            for letter, slot in zip("abcd", slots):
-                with gr.Column(min_width=160):
-                    self.under(CLIP, slot.task, slot.video, f"lab_{letter}")
-
 
 def wire_sharing(
     demo: gr.Blocks,

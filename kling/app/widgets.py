@@ -248,7 +248,7 @@ def _fill(fields: Any, settings: Mapping[str, Any]) -> dict[Any, Any]:
 
 @dataclass
 class LabSlot:
-    """One variant: its settings, then its result."""
+    """One variant: its settings (in the form), then its result (one block: status, clip, buttons)."""
 
     column: gr.Column
     prompt: gr.Textbox
@@ -260,32 +260,73 @@ class LabSlot:
     use: gr.Button
     task: gr.State  # the variant's task id, for "Continue from the last frame"
     continue_button: gr.Button
+    result: gr.Column  # the variant's block among the results: status, clip, its buttons under it
 
     @property
     def settings(self) -> list[gr.components.Component]:
         return [self.prompt, self.negative, self.guidance, self.duration]
 
 
-def lab_slot(letter: str, visible: bool) -> LabSlot:
-    with gr.Column(visible=visible, min_width=300) as column:
+@dataclass
+class LabSettings:
+    column: gr.Column
+    prompt: gr.Textbox
+    negative: gr.Textbox
+    guidance: gr.Slider
+    duration: gr.Radio
+
+
+@dataclass
+class LabResult:
+    column: gr.Column
+    status: gr.Markdown
+    video: gr.Video
+    use: gr.Button
+    task: gr.State
+    continue_button: gr.Button
+
+
+def lab_settings(letter: str, visible: bool) -> LabSettings:
+    """A variant's settings, in the Lab's form."""
+    with gr.Column(visible=visible, min_width=260) as column:
         prompt = gr.Textbox(label=text(f"lab.prompt_{letter}"), lines=3)
         negative = gr.Textbox(label=text("form.negative"))
         guidance = guidance_slider()
         duration = gr.Radio(list(DURATIONS), value=DURATIONS[0], label=text("form.duration"))
-        status = gr.Markdown()
-        # Rendered by the page in one grid below the variants, all the same size, to compare.
+    return LabSettings(column, prompt, negative, guidance, duration)
+
+
+def lab_result(letter: str, visible: bool) -> LabResult:
+    """A variant's result as one block: its label and status, its clip (all the same size, to
+    compare), then "Use this one" and "Continue" right under that clip, not far from it."""
+    with gr.Column(visible=visible, min_width=260, elem_classes="kling-lab-result") as column:
+        status = gr.Markdown(elem_classes="kling-lab-status")
         video = gr.Video(
             label=text(f"lab.clip_{letter}"),
             loop=True,
             buttons=["download"],
             interactive=False,
             height=LAB_CLIP_HEIGHT,
-            visible=visible,
-            render=False,
         )
         use = gr.Button(text("lab.use"), size="sm")
         continue_button = continue_from_last_frame()
-    return LabSlot(column, prompt, negative, guidance, duration, status, video, use, gr.State(""), continue_button)
+    return LabResult(column, status, video, use, gr.State(""), continue_button)
+
+
+def lab_slot(settings: LabSettings, result: LabResult) -> LabSlot:
+    return LabSlot(
+        settings.column,
+        settings.prompt,
+        settings.negative,
+        settings.guidance,
+        settings.duration,
+        result.status,
+        result.video,
+        result.use,
+        result.task,
+        result.continue_button,
+        result.column,
+    )
 
 
 @dataclass
@@ -299,6 +340,9 @@ class LabForm:
     run: gr.Button
     stop: gr.Button
     summary: gr.Markdown
+    tab: gr.Tab
+    image_box: gr.Column  # the start image and its note, shown for Image to Video only
+    image_note: gr.Markdown  # says when the image came over from Image to Video
 
 
 @dataclass

@@ -21,10 +21,21 @@ from kling.app.share_tab import SharePlaces
 from kling.app.tabs.common import Session, Updates, generation_queue, header_of, lang_of, private, spend_refusal
 from kling.app.tabs.generate import Generation
 from kling.app.views import LAB_I2V, LAB_T2V, refusal_text, status_markdown
-from kling.app.widgets import LabForm, LabSlot, Parts, lab_slot, start_image
+from kling.app.widgets import (
+    LabForm,
+    LabResult,
+    LabSettings,
+    LabSlot,
+    Parts,
+    lab_result,
+    lab_settings,
+    lab_slot,
+    start_image,
+)
 from kling.errors import BusyRefused, SpendRefused, ValidationError
 from kling.jobs import lab
 from kling.jobs.run import Run, RunState
+from kling.store.share_links import CLIP
 from kling.strings import Lang, language, say, text
 
 
@@ -130,11 +141,11 @@ class Lab:
     def layout(self, mode: str, count: int | str) -> Updates:
         """Show the slots in use, the image or the aspect ratio, and guidance only for I2V."""
         form, i2v = self.parts.lab, mode == LAB_I2V
-        updates: Updates = {form.image: gr.Image(visible=i2v), form.aspect_ratio: gr.Radio(visible=not i2v)}
+        updates: Updates = {form.image_box: gr.Column(visible=i2v), form.aspect_ratio: gr.Radio(visible=not i2v)}
         for i, slot in enumerate(form.slots):
             updates[slot.column] = gr.Column(visible=i < int(count))
             updates[slot.guidance] = gr.Slider(visible=i2v)
-            updates[slot.video] = gr.Video(visible=i < int(count))
+            updates[slot.result] = gr.Column(visible=i < int(count))
         return updates
 
     def price(self, values: dict[Any, Any], request: gr.Request | None = None) -> str:
@@ -143,6 +154,15 @@ class Lab:
         # load event): the browser's own Accept-Language then, as the restore itself reads it.
         lang = lang_of(session) if (session or {}).get("lang") else language(header_of(request, "accept-language"))
         return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang)
+
+    def carry_over(self, values: dict[Any, Any]) -> Updates:
+        """On opening the Lab: the image on Image to Video, when the Lab has none of its own (one
+        the visitor put in the Lab is never replaced), and a note that says where it came from."""
+        form, start = self.parts.lab, values[self.parts.i2v.image]
+        if values[form.image] or not start:
+            return {form.image: gr.skip(), form.image_note: gr.skip()}
+        note = say(lang_of(values[self.parts.session]), "lab.carried")
+        return {form.image: start, form.image_note: gr.Markdown(note, visible=True)}
 
     def use(self, slot: LabSlot, values: dict[Any, Any]) -> Updates:
         """Copy one variant's settings to the main tab of its model."""
@@ -160,35 +180,56 @@ class Lab:
 
 
 def build_lab_tab(session: gr.State, shares: SharePlaces) -> tuple[LabForm, VariantWriter]:
-    """Inside the page's gr.Tabs: the model and the number of variants, "Write variants", the shared
-    image or aspect ratio, the variants, then their clips side by side."""
-    with gr.Tab(text("tab.lab"), id="lab"):
+    """Inside the page's gr.Tabs: the form on the left (the model and the number of variants,
+    "Write variants", the shared image or aspect ratio, the variants' settings); on the right, Run
+    with its cost (in sight on opening the tab at 1280x900) and one block per variant (status, clip,
+    its buttons under it). On a phone the two stack: the form, then Run, then the results."""
+    with gr.Tab(text("tab.lab"), id="lab") as tab:
         gr.Markdown(text("lab.help"))
-        with gr.Row():
-            choices = [(text("lab.i2v"), LAB_I2V), (text("lab.t2v"), LAB_T2V)]
-            mode = gr.Radio(choices, value=LAB_I2V, label=text("lab.model"))
-            count = gr.Radio([2, 3, 4], value=2, label=text("lab.variants"))
-        writer = variant_writer(session)
-        with gr.Row():
-            image = start_image(text("lab.shared_image"))
-            aspect = gr.Radio(
-                list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label=text("form.aspect_ratio"), visible=False
-            )
-        slots = []
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                mode, count, writer, image_box, image, note, aspect, settings = _lab_form(session)
+            with gr.Column(scale=1, min_width=320):
+                with gr.Row():
+                    price = gr.Markdown(elem_classes="kling-price")
+                    run = gr.Button(text("lab.run"), variant="primary")
+                    stop = gr.Button(text("run.stop"), variant="stop")
+                summary = gr.Markdown()
+                slots = [lab_slot(one, result) for one, result in zip(settings, _lab_results(shares))]
+                gr.Button(text("lab.play_all"), size="sm").click(None, js=script("play_all"))
+    form = LabForm(mode, count, image, aspect, slots, price, run, stop, summary, tab, image_box, note)
+    return form, writer
+
+
+def _lab_form(session: gr.State) -> tuple[Any, ...]:
+    with gr.Row():
+        choices = [(text("lab.i2v"), LAB_I2V), (text("lab.t2v"), LAB_T2V)]
+        mode = gr.Radio(choices, value=LAB_I2V, label=text("lab.model"))
+        count = gr.Radio([2, 3, 4], value=2, label=text("lab.variants"))
+    writer = variant_writer(session)
+    with gr.Column() as image_box:
+        image = start_image(text("lab.shared_image"))
+        note = gr.Markdown(visible=False, elem_classes="kling-lab-note")
+    aspect = gr.Radio(list(ASPECT_RATIOS), value=ASPECT_RATIOS[0], label=text("form.aspect_ratio"), visible=False)
+    settings: list[LabSettings] = []
+    for row in range(2):
+        with gr.Row(equal_height=False):
+            settings += [lab_settings(letter, visible=row == 0) for letter in lab.LETTERS[2 * row : 2 * row + 2]]
+    return mode, count, writer, image_box, image, note, aspect, settings
+
+
+def _lab_results(shares: SharePlaces) -> list[LabResult]:
+    """The variants' blocks, two to a row, each with its share box under its own buttons."""
+    results: list[LabResult] = []
+    with gr.Column(elem_classes="kling-lab-grid"):
         for row in range(2):
             with gr.Row(equal_height=False):
-                slots += [lab_slot(letter, visible=row == 0) for letter in lab.LETTERS[2 * row : 2 * row + 2]]
-        with gr.Row():
-            price = gr.Markdown(elem_classes="kling-price")
-            run = gr.Button(text("lab.run"), variant="primary")
-            stop = gr.Button(text("run.stop"), variant="stop")
-        summary = gr.Markdown()
-        with gr.Row(elem_classes="kling-lab-grid"):  # the results side by side, one size
-            for slot in slots:
-                slot.video.render()
-        shares.under_each(slots)
-        gr.Button(text("lab.play_all"), size="sm").click(None, js=script("play_all"))
-    return LabForm(mode, count, image, aspect, slots, price, run, stop, summary), writer
+                for letter in lab.LETTERS[2 * row : 2 * row + 2]:
+                    result = lab_result(letter, visible=row == 0)
+                    with result.column:
+                        shares.under(CLIP, result.task, result.video, f"lab_{letter.lower()}")
+                    results.append(result)
+    return results
 
 
 def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, *, concurrency: int) -> None:
@@ -196,14 +237,18 @@ def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, *, concurrency: int) -> N
     form, slots = p.lab, p.lab.slots
     inputs: set[Block] = {form.mode, form.image, form.aspect_ratio, form.count, p.session}
     inputs |= {field for slot in slots for field in slot.settings}
-    layout = [form.image, form.aspect_ratio, *(slot.column for slot in slots)]
-    layout += [slot.guidance for slot in slots] + [slot.video for slot in slots]
+    layout = [form.image_box, form.aspect_ratio, *(slot.column for slot in slots)]
+    layout += [slot.guidance for slot in slots] + [slot.result for slot in slots]
     for trigger in (form.mode, form.count):
         trigger.change(handlers.layout, [form.mode, form.count], layout, **private())
     price_inputs: set[Block] = {form.count, p.session, *(slot.duration for slot in slots)}
     for trigger in (form.count, *(slot.duration for slot in slots)):
         trigger.change(handlers.price, price_inputs, form.price, **private())
     demo.load(handlers.price, price_inputs, form.price, **private())
+    carried: set[Block] = {p.i2v.image, form.image, p.session}
+    form.tab.select(handlers.carry_over, carried, [form.image, form.image_note], **private())
+    for replaced in (form.image.upload, form.image.clear):  # the visitor's own image: the note no longer applies
+        replaced(lambda: gr.Markdown(visible=False), None, form.image_note, **private())
     results = [*(slot.status for slot in slots), *(slot.video for slot in slots), form.summary]
     results += [slot.task for slot in slots]
     event = form.run.click(handlers.run, inputs, results, api_visibility="private", **generation_queue(concurrency))
