@@ -448,6 +448,10 @@ SAY_EN: dict[str, str] = {
     ),
     "background.done": "### ✅ Done in the background\n\nTask `{task_id}`: its clip is saved (and in History).",
     "background.ended": "### ❌ Task `{task_id}`: {status}",
+    # a reloaded page: the visitor's task back in its tab (kling.app.tabs.comeback)
+    "comeback.note": "_Back after a reload: this task was already under way. Nothing was sent or charged again._",
+    "comeback.done": "### ✅ Done in {elapsed}\n\nTask `{task_id}`: its clip is saved (and in History).",
+    "comeback.task": "Task `{task_id}` · status **{status}**",
     # refusals (the English of a refusal is kling.api.params' own, which the API and the CLI give)
     "refusal": "Not sent, nothing was charged. {problems}",
     "refusal.title": "Check the input",
@@ -773,6 +777,9 @@ SAY_ZH: dict[str, str] = {
     ),
     "background.done": "### ✅ 已在后台完成\n\n任务 `{task_id}`：其视频已保存（也在历史记录中）。",
     "background.ended": "### ❌ 任务 `{task_id}`：{status}",
+    "comeback.note": "_页面重新加载后恢复：此任务此前已在进行中，没有再次提交，也没有再次收费。_",
+    "comeback.done": "### ✅ 完成，用时 {elapsed}\n\n任务 `{task_id}`：其视频已保存（也在历史记录中）。",
+    "comeback.task": "任务 `{task_id}` · 状态 **{status}**",
     "refusal": "未发送，没有收费。{problems}",
     "refusal.title": "请检查输入",
     "refusal.lab_title": "请检查各个变体",

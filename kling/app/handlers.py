@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kling.app.tabs.comeback import Comeback
 from kling.app.tabs.examples import Examples
 from kling.app.tabs.films import Films
 from kling.app.tabs.generate import Generation
@@ -31,5 +32,6 @@ class Handlers:
         self.examples = Examples(showcase or {}, parts)
         self.visitor = Visitor(generation, parts, showcase)
         self.history = History(generation, journal, parts)
+        self.comeback = Comeback(generation, self.history, parts)
         self.lab = Lab(generation, parts)
         self.films = Films(generation, journal, parts)

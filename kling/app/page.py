@@ -17,6 +17,7 @@ from kling.app.handlers import Handlers
 from kling.app.prompt_help_page import api_inputs, wire_prompt_help
 from kling.app.scripts import TITLE
 from kling.app.share_tab import SharePlaces, gallery_tab, wire_sharing
+from kling.app.tabs.comeback import wire_comeback
 from kling.app.tabs.examples import wire_examples
 from kling.app.tabs.films import wire_films
 from kling.app.tabs.generate import Generation
@@ -101,7 +102,8 @@ def build_page(
 
 def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurrency: int) -> None:
     """Each tab's wiring, in the page's order (a refused run's validator ends only the events after it)."""
-    wire_visitor(demo, p, h.visitor)
+    restored = wire_visitor(demo, p, h.visitor)
+    wire_comeback(restored, p, h.comeback)  # a reload: the visitor's task back in its tab
     wire_i2v(p, h.generation, concurrency=concurrency)  # the two generate tabs: their runs are the public API
     wire_t2v(p, h.generation, concurrency=concurrency)
     wire_links(p, h.visitor)

@@ -351,6 +351,32 @@ def job_markdown(job: Job, lang: Lang = "en") -> str:
     return "\n\n".join(line for line in lines if line)
 
 
+def following_status(state: RunState, lang: Lang = "en") -> str:
+    """A run's status on a reloaded page: as its own stream said it, and that it was not sent again."""
+    return status_markdown(state, lang=lang) + "\n\n" + say(lang, "comeback.note")
+
+
+def ended_status(job: Job, lang: Lang = "en") -> str:
+    """How a task a reloaded page brings back ended, from its journal row: its clip saved, or its
+    failure (which WaveSpeed refunds) in the words the run's own stream used, or its status."""
+    elapsed = clock(max(0.0, job.updated - job.created))
+    if job.clip_saved:
+        lines = [say(lang, "comeback.done", elapsed=elapsed, task_id=job.id)]
+    elif job.status in REFUNDED:
+        refund = (
+            say(lang, "status.failed_free")
+            if job.preview
+            else say(lang, "status.refunded", price=format_price(job.price_cents))
+        )
+        task = say(lang, "comeback.task", task_id=job.id, status=task_status_word(job.status, lang))
+        lines = [say(lang, "status.failed", elapsed=elapsed), job.error, refund, task]
+    else:
+        lines = [say(lang, "background.ended", task_id=job.id, status=job_status(job, lang=lang))]
+    if job.preview:
+        lines.append(say(lang, "status.preview"))
+    return "\n\n".join([*(line for line in lines if line), say(lang, "comeback.note")])
+
+
 # -- the showcase: real clips of the examples --------------------------------------------------------
 
 

@@ -119,6 +119,9 @@ class ResultPanel:
     # read from the status line: a gr.State among a public endpoint's outputs breaks Gradio's MCP.)
     timer: gr.Timer
     continue_button: gr.Button  # shown once there is a clip
+    # The task the timer follows live after a reload (its run's own status, streaming again), or "".
+    # Set only by the reload handler (kling.app.tabs.comeback); "Stop waiting" clears it.
+    following: gr.State
 
 
 def result_panel() -> ResultPanel:
@@ -140,7 +143,8 @@ def result_panel() -> ResultPanel:
         link = gr.Textbox(show_label=False, placeholder=text("result.link_placeholder"), interactive=False, scale=2)
     continue_button = continue_from_last_frame()
     details = gr.Markdown(label="details", elem_classes="kling-details")
-    return ResultPanel(status, video, details, link_button, link, gr.Timer(2.0, active=False), continue_button)
+    timer = gr.Timer(2.0, active=False)
+    return ResultPanel(status, video, details, link_button, link, timer, continue_button, gr.State(""))
 
 
 def example_gallery(label: I18nData, items: list[tuple[str | Image.Image, str]], columns: int) -> gr.Gallery:

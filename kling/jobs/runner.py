@@ -179,6 +179,11 @@ class Runner:
         """Whether this process is still waiting for the task (a visitor may have stopped watching)."""
         return task_id in self._runs or any(run.state.task_id == task_id for run in self._live)
 
+    def run_of(self, task_id: str) -> Run | None:
+        """The run this process is still waiting for the task with, to watch it again (a reloaded page)."""
+        found = self._runs.get(task_id)
+        return found or next((run for run in self._live if run.state.task_id == task_id), None)
+
     def _known(self, task_id: str) -> bool:
         """A task this process or the journal already accounts for: not the lost submit's."""
         return task_id in self._claimed or task_id in self._runs or bool(self.journal and self.journal.get(task_id))

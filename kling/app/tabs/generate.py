@@ -24,7 +24,9 @@ from kling.app.views import (
     clip_filename,
     clock,
     details_markdown,
+    ended_status,
     field_problem,
+    following_status,
     job_status,
     price_text,
     refusal_text,
@@ -40,6 +42,7 @@ from kling.jobs.runner import Runner
 from kling.media.images import Preparer
 from kling.store.clips import ClipShelf
 from kling.store.films import pixel_digest
+from kling.store.journal import Job
 from kling.strings import Lang, say, text, toast_text
 
 
@@ -397,8 +400,9 @@ class Generation:
             session: Session | None,
             request: gr.Request,
             profile: gr.OAuthProfile | None,
+            following: str | None = None,  # the third input: Gradio hands the request and profile by their hints
         ) -> Updates:
-            return await self.background(out, status, session, request, profile)
+            return await self.background(out, status, session, request, profile, following=following)
 
         return background
 
@@ -409,13 +413,18 @@ class Generation:
         session: Session | None,
         request: gr.Request | None = None,
         profile: gr.OAuthProfile | None = None,
+        *,
+        following: str | None = None,
     ) -> Updates:
         """After "Stop waiting": the task's news, once it has some (the result panel's timer
-        asks), then the timer stops. The task is read from the status line, and shown only to its owner."""
+        asks), then the timer stops. After a reload (`following` is the task's id): its status,
+        streaming again. The task is read from the status line, and shown only to its owner."""
         task_id = task_id_in_status(status)
         job = self.runner.journal.get(task_id) if task_id and self.runner.journal else None
         if job is None or job.owner != (await self.who(request, profile, session)).owner:
             return {out.timer: gr.Timer(active=False)}
+        if following and following == job.id:
+            return self.follow(out, job, lang_of(session))
         if self.runner.is_running(job.id):  # said again: a late message of the stopped stream may have painted over it
             return {out.status: self.stop_waiting(status, session), out.timer: gr.Timer(active=True)}
         lang = lang_of(session)
@@ -429,6 +438,25 @@ class Generation:
             }
         ended = say(lang, "background.ended", task_id=task_id, status=job_status(job, lang=lang))
         return {out.status: ended, out.timer: gr.Timer(active=False)}
+
+    def follow(self, out: ResultPanel, job: Job, lang: Lang) -> Updates:
+        """A task of this visitor's on a reloaded page (the caller checked whose it is): its run's
+        own status while this process still waits for it, then its clip or how it ended."""
+        run = self.runner.run_of(job.id)
+        if run is not None and not run.state.finished:
+            return {
+                out.status: following_status(run.state, lang),
+                out.details: details_markdown(run.state, lang),
+                out.timer: gr.Timer(active=True),
+                out.following: job.id,
+            }
+        name = clip_filename(job.params.get("prompt", ""), job.id)
+        return {
+            out.status: ended_status(job, lang),
+            out.video: self.clips.servable(Path(job.local_path), name) if job.clip_saved else None,
+            out.timer: gr.Timer(active=False),
+            out.following: "",
+        }
 
     def price(self, duration: int | str, session: Session | None) -> str:
         return price_text(duration, self.preview(session), lang_of(session))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -106,28 +107,27 @@ class History:
         if job is None:
             gr.Warning(say(lang_of(session), "history.select_first"), title=say(lang_of(session), "notice.title"))
             return {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
+        return self.parts.fill(*self.settings_of(job))
+
+    def settings_of(self, job: Job) -> tuple[str, dict[str, Any]]:
+        """The job's tab ("i2v" or "t2v") and its settings as that tab's form takes them (also what
+        a reloaded page fills in, kling.app.tabs.comeback)."""
         p = job.params
         if job.model.endswith("i2v-master"):
-            return self.parts.fill(
-                "i2v",
-                {
-                    "image": self._input_copy(p.get("image")),
-                    "prompt": p.get("prompt", ""),
-                    "negative_prompt": p.get("negative_prompt", ""),
-                    "guidance_scale": p.get("guidance_scale", 0.5),
-                    "duration": p.get("duration", 5),
-                    "end_image": self._input_copy(p.get("end_image")),
-                },
-            )
-        return self.parts.fill(
-            "t2v",
-            {
+            return "i2v", {
+                "image": self._input_copy(p.get("image")),
                 "prompt": p.get("prompt", ""),
                 "negative_prompt": p.get("negative_prompt", ""),
-                "aspect_ratio": p.get("aspect_ratio", "16:9"),
+                "guidance_scale": p.get("guidance_scale", 0.5),
                 "duration": p.get("duration", 5),
-            },
-        )
+                "end_image": self._input_copy(p.get("end_image")),
+            }
+        return "t2v", {
+            "prompt": p.get("prompt", ""),
+            "negative_prompt": p.get("negative_prompt", ""),
+            "aspect_ratio": p.get("aspect_ratio", "16:9"),
+            "duration": p.get("duration", 5),
+        }
 
     def _input_copy(self, recorded: str | None) -> str | None:
         """The journal's copy of an input image, as a file Gradio may serve: the copy itself is in

@@ -174,14 +174,14 @@ def build_header(settings: Settings, storage_secret: str) -> Header:
     return Header(owner_store, key_store, session, banner, KeyPanel(box, save, clear, info))
 
 
-def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
+def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> Any:
     """Who is visiting: their browser id and key come back; the page shows live or preview; a
-    shared link fills its form."""
+    shared link fills its form. Returns the restore's event, for what needs the visitor known."""
     durations = [p.i2v.duration, p.t2v.duration]
     mode_view = [p.session, p.banner, p.key.info, p.i2v.buttons.price, p.t2v.buttons.price]
     mode_view += [p.i2v.out.video, p.t2v.out.video]
     galleries = [p.i2v.examples, p.t2v.examples]  # their captions, in the browser's language
-    demo.load(
+    restored = demo.load(
         visitor.restore, [p.owner_store, p.key_store, *durations], [p.owner_store, *mode_view, *galleries], **private()
     )
     key_outputs = [p.key_store, p.key.box, *mode_view]
@@ -191,6 +191,7 @@ def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
     demo.load(image_note, None, p.i2v.out.status, **private())  # a link never carries the start image
     demo.load(None, js=script("live_region"))
     demo.load(None, js=script("toast_titles"))
+    return restored
 
 
 def wire_links(p: Parts, visitor: Visitor) -> None:
