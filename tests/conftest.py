@@ -49,6 +49,25 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 4))
 
 
+# What a test costs a worker, roughly, by its marks: a browser test drives Chromium against a launched
+# app, a slow one launches, renders or waits; the rest take milliseconds.
+TEST_WEIGHTS = {"browser": 8.0, "slow": 4.0}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the heaviest test files first (pyproject.toml's `--no-loadscope-reorder`
+    keeps this order): a worker that draws a heavy file late would otherwise run it alone while the
+    others sit idle. Tests keep their order within a file; `-n 0` keeps the plain order."""
+    if not hasattr(config, "workerinput"):
+        return
+    weights: dict[Path, float] = {}
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        cost = max((TEST_WEIGHTS[name] for name in marks & TEST_WEIGHTS.keys()), default=0.05)
+        weights[item.path] = weights.get(item.path, 0.0) + cost
+    items.sort(key=lambda item: -weights[item.path])
+
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-0123456789abcdef"
 # Clips rendered by the tests' simulators, shared for the session: a clip asked for again (same
