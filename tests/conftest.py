@@ -29,8 +29,9 @@ from PIL import Image
 from kling.api.backend import Backend
 from kling.api.models import PollPolicy
 from kling.app.handlers import Handlers
-from kling.app.identity import new_browser_token, owner_for
+from kling.app.identity import new_browser_token, owner_for, state_secret
 from kling.app.studio import Studio
+from kling.app.tabs.generate import Generation
 from kling.config import Settings
 from kling.jobs.runner import Runner
 from kling.preview.simulator import SimConfig, Simulator
@@ -448,6 +449,14 @@ def page_handlers(runner: Runner, tmp_path: Path, *, secret: bytes = b"") -> Han
     settings = runner.backend.settings
     studio = Studio(settings, runner.backend, runner.journal, runner, ClipShelf(tmp_path / "clips"), secret)
     return studio.build_with_handlers()[1]
+
+
+def generation_over(runner: Runner, tmp_path: Path) -> Generation:
+    """The generate tabs' handlers over `runner` without building the page (about a second and a
+    half each): for the handlers that return values, not updates keyed by the page's components."""
+    settings = runner.backend.settings
+    secret = state_secret(settings.state_secret, settings.data_dir)
+    return Generation(settings, runner, ClipShelf(tmp_path / "clips"), secret=secret)
 
 
 def signed_session(secret: bytes, key: str = "") -> tuple[dict[str, str], str]:
