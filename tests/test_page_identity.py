@@ -42,8 +42,10 @@ from .conftest import (
     ROOT,
     SIM_CLIPS,
     english,
+    generation_over,
     launch_app,
     live_app_on_simulator,
+    make_runner,
     signed_session,
     sim_config,
     stop,
@@ -466,8 +468,8 @@ def test_require_login_leaves_the_free_preview_open(tmp_path):
 
 
 def test_stop_waiting_reads_the_task_from_the_status_line(tmp_path):
-    _, handlers, _ = build(tmp_path)
-    g = handlers.generation
+    runner, _ = make_runner(tmp_path)
+    g = generation_over(runner, tmp_path)
     assert "No task had been created" in g.stop_waiting("### ⏳ Submitting · 0:01", {"key": ""})
     said = g.stop_waiting("### ⏳ Processing · 0:12\n\nTask `abc123` · status **processing** · 3 status checks", None)
     assert "Task `abc123` is running in the background" in said and "still billed" in said
