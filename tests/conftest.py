@@ -29,8 +29,9 @@ from PIL import Image
 from kling.api.backend import Backend
 from kling.api.models import PollPolicy
 from kling.app.handlers import Handlers
-from kling.app.identity import new_browser_token, owner_for
+from kling.app.identity import new_browser_token, owner_for, state_secret
 from kling.app.studio import Studio
+from kling.app.tabs.generate import Generation
 from kling.config import Settings
 from kling.jobs.runner import Runner
 from kling.preview.simulator import SimConfig, Simulator
@@ -47,6 +48,25 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (pyproject.toml): a worker per core, at most four, since every worker launches its
     own apps and browser."""
     return max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
+# What a test costs a worker, roughly, by its marks: a browser test drives Chromium against a launched
+# app, a slow one launches, renders or waits; the rest take milliseconds.
+TEST_WEIGHTS = {"browser": 8.0, "slow": 4.0}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the heaviest test files first (pyproject.toml's `--no-loadscope-reorder`
+    keeps this order): a worker that draws a heavy file late would otherwise run it alone while the
+    others sit idle. Tests keep their order within a file; `-n 0` keeps the plain order."""
+    if not hasattr(config, "workerinput"):
+        return
+    weights: dict[Path, float] = {}
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        cost = max((TEST_WEIGHTS[name] for name in marks & TEST_WEIGHTS.keys()), default=0.05)
+        weights[item.path] = weights.get(item.path, 0.0) + cost
+    items.sort(key=lambda item: -weights[item.path])
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -429,6 +449,14 @@ def page_handlers(runner: Runner, tmp_path: Path, *, secret: bytes = b"") -> Han
     settings = runner.backend.settings
     studio = Studio(settings, runner.backend, runner.journal, runner, ClipShelf(tmp_path / "clips"), secret)
     return studio.build_with_handlers()[1]
+
+
+def generation_over(runner: Runner, tmp_path: Path) -> Generation:
+    """The generate tabs' handlers over `runner` without building the page (about a second and a
+    half each): for the handlers that return values, not updates keyed by the page's components."""
+    settings = runner.backend.settings
+    secret = state_secret(settings.state_secret, settings.data_dir)
+    return Generation(settings, runner, ClipShelf(tmp_path / "clips"), secret=secret)
 
 
 def signed_session(secret: bytes, key: str = "") -> tuple[dict[str, str], str]:

@@ -23,10 +23,11 @@ from kling.app.views import (
     status_markdown,
     task_id_in_status,
 )
+from kling.app.widgets import RunButtons
 from kling.errors import AuthenticationError
 from kling.jobs.run import RunState
 
-from .conftest import KEY, english, finish, image_bytes, make_runner, page_handlers, signed_session
+from .conftest import KEY, english, finish, generation_over, image_bytes, make_runner, page_handlers, signed_session
 
 PAGE = "https://someone-kling.hf.space/?__theme=dark"
 
@@ -98,19 +99,19 @@ def test_a_running_status_has_an_estimate_labelled_as_one_and_generate_counts_th
 
 def test_generate_is_disabled_and_stop_shown_only_while_a_run_is_under_way(tmp_path):
     runner, _ = make_runner(tmp_path)
-    handlers = page_handlers(runner, tmp_path)
-    buttons = handlers.visitor.parts.t2v.buttons
-    busy = handlers.generation.busy(buttons, "### ⏳ Generating · 1:05\n\nTask `abc`")
+    generation = generation_over(runner, tmp_path)
+    buttons = RunButtons(object(), object(), object())  # type: ignore[arg-type]  # only dict keys
+    busy = generation.busy(buttons, "### ⏳ Generating · 1:05\n\nTask `abc`")
     assert busy[buttons.go].interactive is False and busy[buttons.go].value == "Generating… 1:05"
     assert busy[buttons.stop].visible is True
-    idle = handlers.generation.busy(buttons, "### ⏹ Stopped waiting\n\nTask `abc` is running in the background")
+    idle = generation.busy(buttons, "### ⏹ Stopped waiting\n\nTask `abc` is running in the background")
     assert idle[buttons.go].interactive is True and english(idle[buttons.go].value) == "Generate"
     assert idle[buttons.stop].visible is False
 
 
 def test_a_refusal_is_repeated_in_the_result_panel_and_clears_the_old_clip(tmp_path):
     runner, _ = make_runner(tmp_path)
-    generation = page_handlers(runner, tmp_path).generation
+    generation = generation_over(runner, tmp_path)
     status, clip, details = asyncio.run(generation.refusal_t2v("x" * 2501, "", "16:9", 5))
     assert "2500" in status and "Not sent" in status and clip is None and details == ""
     image = tmp_path / "tiny.png"
@@ -125,8 +126,8 @@ def test_stop_waiting_says_the_task_runs_on_and_preview_does_not_talk_of_wavespe
     live_runner, _ = make_runner(tmp_path / "live")
     preview_runner, _ = make_runner(tmp_path / "preview", key=None)
     status = "### ⏳ Processing · 0:12\n\nTask `t1` · status **processing** · 3 status checks"
-    live = page_handlers(live_runner, tmp_path / "live").generation.stop_waiting(status, {"key": ""})
-    preview = page_handlers(preview_runner, tmp_path / "preview").generation.stop_waiting(status, {"key": ""})
+    live = generation_over(live_runner, tmp_path / "live").stop_waiting(status, {"key": ""})
+    preview = generation_over(preview_runner, tmp_path / "preview").stop_waiting(status, {"key": ""})
     assert "running in the background" in live and "WaveSpeed" in live and "billed" in live
     assert "running in the background" in preview and "WaveSpeed" not in preview and "billed" not in preview
 
