@@ -991,6 +991,7 @@ SCRIPT_EN: dict[str, str] = {
     "title_running": "⏳ Generating · Kling Studio",
     "title_done": "✅ Clip ready · Kling Studio",
     "title_failed": "❌ Failed · Kling Studio",
+    "poster_caption": "Example: a still from this tab's first example, not your result",
 }
 SCRIPT_ZH: dict[str, str] = {
     "count": "{count} / {limit} 个字符",
@@ -1001,6 +1002,7 @@ SCRIPT_ZH: dict[str, str] = {
     "title_running": "⏳ 生成中 · Kling Studio",
     "title_done": "✅ 视频已就绪 · Kling Studio",
     "title_failed": "❌ 失败 · Kling Studio",
+    "poster_caption": "示例：本页第一个示例的画面，不是你的结果",
 }
 
 # The examples' titles (their English is in kling/examples.py, beside the example), by example key.

@@ -15,6 +15,7 @@ import gradio as gr
 from kling.app.api_labels import name_api_inputs_in_english
 from kling.app.handlers import Handlers
 from kling.app.prompt_help_page import api_inputs, wire_prompt_help
+from kling.app.result_poster import wire_posters
 from kling.app.scripts import TITLE
 from kling.app.share_tab import SharePlaces, gallery_tab, wire_sharing
 from kling.app.tabs.examples import wire_examples
@@ -91,6 +92,7 @@ def build_page(
         wire(demo, parts, handlers, history_tab, concurrency=settings.concurrency)
         handlers.prompt_help = wire_prompt_help(parts, handlers, (i2v_help, t2v_help), lab_writer, prompt_api)
         wire_examples(parts, handlers.examples)
+        wire_posters(demo, showcase, i2v.examples, t2v.examples)  # the empty players' posters
         wire_usage(demo, usage_panel, generation.runner, journal, header.session)
         wire_sharing(demo, generation, journal, shares, header.session, gallery, i2v.image)
 
