@@ -147,10 +147,11 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
     def listing(session) -> dict:
         return asyncio.run(h.history.list(session, request()))
 
-    def restore(session) -> None:
+    def restore(session, arrive: bool = False) -> None:
         token = session.get("token") or session.get("owner")
         for profile in (None, alice()):
-            out = asyncio.run(h.visitor.restore(token, "", 5, 5, request(), profile))
+            handler = h.visitor.arrive if arrive else h.visitor.restore
+            out = asyncio.run(handler(token, "", 5, 5, request(), profile))
             assert out[p.owner_store] != token and verify_browser_token(out[p.owner_store], g.secret)
             nothing_of_theirs(listing(out[p.session]))
 
@@ -287,6 +288,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "ShareHandlers.gallery": reads_no_owner(lambda s: next(iter(spots)).h.gallery(s)),
         "ShareHandlers.start_image": reads_no_owner(lambda s: {0: next(iter(spots)).h.start_image(request())}),
         "Visitor.restore": restore,
+        "Visitor.arrive": lambda s: restore(s, arrive=True),  # restore, prefill and the link's note in one
         "Visitor.save_key": reads_no_owner(lambda s: h.visitor.save_key("", s, 5, 5)),
         "Visitor.clear_key": reads_no_owner(lambda s: h.visitor.clear_key(s, 5, 5)),
         "Visitor.prefill": reads_no_owner(lambda s: h.visitor.prefill(request())),
@@ -344,7 +346,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
     }
     events = owner_events(demo, handlers)
     assert set(events) <= set(calls), f"an event without a forged-owner test: {set(events) - set(calls)}"
-    assert {"Visitor.restore", "History.list", "History.select", "History.resume", "Lab.run"} <= set(events)
+    assert {"Visitor.arrive", "History.list", "History.select", "History.resume", "Lab.run"} <= set(events)
     for name in sorted(events):
         for session in forged:
             calls[name](session)

@@ -66,6 +66,21 @@ class Visitor:
             updates[self.parts.t2v.examples] = gr.Gallery(thumbnails(T2V_EXAMPLES, self.showcase, lang))
         return updates
 
+    async def arrive(
+        self,
+        token: str | None,
+        saved_key: str | None,
+        i2v_duration: int | str,
+        t2v_duration: int | str,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
+        """Everything the page's opening needs from the server, in one answer: `restore`, the form a
+        link fills (`prefill`) and the note that a link carries no start image. One request rather
+        than three: each one the page waits for on a first visit delays the form's first click."""
+        updates = await self.restore(token, saved_key, i2v_duration, t2v_duration, request, profile)
+        return updates | self.prefill(request) | {self.parts.i2v.out.status: image_note(request)}
+
     async def save_key(
         self, typed: str | None, session: Session | None, i2v_duration: int | str, t2v_duration: int | str
     ) -> Updates:
@@ -180,14 +195,11 @@ def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
     mode_view = [p.session, p.banner, p.key.info, p.i2v.buttons.price, p.t2v.buttons.price]
     mode_view += [p.i2v.out.video, p.t2v.out.video]
     galleries = [p.i2v.examples, p.t2v.examples]  # their captions, in the browser's language
-    demo.load(
-        visitor.restore, [p.owner_store, p.key_store, *durations], [p.owner_store, *mode_view, *galleries], **private()
-    )
+    opened = [p.owner_store, *mode_view, *galleries, *p.main_forms, p.i2v.out.status]
+    demo.load(visitor.arrive, [p.owner_store, p.key_store, *durations], opened, **private())
     key_outputs = [p.key_store, p.key.box, *mode_view]
     p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private())
     p.key.clear.click(visitor.clear_key, [p.session, *durations], key_outputs, **private())
-    demo.load(visitor.prefill, None, p.main_forms, **private())
-    demo.load(image_note, None, p.i2v.out.status, **private())  # a link never carries the start image
     demo.load(None, js=script("live_region"))
 
 
