@@ -78,6 +78,5 @@ def test_the_poster_does_not_move_anything_when_a_run_starts(preview_app, open_p
     tab.get_by_role("button", name="Generate").click()
     expect(status(tab)).to_contain_text("⏳", timeout=30_000)
     after = [frame.evaluate(ON_PAGE), link.evaluate(ON_PAGE)]
-    page.screenshot(path=f"/tmp/run-{size}.png", full_page=True)
     assert frame.evaluate(DRAWN) == drawn, "the poster stays while the clip is being made"
     assert before == after, (before, after)
