@@ -2,6 +2,7 @@
 memory, threads and caches do not colour the next), printing every figure as it comes.
 
     python -m bench [--only polling,startup]
+    python -m bench page startup       # the same, by name
 
 Each is also runnable alone: `python -m bench.<name> --help`. Benchmarks are not tests: pytest
 collects only tests/.
@@ -24,6 +25,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("polling", []),
     ("render", ["--repeat", "1"]),
     ("stitch", ["--repeat", "1"]),
+    ("page", ["--repeat", "5"]),
     ("concurrency", []),
     ("fairness", []),
     ("load", ["--visitors", "100", "--rounds", "2"]),
@@ -32,9 +34,11 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--only", help="comma-separated names, e.g. polling,startup")
     args = parser.parse_args(argv)
-    chosen = [b for b in BENCHMARKS if not args.only or b[0] in args.only.split(",")]
+    names = [*args.names, *(args.only.split(",") if args.only else [])]
+    chosen = [b for b in BENCHMARKS if not names or b[0] in names]
     print(f"machine: {machine()}", flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     started, failed = time.monotonic(), []

@@ -1004,6 +1004,7 @@ SCRIPT_EN: dict[str, str] = {
     "toast_Warning": "Note",
     "toast_Info": "Note",
     "toast_Success": "Done",
+    "poster_caption": "Example: a still from this tab's first example, not your result",
 }
 SCRIPT_ZH: dict[str, str] = {
     "count": "{count} / {limit} 个字符",
@@ -1018,6 +1019,7 @@ SCRIPT_ZH: dict[str, str] = {
     "toast_Warning": "提示",
     "toast_Info": "提示",
     "toast_Success": "完成",
+    "poster_caption": "示例：本页第一个示例的画面，不是你的结果",
 }
 
 # The examples' titles (their English is in kling/examples.py, beside the example), by example key.

@@ -231,3 +231,21 @@ def test_a_task_followed_after_a_reload_shows_its_clip_when_it_ends_and_a_later_
         assert str(done[out.video]).endswith(".mp4") and done[out.timer].active is False
         assert done[out.following] == ""
     assert len(simulator.submits()) == 1
+
+
+def test_the_pages_opening_answer_brings_the_task_back_in_the_same_request(tmp_path):
+    """The reload's task comes with the opening answer (`Visitor.arrive`), not in a request of its own."""
+    runner, simulator, handlers = stuck_runner(tmp_path)
+    parts = handlers.visitor.parts
+    session, owner = signed_session(handlers.generation.secret)
+    opening = SimpleNamespace(client=SimpleNamespace(host="127.0.0.1"), headers={}, session_hash="s", query_params={})
+
+    async def scenario():
+        _, task_id = await running_task(runner, T2VRequest(prompt="gulls over a pier"), owner)
+        return task_id, await handlers.visitor.arrive(session["token"], "", 5, 5, opening)
+
+    task_id, opened = asyncio.run(scenario())
+    assert opened[parts.owner_store] == session["token"]  # the same visitor, restored
+    assert opened[parts.tabs].selected == "t2v" and opened[parts.t2v.out.following] == task_id
+    assert opened[parts.t2v.text.prompt] == "gulls over a pier"
+    assert len(simulator.submits()) == 1

@@ -153,10 +153,11 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
     def listing(session) -> dict:
         return asyncio.run(h.history.list(session, request()))
 
-    def restore(session) -> None:
+    def restore(session, arrive: bool = False) -> None:
         token = session.get("token") or session.get("owner")
         for profile in (None, alice()):
-            out = asyncio.run(h.visitor.restore(token, "", 5, 5, request(), profile))
+            handler = h.visitor.arrive if arrive else h.visitor.restore
+            out = asyncio.run(handler(token, "", 5, 5, request(), profile))
             assert out[p.owner_store] != token and verify_browser_token(out[p.owner_store], g.secret)
             nothing_of_theirs(listing(out[p.session]))
 
@@ -297,6 +298,8 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "ShareHandlers.gallery": reads_no_owner(lambda s: next(iter(spots)).h.gallery(s)),
         "ShareHandlers.start_image": reads_no_owner(lambda s: {0: next(iter(spots)).h.start_image(request())}),
         "Visitor.restore": restore,
+        # restore, prefill, the link's note and a reload's task in one
+        "Visitor.arrive": lambda s: (restore(s, arrive=True), comeback(s)),
         "Visitor.save_key": reads_no_owner(lambda s: h.visitor.save_key("", s, 5, 5)),
         "Visitor.clear_key": reads_no_owner(lambda s: h.visitor.clear_key(s, 5, 5)),
         "Visitor.prefill": reads_no_owner(lambda s: h.visitor.prefill(request())),
@@ -315,6 +318,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "Films.show": show_film,
         "Lab.run": lab_run,
         "Lab.price": reads_no_owner(lambda s: h.lab.price({**lab_values, p.session: s})),
+        "Lab.carry_over": reads_no_owner(
+            lambda s: h.lab.carry_over({p.i2v.image: None, p.lab.image: None, p.session: s})
+        ),
         # These read only the session's language.
         "Lab.stopped": reads_no_owner(lambda s: {p.lab.summary: h.lab.stopped(s)}),
         "Generation.refusal_t2v": reads_no_owner(
@@ -355,7 +361,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
     }
     events = owner_events(demo, handlers)
     assert set(events) <= set(calls), f"an event without a forged-owner test: {set(events) - set(calls)}"
-    assert {"Visitor.restore", "History.list", "History.select", "History.resume", "Lab.run"} <= set(events)
+    assert {"Visitor.arrive", "History.list", "History.select", "History.resume", "Lab.run"} <= set(events)
     # Two events sharing one handler (image_to_video and text_to_video share _generate) share one
     # check: it runs once per forged session, for both.
     checks = list(dict.fromkeys(calls[name] for name in sorted(events)))

@@ -63,6 +63,19 @@ async (url) => {
   requestAnimationFrame(() => requestAnimationFrame(show));
 }
 
+// == posters
+// Before the first run each generate tab's empty player shows its first example's still, captioned
+// as an example (style.css draws both from these variables, also in a tab Gradio draws later).
+() => {
+  __WORDS__
+  const root = document.documentElement, base = window.location.origin + window.location.pathname;
+  for (const [tab, url] of Object.entries(__POSTERS__)) {
+    root.style.setProperty(`--kling-poster-${tab}`, `url("${new URL(url, base).href}")`);
+    root.style.setProperty(`--kling-poster-caption-${tab}`, JSON.stringify(say("poster_caption")));
+    root.classList.add(`kling-poster-${tab}`);  // style.css hides the empty player's icon over it
+  }
+}
+
 // == play_all
 () => {
   document.querySelectorAll(".kling-lab-grid video").forEach((v) => { v.currentTime = 0; v.play(); });

@@ -15,9 +15,9 @@ import gradio as gr
 from kling.app.api_labels import name_api_inputs_in_english
 from kling.app.handlers import Handlers
 from kling.app.prompt_help_page import api_inputs, wire_prompt_help
+from kling.app.result_poster import wire_posters
 from kling.app.scripts import TITLE
 from kling.app.share_tab import SharePlaces, gallery_tab, wire_sharing
-from kling.app.tabs.comeback import wire_comeback
 from kling.app.tabs.examples import wire_examples
 from kling.app.tabs.films import wire_films
 from kling.app.tabs.generate import Generation
@@ -92,6 +92,7 @@ def build_page(
         wire(demo, parts, handlers, history_tab, concurrency=settings.concurrency)
         handlers.prompt_help = wire_prompt_help(parts, handlers, (i2v_help, t2v_help), lab_writer, prompt_api)
         wire_examples(parts, handlers.examples)
+        wire_posters(demo, showcase, i2v.examples, t2v.examples)  # the empty players' posters
         wire_usage(demo, usage_panel, generation.runner, journal, header.session)
         wire_sharing(demo, generation, journal, shares, header.session, gallery, i2v.image)
 
@@ -102,8 +103,7 @@ def build_page(
 
 def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurrency: int) -> None:
     """Each tab's wiring, in the page's order (a refused run's validator ends only the events after it)."""
-    restored = wire_visitor(demo, p, h.visitor)
-    wire_comeback(restored, p, h.comeback)  # a reload: the visitor's task back in its tab
+    wire_visitor(demo, p, h.visitor)  # with a reload's task back in its tab (Comeback)
     wire_i2v(p, h.generation, concurrency=concurrency)  # the two generate tabs: their runs are the public API
     wire_t2v(p, h.generation, concurrency=concurrency)
     wire_links(p, h.visitor)

@@ -100,7 +100,7 @@ class RunButtons:
 
 
 def run_buttons() -> RunButtons:
-    with gr.Row():
+    with gr.Row(elem_classes="kling-run"):  # style.css: on a phone Stop shares Generate's line
         return RunButtons(
             gr.Markdown(elem_classes="kling-price"),
             gr.Button(text("run.generate"), variant="primary"),

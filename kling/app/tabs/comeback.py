@@ -1,4 +1,4 @@
-"""A reload: the visitor's task comes back. Once the page knows who is visiting (the restore
+"""A reload: the visitor's task comes back. As the page opens (`Visitor.arrive`, once the restore
 handler checked the signed browser id, or the signed-in user), their newest task that this server
 is still waiting for, or else that ended moments ago, returns to its tab: the form with its
 settings, and its status streaming again through the result panel's timer (`Generation.follow`),
@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import gradio as gr
 
 from kling.app.link_note import link_tab
-from kling.app.tabs.common import Session, Updates, lang_of, private
+from kling.app.tabs.common import Session, Updates, lang_of
 from kling.app.tabs.generate import Generation
 from kling.app.tabs.history import History
 from kling.app.widgets import Parts
@@ -56,14 +55,20 @@ class Comeback:
         """The task's tab selected, its form filled and its result panel following it; nothing
         (a skip) for a visitor with no such task, or when the address is a shared link (the link
         decides the form, and the task stays in History)."""
-        nothing: Updates = {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
+        found = await self.found(session, request, profile)
+        return found or {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
+
+    async def found(
+        self, session: Session | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
+    ) -> Updates | None:
+        """`back`'s updates, or None when nothing comes back (the page's opening merges them into its own)."""
         journal = self.g.runner.journal
         if journal is None or (request is not None and link_tab(dict(request.query_params))):
-            return nothing
+            return None
         who = await self.g.who(request, profile, session)  # never an owner the browser sent
         job = chosen(journal.for_owner(who.owner, limit=LOOK_AT), self.g.runner.is_running, self.clock())
         if job is None:
-            return nothing
+            return None
         tab, settings = self.history.settings_of(job)
         out = self.parts.i2v.out if tab == "i2v" else self.parts.t2v.out
         return {**self.parts.fill(tab, settings), **self.g.follow(out, job, lang_of(session))}
@@ -73,8 +78,3 @@ def comeback_outputs(p: Parts) -> list[gr.components.Component]:
     """What `Comeback.back` may write: the tabs, both forms, and both result panels."""
     panels = [(out.status, out.video, out.details, out.timer, out.following) for out in (p.i2v.out, p.t2v.out)]
     return [*p.main_forms, *(component for panel in panels for component in panel)]
-
-
-def wire_comeback(restored: Any, p: Parts, comeback: Comeback) -> None:
-    """Once the restore handler has checked who is visiting (`restored`, its load event)."""
-    restored.then(comeback.back, p.session, comeback_outputs(p), show_progress="hidden", **private())

@@ -48,7 +48,7 @@ def build_i2v_tab(
                 inputs = PromptInputs(*prompt, *refinements())
                 with gr.Accordion(text("form.advanced"), open=False):
                     guidance = guidance_slider(info=text("form.guidance_help"))
-            with gr.Column(scale=1, min_width=320):
+            with gr.Column(scale=1, min_width=320, elem_classes="kling-i2v-result"):
                 out = result_panel()
                 shares.under(CLIP, out.status, out.video, "i2v")
                 continues = gr.State(None)  # a State directly in gr.Tabs would count as a tab

@@ -16,6 +16,7 @@ from gradio.utils import get_space
 from kling.app.key_check import unchecked_key
 from kling.app.link_note import image_note
 from kling.app.scripts import script
+from kling.app.tabs.comeback import Comeback, comeback_outputs
 from kling.app.tabs.common import Session, Updates, lang_of, private, private_with_notices
 from kling.app.tabs.generate import Generation
 from kling.app.views import (
@@ -38,10 +39,17 @@ from kling.strings import language, say, text
 class Visitor:
     """A browser arriving, saving or clearing its key, and following a shared link."""
 
-    def __init__(self, generation: Generation, parts: Parts, showcase: dict[str, ShowcaseClip] | None = None) -> None:
+    def __init__(
+        self,
+        generation: Generation,
+        parts: Parts,
+        showcase: dict[str, ShowcaseClip] | None = None,
+        comeback: Comeback | None = None,
+    ) -> None:
         self.g = generation
         self.parts = parts
         self.showcase = showcase or {}
+        self.comeback = comeback  # a reload's task, brought back as the page opens
 
     async def restore(
         self,
@@ -65,6 +73,24 @@ class Visitor:
             updates[self.parts.i2v.examples] = gr.Gallery(thumbnails(STARTERS, self.showcase, lang))
             updates[self.parts.t2v.examples] = gr.Gallery(thumbnails(T2V_EXAMPLES, self.showcase, lang))
         return updates
+
+    async def arrive(
+        self,
+        token: str | None,
+        saved_key: str | None,
+        i2v_duration: int | str,
+        t2v_duration: int | str,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
+    ) -> Updates:
+        """Everything the page's opening needs from the server, in one answer: `restore`, the form a
+        link fills (`prefill`), the note that a link carries no start image, and after a reload the
+        visitor's task back in its tab (`Comeback`). One request rather than four: each one the page
+        waits for on a first visit delays the form's first click."""
+        updates = await self.restore(token, saved_key, i2v_duration, t2v_duration, request, profile)
+        updates |= self.prefill(request) | {self.parts.i2v.out.status: image_note(request)}
+        back = await self.comeback.found(updates[self.parts.session], request, profile) if self.comeback else None
+        return updates | (back or {})
 
     async def save_key(
         self, typed: str | None, session: Session | None, i2v_duration: int | str, t2v_duration: int | str
@@ -174,24 +200,21 @@ def build_header(settings: Settings, storage_secret: str) -> Header:
     return Header(owner_store, key_store, session, banner, KeyPanel(box, save, clear, info))
 
 
-def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> Any:
+def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
     """Who is visiting: their browser id and key come back; the page shows live or preview; a
     shared link fills its form. Returns the restore's event, for what needs the visitor known."""
     durations = [p.i2v.duration, p.t2v.duration]
     mode_view = [p.session, p.banner, p.key.info, p.i2v.buttons.price, p.t2v.buttons.price]
     mode_view += [p.i2v.out.video, p.t2v.out.video]
     galleries = [p.i2v.examples, p.t2v.examples]  # their captions, in the browser's language
-    restored = demo.load(
-        visitor.restore, [p.owner_store, p.key_store, *durations], [p.owner_store, *mode_view, *galleries], **private()
-    )
+    opened = [p.owner_store, *mode_view, *galleries, *p.main_forms, p.i2v.out.status, *comeback_outputs(p)]
+    opened = list(dict.fromkeys(opened))  # each component once: a link's note and a reload both write the status
+    demo.load(visitor.arrive, [p.owner_store, p.key_store, *durations], opened, **private())
     key_outputs = [p.key_store, p.key.box, *mode_view]
     p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private_with_notices())
     p.key.clear.click(visitor.clear_key, [p.session, *durations], key_outputs, **private())
-    demo.load(visitor.prefill, None, p.main_forms, **private())
-    demo.load(image_note, None, p.i2v.out.status, **private())  # a link never carries the start image
     demo.load(None, js=script("live_region"))
     demo.load(None, js=script("toast_titles"))
-    return restored
 
 
 def wire_links(p: Parts, visitor: Visitor) -> None:
