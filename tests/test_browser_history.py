@@ -156,5 +156,10 @@ def test_history_shows_thumbnails_fits_its_columns_and_a_stitch_shows_progress(p
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
         assert prompt.evaluate(FIRST_LINE_JS) >= 20
 
+    # Selection still works through the thumbnail's cell: the newest row's task opens beside its clip.
+    grid.get_by_test_id("cell-0-0").click()
+    expect(history.locator(".prose").filter(has_text=PROMPTS[1]).first).to_be_visible()
+    expect(history.locator("video[src]").first).to_be_attached(timeout=CLIP_TIMEOUT)
+
     stitch_shows_progress(page, history, words)
     assert opened.console.errors == [], opened.console.errors

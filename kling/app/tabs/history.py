@@ -243,12 +243,12 @@ def thumb_urls(jobs: list[Job], data_dir: Path, clips: ClipShelf, disk: DiskKeep
     return urls
 
 
-# The thumbnail is HTML this server writes (views.thumb_cell); every other cell, the visitor's prompt
-# among them, stays plain text.
 # Shares of the table's width (Gradio's "%" is of the visible table, whatever the window), so at
 # 1280 px nothing is cut: the id fits whole, the prompt and the words wrap. On a phone style.css
 # shows the thumbnail, the status and the prompt only (the selected row's panel says the rest).
 TABLE_WIDTHS: list[str | int] = ["7.5%", "8.5%", "10%", "27%", "7%", "9%", "9.5%", "21%"]
+# The thumbnail is HTML this server writes (views.thumb_cell); every other cell, the visitor's prompt
+# among them, stays plain text.
 TEXT: Literal["str"] = "str"
 TABLE_TYPES: list[Literal["str", "html"]] = ["html", *[TEXT for _ in HISTORY_COLUMNS]]
 
