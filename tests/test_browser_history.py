@@ -24,9 +24,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import Locator, Page, expect  # noqa: E402 (test_browser skips the module first)
 
+# The second has a word wider than the prompt's column at either size: it wraps inside its cell too.
 PROMPTS = (
     "A paper kite climbs over the golden dunes at sunset while the camera slowly pushes in.",
-    "A lighthouse in a storm, waves crashing against the rocks.",
+    "A lighthouse in a storm, waves crashing: " + "W" * 40,
 )
 SIZES = {
     "laptop": ({"viewport": {"width": 1280, "height": 900}, "locale": "en-US"}, "en"),
@@ -158,7 +159,7 @@ def test_history_shows_thumbnails_fits_its_columns_and_a_stitch_shows_progress(p
 
     # Selection still works through the thumbnail's cell: the newest row's task opens beside its clip.
     grid.get_by_test_id("cell-0-0").click()
-    expect(history.locator(".prose").filter(has_text=PROMPTS[1]).first).to_be_visible()
+    expect(history.locator(".prose").filter(has_text="A lighthouse in a storm, waves crashing").first).to_be_visible()
     expect(history.locator("video[src]").first).to_be_attached(timeout=CLIP_TIMEOUT)
 
     stitch_shows_progress(page, history, words)
