@@ -64,7 +64,7 @@ def test_a_visitors_markup_is_shown_as_text_in_history_the_lab_and_the_toast_and
 
     history = open_tab(page, "History")
     table = history.get_by_role("grid")
-    cell = table.get_by_test_id("cell-0-2")
+    cell = table.get_by_test_id("cell-0-3")  # the prompt, after the thumbnail, the time and the status
     expect(cell).to_contain_text(MARKDOWN_IMAGE)  # the table's prompt cell, as typed
     cell.click()
     about = history.locator(".prose").filter(has_text=task_id).first
@@ -105,7 +105,7 @@ def test_use_these_settings_fills_the_image_to_video_form_with_its_image(preview
     page.reload(wait_until="load")  # an empty form; the browser keeps its id, so its History
     expect(panel(page).locator(".prose.kling-price")).to_contain_text(re.compile(r"preview|\$"))
     history = open_tab(page, "History")
-    history.get_by_role("grid").get_by_test_id("cell-0-2").click()
+    history.get_by_role("grid").get_by_test_id("cell-0-3").click()
     expect(history.locator(".prose").filter(has_text="rocket lifts off").first).to_be_visible()
     history.get_by_role("button", name="Use these settings").click()
 

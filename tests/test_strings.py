@@ -163,7 +163,7 @@ def test_a_chinese_browser_gets_banner_price_refusal_and_history_in_chinese(hand
 
     listing = asyncio.run(handlers.history.list(session, browser_request("zh-CN")))
     table = listing[parts.history.table]
-    assert table.value["headers"] == ["时间", "状态", "提示词", "模式", "模型", "价格", "任务 ID"]
+    assert table.value["headers"] == ["视频", "时间", "状态", "提示词", "模式", "模型", "价格", "任务 ID"]
     assert listing[parts.history.info].startswith("本浏览器的任务")
 
 

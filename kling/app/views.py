@@ -3,6 +3,7 @@ shared link carries. Pure functions over states and settings; no Gradio here."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from typing import Any
@@ -293,6 +294,16 @@ def model_name(model: str, lang: Lang = "en") -> str:
 
 def history_headers(lang: Lang = "en") -> list[str]:
     return [say(lang, f"history.{column}") for column in HISTORY_COLUMNS]
+
+
+def thumb_cell(url: str | None, lang: Lang = "en") -> str:
+    """History's first cell (an HTML column): the row's clip as a small picture, or a neutral box
+    when it has no saved clip (running, failed, pruned), never a broken image. `url`: where Gradio
+    serves the thumbnail (a keyed-digest folder of the clip shelf), None for the box."""
+    if url:
+        return f'<img class="kling-thumb" src="{html.escape(url)}" alt="" loading="lazy">'
+    words = html.escape(say(lang, "history.no_clip"))
+    return f'<span class="kling-thumb kling-thumb-none" role="img" aria-label="{words}" title="{words}"></span>'
 
 
 def history_rows(

@@ -20,7 +20,7 @@ import math
 import secrets
 import time
 from collections import deque
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +39,13 @@ _X264 = {"preset": "veryfast", "crf": "18"}
 _JOINABLE_PIX_FMTS = ("yuv420p", "yuvj420p")  # what every browser plays
 _IMAGE_FORMATS = ("image2", "image2pipe")  # FFmpeg opens a still picture as a one-frame "video"
 _BLACK_Y, _NEUTRAL_UV = 16, 128  # limited-range YUV black
+
+# Told (clip, clips) as each clip starts being cut, 1-based: a cross-faded film takes seconds a clip.
+OnClip = Callable[[int, int], None]
+
+
+def _quiet(clip: int, clips: int) -> None:
+    """No one is listening to the stitch's progress."""
 
 
 @dataclass(frozen=True)
@@ -190,18 +197,21 @@ def films_dir(data_dir: Path) -> Path:
     return DataFolder(Path(data_dir)).films
 
 
-def stitch_to_films(clips: Sequence[Path], data_dir: Path, crossfade: float = 0.0) -> StitchResult:
+def stitch_to_films(
+    clips: Sequence[Path], data_dir: Path, crossfade: float = 0.0, on_clip: OnClip = _quiet
+) -> StitchResult:
     """Stitch into a new, uniquely named file under films_dir(data_dir)."""
     name = f"film-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}.mp4"
-    return stitch(list(clips), films_dir(data_dir) / name, crossfade=crossfade)
+    return stitch(list(clips), films_dir(data_dir) / name, crossfade=crossfade, on_clip=on_clip)
 
 
-def stitch(clips: Sequence[Path], out: Path, *, crossfade: float = 0.0) -> StitchResult:
+def stitch(clips: Sequence[Path], out: Path, *, crossfade: float = 0.0, on_clip: OnClip = _quiet) -> StitchResult:
     """Join clips, in order, into one H.264 MP4 at `out` (written whole or not at all).
 
     Copies packets when the clips allow it and no cross-fade is asked; re-encodes otherwise (see
     the module docstring). `crossfade` seconds overlap each clip with the next, rounded to whole
-    frames of the first clip's rate (a fade under half a frame is a plain cut).
+    frames of the first clip's rate (a fade under half a frame is a plain cut). `on_clip(k, n)` is
+    called once per clip, in order, as the k-th of n starts being cut (from this thread).
     """
     if len(clips) < 2:
         raise TooFewClipsError(f"stitching needs at least two clips, got {len(clips)}")
@@ -216,11 +226,11 @@ def stitch(clips: Sequence[Path], out: Path, *, crossfade: float = 0.0) -> Stitc
     first = infos[0]
     if not fade_frames and all(first.joinable_with(info) for info in infos[1:]):
         with replacing(out) as tmp:
-            duration = _remux(infos, tmp)
+            duration = _remux(infos, tmp, on_clip)
         return StitchResult(out, float(duration), first.width, first.height, "h264", reencoded=False)
     size = (first.width // 2 * 2, first.height // 2 * 2)  # 4:2:0 needs even sides
     with replacing(out) as tmp:
-        frames = _reencode(infos, tmp, size, rate, fade_frames)
+        frames = _reencode(infos, tmp, size, rate, fade_frames, on_clip)
     return StitchResult(out, float(frames / rate), *size, "h264", reencoded=True)
 
 
@@ -235,7 +245,7 @@ def _check_crossfade(infos: list[ClipInfo], crossfade: float, fade_frames: int, 
             )
 
 
-def _remux(infos: list[ClipInfo], out: Path) -> Fraction:
+def _remux(infos: list[ClipInfo], out: Path, on_clip: OnClip = _quiet) -> Fraction:
     """Copy every clip's packets into one track, each clip's timestamps moved to follow the last."""
     time_base = infos[0].time_base
     offset = 0  # in time_base
@@ -244,7 +254,8 @@ def _remux(infos: list[ClipInfo], out: Path) -> Fraction:
         template = stack.enter_context(av.open(str(infos[0].path)))
         track = dst.add_stream_from_template(template.streams.video[0])
         track.time_base = time_base
-        for info in infos:
+        for n, info in enumerate(infos, start=1):
+            on_clip(n, len(infos))
             scale = info.time_base / time_base
             with av.open(str(info.path)) as src:
                 for packet in src.demux(src.streams.video[0]):
@@ -271,7 +282,9 @@ def _frame_counts(infos: list[ClipInfo], rate: Fraction) -> list[int]:
     return [max(1, b - a) for a, b in itertools.pairwise(bounds)]
 
 
-def _reencode(infos: list[ClipInfo], out: Path, size: tuple[int, int], rate: Fraction, fade: int) -> int:
+def _reencode(
+    infos: list[ClipInfo], out: Path, size: tuple[int, int], rate: Fraction, fade: int, on_clip: OnClip = _quiet
+) -> int:
     counts = _frame_counts(infos, rate)
     first = infos[0]
     with av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as dst:
@@ -285,7 +298,7 @@ def _reencode(infos: list[ClipInfo], out: Path, size: tuple[int, int], rate: Fra
         codec.colorspace, codec.color_primaries, codec.color_trc = colour
         codec.color_range = ColorRange.MPEG
         written = 0
-        for planes in _timeline(infos, counts, size, rate, fade):
+        for planes in _timeline(infos, counts, size, rate, fade, on_clip):
             frame = av.VideoFrame.from_ndarray(planes.reshape(-1, size[0]), format="yuv420p")
             frame.pts, frame.time_base = written, 1 / rate
             dst.mux(stream.encode(frame))
@@ -295,11 +308,17 @@ def _reencode(infos: list[ClipInfo], out: Path, size: tuple[int, int], rate: Fra
 
 
 def _timeline(
-    infos: list[ClipInfo], counts: list[int], size: tuple[int, int], rate: Fraction, fade: int
+    infos: list[ClipInfo],
+    counts: list[int],
+    size: tuple[int, int],
+    rate: Fraction,
+    fade: int,
+    on_clip: OnClip = _quiet,
 ) -> Iterator[np.ndarray]:
     """Every frame of the film in order: each clip's last `fade` frames blend into the next's first."""
     tail: list[np.ndarray] = []
     for n, (info, count) in enumerate(zip(infos, counts)):
+        on_clip(n + 1, len(infos))
         frames = _fitted_frames(info, count, size, rate)
         with contextlib.closing(frames):
             for k, outgoing in enumerate(tail, start=1):

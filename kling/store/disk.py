@@ -110,7 +110,8 @@ class DiskKeeper:
             return [entry.path for entry in going]
 
     def frames(self, keep: Path | None = None) -> list[Path]:
-        return self._trim(self.folder.frames, "*.png", self.caps.frames, keep)
+        """Last frames (`<task>.png`) and History's thumbnails (`<task>.thumb.jpg`), under one cap."""
+        return self._trim(self.folder.frames, "*.*", self.caps.frames, keep)
 
     def inputs(self, keep: Path | None = None) -> list[Path]:
         return self._trim(self.folder.inputs, "*", self.caps.inputs, keep)

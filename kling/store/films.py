@@ -29,6 +29,11 @@ def frame_path(data_dir: Path, task_id: str) -> Path:
     return frames_dir(data_dir) / f"{task_id}.png"
 
 
+def thumb_path(data_dir: Path, task_id: str) -> Path:
+    """A saved clip's thumbnail for History, kept with the last frames (and under their cap)."""
+    return frames_dir(data_dir) / f"{task_id}.thumb.jpg"
+
+
 def pixel_digest(image: Path | str) -> str:
     """SHA-256 of an image's RGB pixels: the same picture whatever file it travelled in."""
     with Image.open(image) as opened:

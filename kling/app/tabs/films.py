@@ -16,7 +16,7 @@ from kling.app.views import continuing_note, film_choice, film_markdown, task_id
 from kling.app.widgets import CROSSFADE_MAX_S, Parts
 from kling.errors import FilmError
 from kling.media.start_frame import save_start_frame
-from kling.media.video import stitch_to_films
+from kling.media.video import OnClip, stitch_to_films
 from kling.store.films import Film, films_for, frame_path, oldest_films_past, owned_film, pixel_digest, record_film
 from kling.store.journal import Job, Journal
 from kling.store.stamps import stamp_film
@@ -88,8 +88,11 @@ class Films:
         session: Session | None,
         request: gr.Request | None = None,
         profile: gr.OAuthProfile | None = None,
+        progress: gr.Progress = gr.Progress(),
     ) -> Updates:
-        """One film from the picked clips, in the order picked; saved under films/ for this visitor."""
+        """One film from the picked clips, in the order picked; saved under films/ for this visitor.
+        `progress` says which clip is being cut (a cross-faded film takes seconds a clip), then the
+        saving; Gradio fills it in for the page's event, and a direct call may pass any callable."""
         owner, lang = (await self.g.who(request, profile, session)).owner, lang_of(session)
         picked = [str(task_id) for task_id in (task_ids or [])]
         jobs = [self._clip(task_id, owner) for task_id in picked]
@@ -100,11 +103,12 @@ class Films:
         fade = float(crossfade or 0)
         self.stitching.add(owner)
         try:
-            result = await asyncio.to_thread(stitch_to_films, clips, self.data_dir, fade)
+            result = await asyncio.to_thread(stitch_to_films, clips, self.data_dir, fade, cutting(progress, lang))
         except FilmError as exc:
             raise gr.Error(str(exc), title=say(lang, "stitch.failed_title")) from None
         finally:
             self.stitching.discard(owner)
+        progress(1.0, desc=say(lang, "stitch.saving"))
         film = record_film(
             result, owner=owner, tasks=picked, crossfade=fade, preview=any(job.preview for job in jobs if job)
         )
@@ -182,6 +186,16 @@ class Films:
             stitch.about: film_markdown(film) + (f"\n\n{note}" if note else ""),
             stitch.films: gr.Dropdown(choices=films, value=film.name),
         }
+
+
+def cutting(progress: gr.Progress, lang: Lang) -> OnClip:
+    """The stitch's per-clip calls as progress on the page: "Cutting clip 2 of 4…" and the share of
+    clips begun (called from the stitch's thread; Gradio only records it for the next update)."""
+
+    def on_clip(clip: int, clips: int) -> None:
+        progress((clip - 1) / clips, desc=say(lang, "stitch.cutting", clip=clip, clips=clips))
+
+    return on_clip
 
 
 def _declared_seconds(job: Job | None) -> float:

@@ -4,9 +4,11 @@ panel's lists (`kling.app.tabs.films` makes the films). Its handlers, builder an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -25,6 +27,7 @@ from kling.app.tabs.common import (
 )
 from kling.app.tabs.generate import Generation
 from kling.app.views import (
+    HISTORY_COLUMNS,
     clip_choice,
     clip_filename,
     film_choice,
@@ -33,10 +36,14 @@ from kling.app.views import (
     history_total,
     job_markdown,
     status_markdown,
+    thumb_cell,
 )
 from kling.app.widgets import HistoryView, Parts, continue_from_last_frame, stitch_panel
-from kling.errors import SpendRefused
-from kling.store.films import films_for
+from kling.errors import NotAVideoError, SpendRefused
+from kling.media.thumbs import clip_thumb
+from kling.store.clips import ClipShelf
+from kling.store.disk import DiskKeeper
+from kling.store.films import films_for, thumb_path
 from kling.store.journal import Job, Journal
 from kling.store.share_links import CLIP, FILM
 from kling.strings import Lang, literal, say, text
@@ -64,9 +71,12 @@ class History:
         view, stitch = self.parts.history, self.parts.history.stitch
         clips = [clip_choice(job) for job in jobs if job.clip_saved]
         films = [film_choice(film) for film in films_for(self.g.settings.data_dir, who.owner)]
+        # Decoding a frame stays off the event loop.
+        thumbs = await asyncio.to_thread(thumb_urls, jobs, self.g.settings.data_dir, self.g.clips, self.g.runner.disk)
+        rows = [[thumb_cell(url, lang), *row] for url, row in zip(thumbs, history_rows(jobs, running, lang))]
         return {
             view.info: history_total(jobs, lang),
-            view.table: gr.Dataframe(value=history_rows(jobs, running, lang), headers=history_headers(lang)),
+            view.table: gr.Dataframe(value=rows, headers=table_headers(lang)),
             view.timer: gr.Timer(active=bool(running)),  # refreshes itself only while a task runs
             stitch.clips: gr.Dropdown(choices=clips),
             stitch.films: gr.Dropdown(choices=films),
@@ -185,7 +195,15 @@ def build_history_tab(shares: SharePlaces) -> tuple[HistoryView, gr.Tab]:
     """Inside the page's gr.Tabs: the table, the selected task beside its clip, the stitch panel."""
     with gr.Tab(text("tab.history"), id="history") as tab:
         info = gr.Markdown(text("history.help"))
-        table = gr.Dataframe(headers=history_headers(), interactive=False, wrap=True, max_height=420)
+        table = gr.Dataframe(
+            headers=table_headers(),
+            datatype=TABLE_TYPES,
+            column_widths=TABLE_WIDTHS,
+            interactive=False,
+            wrap=True,
+            max_height=420,
+            elem_classes=["kling-history"],
+        )
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
                 video = gr.Video(label=text("history.clip"), loop=True, buttons=["download"], interactive=False)
@@ -208,6 +226,43 @@ def build_history_tab(shares: SharePlaces) -> tuple[HistoryView, gr.Tab]:
         shares.under(FILM, stitch.films, stitch.film, "film")
     buttons = (use_settings, resume_selected, refresh, resume_id, resume_typed)
     return HistoryView(info, table, video, job, *buttons, selected_id, timer, continue_selected, stitch), tab
+
+
+def thumb_urls(jobs: list[Job], data_dir: Path, clips: ClipShelf, disk: DiskKeeper) -> list[str | None]:
+    """Each row's thumbnail as the page may fetch it, None for a row without a saved clip. Made
+    once under frames/ (kept under the frames' cap) and served like the clips: from a folder named
+    by a digest keyed with the server's secret, never by task id, and listed only in its owner's
+    table."""
+    urls: list[str | None] = []
+    made = False
+    for job in jobs:
+        url = None
+        if job.clip_saved and Path(job.local_path).is_file():
+            thumb = thumb_path(data_dir, job.id)
+            try:
+                made = clip_thumb(Path(job.local_path), thumb) or made
+                url = "gradio_api/file=" + quote(clips.servable(thumb, "thumb.jpg"))
+            except (NotAVideoError, OSError):
+                url = None  # an unreadable clip, or its thumbnail trimmed meanwhile: the neutral box
+        urls.append(url)
+    if made:
+        disk.frames()
+    return urls
+
+
+# Shares of the table's width (Gradio's "%" is of the visible table, whatever the window), so at
+# 1280 px nothing is cut: the id fits whole, the prompt and the words wrap. On a phone style.css
+# shows the thumbnail, the status and the prompt only (the selected row's panel says the rest).
+TABLE_WIDTHS: list[str | int] = ["7.5%", "8.5%", "10%", "27%", "7%", "9%", "9.5%", "21%"]
+# The thumbnail is HTML this server writes (views.thumb_cell); every other cell, the visitor's prompt
+# among them, stays plain text.
+TEXT: Literal["str"] = "str"
+TABLE_TYPES: list[Literal["str", "html"]] = ["html", *[TEXT for _ in HISTORY_COLUMNS]]
+
+
+def table_headers(lang: Lang = "en") -> list[str]:
+    """The thumbnail's column first, then the task's (a selected row is read by its last cell, the id)."""
+    return [say(lang, "history.clip_column"), *history_headers(lang)]
 
 
 def wire_history(p: Parts, history: History, tab: gr.Tab, *, concurrency: int) -> None:
