@@ -613,7 +613,7 @@ SAY_EN: dict[str, str] = {
     "lab.negative": "negative: {text}",
     "lab.none": "(none)",
     "lab.not_started": "Variants from {letter} on were not started: {reason}",
-    "lab.needs_image": "Image to Video needs a start image: add one above, or switch to Text to Video.",
+    "lab.needs_image": "Image to Video needs a start image: add one in Start image, or switch to Text to Video.",
     "lab.carried": "The start image from Image to Video, brought over. Drop another here to try it instead.",
     "link.no_image": (
         "### 🖼️ Add your start image\n\nThis link filled in the prompt and settings; the start image is not"
@@ -934,7 +934,7 @@ SAY_ZH: dict[str, str] = {
     "lab.negative": "负面：{text}",
     "lab.none": "（无）",
     "lab.not_started": "从变体 {letter} 起未启动：{reason}",
-    "lab.needs_image": "图生视频需要起始图片：请在上方添加，或切换到文生视频。",
+    "lab.needs_image": "图生视频需要起始图片：请在“起始图片”中添加，或切换到文生视频。",
     "lab.carried": "这是从“图生视频”带过来的起始图片。想换一张，把新图片拖到这里即可。",
     "link.no_image": (
         "### 🖼️ 请添加起始图片\n\n此链接已填好提示词和设置；起始图片不包含在链接中。"

@@ -26,6 +26,7 @@ from kling.app.views import (
 from kling.app.widgets import RunButtons
 from kling.errors import AuthenticationError
 from kling.jobs.run import RunState
+from kling.strings import say
 
 from .conftest import KEY, english, finish, generation_over, image_bytes, make_runner, page_handlers, signed_session
 
@@ -218,15 +219,16 @@ def test_after_stop_the_panel_and_history_follow_the_task_and_their_timers_run_o
     task_id, (panel, listing), stranger, (panel_after, listing_after) = asyncio.run(scenario())
     assert panel[out.timer].active is True and "running in the background" in panel[out.status]
     assert out.video not in panel  # nothing new yet
+    status_column = listing[history.table].value["headers"].index(say("en", "history.status"))
     assert (
-        listing[history.table].value["data"][0][1] == "running in the background"
+        listing[history.table].value["data"][0][status_column] == "running in the background"
         and listing[history.timer].active is True
     )
     assert stranger[out.timer].active is False and out.status not in stranger
     assert "Done in the background" in panel_after[out.status] and task_id in panel_after[out.status]
     assert panel_after[out.video] and panel_after[out.timer].active is False
     assert (
-        listing_after[history.table].value["data"][0][1] == "clip saved"
+        listing_after[history.table].value["data"][0][status_column] == "clip saved"
         and listing_after[history.timer].active is False
     )
 

@@ -247,8 +247,9 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
 
     def usage_reveal(session) -> None:
         for profile in (None, alice()):
-            shown = asyncio.run(usage_fns["UsageDesk.reveal"](request(), profile))
-            assert [update.visible for update in shown.values()] == [False]
+            # Part of the page's opening answer (kling.app.opening), no event of its own.
+            opened = asyncio.run(h.visitor.arrive(session.get("token"), "", 5, 5, request(), profile))
+            assert [u.visible for u in opened.values() if isinstance(u, gr.Tab)] == [False]
 
     def usage_show(session) -> None:
         for profile in (None, alice()):

@@ -9,20 +9,18 @@ import pytest
 
 from .conftest import LaunchedApp
 
-# The opening's server requests: the visitor's return (session, key, language, a link's form and
-# its note, in one), the Lab's price, the Usage tab's reveal for administrators, and a shared
-# link's start image. There were six.
-MAX_OPENING_REQUESTS = 4
+# The opening's server requests: one (kling.app.opening), carrying the visitor's return (session,
+# key, language, a link's form and its note), a reload's task, the Lab's price, the Usage tab's
+# reveal for administrators and a shared link's start image. There were six.
+OPENING_REQUESTS = 1
 
 
 @pytest.mark.slow
-def test_the_page_opens_with_at_most_four_server_requests_and_one_carries_the_visitor_and_the_link(
-    preview_app: LaunchedApp,
-):
+def test_the_page_opens_with_one_server_request_that_carries_every_part(preview_app: LaunchedApp):
     config = httpx.get(f"{preview_app.url}/config", timeout=30).json()
     opening = [d for d in config["dependencies"] if d["backend_fn"] and any(t[1] == "load" for t in d["targets"])]
-    assert len(opening) <= MAX_OPENING_REQUESTS, [d.get("api_name") for d in opening]
-    # The visitor's return, the form a link fills and the link's note come back in one answer.
+    assert len(opening) == OPENING_REQUESTS, [d.get("api_name") for d in opening]
     ids = {c["id"]: c for c in config["components"]}
-    types = [{ids[o]["type"] for o in d["outputs"]} for d in opening]
-    assert any({"browserstate", "tabs", "markdown", "image", "textbox"} <= kinds for kinds in types), types
+    kinds = {ids[o]["type"] for o in opening[0]["outputs"]}
+    # The visitor and a link's form; a reload's result panels (their timers); the Usage tab; the Lab's price.
+    assert {"browserstate", "tabs", "markdown", "image", "textbox", "video", "timer", "tabitem"} <= kinds, kinds

@@ -37,7 +37,7 @@ class PageVisitor:
         self.events = {dep["api_name"]: dep for dep in config["dependencies"] if dep.get("api_name")}
         # The page's load: the browser's stored id (`token`: another tab of the same browser), or a
         # fresh signed one, kept in the session.
-        self.token = self.call("restore", token, "", 5, 5)[0]
+        self.token = self.call("arrive", token, "", 5, 5)[0]
 
     def call(self, api_name: str, *values: Any, timeout: float = 300, started: threading.Event | None = None) -> list:
         """Run a page event with `values` for its inputs (the session state is the server's) and

@@ -30,8 +30,8 @@ class Handlers:
     ) -> None:
         self.generation = generation
         self.examples = Examples(showcase or {}, parts)
+        self.visitor = Visitor(generation, parts, showcase)
         self.history = History(generation, journal, parts)
         self.comeback = Comeback(generation, self.history, parts)
-        self.visitor = Visitor(generation, parts, showcase, self.comeback)
         self.lab = Lab(generation, parts)
         self.films = Films(generation, journal, parts)

@@ -18,6 +18,7 @@ from kling.app.prompt_help_page import api_inputs, wire_prompt_help
 from kling.app.result_poster import wire_posters
 from kling.app.scripts import TITLE
 from kling.app.share_tab import SharePlaces, gallery_tab, wire_sharing
+from kling.app.tabs.comeback import comeback_outputs
 from kling.app.tabs.examples import wire_examples
 from kling.app.tabs.films import wire_films
 from kling.app.tabs.generate import Generation
@@ -93,8 +94,10 @@ def build_page(
         handlers.prompt_help = wire_prompt_help(parts, handlers, (i2v_help, t2v_help), lab_writer, prompt_api)
         wire_examples(parts, handlers.examples)
         wire_posters(demo, showcase, i2v.examples, t2v.examples)  # the empty players' posters
-        wire_usage(demo, usage_panel, generation.runner, journal, header.session)
-        wire_sharing(demo, generation, journal, shares, header.session, gallery, i2v.image)
+        opening = handlers.visitor.opening  # the parts the page's one opening answer carries
+        wire_usage(usage_panel, generation.runner, journal, header.session, opening)
+        wire_sharing(demo, generation, journal, shares, header.session, gallery, i2v.image, opening)
+        wire_visitor(demo, parts, handlers.visitor)  # last: its opening answer writes what the others added
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     name_api_inputs_in_english(demo)  # "Use via API" names each input, not "[object Object]"
@@ -103,10 +106,10 @@ def build_page(
 
 def wire(demo: gr.Blocks, p: Parts, h: Handlers, history_tab: gr.Tab, *, concurrency: int) -> None:
     """Each tab's wiring, in the page's order (a refused run's validator ends only the events after it)."""
-    wire_visitor(demo, p, h.visitor)  # with a reload's task back in its tab (Comeback)
+    h.visitor.opening.add(comeback_outputs(p), h.comeback.at_opening)  # a reload: the visitor's task back in its tab
     wire_i2v(p, h.generation, concurrency=concurrency)  # the two generate tabs: their runs are the public API
     wire_t2v(p, h.generation, concurrency=concurrency)
     wire_links(p, h.visitor)
-    wire_lab(demo, p, h.lab, concurrency=concurrency)
+    wire_lab(demo, p, h.lab, h.visitor.opening, concurrency=concurrency)
     wire_history(p, h.history, history_tab, concurrency=concurrency)
     wire_films(p, h.films)

@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from kling.app.opening import Opening
 from kling.app.share_page import SHARED_QUERY, clip_url, gallery_html, public_base
 from kling.app.tabs.common import Session, Updates, lang_of
 from kling.app.tabs.generate import Generation
@@ -245,6 +246,7 @@ def wire_sharing(
     session: gr.State,
     gallery: GalleryView | None,
     start_image: Any,
+    opening: Opening,
 ) -> None:
     handlers = ShareHandlers(generation, Sharing(generation.settings.folder, journal))
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
@@ -262,4 +264,8 @@ def wire_sharing(
     if gallery is not None:
         gallery.tab.select(handlers.gallery, session, gallery.grid, api_name="gallery", **private)
         gallery.refresh.click(handlers.gallery, session, gallery.grid, **private)
-    demo.load(handlers.start_image, None, start_image, **private)
+
+    async def shared_start_image(session: Session, request: gr.Request | None, profile: Any) -> Updates:
+        return {start_image: handlers.start_image(request)}
+
+    opening.add([start_image], shared_start_image)  # in the page's opening answer

@@ -24,6 +24,7 @@ import pandas as pd  # type: ignore[import-untyped]
 from kling.api.credit import TOP_UP_URL, read_balance
 from kling.api.params import format_price, price_cents
 from kling.api.schema_check import SchemaCheck
+from kling.app.opening import Opening
 from kling.config import Settings
 from kling.jobs.runner import Runner
 from kling.store import usage
@@ -176,11 +177,11 @@ class UsageDesk:
         return lines
 
 
-def wire_usage(demo: gr.Blocks, panel: UsagePanel, runner: Runner, journal: Journal, session: gr.State) -> UsageDesk:
-    """The page's load reveals the tab to an administrator; opening it or Refresh fills it."""
+def wire_usage(panel: UsagePanel, runner: Runner, journal: Journal, session: gr.State, opening: Opening) -> UsageDesk:
+    """The page's opening answer reveals the tab to an administrator; opening it or Refresh fills it."""
     desk = UsageDesk(panel, runner.backend.settings, journal, runner)
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
-    demo.load(desk.reveal, None, [panel.tab], **private)
+    opening.add([panel.tab], lambda session, request, profile: desk.reveal(request, profile))
     panel.tab.select(desk.show, session, panel.outputs, **private)
     panel.refresh.click(desk.show, session, panel.outputs, **private)
     return desk

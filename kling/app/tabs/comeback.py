@@ -58,6 +58,12 @@ class Comeback:
         found = await self.found(session, request, profile)
         return found or {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
 
+    async def at_opening(
+        self, session: Session, request: gr.Request | None, profile: gr.OAuthProfile | None
+    ) -> Updates:
+        """Its part of the page's opening answer (kling.app.opening)."""
+        return await self.found(session, request, profile) or {}
+
     async def found(
         self, session: Session | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
     ) -> Updates | None:

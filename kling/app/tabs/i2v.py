@@ -38,9 +38,11 @@ def build_i2v_tab(
     with gr.Tab(text("tab.i2v"), id="i2v"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
+                # Low drop zones, so Generate stays above the fold of a 900 px laptop screen
+                # whichever fonts the device has (some add a few pixels to every line).
                 with gr.Row():
-                    image = start_image(text("form.start_image"), height=160)
-                    end = start_image(text("form.end_image"), height=160)
+                    image = start_image(text("form.start_image"), height=128)
+                    end = start_image(text("form.end_image"), height=128)
                 prompt = prompt_box(text("form.i2v_placeholder"))
                 helper = help_panel(prompt[0], preview=settings.preview)
                 duration = duration_radio()  # it sets the price: never under "Advanced"

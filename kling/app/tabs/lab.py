@@ -14,6 +14,7 @@ from gradio.blocks import Block
 
 from kling.api.params import ASPECT_RATIOS, I2VRequest, T2VRequest
 from kling.app.identity import Identity
+from kling.app.opening import Opening
 from kling.app.prompt_help_page import VariantWriter, variant_writer
 from kling.app.refusals import refusal_markdown
 from kling.app.scripts import reveal, script
@@ -155,6 +156,15 @@ class Lab:
         lang = lang_of(session) if (session or {}).get("lang") else language(header_of(request, "accept-language"))
         return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang)
 
+    async def opening_price(
+        self, session: Session, request: gr.Request | None, profile: gr.OAuthProfile | None
+    ) -> Updates:
+        """The price of the form as the page opens (its defaults), in the visitor's language."""
+        form = self.parts.lab
+        values = {form.count: form.count.value, self.parts.session: session}
+        values |= {slot.duration: slot.duration.value for slot in form.slots}
+        return {form.price: self.price(values, request)}
+
     def carry_over(self, values: dict[Any, Any]) -> Updates:
         """On opening the Lab: the image on Image to Video, when the Lab has none of its own (one
         the visitor put in the Lab is never replaced), and a note that says where it came from."""
@@ -232,7 +242,7 @@ def _lab_results(shares: SharePlaces) -> list[LabResult]:
     return results
 
 
-def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, *, concurrency: int) -> None:
+def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, opening: Opening, *, concurrency: int) -> None:
     """Its handlers read every variant from one dict keyed by component (inputs given as a set)."""
     form, slots = p.lab, p.lab.slots
     inputs: set[Block] = {form.mode, form.image, form.aspect_ratio, form.count, p.session}
@@ -244,7 +254,7 @@ def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, *, concurrency: int) -> N
     price_inputs: set[Block] = {form.count, p.session, *(slot.duration for slot in slots)}
     for trigger in (form.count, *(slot.duration for slot in slots)):
         trigger.change(handlers.price, price_inputs, form.price, **private())
-    demo.load(handlers.price, price_inputs, form.price, **private())
+    opening.add([form.price], handlers.opening_price)
     carried: set[Block] = {p.i2v.image, form.image, p.session}
     form.tab.select(handlers.carry_over, carried, [form.image, form.image_note], **private())
     for replaced in (form.image.upload, form.image.clear):  # the visitor's own image: the note no longer applies

@@ -15,8 +15,8 @@ from gradio.utils import get_space
 
 from kling.app.key_check import unchecked_key
 from kling.app.link_note import image_note
+from kling.app.opening import Opening
 from kling.app.scripts import script
-from kling.app.tabs.comeback import Comeback, comeback_outputs
 from kling.app.tabs.common import Session, Updates, lang_of, private, private_with_notices
 from kling.app.tabs.generate import Generation
 from kling.app.views import (
@@ -44,12 +44,11 @@ class Visitor:
         generation: Generation,
         parts: Parts,
         showcase: dict[str, ShowcaseClip] | None = None,
-        comeback: Comeback | None = None,
     ) -> None:
         self.g = generation
         self.parts = parts
         self.showcase = showcase or {}
-        self.comeback = comeback  # a reload's task, brought back as the page opens
+        self.opening = Opening()  # what the other parts of the page say in the opening answer
 
     async def restore(
         self,
@@ -83,14 +82,12 @@ class Visitor:
         request: gr.Request | None = None,
         profile: gr.OAuthProfile | None = None,
     ) -> Updates:
-        """Everything the page's opening needs from the server, in one answer: `restore`, the form a
-        link fills (`prefill`), the note that a link carries no start image, and after a reload the
-        visitor's task back in its tab (`Comeback`). One request rather than four: each one the page
-        waits for on a first visit delays the form's first click."""
+        """Everything the page's opening needs from the server, in one answer (kling.app.opening):
+        `restore`, the form a link fills (`prefill`), the note that a link carries no start image,
+        then what the other parts of the page added to `self.opening`."""
         updates = await self.restore(token, saved_key, i2v_duration, t2v_duration, request, profile)
         updates |= self.prefill(request) | {self.parts.i2v.out.status: image_note(request)}
-        back = await self.comeback.found(updates[self.parts.session], request, profile) if self.comeback else None
-        return updates | (back or {})
+        return await self.opening.updates(updates[self.parts.session], request, profile, updates)
 
     async def save_key(
         self, typed: str | None, session: Session | None, i2v_duration: int | str, t2v_duration: int | str
@@ -201,13 +198,14 @@ def build_header(settings: Settings, storage_secret: str) -> Header:
 
 
 def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
-    """Who is visiting: their browser id and key come back; the page shows live or preview; a
-    shared link fills its form. Returns the restore's event, for what needs the visitor known."""
+    """Who is visiting: their browser id and key come back; the page shows live or preview; a shared
+    link fills its form. Wired last: the opening answer also writes what the other parts of the page
+    added to `visitor.opening`."""
     durations = [p.i2v.duration, p.t2v.duration]
     mode_view = [p.session, p.banner, p.key.info, p.i2v.buttons.price, p.t2v.buttons.price]
     mode_view += [p.i2v.out.video, p.t2v.out.video]
     galleries = [p.i2v.examples, p.t2v.examples]  # their captions, in the browser's language
-    opened = [p.owner_store, *mode_view, *galleries, *p.main_forms, p.i2v.out.status, *comeback_outputs(p)]
+    opened = [p.owner_store, *mode_view, *galleries, *p.main_forms, p.i2v.out.status, *visitor.opening.outputs]
     opened = list(dict.fromkeys(opened))  # each component once: a link's note and a reload both write the status
     demo.load(visitor.arrive, [p.owner_store, p.key_store, *durations], opened, **private())
     key_outputs = [p.key_store, p.key.box, *mode_view]
