@@ -70,6 +70,9 @@ CLIP_TIMEOUT = 60_000  # ms: a preview clip takes ~7 s, leave room for a slow ma
 UI_TIMEOUT = 15_000
 TASK_ID = re.compile(r"Task\s+([0-9a-f]{16,})")
 PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 900}
+# The two screens every page test runs at: a laptop, and a touch phone.
+SIZES = {"laptop": {"viewport": LAPTOP}, "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True}}
 
 # -- fixtures ------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
-    PHONE,
+    SIZES,
     browser,
     open_page,
 )
@@ -16,10 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
 
-SIZES = {
-    "laptop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True},
-}
 INPUTS = ("Start image", "Prompt", "Negative prompt", "Guidance scale", "Duration (seconds)", "End image (optional)")
 
 

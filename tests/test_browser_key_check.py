@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import LaunchedApp, free_port, launch_app, stop
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
-    PHONE,
+    SIZES,
     browser,
     open_page,
 )
@@ -19,11 +19,6 @@ from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
-
-SIZES = {
-    "laptop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True},
-}
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from .conftest import ROOT, image_bytes
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     CLIP_TIMEOUT,
     PHONE,
+    SIZES,
     browser,
     open_page,
     open_tab,
 )
-from .test_browser_newcomer import SIZES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

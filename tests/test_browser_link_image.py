@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
-    PHONE,
+    SIZES,
     browser,
     open_page,
     panel,
@@ -21,10 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
 
-SIZES = {
-    "laptop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True},
-}
 WORDS = {
     "en-US": ("Image to Video", "the start image is not part of a link", "Start image", "Text to Video"),
     "zh-CN": ("图生视频", "起始图片不包含在链接中", "起始图片", "文生视频"),

@@ -14,7 +14,9 @@ from .conftest import KEY, ROOT, free_port
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     CLIP_TIMEOUT,
     IN_CI,
+    LAPTOP,
     PHONE,
+    SIZES,
     browser,
     count,
     open_page,
@@ -27,9 +29,6 @@ from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
-
-LAPTOP = {"width": 1280, "height": 900}
-SIZES = {"laptop": {"viewport": LAPTOP}, "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True}}
 
 
 def in_view(locator, viewport: dict) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from kling.examples import T2V_EXAMPLES
 
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
-    PHONE,
+    SIZES,
     browser,
     open_page,
     open_tab,
@@ -19,10 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
 
-SIZES = {
-    "laptop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True},
-}
 # What an <img> shows, read back through a canvas: its natural size and how much its pixels vary.
 PIXELS = """img => {
     const canvas = document.createElement('canvas');

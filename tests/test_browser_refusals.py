@@ -10,7 +10,7 @@ import pytest
 
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     CLIP_TIMEOUT,
-    PHONE,
+    SIZES,
     browser,
     open_page,
     open_tab,
@@ -22,10 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
 
-SIZES = {
-    "laptop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True},
-}
 WORDS = {
     "en-US": {
         "lab": "Prompt Lab",

@@ -12,7 +12,7 @@ import pytest
 
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     CLIP_TIMEOUT,
-    PHONE,
+    SIZES,
     browser,
     open_page,
     open_tab,
@@ -24,10 +24,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import Page, expect  # noqa: E402 (test_browser skips the module first when there is no browser)
 
-SIZES = {
-    "laptop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True},
-}
 PROMPT = "A paper lantern rising over a night harbour."
 TASK_ID = re.compile(r"(Task|任务)\s+([0-9a-f]{16,})")  # as the status line names it, in English or Chinese
 

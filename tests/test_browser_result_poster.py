@@ -11,13 +11,13 @@ from kling.strings import SCRIPT
 
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     LOADED_JS,
+    SIZES,
     browser,
     open_page,
     open_tab,
     prompt_box,
     status,
 )
-from .test_browser_newcomer import SIZES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ import pytest
 from .conftest import image_bytes
 from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     LOADED_JS,
-    PHONE,
+    SIZES,
     browser,
     open_page,
     open_tab,
@@ -21,10 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 from playwright.sync_api import expect  # noqa: E402 (test_browser skips the module first when there is no browser)
 
-SIZES = {
-    "laptop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": PHONE, "is_mobile": True, "has_touch": True},
-}
 WORDS = {
     "en-US": {
         "tab": "Image to Video",

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from .conftest import LaunchedApp
-from .test_browser import PHONE, browser, open_page, open_tab, panel  # noqa: F401 (browser and open_page are fixtures)
-from .test_browser_newcomer import SIZES, bare_url, in_view  # noqa: F401 (bare_url is a fixture)
+from .test_browser import PHONE, SIZES, browser, open_page, open_tab, panel  # noqa: F401 (browser and open_page are fixtures)
+from .test_browser_newcomer import bare_url, in_view  # noqa: F401 (bare_url is a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
