@@ -13,6 +13,7 @@ from gradio.blocks import Block
 
 from kling.api.optimizer import DEFAULT_STYLE, STYLES
 from kling.app.image_input import ImageInput
+from kling.app.tabs.common import private
 from kling.app.widgets import Parts
 from kling.strings import text
 
@@ -106,8 +107,7 @@ def wire_prompt_help(
     from kling.app.prompt_help import PromptHelp  # it imports this module (its panels): here, not at the top
 
     helper = PromptHelp(handlers.generation, panels, parts.lab, writer)
-    private: dict[str, Any] = {"api_visibility": "private"}
-    quick: dict[str, Any] = {"api_visibility": "private", "queue": False}
+    queued: dict[str, Any] = {"api_visibility": "private"}  # Improve and Write variants ask a model: queued
     i2v_panel, t2v_panel = panels
     asks = (
         (i2v_panel, helper.improve_i2v, [parts.i2v.image, parts.i2v.text.prompt, i2v_panel.style, parts.session]),
@@ -115,15 +115,15 @@ def wire_prompt_help(
     )
     for panel, improve, inputs in asks:
         shown = [panel.group, panel.note, panel.suggestion, panel.use]
-        panel.improve.click(improve, inputs, shown, **private)
+        panel.improve.click(improve, inputs, shown, **queued)
         mine_outputs = [panel.prompt, panel.mine, panel.back, panel.note]
         use_inputs = [panel.suggestion, panel.prompt, panel.mine, parts.session]
-        panel.use.click(partial(PromptHelp.use, panel), use_inputs, mine_outputs, **quick)
-        panel.back.click(partial(PromptHelp.back, panel), [panel.mine, parts.session], mine_outputs, **quick)
+        panel.use.click(partial(PromptHelp.use, panel), use_inputs, mine_outputs, **private())
+        panel.back.click(partial(PromptHelp.back, panel), [panel.mine, parts.session], mine_outputs, **private())
     lab = parts.lab
     lab_inputs: set[Block] = {writer.idea, writer.session, lab.count, lab.mode, lab.image}
     lab_outputs = [writer.note, *(slot.prompt for slot in lab.slots)]
-    writer.write.click(helper.write_variants, lab_inputs, lab_outputs, **private)
+    writer.write.click(helper.write_variants, lab_inputs, lab_outputs, **queued)
     api.trigger.click(
         helper.improve_prompt, [api.prompt, api.style, api.image], api.suggestion, api_name="improve_prompt"
     )

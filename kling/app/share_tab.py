@@ -18,7 +18,7 @@ import gradio as gr
 
 from kling.app.opening import Opening
 from kling.app.share_page import SHARED_QUERY, clip_url, gallery_html, public_base
-from kling.app.tabs.common import Session, Updates, lang_of
+from kling.app.tabs.common import Session, Updates, lang_of, private, private_with_notices
 from kling.app.tabs.generate import Generation
 from kling.app.views import task_id_in_status
 from kling.errors import ShareRefused
@@ -249,7 +249,6 @@ def wire_sharing(
     opening: Opening,
 ) -> None:
     handlers = ShareHandlers(generation, Sharing(generation.settings.folder, journal))
-    private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     page_url = gr.Textbox(visible=False)
     demo.load(None, None, page_url, js=PAGE_BASE_JS)
     for spot in places.spots:
@@ -257,13 +256,14 @@ def wire_sharing(
         inputs = [page_url, spot.source, session]
         bound = SpotHandlers(handlers, box, spot.kind)  # methods, not partials: Gradio reads their gr.Request
         # Their refusals and confirmations are toasts: queued, or Gradio would drop them.
-        noticed = {**private, "queue": True, "concurrency_limit": None}
-        box.share.click(bound.share, inputs, outputs, api_name=f"share_{spot.name}", **noticed)
-        box.stop.click(bound.stop, [spot.source, session], outputs, api_name=f"unshare_{spot.name}", **noticed)
-        spot.video.change(bound.state, inputs, outputs, api_name=f"shared_{spot.name}", **private)
+        box.share.click(bound.share, inputs, outputs, api_name=f"share_{spot.name}", **private_with_notices())
+        box.stop.click(
+            bound.stop, [spot.source, session], outputs, api_name=f"unshare_{spot.name}", **private_with_notices()
+        )
+        spot.video.change(bound.state, inputs, outputs, api_name=f"shared_{spot.name}", **private())
     if gallery is not None:
-        gallery.tab.select(handlers.gallery, session, gallery.grid, api_name="gallery", **private)
-        gallery.refresh.click(handlers.gallery, session, gallery.grid, **private)
+        gallery.tab.select(handlers.gallery, session, gallery.grid, api_name="gallery", **private())
+        gallery.refresh.click(handlers.gallery, session, gallery.grid, **private())
 
     async def shared_start_image(session: Session, request: gr.Request | None, profile: Any) -> Updates:
         return {start_image: handlers.start_image(request)}

@@ -25,6 +25,7 @@ from kling.api.credit import TOP_UP_URL, read_balance
 from kling.api.params import format_price, price_cents
 from kling.api.schema_check import SchemaCheck
 from kling.app.opening import Opening
+from kling.app.tabs.common import private
 from kling.config import Settings
 from kling.jobs.runner import Runner
 from kling.store import usage
@@ -180,8 +181,7 @@ class UsageDesk:
 def wire_usage(panel: UsagePanel, runner: Runner, journal: Journal, session: gr.State, opening: Opening) -> UsageDesk:
     """The page's opening answer reveals the tab to an administrator; opening it or Refresh fills it."""
     desk = UsageDesk(panel, runner.backend.settings, journal, runner)
-    private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     opening.add([panel.tab], lambda session, request, profile: desk.reveal(request, profile))
-    panel.tab.select(desk.show, session, panel.outputs, **private)
-    panel.refresh.click(desk.show, session, panel.outputs, **private)
+    panel.tab.select(desk.show, session, panel.outputs, **private())
+    panel.refresh.click(desk.show, session, panel.outputs, **private())
     return desk
