@@ -8,7 +8,6 @@ import asyncio
 import time
 from types import SimpleNamespace
 
-import gradio as gr
 import pytest
 
 from kling.api.params import I2VRequest, T2VRequest
@@ -86,7 +85,7 @@ def test_a_reload_mid_run_selects_its_tab_fills_its_form_and_streams_its_status_
     async def scenario():
         run, task_id = await running_task(runner, request, owner)
         submits = len(simulator.submits())
-        back = await comeback.back(session)
+        back = await comeback.at_opening(session)
         tick = await handlers.generation.background(
             parts.t2v.out, back[parts.t2v.out.status], session, following=back[parts.t2v.out.following]
         )
@@ -113,7 +112,7 @@ def test_after_stop_waiting_on_a_reloaded_page_the_timer_says_it_runs_in_the_bac
 
     async def scenario():
         _, task_id = await running_task(runner, T2VRequest(prompt="rain on a window"), owner)
-        back = await handlers.comeback.back(session)
+        back = await handlers.comeback.at_opening(session)
         stopped = generation.stop_waiting(back[out.status], session)
         return await generation.background(out, stopped, session, following="")
 
@@ -129,7 +128,7 @@ def test_an_image_to_video_task_comes_back_into_image_to_video_with_its_start_im
 
     async def scenario():
         await running_task(runner, request, owner)
-        return await handlers.comeback.back(session)
+        return await handlers.comeback.at_opening(session)
 
     back = asyncio.run(scenario())
     assert back[parts.tabs].selected == "i2v"
@@ -141,7 +140,6 @@ def test_an_image_to_video_task_comes_back_into_image_to_video_with_its_start_im
 @pytest.mark.parametrize("who", ["stranger", "forged"])
 def test_another_visitors_task_or_a_forged_browser_id_brings_nothing_back(tmp_path, who):
     runner, _, handlers = stuck_runner(tmp_path)
-    parts = handlers.visitor.parts
     _, owner = signed_session(handlers.generation.secret)
     stranger, _ = signed_session(handlers.generation.secret)
     # A browser id this server did not sign (here: the owner's id itself, as a client could send it).
@@ -149,23 +147,22 @@ def test_another_visitors_task_or_a_forged_browser_id_brings_nothing_back(tmp_pa
 
     async def scenario():
         await running_task(runner, T2VRequest(prompt="a secret prompt"), owner)
-        return await handlers.comeback.back(stranger if who == "stranger" else forged)
+        return await handlers.comeback.at_opening(stranger if who == "stranger" else forged)
 
     back = asyncio.run(scenario())
-    assert back == {parts.tabs: gr.skip()}
+    assert back == {}
 
 
 def test_a_shared_link_in_the_address_decides_the_form_and_nothing_comes_back(tmp_path):
     runner, _, handlers = stuck_runner(tmp_path)
-    parts = handlers.visitor.parts
     session, owner = signed_session(handlers.generation.secret)
     link = SimpleNamespace(query_params={"tab": "t2v", "prompt": "from a link"}, headers={})
 
     async def scenario():
         await running_task(runner, T2VRequest(prompt="mine"), owner)
-        return await handlers.comeback.back(session, link)  # type: ignore[arg-type]  # what it reads of a request
+        return await handlers.comeback.at_opening(session, link)  # type: ignore[arg-type]  # what it reads of a request
 
-    assert set(asyncio.run(scenario())) == {parts.tabs}
+    assert asyncio.run(scenario()) == {}
 
 
 def test_a_task_that_ended_more_than_15_minutes_ago_does_not_come_back(tmp_path):
@@ -177,9 +174,9 @@ def test_a_task_that_ended_more_than_15_minutes_ago_does_not_come_back(tmp_path)
         params={"prompt": "yesterday"}, price_cents=130, status="failed",
     )  # fmt: skip
     handlers.comeback.clock = lambda: time.time() + RECENT_S + 5
-    assert set(asyncio.run(handlers.comeback.back(session))) == {handlers.visitor.parts.tabs}
+    assert asyncio.run(handlers.comeback.at_opening(session)) == {}
     handlers.comeback.clock = time.time
-    assert handlers.visitor.parts.t2v.out.status in asyncio.run(handlers.comeback.back(session))
+    assert handlers.visitor.parts.t2v.out.status in asyncio.run(handlers.comeback.at_opening(session))
 
 
 def test_a_failed_task_comes_back_with_its_failure_and_the_refund(tmp_path):
@@ -193,7 +190,7 @@ def test_a_failed_task_comes_back_with_its_failure_and_the_refund(tmp_path):
         state = await finish(runner.start(T2VRequest(prompt="a storm"), owner=owner))
         await asyncio.sleep(0.05)  # the run's done callback
         comeback = handlers.comeback
-        english, chinese = await comeback.back(session), await comeback.back({**session, "lang": "zh"})
+        english, chinese = await comeback.at_opening(session), await comeback.at_opening({**session, "lang": "zh"})
         return state.task_id, english, chinese
 
     task_id, back, zh = asyncio.run(scenario())
@@ -218,11 +215,11 @@ def test_a_task_followed_after_a_reload_shows_its_clip_when_it_ends_and_a_later_
         async for state in run.watch(tick=0.05):
             if state.task_id:
                 break
-        back = await handlers.comeback.back(session)  # reloaded while it runs
+        back = await handlers.comeback.at_opening(session)  # reloaded while it runs
         await finish(run)
         await asyncio.sleep(0.05)  # the run's done callback
         tick = await generation.background(out, back[out.status], session, following=back[out.following])
-        return back, tick, await handlers.comeback.back(session)
+        return back, tick, await handlers.comeback.at_opening(session)
 
     back, tick, later = asyncio.run(scenario())
     assert back[out.following] and back[out.timer].active is True

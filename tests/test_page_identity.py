@@ -241,7 +241,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
 
     def comeback(session) -> None:
         # The victim's tasks are recent: a reload brings them back to the victim, never to anyone else.
-        assert asyncio.run(h.comeback.back(session, request())) == {p.tabs: gr.skip()}
+        assert asyncio.run(h.comeback.at_opening(session, request())) == {}
 
     usage_fns = {getattr(b.fn, "__qualname__", ""): b.fn for b in demo.fns.values() if b.fn is not None}
 
@@ -313,7 +313,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "Generation.price": reads_no_owner(lambda s: g.price(5, s)),
         "Generation.stop_waiting": reads_no_owner(lambda s: g.stop_waiting("Task `abc123`", s)),
         "Generation.background_for.<locals>.background": background,
-        "Comeback.back": comeback,
+        "Comeback.at_opening": comeback,
         "Films.continue_from": continue_from,
         "Films.stitch": stitch,
         "Films.show": show_film,

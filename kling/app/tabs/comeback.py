@@ -49,19 +49,12 @@ class Comeback:
         self.parts = parts
         self.clock = clock
 
-    async def back(
+    async def at_opening(
         self, session: Session | None, request: gr.Request | None = None, profile: gr.OAuthProfile | None = None
     ) -> Updates:
-        """The task's tab selected, its form filled and its result panel following it; nothing
-        (a skip) for a visitor with no such task, or when the address is a shared link (the link
-        decides the form, and the task stays in History)."""
-        found = await self.found(session, request, profile)
-        return found or {self.parts.tabs: gr.skip()}  # not {}: Gradio would take it for one output value
-
-    async def at_opening(
-        self, session: Session, request: gr.Request | None, profile: gr.OAuthProfile | None
-    ) -> Updates:
-        """Its part of the page's opening answer (kling.app.opening)."""
+        """Its part of the page's opening answer (kling.app.opening): the task's tab selected, its
+        form filled and its result panel following it; nothing for a visitor with no such task, or
+        when the address is a shared link (the link decides the form, and the task stays in History)."""
         return await self.found(session, request, profile) or {}
 
     async def found(
@@ -81,6 +74,6 @@ class Comeback:
 
 
 def comeback_outputs(p: Parts) -> list[gr.components.Component]:
-    """What `Comeback.back` may write: the tabs, both forms, and both result panels."""
+    """What `Comeback.at_opening` may write: the tabs, both forms, and both result panels."""
     panels = [(out.status, out.video, out.details, out.timer, out.following) for out in (p.i2v.out, p.t2v.out)]
     return [*p.main_forms, *(component for panel in panels for component in panel)]
