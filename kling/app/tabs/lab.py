@@ -151,8 +151,8 @@ class Lab:
 
     def price(self, values: dict[Any, Any], request: gr.Request | None = None) -> str:
         durations, session = [values[slot.duration] for slot in self._slots(values)], values[self.parts.session]
-        # At the page's load the session may not hold the language yet (it is restored by another
-        # load event): the browser's own Accept-Language then, as the restore itself reads it.
+        # A change made before the page's opening answer restored the session finds no language
+        # in it yet: the browser's own Accept-Language then, as the restore itself reads it.
         lang = lang_of(session) if (session or {}).get("lang") else language(header_of(request, "accept-language"))
         return lab.total_price_text(durations, preview=self.g.preview(session), lang=lang)
 
