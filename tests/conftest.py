@@ -36,7 +36,7 @@ from kling.config import Settings
 from kling.jobs.runner import Runner
 from kling.preview.simulator import SimConfig, Simulator
 from kling.store.clips import ClipShelf
-from kling.store.journal import Journal
+from kling.store.journal import Job, Journal
 from kling.strings import PAGE_EN
 
 # The modules imported above (gradio, PyAV, httpx...) stay for the whole session: frozen, the
@@ -458,6 +458,18 @@ def generation_over(runner: Runner, tmp_path: Path) -> Generation:
     settings = runner.backend.settings
     secret = state_secret(settings.state_secret, settings.data_dir)
     return Generation(settings, runner, ClipShelf(tmp_path / "clips"), secret=secret)
+
+
+def a_job(task_id: str = "t1", **fields: Any) -> Job:
+    """A journal row made by hand, for code that only reads rows: a completed live text-to-video task
+    of owner "o", unless `fields` (named as Job's) say otherwise."""
+    row: dict[str, Any] = {
+        "id": task_id, "model": "kwaivgi/kling-v2.0-t2v-master", "mode": "live", "owner": "o", "ip_hash": "",
+        "key_fingerprint": "", "params": {}, "status": "completed", "error_code": None, "error": "",
+        "output_url": "", "local_path": "", "price_cents": 130, "inference_ms": None, "nsfw": False,
+        "created": 0.0, "updated": 0.0,
+    }  # fmt: skip
+    return Job(**(row | fields))
 
 
 def signed_session(secret: bytes, key: str = "") -> tuple[dict[str, str], str]:

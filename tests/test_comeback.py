@@ -14,31 +14,13 @@ from kling.api.params import I2VRequest, T2VRequest
 from kling.app.tabs.comeback import RECENT_S, chosen
 from kling.store.journal import Job
 
-from .conftest import finish, image_bytes, make_runner, page_handlers, signed_session
+from .conftest import a_job, finish, image_bytes, make_runner, page_handlers, signed_session
 
 NOW = 1_800_000_000.0
 
 
 def job(task_id: str, *, created: float, updated: float | None = None) -> Job:
-    return Job(
-        id=task_id,
-        model="kwaivgi/kling-v2.0-t2v-master",
-        mode="live",
-        owner="o",
-        ip_hash="",
-        key_fingerprint="",
-        params={},
-        status="completed",
-        error_code=None,
-        error="",
-        output_url="",
-        local_path="",
-        price_cents=130,
-        inference_ms=None,
-        nsfw=False,
-        created=created,
-        updated=created if updated is None else updated,
-    )
+    return a_job(task_id, created=created, updated=created if updated is None else updated)
 
 
 def test_a_running_task_comes_back_before_a_newer_one_that_ended():

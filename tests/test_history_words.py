@@ -13,29 +13,17 @@ from kling.errors import SubmitRefusedError, TaskFailedError
 from kling.jobs.run import RunState
 from kling.store.journal import Job
 
+from .conftest import a_job
+
 I2V = "kwaivgi/kling-v2.0-i2v-master"
 
 
 def job(task_id: str, status: str = "completed", mode: str = "live", price: int = 130, code: int | None = None) -> Job:
-    return Job(
-        id=task_id,
-        model=I2V,
-        mode=mode,
-        owner="o",
-        ip_hash="",
-        key_fingerprint="",
-        params={"prompt": "a cat"},
-        status=status,
-        error_code=code,
-        error="",
-        output_url="",
-        local_path="",
-        price_cents=price,
-        inference_ms=None,
-        nsfw=False,
-        created=1_700_000_000.0,
-        updated=1_700_000_000.0,
-    )
+    made = 1_700_000_000.0
+    return a_job(
+        task_id, model=I2V, mode=mode, params={"prompt": "a cat"}, status=status, error_code=code,
+        price_cents=price, created=made, updated=made,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("count, en, zh", [(1, "**1 task**", "**共 1 个任务**"), (2, "**2 tasks**", "**共 2 个任务**")])

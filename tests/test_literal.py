@@ -7,8 +7,9 @@ import html
 import re
 
 from kling.app.views import job_markdown
-from kling.store.journal import Job
 from kling.strings import literal, toast_text
+
+from .conftest import a_job
 
 HOSTILE = "A kite ![t](http://attacker.test/x.png) <img src=//attacker.test/t.png> **loud** $x$ [a](b)"
 
@@ -29,25 +30,8 @@ def test_literal_makes_one_line_so_no_indent_becomes_a_code_block():
 
 
 def test_a_history_rows_prompt_and_negative_prompt_are_literal():
-    job = Job(
-        id="t1",
-        model="kwaivgi/kling-v2.0-t2v-master",
-        mode="preview",
-        owner="web:x",
-        ip_hash="",
-        key_fingerprint="",
-        params={"prompt": HOSTILE, "negative_prompt": "<b>blur</b>", "duration": 5},
-        status="completed",
-        error_code=None,
-        error="",
-        output_url="",
-        local_path="",
-        price_cents=0,
-        inference_ms=None,
-        nsfw=False,
-        created=0.0,
-        updated=0.0,
-    )
+    params = {"prompt": HOSTILE, "negative_prompt": "<b>blur</b>", "duration": 5}
+    job = a_job("t1", mode="preview", owner="web:x", params=params, price_cents=0)
     text = job_markdown(job)
     assert "![t]" not in text and "<img" not in text and "<b>" not in text and "**loud**" not in text
     assert HOSTILE in decoded(text) and "<b>blur</b>" in decoded(text)
