@@ -174,6 +174,17 @@ def status(tab: Locator) -> Locator:
     return tab.locator(".prose.kling-status")
 
 
+def run_two_lab_variants(page: Page) -> Locator:
+    """Prompt Lab with two Text to Video variants run; the Lab's panel, once both clips are there."""
+    lab = open_tab(page, "Prompt Lab")
+    lab.get_by_label("Text to Video").check()
+    lab.get_by_label("Variant A: prompt").fill("A kite over a beach.")
+    lab.get_by_label("Variant B: prompt").fill("A kite over a beach at dusk.")
+    lab.get_by_role("button", name="Run all variants").click()
+    expect(lab.locator(".kling-lab-grid video[src]")).to_have_count(2, timeout=CLIP_TIMEOUT)
+    return lab
+
+
 def count(tab: Locator) -> Locator:
     return tab.locator(".prose.kling-count")
 

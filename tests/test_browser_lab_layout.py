@@ -17,6 +17,7 @@ from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     browser,
     open_page,
     open_tab,
+    run_two_lab_variants,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -102,12 +103,7 @@ def test_each_variants_buttons_sit_right_under_its_own_clip_before_a_run(preview
 @pytest.mark.parametrize("size", SIZES)
 def test_after_a_preview_run_each_variants_status_clip_and_buttons_are_one_block(preview_app, open_page, size):
     page = open_page(preview_app, **SIZES[size]).page
-    lab = open_tab(page, "Prompt Lab")
-    lab.get_by_label("Text to Video").check()
-    lab.get_by_label("Variant A: prompt").fill("A kite over a beach.")
-    lab.get_by_label("Variant B: prompt").fill("A kite over a beach at dusk.")
-    lab.get_by_role("button", name="Run all variants").click()
-    expect(lab.locator(".kling-lab-grid video[src]")).to_have_count(2, timeout=CLIP_TIMEOUT)
+    lab = run_two_lab_variants(page)
     continues = lab.get_by_role("button", name="Continue from the last frame")
     expect(continues).to_have_count(2)
     assert_together(lab, "AB")

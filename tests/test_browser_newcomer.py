@@ -23,6 +23,7 @@ from .test_browser import (  # noqa: F401 (browser and open_page are fixtures)
     open_tab,
     panel,
     prompt_box,
+    run_two_lab_variants,
     status,
 )
 
@@ -395,13 +396,8 @@ def test_the_lab_shows_its_results_in_one_grid_of_equal_size_and_plays_them_all_
     preview_app, open_page, size
 ):
     page = open_page(preview_app, **SIZES[size]).page
-    lab = open_tab(page, "Prompt Lab")
-    lab.get_by_label("Text to Video").check()
-    lab.get_by_label("Variant A: prompt").fill("A kite over a beach.")
-    lab.get_by_label("Variant B: prompt").fill("A kite over a beach at dusk.")
-    lab.get_by_role("button", name="Run all variants").click()
+    lab = run_two_lab_variants(page)
     videos = lab.locator(".kling-lab-grid video[src]")
-    expect(videos).to_have_count(2, timeout=CLIP_TIMEOUT)
     boxes = [videos.nth(i).bounding_box() for i in range(2)]
     assert boxes[0]["width"] == boxes[1]["width"] and boxes[0]["height"] == boxes[1]["height"], boxes  # one size
     if size == "laptop":
