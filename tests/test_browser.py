@@ -68,6 +68,9 @@ except ImportError:  # pragma: no cover - requirements-dev.txt installs it
 
 CLIP_TIMEOUT = 60_000  # ms: a preview clip takes ~7 s, leave room for a slow machine
 UI_TIMEOUT = 15_000
+# Playwright's `expect` waits 5 s unless told otherwise, and a page opening on a loaded 2-core
+# machine can take longer than that to answer: every browser test's `expect` waits UI_TIMEOUT.
+expect.set_options(timeout=UI_TIMEOUT)
 TASK_ID = re.compile(r"Task\s+([0-9a-f]{16,})")
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 900}
@@ -140,7 +143,9 @@ def open_page(browser) -> Iterator[Callable[..., Opened]]:
         page.goto(app.url, wait_until="load")
         page.wait_for_selector(".gradio-container")
         # `demo.load` fills the price beside Generate: once it shows, the page is fully wired.
-        expect(panel(page).locator(".prose.kling-price")).to_contain_text(re.compile(r"preview|\$"))
+        expect(panel(page).locator(".prose.kling-price")).to_contain_text(
+            re.compile(r"preview|\$"), timeout=UI_TIMEOUT
+        )
         return Opened(page, console)
 
     yield _open
