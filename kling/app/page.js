@@ -1,4 +1,4 @@
-// The page's scripts, one per event. Each section starts with a line "// == name"; the comment
+// The page's scripts. Each section starts with a line "// == name"; the comment
 // lines right under it say what it is for. kling/app/scripts.py reads this file when the page is
 // built and fills in the __NAMES__ below: __WORDS__ is the "words" section (the page's words in
 // the browser's language, from kling/strings.py), the others are values from the Python side.

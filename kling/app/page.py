@@ -15,8 +15,8 @@ import gradio as gr
 from kling.app.api_labels import name_api_inputs_in_english
 from kling.app.handlers import Handlers
 from kling.app.prompt_help_page import api_inputs, wire_prompt_help
-from kling.app.result_poster import wire_posters
-from kling.app.scripts import TITLE
+from kling.app.result_poster import posters_script
+from kling.app.scripts import TITLE, script, together
 from kling.app.share_tab import SharePlaces, gallery_tab, wire_sharing
 from kling.app.tabs.comeback import comeback_outputs
 from kling.app.tabs.examples import wire_examples
@@ -81,7 +81,8 @@ def build_page(
             prompt_lab, lab_writer = build_lab_tab(header.session, shares)
             history, history_tab = build_history_tab(shares)
             gallery = gallery_tab(settings.gallery)
-            usage_panel = build_usage_tab()  # hidden; shown to the Space's administrators only
+            # Hidden, shown to the Space's administrators only; not built where nobody can be one.
+            usage_panel = build_usage_tab() if settings.admins else None
 
         with gr.Accordion(text("guide.title"), open=False):
             gr.Markdown(text("guide.text"))
@@ -93,9 +94,13 @@ def build_page(
         wire(demo, parts, handlers, history_tab, concurrency=settings.concurrency)
         handlers.prompt_help = wire_prompt_help(parts, handlers, (i2v_help, t2v_help), lab_writer, prompt_api)
         wire_examples(parts, handlers.examples)
-        wire_posters(demo, showcase, i2v.examples, t2v.examples)  # the empty players' posters
+        # The page's own scripts as it opens: the status panels as live regions, the toasts' titles
+        # in the page's language, the empty players' posters.
+        posters = posters_script(showcase, i2v.examples, t2v.examples)
+        demo.load(None, js=together(script("live_region"), script("toast_titles"), posters))
         opening = handlers.visitor.opening  # the parts the page's one opening answer carries
-        wire_usage(usage_panel, generation.runner, journal, header.session, opening)
+        if usage_panel is not None:
+            wire_usage(usage_panel, generation.runner, journal, header.session, opening)
         wire_sharing(demo, generation, journal, shares, header.session, gallery, i2v.image, opening)
         wire_visitor(demo, parts, handlers.visitor)  # last: its opening answer writes what the others added
 

@@ -39,14 +39,12 @@ def poster_url(example: Generable, showcase: dict[str, ShowcaseClip], gallery: g
     return "gradio_api/file=" + "/".join(quote(part, safe="!*'()") for part in cached.split("/"))
 
 
-def wire_posters(
-    demo: gr.Blocks, showcase: dict[str, ShowcaseClip], i2v_gallery: gr.Gallery, t2v_gallery: gr.Gallery
-) -> None:
-    """A script on load (no request to the server): each tab's poster and its caption, as CSS
-    variables on the page that style.css draws in the empty players."""
+def posters_script(showcase: dict[str, ShowcaseClip], i2v_gallery: gr.Gallery, t2v_gallery: gr.Gallery) -> str:
+    """The page's script (run as it opens, no request to the server) that sets each tab's poster
+    and its caption as CSS variables, which style.css draws in the empty players."""
     posters = {
         "i2v": poster_url(STARTERS[0], showcase, i2v_gallery),
         "t2v": poster_url(T2V_EXAMPLES[0], showcase, t2v_gallery),
     }
     found = {tab: url for tab, url in posters.items() if url}
-    demo.load(None, js=script("posters").replace("__POSTERS__", json.dumps(found)))
+    return script("posters").replace("__POSTERS__", json.dumps(found))

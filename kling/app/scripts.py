@@ -1,5 +1,5 @@
 """The page's scripts, read from kling/app/page.js (beside this module) when the page is built: one
-script per event, with the page's words and a few values from the Python side filled in."""
+script per section, with the page's words and a few values from the Python side filled in."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ def script(name: str) -> str:
 def camera_move(phrase: str, moves: list[str]) -> str:
     """One camera move at a time: the chosen phrase replaces any of `moves` added before."""
     return script("camera_move").replace("__MOVES__", json.dumps(moves)).replace("__PHRASE__", json.dumps(phrase))
+
+
+def together(*scripts: str) -> str:
+    """One script that runs each of `scripts` (each takes no argument) in turn: one load event for
+    the page's own scripts rather than one each, since every event adds to the page's opening."""
+    return "() => {\n" + "".join(f"  ({body})();\n" for body in scripts) + "}"
 
 
 def reveal(selector: str | None = None) -> str:

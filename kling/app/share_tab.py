@@ -262,8 +262,8 @@ def wire_sharing(
         )
         spot.video.change(bound.state, inputs, outputs, api_name=f"shared_{spot.name}", **private())
     if gallery is not None:
-        gallery.tab.select(handlers.gallery, session, gallery.grid, api_name="gallery", **private())
-        gallery.refresh.click(handlers.gallery, session, gallery.grid, **private())
+        opened = [gallery.tab.select, gallery.refresh.click]
+        gr.on(opened, handlers.gallery, session, gallery.grid, api_name="gallery", **private())
 
     async def shared_start_image(session: Session, request: gr.Request | None, profile: Any) -> Updates:
         return {start_image: handlers.start_image(request)}

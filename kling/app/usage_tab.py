@@ -182,6 +182,5 @@ def wire_usage(panel: UsagePanel, runner: Runner, journal: Journal, session: gr.
     """The page's opening answer reveals the tab to an administrator; opening it or Refresh fills it."""
     desk = UsageDesk(panel, runner.backend.settings, journal, runner)
     opening.add([panel.tab], lambda session, request, profile: desk.reveal(request, profile))
-    panel.tab.select(desk.show, session, panel.outputs, **private())
-    panel.refresh.click(desk.show, session, panel.outputs, **private())
+    gr.on([panel.tab.select, panel.refresh.click], desk.show, session, panel.outputs, **private())
     return desk

@@ -271,8 +271,7 @@ def wire_history(p: Parts, history: History, tab: gr.Tab, *, concurrency: int) -
     view = p.history
     listing = [view.info, view.table, view.timer, view.stitch.clips, view.stitch.films]
     view.timer.tick(history.list, p.session, listing, show_progress="hidden", **private())
-    tab.select(history.list, p.session, listing, **private())
-    view.refresh.click(history.list, p.session, listing, **private())
+    gr.on([tab.select, view.refresh.click], history.list, p.session, listing, **private())
     selected = [view.selected_id, view.video, view.job, *selection_buttons(view)]
     view.table.select(history.select, p.session, selected, **private())
     wire_selection(p)

@@ -249,16 +249,17 @@ def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, opening: Opening, *, conc
     inputs |= {field for slot in slots for field in slot.settings}
     layout = [form.image_box, form.aspect_ratio, *(slot.column for slot in slots)]
     layout += [slot.guidance for slot in slots] + [slot.result for slot in slots]
-    for trigger in (form.mode, form.count):
-        trigger.change(handlers.layout, [form.mode, form.count], layout, **private())
+    # One event for several triggers: each event costs the page's first load a little (Gradio
+    # checks every component against every event as it opens).
+    gr.on([form.mode.change, form.count.change], handlers.layout, [form.mode, form.count], layout, **private())
     price_inputs: set[Block] = {form.count, p.session, *(slot.duration for slot in slots)}
-    for trigger in (form.count, *(slot.duration for slot in slots)):
-        trigger.change(handlers.price, price_inputs, form.price, **private())
+    price_triggers = [form.count.change, *(slot.duration.change for slot in slots)]
+    gr.on(price_triggers, handlers.price, price_inputs, form.price, **private())
     opening.add([form.price], handlers.opening_price)
     carried: set[Block] = {p.i2v.image, form.image, p.session}
     form.tab.select(handlers.carry_over, carried, [form.image, form.image_note], **private())
-    for replaced in (form.image.upload, form.image.clear):  # the visitor's own image: the note no longer applies
-        replaced(lambda: gr.Markdown(visible=False), None, form.image_note, **private())
+    replaced = [form.image.upload, form.image.clear]  # the visitor's own image: the note no longer applies
+    gr.on(replaced, lambda: gr.Markdown(visible=False), None, form.image_note, **private())
     results = [*(slot.status for slot in slots), *(slot.video for slot in slots), form.summary]
     results += [slot.task for slot in slots]
     event = form.run.click(handlers.run, inputs, results, api_visibility="private", **generation_queue(concurrency))

@@ -211,8 +211,6 @@ def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
     key_outputs = [p.key_store, p.key.box, *mode_view]
     p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private_with_notices())
     p.key.clear.click(visitor.clear_key, [p.session, *durations], key_outputs, **private())
-    demo.load(None, js=script("live_region"))
-    demo.load(None, js=script("toast_titles"))
 
 
 def wire_links(p: Parts, visitor: Visitor) -> None:
