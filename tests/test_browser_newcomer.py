@@ -287,6 +287,8 @@ def test_after_stop_the_tab_and_history_follow_the_task_until_its_clip_is_saved(
     page = open_page(preview_app, **SIZES[size]).page
     tab = open_tab(page, "Text to Video")
     prompt_box(tab).fill("A slow sunrise over the sea.")
+    # A 10 s clip: twice the time for Stop to be answered before the task ends, on a loaded machine.
+    tab.get_by_label("10").check()
     tab.get_by_role("button", name="Generate").click()
     expect(status(tab)).to_contain_text(re.compile(r"Task\s+[0-9a-f]{16,}"), timeout=CLIP_TIMEOUT)
     tab.get_by_role("button", name="Stop waiting").click()

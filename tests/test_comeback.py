@@ -95,11 +95,23 @@ def test_after_stop_waiting_on_a_reloaded_page_the_timer_says_it_runs_in_the_bac
     async def scenario():
         _, task_id = await running_task(runner, T2VRequest(prompt="rain on a window"), owner)
         back = await handlers.comeback.at_opening(session)
-        stopped = generation.stop_waiting(back[out.status], session)
-        return await generation.background(out, stopped, session, following="")
+        assert back[out.following] and back[out.timer].active is True  # streamed again after the reload
+        stopped = generation.stopped(out, back[out.status], session)
+        # One answer: the words, the timer still following the task, and the reload's stream let go.
+        assert stopped[out.timer].active is True and stopped[out.following] == ""
+        tick = await generation.background(out, stopped[out.status], session, following=stopped[out.following])
+        return tick
 
     tick = asyncio.run(scenario())
     assert "running in the background" in tick[out.status] and tick[out.timer].active is True
+
+
+def test_stop_waiting_before_a_task_exists_leaves_the_timer_off(tmp_path):
+    _, _, handlers = stuck_runner(tmp_path)
+    out, generation = handlers.visitor.parts.i2v.out, handlers.generation
+    stopped = generation.stopped(out, "### ⏳ Submitting · 0:01", {"key": ""})
+    assert "No task had been created" in stopped[out.status]
+    assert stopped[out.timer].active is False and stopped[out.following] == ""
 
 
 def test_an_image_to_video_task_comes_back_into_image_to_video_with_its_start_image(tmp_path):

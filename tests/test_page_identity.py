@@ -311,7 +311,7 @@ def test_every_event_called_with_a_forged_owner_finds_nothing_of_anyone_elses(tm
         "Generation.image_to_video": generate,  # the same _generate as text_to_video
         "Generation.text_to_video": generate,
         "Generation.price": reads_no_owner(lambda s: g.price(5, s)),
-        "Generation.stop_waiting": reads_no_owner(lambda s: g.stop_waiting("Task `abc123`", s)),
+        "Generation.stopped": reads_no_owner(lambda s: g.stopped(p.i2v.out, "Task `abc123`", s)),
         "Generation.background_for.<locals>.background": background,
         "Comeback.at_opening": comeback,
         "Films.continue_from": continue_from,

@@ -72,22 +72,12 @@ def wire_form(p: Parts, gen: Generation, form: I2VForm | T2VForm, wiring: RunWir
     wire_result_panel(p, gen, form, run)
 
 
-def unfollow() -> str:
-    """The result panel no longer streams the task a reload brought back (see ResultPanel.following)."""
-    return ""
-
-
 def wire_result_panel(p: Parts, gen: Generation, form: I2VForm | T2VForm, run: Any) -> None:
     """Stop waiting (the task goes on; the panel's timer follows it), the browser tab's title, and
     Generate busy while a run is under way."""
-    form.buttons.stop.click(
-        gen.stop_waiting, [form.out.status, p.session], form.out.status, cancels=[run], **private()
-    ).then(gen.follow_after_stop, form.out.status, form.out.timer, **private()).then(
-        unfollow,
-        None,
-        form.out.following,
-        **private(),  # a reloaded page's task: now in the background
-    )
+    stopped = [form.out.status, form.out.timer, form.out.following]
+    stop_inputs = [form.out.status, p.session]
+    form.buttons.stop.click(partial(gen.stopped, form.out), stop_inputs, stopped, cancels=[run], **private())
     background = [form.out.status, form.out.video, form.out.details, form.out.timer, form.out.following]
     form.out.timer.tick(
         gen.background_for(form.out),

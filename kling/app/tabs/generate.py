@@ -387,9 +387,14 @@ class Generation:
             return say(lang, "stop.no_task")
         return say(lang, "stop.preview" if self.preview(session) else "stop.live", task_id=task_id)
 
-    def follow_after_stop(self, status: str | None) -> gr.Timer:
-        """After "Stop waiting", the result panel's timer follows the task it left running, if any."""
-        return gr.Timer(active=task_id_in_status(status) is not None)
+    def stopped(self, out: ResultPanel, status: str | None, session: Session | None) -> Updates:
+        """ "Stop waiting" in one answer: what it says, the panel's timer following the task it left
+        running (if any), and a reloaded page's task no longer streamed (see ResultPanel.following)."""
+        return {
+            out.status: self.stop_waiting(status, session),
+            out.timer: gr.Timer(active=task_id_in_status(status) is not None),
+            out.following: "",
+        }
 
     def background_for(self, out: ResultPanel) -> Callable[..., Any]:
         """`background` for one result panel, as a function whose hints Gradio reads (a partial's it
