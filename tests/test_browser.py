@@ -143,9 +143,7 @@ def open_page(browser) -> Iterator[Callable[..., Opened]]:
         page.goto(app.url, wait_until="load")
         page.wait_for_selector(".gradio-container")
         # `demo.load` fills the price beside Generate: once it shows, the page is fully wired.
-        expect(panel(page).locator(".prose.kling-price")).to_contain_text(
-            re.compile(r"preview|\$"), timeout=UI_TIMEOUT
-        )
+        expect(panel(page).locator(".prose.kling-price")).to_contain_text(re.compile(r"preview|\$"), timeout=UI_TIMEOUT)
         return Opened(page, console)
 
     yield _open
