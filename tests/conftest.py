@@ -284,6 +284,12 @@ class LaunchedApp:
     data_dir: Path
     simulator: Simulator | None = None
 
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of the app's console (launch_app writes it beside the data folder): what an
+        event that failed without a message to the page (Gradio hides unexpected errors) said."""
+        log = self.data_dir.parent / "app.log"
+        return log.read_text(errors="replace")[-chars:] if log.exists() else "(no app.log)"
+
     def client(self, **kwargs):
         import gradio_client
 

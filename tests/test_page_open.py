@@ -30,3 +30,19 @@ def test_the_page_opens_with_one_server_request_that_carries_every_part(preview_
     tabs = [c for c in config["components"] if c["type"] == "tabitem"]
     assert not any("tab.usage" in str(c["props"].get("label")) for c in tabs), [c["props"]["label"] for c in tabs]
     assert any("tab.lab" in str(c["props"].get("label")) for c in tabs)
+
+
+# Every event costs every first visit: Gradio's front end works through each pair of component and
+# event as the page opens (BENCHMARKS.md, "Time to interactive": about 6 ms an event on a 2-core
+# machine). A new event should replace one, or raise this with its reason. 137 before 2026-12-03.
+EVENT_BUDGET = 121
+
+
+@pytest.mark.slow
+def test_the_page_wires_no_more_events_than_its_budget(preview_app: LaunchedApp):
+    config = httpx.get(f"{preview_app.url}/config", timeout=30).json()
+    events = config["dependencies"]
+    assert len(events) <= EVENT_BUDGET, sorted(str(d.get("api_name")) for d in events)
+    # Handlers with several triggers are one event each (gr.on), not one per trigger.
+    several = {d["api_name"]: len(d["targets"]) for d in events if len(d["targets"]) > 1}
+    assert several.get("list_1") == 2 and several.get("price_2") == 5, several

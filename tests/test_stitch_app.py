@@ -139,7 +139,11 @@ def test_one_visitors_long_stitch_does_not_hold_up_anothers_short_one(tmp_path):
     app = launch_app(tmp_path, {})
     try:
         ann, bo = PageVisitor(app.url), PageVisitor(app.url)
-        long_clip, short_clip = ann.preview_clip("a long road", 10), bo.preview_clip("a short hop")
+        try:
+            long_clip, short_clip = ann.preview_clip("a long road", 10), bo.preview_clip("a short hop")
+        except QueueError:  # once seen in CI with no message: the app's console says why
+            print(app.log_tail())
+            raise
         finished: list[str] = []
         started = threading.Event()
 
