@@ -20,6 +20,9 @@ from .conftest import KEY, cli, image_bytes, log_json, probe, simulator_process
 
 FAST = PollPolicy(first=0.1, ceiling=0.3, jitter=0.1, deadline=60)
 ROOT = Path(__file__).resolve().parent.parent
+# httpx waits 5 s by default; the simulator answers a clip's download once its render (begun at
+# submit, in a worker thread) is done, which on a loaded 2-core machine has taken longer than that.
+DOWNLOAD_TIMEOUT = 120
 
 
 def client_for(served, api_key: str = KEY, **kwargs) -> AsyncKlingClient:
@@ -367,14 +370,14 @@ def test_the_official_sdk_runs_both_models_and_uploads(sdk, served_simulator, tm
     client = sdk.Client(api_key=KEY, base_url=served_simulator.url)
     (tmp_path / "start.png").write_bytes(image_bytes(600, 900))
     image_url = client.upload(str(tmp_path / "start.png"))
-    assert httpx.get(image_url).content == (tmp_path / "start.png").read_bytes()
+    assert httpx.get(image_url, timeout=DOWNLOAD_TIMEOUT).content == (tmp_path / "start.png").read_bytes()
 
     t2v = client.run(
         "kwaivgi/kling-v2.0-t2v-master", {"prompt": "a fox in snow", "aspect_ratio": "16:9", "duration": 5}
     )
     i2v = client.run("kwaivgi/kling-v2.0-i2v-master", {"prompt": "push in", "image": image_url, "duration": 5})
     for outputs, aspect in ((t2v, 16 / 9), (i2v, 600 / 900)):
-        clip = httpx.get(outputs["outputs"][0]).content
+        clip = httpx.get(outputs["outputs"][0], timeout=DOWNLOAD_TIMEOUT).content
         info = probe(clip)
         assert info.codec == "h264" and info.frames == 120 and abs(info.width / info.height - aspect) < 0.02
 
@@ -406,7 +409,7 @@ def test_the_official_sdk_against_python_m_kling_simulator(sdk, tmp_path):
         outputs = sdk.Client(api_key="any-key", base_url=url).run(
             "kwaivgi/kling-v2.0-t2v-master", {"prompt": "a fox in snow", "aspect_ratio": "9:16", "duration": 10}
         )
-        info = probe(httpx.get(outputs["outputs"][0]).content)
+        info = probe(httpx.get(outputs["outputs"][0], timeout=DOWNLOAD_TIMEOUT).content)
     assert (info.codec, info.frames) == ("h264", 240) and info.width * 16 == info.height * 9
 
 
