@@ -95,6 +95,8 @@ def generate(page: Page, words: dict[str, str], prompt: str) -> None:
     tab = open_tab(page, words["t2v"])
     tab.get_by_label(words["prompt"], exact=True).fill(prompt)
     tab.get_by_role("button", name=words["generate"]).click()
+    # The tab still says the last run's ✅ until this run's first words arrive.
+    expect(status(tab)).to_contain_text("⏳", timeout=CLIP_TIMEOUT)
     expect(status(tab)).to_contain_text("✅", timeout=CLIP_TIMEOUT)
 
 
