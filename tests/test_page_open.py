@@ -46,3 +46,45 @@ def test_the_page_wires_no_more_events_than_its_budget(preview_app: LaunchedApp)
     # Handlers with several triggers are one event each (gr.on), not one per trigger.
     several = {d["api_name"]: len(d["targets"]) for d in events if len(d["targets"]) > 1}
     assert several.get("list_1") == 2 and several.get("price_2") == 5, several
+
+
+# Gradio's layout blocks. A loading status on one makes Gradio's front end read every component
+# inside it again after every later event (the tabs: the whole page, some 250 reads each time): an
+# event's status goes on one of its components instead (kling.app.tabs.common.progress_on).
+LAYOUT = {"row", "column", "tabs", "tabitem", "group", "accordion", "form", "sidebar"}
+
+
+def layout_under_a_status(config: dict) -> dict[str, set[str]]:
+    """Each event whose loading status (its `show_progress_on`, else its outputs, and its inputs)
+    includes a layout block: its name and the blocks' kinds."""
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    found = {}
+    for event in config["dependencies"]:
+        marked = [*(event["show_progress_on"] or event["outputs"]), *event["inputs"]]
+        if layout := {kinds[i] for i in marked} & LAYOUT:
+            found[str(event["api_name"])] = layout
+    return found
+
+
+@pytest.mark.slow
+def test_no_event_of_the_launched_page_puts_its_loading_status_on_a_layout_block(preview_app: LaunchedApp):
+    config = httpx.get(f"{preview_app.url}/config", timeout=30).json()
+    assert layout_under_a_status(config) == {}
+    # The opening answer writes the tabs and some thirty fields; its status is on the banner alone.
+    opening = next(d for d in config["dependencies"] if d["backend_fn"] and any(t[1] == "load" for t in d["targets"]))
+    ids = {c["id"]: c for c in config["components"]}
+    assert [ids[i]["props"].get("elem_id") for i in opening["show_progress_on"]] == ["mode-banner"]
+    assert opening["show_progress"] == "hidden"
+    # The events that fill a form from elsewhere write the tabs too (a Lab variant, History, an example).
+    fillers = [d for d in config["dependencies"] if any(ids[o]["type"] == "tabs" for o in d["outputs"])]
+    assert len(fillers) >= 10, [d["api_name"] for d in fillers]
+
+
+def test_nor_with_the_usage_tab_an_administrator_sees(tmp_path):
+    from kling.app.studio import Studio
+    from kling.config import Settings
+
+    demo = Studio.from_env(Settings(data_dir=tmp_path / "data", admins=("alice",))).build()
+    config = demo.get_config_file()
+    assert any("tab.usage" in str(c["props"].get("label")) for c in config["components"] if c["type"] == "tabitem")
+    assert layout_under_a_status(config) == {}

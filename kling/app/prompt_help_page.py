@@ -13,7 +13,7 @@ from gradio.blocks import Block
 
 from kling.api.optimizer import DEFAULT_STYLE, STYLES
 from kling.app.image_input import ImageInput
-from kling.app.tabs.common import private
+from kling.app.tabs.common import private, progress_on
 from kling.app.widgets import Parts
 from kling.strings import text
 
@@ -115,7 +115,7 @@ def wire_prompt_help(
     )
     for panel, improve, inputs in asks:
         shown = [panel.group, panel.note, panel.suggestion, panel.use]
-        panel.improve.click(improve, inputs, shown, **queued)
+        panel.improve.click(improve, inputs, shown, **progress_on(panel.note, panel.suggestion), **queued)
         mine_outputs = [panel.prompt, panel.mine, panel.back, panel.note]
         use_inputs = [panel.suggestion, panel.prompt, panel.mine, parts.session]
         panel.use.click(partial(PromptHelp.use, panel), use_inputs, mine_outputs, **private())

@@ -25,7 +25,7 @@ from kling.api.credit import TOP_UP_URL, read_balance
 from kling.api.params import format_price, price_cents
 from kling.api.schema_check import SchemaCheck
 from kling.app.opening import Opening
-from kling.app.tabs.common import private
+from kling.app.tabs.common import private, progress_on
 from kling.config import Settings
 from kling.jobs.runner import Runner
 from kling.store import usage
@@ -182,5 +182,6 @@ def wire_usage(panel: UsagePanel, runner: Runner, journal: Journal, session: gr.
     """The page's opening answer reveals the tab to an administrator; opening it or Refresh fills it."""
     desk = UsageDesk(panel, runner.backend.settings, journal, runner)
     opening.add([panel.tab], lambda session, request, profile: desk.reveal(request, profile))
-    gr.on([panel.tab.select, panel.refresh.click], desk.show, session, panel.outputs, **private())
+    shown = progress_on(panel.summary)  # not the tab it may hide
+    gr.on([panel.tab.select, panel.refresh.click], desk.show, session, panel.outputs, **shown, **private())
     return desk

@@ -30,6 +30,14 @@ def private_with_notices() -> dict[str, Any]:
     return {"api_visibility": "private", "queue": True, "concurrency_limit": None}
 
 
+def progress_on(*leaves: Any) -> dict[str, Any]:
+    """Gradio's loading status on `leaves` (components, never a layout block) rather than on every
+    output. For an event that writes a layout block (the tabs, a column, a group): after every later
+    event Gradio's front end reads again each component inside a block that has a loading status,
+    which for the tabs is the whole page (BENCHMARKS.md, "Time to interactive")."""
+    return {"show_progress_on": list(leaves)}
+
+
 def generation_queue(concurrency: int) -> dict[str, Any]:
     """Events that start or follow a run share one queue, `concurrency` at a time."""
     return {"concurrency_limit": concurrency, "concurrency_id": "generation"}

@@ -80,5 +80,5 @@ def wire_examples(p: Parts, examples: Examples) -> None:
     no API call, and no API endpoint (gradio_client and MCP see only the two generate endpoints)."""
     for form, pick in ((p.i2v, examples.pick_starter), (p.t2v, examples.pick_t2v)):
         results = [form.out.status, form.out.video, form.out.details]
-        picked = form.examples.select(pick, p.session, [p.tabs, *form.settings, *results], **private())
+        picked = form.examples.select(pick, p.session, [p.tabs, *form.settings, *results], **p.filling(), **private())
         picked.then(None, js=reveal(), **private())  # the form it filled is above the examples

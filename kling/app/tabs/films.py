@@ -218,10 +218,10 @@ def wire_films(p: Parts, films: Films) -> None:
     sources += [(slot.video, slot.continue_button, slot.task) for slot in p.lab.slots]
     for video, button, clip_source in sources:
         video.change(lambda clip: gr.Button(visible=bool(clip)), video, button, **private())
-        button.click(films.continue_from, [clip_source, p.session], continued, **private_with_notices())
+        button.click(films.continue_from, [clip_source, p.session], continued, **p.filling(), **private_with_notices())
     history = p.history
     history.continue_selected.click(
-        films.continue_from, [history.selected_id, p.session], continued, **private_with_notices()
+        films.continue_from, [history.selected_id, p.session], continued, **p.filling(), **private_with_notices()
     )
     stitch = history.stitch
     stitch.go.click(

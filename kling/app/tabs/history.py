@@ -275,7 +275,9 @@ def wire_history(p: Parts, history: History, tab: gr.Tab, *, concurrency: int) -
     selected = [view.selected_id, view.video, view.job, *selection_buttons(view)]
     view.table.select(history.select, p.session, selected, **private())
     wire_selection(p)
-    view.use_settings.click(history.use_settings, [view.selected_id, p.session], p.main_forms, **private_with_notices())
+    view.use_settings.click(
+        history.use_settings, [view.selected_id, p.session], p.main_forms, **p.filling(), **private_with_notices()
+    )
     for button, source in ((view.resume_selected, view.selected_id), (view.resume_typed, view.resume_id)):
         button.click(
             history.resume,

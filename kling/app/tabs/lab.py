@@ -19,7 +19,16 @@ from kling.app.prompt_help_page import VariantWriter, variant_writer
 from kling.app.refusals import refusal_markdown
 from kling.app.scripts import reveal, script
 from kling.app.share_tab import SharePlaces
-from kling.app.tabs.common import Session, Updates, generation_queue, header_of, lang_of, private, spend_refusal
+from kling.app.tabs.common import (
+    Session,
+    Updates,
+    generation_queue,
+    header_of,
+    lang_of,
+    private,
+    progress_on,
+    spend_refusal,
+)
 from kling.app.tabs.generate import Generation
 from kling.app.views import LAB_I2V, LAB_T2V, refusal_text, status_markdown
 from kling.app.widgets import (
@@ -251,7 +260,8 @@ def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, opening: Opening, *, conc
     layout += [slot.guidance for slot in slots] + [slot.result for slot in slots]
     # One event for several triggers: each event costs the page's first load a little (Gradio
     # checks every component against every event as it opens).
-    gr.on([form.mode.change, form.count.change], handlers.layout, [form.mode, form.count], layout, **private())
+    shown = progress_on(form.aspect_ratio)  # not the columns it shows and hides
+    gr.on([form.mode.change, form.count.change], handlers.layout, [form.mode, form.count], layout, **shown, **private())
     price_inputs: set[Block] = {form.count, p.session, *(slot.duration for slot in slots)}
     price_triggers = [form.count.change, *(slot.duration.change for slot in slots)]
     gr.on(price_triggers, handlers.price, price_inputs, form.price, **private())
@@ -266,5 +276,6 @@ def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, opening: Opening, *, conc
     form.stop.click(handlers.stopped, p.session, form.summary, cancels=[event], **private())
     use_inputs: set[Block] = {form.mode, form.image, form.aspect_ratio}
     for slot in slots:
-        used = slot.use.click(partial(handlers.use, slot), use_inputs | set(slot.settings), p.main_forms, **private())
+        use = partial(handlers.use, slot)
+        used = slot.use.click(use, use_inputs | set(slot.settings), p.main_forms, **p.filling(), **private())
         used.then(None, js=reveal(), **private())  # the filled tab from its top, not mid-page

@@ -17,7 +17,7 @@ from kling.app.key_check import unchecked_key
 from kling.app.link_note import image_note
 from kling.app.opening import Opening
 from kling.app.scripts import script
-from kling.app.tabs.common import Session, Updates, lang_of, private, private_with_notices
+from kling.app.tabs.common import Session, Updates, lang_of, private, private_with_notices, progress_on
 from kling.app.tabs.generate import Generation
 from kling.app.views import (
     SHARED_SETTINGS,
@@ -207,7 +207,9 @@ def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
     galleries = [p.i2v.examples, p.t2v.examples]  # their captions, in the browser's language
     opened = [p.owner_store, *mode_view, *galleries, *p.main_forms, p.i2v.out.status, *visitor.opening.outputs]
     opened = list(dict.fromkeys(opened))  # each component once: a link's note and a reload both write the status
-    demo.load(visitor.arrive, [p.owner_store, p.key_store, *durations], opened, **private())
+    # No overlay on its thirty outputs, and its loading status on the banner alone, not the tabs.
+    quiet = {**progress_on(p.banner), "show_progress": "hidden"}
+    demo.load(visitor.arrive, [p.owner_store, p.key_store, *durations], opened, **quiet, **private())
     key_outputs = [p.key_store, p.key.box, *mode_view]
     p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private_with_notices())
     p.key.clear.click(visitor.clear_key, [p.session, *durations], key_outputs, **private())
