@@ -57,6 +57,13 @@ def together(*scripts: str) -> str:
     return "() => {\n" + "".join(f"  ({body})();\n" for body in scripts) + "}"
 
 
+def before(body: str) -> str:
+    """`body` run by an event as its script, before its handler, with the event's inputs, which it
+    passes on unchanged: a script that needs no event of its own (each event costs every first
+    visit a little, docs/DESIGN.md "The first visit")."""
+    return f"(...inputs) => {{ ({body})(...inputs); return inputs; }}"
+
+
 def reveal(selector: str | None = None) -> str:
     """Scrolls the shown tab (or `selector` inside it) into view when it is off-screen."""
     return script("reveal").replace("__SELECTOR__", json.dumps(selector))

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from kling.app.scripts import reveal
+from kling.app.scripts import before, reveal
 from kling.app.tabs.common import Session, Updates, lang_of, private
 from kling.app.views import showcase_details, showcase_status
 from kling.app.widgets import I2VForm, Parts, T2VForm
@@ -80,5 +80,6 @@ def wire_examples(p: Parts, examples: Examples) -> None:
     no API call, and no API endpoint (gradio_client and MCP see only the two generate endpoints)."""
     for form, pick in ((p.i2v, examples.pick_starter), (p.t2v, examples.pick_t2v)):
         results = [form.out.status, form.out.video, form.out.details]
-        picked = form.examples.select(pick, p.session, [p.tabs, *form.settings, *results], **p.filling(), **private())
-        picked.then(None, js=reveal(), **private())  # the form it filled is above the examples
+        outputs = [p.tabs, *form.settings, *results]
+        shown = before(reveal())  # the form it fills is above the examples
+        form.examples.select(pick, p.session, outputs, js=shown, **p.filling(), **private())

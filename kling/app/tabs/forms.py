@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from kling.app.scripts import camera_move, reveal, script
+from kling.app.scripts import before, camera_move, reveal, script
 from kling.app.tabs.common import generation_queue, private
 from kling.app.tabs.generate import Generation
 from kling.app.views import compose_brief
@@ -55,11 +55,17 @@ def wire_form(p: Parts, gen: Generation, form: I2VForm | T2VForm, wiring: RunWir
     form.duration.change(gen.price, [form.duration, p.session], form.buttons.price, **private())
     # The status panel carries the progress: no Gradio overlay ("1 steps | 0.7s") on the outputs.
     result = [form.out.status, form.out.video, form.out.details]
-    # On a phone the status is under the form: it comes into view as the run starts (or is refused).
-    form.buttons.go.click(None, js=reveal(".block.kling-status"), **private())
     # Before the run: a refused run's validator ends the click's events that come after it, and a
-    # refused run says so in the result panel too.
-    form.buttons.go.click(wiring.refusal, [*form.settings, p.session], result, show_progress="hidden", **private())
+    # refused run says so in the result panel too. On a phone the status is under the form: it
+    # comes into view as the run starts (or is refused).
+    form.buttons.go.click(
+        wiring.refusal,
+        [*form.settings, p.session],
+        result,
+        js=before(reveal(".block.kling-status")),
+        show_progress="hidden",
+        **private(),
+    )
     run = form.buttons.go.click(
         wiring.run,
         [*form.settings, p.session, *wiring.extra],
@@ -86,11 +92,11 @@ def wire_result_panel(p: Parts, gen: Generation, form: I2VForm | T2VForm, run: A
         show_progress="hidden",
         **private(),
     )
-    form.out.status.change(None, form.out.status, None, js=script("title"), **private())
     form.out.status.change(
         partial(gen.busy, form.buttons),
         [form.out.status, p.session],
         [form.buttons.go, form.buttons.stop],
+        js=before(script("title")),
         show_progress="hidden",
         **private(),
     )

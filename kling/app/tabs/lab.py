@@ -17,7 +17,7 @@ from kling.app.identity import Identity
 from kling.app.opening import Opening
 from kling.app.prompt_help_page import VariantWriter, variant_writer
 from kling.app.refusals import refusal_markdown
-from kling.app.scripts import reveal, script
+from kling.app.scripts import before, reveal, script
 from kling.app.share_tab import SharePlaces
 from kling.app.tabs.common import (
     Session,
@@ -277,5 +277,7 @@ def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, opening: Opening, *, conc
     use_inputs: set[Block] = {form.mode, form.image, form.aspect_ratio}
     for slot in slots:
         use = partial(handlers.use, slot)
-        used = slot.use.click(use, use_inputs | set(slot.settings), p.main_forms, **p.filling(), **private())
-        used.then(None, js=reveal(), **private())  # the filled tab from its top, not mid-page
+        # The filled tab from its top, not mid-page: the Lab's top, brought into view before the
+        # switch, is where the filled tab's top will be.
+        top = before(reveal())
+        slot.use.click(use, use_inputs | set(slot.settings), p.main_forms, js=top, **p.filling(), **private())
