@@ -33,7 +33,7 @@ def test_the_page_opens_with_one_server_request_that_carries_every_part(preview_
 
 
 # Every event costs every first visit: Gradio's front end works through each pair of component and
-# event as the page opens (BENCHMARKS.md, "Time to interactive": about 6 ms an event on a 2-core
+# event as the page opens (BENCHMARKS.md, "Time to interactive": about 4 ms an event on a 2-core
 # machine). A new event should replace one, or raise this with its reason. 137 before 2026-12-03.
 EVENT_BUDGET = 111
 
