@@ -430,11 +430,6 @@ class Parts:
         the Lab, an example) may write."""
         return [self.tabs, *self.i2v.settings, *self.t2v.settings]
 
-    def filling(self) -> dict[str, Any]:
-        """The options of an event that writes `main_forms`: no overlay (it answers at once), and
-        Gradio's loading status on one field, not on the tabs (kling.app.tabs.common.progress_on)."""
-        return {"show_progress": "hidden", "show_progress_on": [self.i2v.text.prompt]}
-
     def fill(self, tab: str, settings: Mapping[str, Any]) -> dict[Any, Any]:
         """Switch to a generate tab ("i2v" or "t2v") with its form filled from `settings`."""
         form = self.i2v if tab == "i2v" else self.t2v

@@ -3,10 +3,13 @@ answers, the visitor's language, and the event options the page uses again and a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kling.errors import SpendRefused
 from kling.strings import Lang, spend_text
+
+if TYPE_CHECKING:
+    from kling.app.widgets import Parts
 
 HEADER_KEY = "x-wavespeed-key"  # lets scripts using gradio_client bring their own key
 # {"token": the browser id this server signed (kling.app.identity), "key": the visitor's own key or "",
@@ -30,12 +33,19 @@ def private_with_notices() -> dict[str, Any]:
     return {"api_visibility": "private", "queue": True, "concurrency_limit": None}
 
 
-def progress_on(*leaves: Any) -> dict[str, Any]:
+def progress_on(*leaves: Any, hidden: bool = False) -> dict[str, Any]:
     """Gradio's loading status on `leaves` (components, never a layout block) rather than on every
-    output. For an event that writes a layout block (the tabs, a column, a group): after every later
-    event Gradio's front end reads again each component inside a block that has a loading status,
-    which for the tabs is the whole page (BENCHMARKS.md, "Time to interactive")."""
-    return {"show_progress_on": list(leaves)}
+    output, and with `hidden` no overlay at all. For an event that writes a layout block (the tabs,
+    a column, a group): after every later event Gradio's front end reads again each component
+    inside a block that has a loading status, which for the tabs is the whole page (BENCHMARKS.md,
+    "Time to interactive")."""
+    return {"show_progress_on": list(leaves), **({"show_progress": "hidden"} if hidden else {})}
+
+
+def filling(p: Parts) -> dict[str, Any]:
+    """The options of an event that writes `p.main_forms` (a form filled from elsewhere): no
+    overlay, since it answers at once, and its loading status on one field, not on the tabs."""
+    return progress_on(p.i2v.text.prompt, hidden=True)
 
 
 def generation_queue(concurrency: int) -> dict[str, Any]:

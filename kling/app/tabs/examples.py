@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from kling.app.scripts import before, reveal
-from kling.app.tabs.common import Session, Updates, lang_of, private
+from kling.app.tabs.common import Session, Updates, filling, lang_of, private
 from kling.app.views import showcase_details, showcase_status
 from kling.app.widgets import I2VForm, Parts, T2VForm
 from kling.examples import STARTERS, T2V_EXAMPLES, Generable, Starter
@@ -78,8 +78,8 @@ def example_settings(example: Generable) -> dict[str, Any]:
 def wire_examples(p: Parts, examples: Examples) -> None:
     """A click on an example fills its form and, where the showcase has its clip, shows it: no run,
     no API call, and no API endpoint (gradio_client and MCP see only the two generate endpoints)."""
+    shown = before(reveal())  # the form an example fills is above the examples
     for form, pick in ((p.i2v, examples.pick_starter), (p.t2v, examples.pick_t2v)):
         results = [form.out.status, form.out.video, form.out.details]
         outputs = [p.tabs, *form.settings, *results]
-        shown = before(reveal())  # the form it fills is above the examples
-        form.examples.select(pick, p.session, outputs, js=shown, **p.filling(), **private())
+        form.examples.select(pick, p.session, outputs, js=shown, **filling(p), **private())

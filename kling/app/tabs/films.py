@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.blocks import Block
 
-from kling.app.tabs.common import Session, Updates, lang_of, private, private_with_notices
+from kling.app.tabs.common import Session, Updates, filling, lang_of, private, private_with_notices
 from kling.app.tabs.generate import Generation
 from kling.app.views import continuing_note, film_choice, film_markdown, task_id_in_status
 from kling.app.widgets import CROSSFADE_MAX_S, Parts
@@ -218,10 +218,10 @@ def wire_films(p: Parts, films: Films) -> None:
     sources += [(slot.video, slot.continue_button, slot.task) for slot in p.lab.slots]
     for video, button, clip_source in sources:
         video.change(lambda clip: gr.Button(visible=bool(clip)), video, button, **private())
-        button.click(films.continue_from, [clip_source, p.session], continued, **p.filling(), **private_with_notices())
+        button.click(films.continue_from, [clip_source, p.session], continued, **filling(p), **private_with_notices())
     history = p.history
     history.continue_selected.click(
-        films.continue_from, [history.selected_id, p.session], continued, **p.filling(), **private_with_notices()
+        films.continue_from, [history.selected_id, p.session], continued, **filling(p), **private_with_notices()
     )
     stitch = history.stitch
     stitch.go.click(

@@ -19,6 +19,7 @@ from kling.app.share_tab import SharePlaces
 from kling.app.tabs.common import (
     Session,
     Updates,
+    filling,
     generation_queue,
     lang_of,
     private,
@@ -276,7 +277,7 @@ def wire_history(p: Parts, history: History, tab: gr.Tab, *, concurrency: int) -
     view.table.select(history.select, p.session, selected, **private())
     wire_selection(p)
     view.use_settings.click(
-        history.use_settings, [view.selected_id, p.session], p.main_forms, **p.filling(), **private_with_notices()
+        history.use_settings, [view.selected_id, p.session], p.main_forms, **filling(p), **private_with_notices()
     )
     for button, source in ((view.resume_selected, view.selected_id), (view.resume_typed, view.resume_id)):
         button.click(

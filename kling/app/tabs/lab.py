@@ -22,6 +22,7 @@ from kling.app.share_tab import SharePlaces
 from kling.app.tabs.common import (
     Session,
     Updates,
+    filling,
     generation_queue,
     header_of,
     lang_of,
@@ -275,9 +276,9 @@ def wire_lab(demo: gr.Blocks, p: Parts, handlers: Lab, opening: Opening, *, conc
     event = form.run.click(handlers.run, inputs, results, api_visibility="private", **generation_queue(concurrency))
     form.stop.click(handlers.stopped, p.session, form.summary, cancels=[event], **private())
     use_inputs: set[Block] = {form.mode, form.image, form.aspect_ratio}
+    # The filled tab from its top, not mid-page: the Lab's top, brought into view before the switch,
+    # is where the filled tab's top will be.
+    top = before(reveal())
     for slot in slots:
         use = partial(handlers.use, slot)
-        # The filled tab from its top, not mid-page: the Lab's top, brought into view before the
-        # switch, is where the filled tab's top will be.
-        top = before(reveal())
-        slot.use.click(use, use_inputs | set(slot.settings), p.main_forms, js=top, **p.filling(), **private())
+        slot.use.click(use, use_inputs | set(slot.settings), p.main_forms, js=top, **filling(p), **private())

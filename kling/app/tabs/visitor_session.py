@@ -208,7 +208,7 @@ def wire_visitor(demo: gr.Blocks, p: Parts, visitor: Visitor) -> None:
     opened = [p.owner_store, *mode_view, *galleries, *p.main_forms, p.i2v.out.status, *visitor.opening.outputs]
     opened = list(dict.fromkeys(opened))  # each component once: a link's note and a reload both write the status
     # No overlay on its thirty outputs, and its loading status on the banner alone, not the tabs.
-    quiet = {**progress_on(p.banner), "show_progress": "hidden"}
+    quiet = progress_on(p.banner, hidden=True)
     demo.load(visitor.arrive, [p.owner_store, p.key_store, *durations], opened, **quiet, **private())
     key_outputs = [p.key_store, p.key.box, *mode_view]
     p.key.save.click(visitor.save_key, [p.key.box, p.session, *durations], key_outputs, **private_with_notices())
