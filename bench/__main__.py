@@ -28,6 +28,8 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("page", ["--repeat", "5"]),
     ("concurrency", []),
     ("fairness", []),
+    ("share_flood", []),
+    ("uploads", []),
     ("load", ["--visitors", "100", "--rounds", "2"]),
 ]
 

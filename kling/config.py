@@ -94,6 +94,23 @@ def _url(environ: Mapping[str, str], name: str) -> str | None:
     return raw or None
 
 
+def _visitor_limits(environ: Mapping[str, str], default: Settings) -> dict[str, int]:
+    """What one address or visitor may ask of the server for free: uploads, key checks, shares and
+    shared-page views (each a sliding window, kling/app/sliding_window.py)."""
+    return {
+        "upload_window_s": _int(environ, "KLING_UPLOAD_WINDOW_S", default.upload_window_s),
+        "upload_window_bytes": _int(environ, "KLING_UPLOAD_WINDOW_MB", default.upload_window_bytes >> 20) << 20,
+        "uploads_per_window": _int(environ, "KLING_UPLOADS_PER_WINDOW", default.uploads_per_window),
+        "uploads_bytes": _int(environ, "KLING_UPLOADS_MB", default.uploads_bytes >> 20) << 20,
+        "upload_keep_s": _int(environ, "KLING_UPLOAD_KEEP_S", default.upload_keep_s),
+        "key_checks_per_minute": _int(environ, "KLING_KEY_CHECKS_PER_MINUTE", default.key_checks_per_minute),
+        "shares_per_hour_per_visitor": _int(
+            environ, "KLING_SHARES_PER_HOUR_PER_VISITOR", default.shares_per_hour_per_visitor
+        ),
+        "share_views_per_minute": _int(environ, "KLING_SHARE_VIEWS_PER_MINUTE", default.share_views_per_minute),
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: str | None = field(default=None, repr=False)
@@ -134,6 +151,11 @@ class Settings:
     # The "Shared" tab: the newest clips visitors shared (KLING_GALLERY=0 hides it; links still work).
     gallery: bool = True
     space_host: str | None = None  # SPACE_HOST on a Space (name-space.hf.space): where shared links point
+    # Shared links (kling/app/share_routes.py, share_tab.py): shares one visitor may make per hour (each writes a
+    # poster and a copy of the clip), and shared pages one address may load per minute (its files:
+    # ten times that, for a page's poster, its video's ranges and the Shared tab's posters).
+    shares_per_hour_per_visitor: int = 20
+    share_views_per_minute: int = 60
 
     # Proxies in front of the app whose X-Forwarded-For entries are believed (kling/app/identity.py).
     # On a Hugging Face Space (space_id set) the Space's own proxy is trusted whatever this says.
@@ -151,6 +173,17 @@ class Settings:
     # Gradio deletes its uploads and cached outputs this old (delete_cache), so uploads that no run
     # ever used do not stay forever.
     upload_max_age_s: int = 2 * 3600
+    # Gradio's upload route, whoever calls it (kling/app/upload_guard.py): one address (and one
+    # signed-in user) stores at most upload_window_bytes and uploads_per_window files in any
+    # upload_window_s; everything the route stored stays under uploads_bytes, the least recently
+    # used going first, but never a file stored or read less than upload_keep_s ago.
+    upload_window_s: int = 600
+    upload_window_bytes: int = 100 << 20
+    uploads_per_window: int = 100
+    uploads_bytes: int = 1 << 30
+    upload_keep_s: int = 600
+    # Checks of a visitor's own key with WaveSpeed (its balance) per minute, per visitor and per address.
+    key_checks_per_minute: int = 5
     # What the data folder may keep besides paid clips and the journal (kling/store/disk.py): the oldest
     # go first past each cap. Paid clips are never removed automatically (python -m kling prune).
     preview_clips_bytes: int = 1 << 30
@@ -224,6 +257,7 @@ class Settings:
             showcase_dir=Path(environ.get("KLING_SHOWCASE_DIR", "").strip() or default.showcase_dir),
             gallery=environ.get("KLING_GALLERY", "").strip().lower() not in ("0", "false", "no", "off"),
             space_host=environ.get("SPACE_HOST", "").strip().strip("/") or None,
+            **_visitor_limits(environ, default),
         )
 
     @property

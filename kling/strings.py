@@ -464,6 +464,7 @@ SAY_EN: dict[str, str] = {
     "problem.improve_empty": "write a few words or give a start image to improve",
     "problem.too_long": "{count} characters; the limit is {limit}",
     "problem.not_text": "character {position} ({code}) is not valid text; remove it and try again",
+    "problem.control": "character {position} ({code}) is an invisible control character; remove it and try again",
     "problem.required_image": "required; give a JPEG or PNG file or an http(s) URL",
     "problem.image_small": "{width}x{height} px is too small; each side must be at least {min} px",
     "problem.image_aspect": "aspect ratio {ratio} ({width}x{height} px) is outside {allowed}",
@@ -549,6 +550,25 @@ SAY_EN: dict[str, str] = {
     "spend.previews_hourly": (
         "The free preview allows {limit} clips per hour per address and that many have been made, so this one "
         "was not started; the next one frees up in {wait}."
+    ),
+    "spend.key_checks": (
+        "Keys may be checked with WaveSpeed {limit} times a minute per visitor and per address, and that many "
+        "were, so this one was not; try again in {wait}, nothing was sent."
+    ),
+    "spend.uploads_bytes": (
+        "Your address has uploaded {limit} MB in the last {window}, the most allowed, so this file was not "
+        "stored; try again in {wait}."
+    ),
+    "spend.uploads_count": (
+        "Your address has uploaded {limit} files in the last {window}, the most allowed, so this file was not "
+        "stored; try again in {wait}."
+    ),
+    "spend.upload_too_large": (
+        "This upload is over {limit} MB, more than one address may upload in {window}, so it was not stored."
+    ),
+    "spend.uploads_full": (
+        "The server's space for uploads is full of files still in use, so this file was not stored; "
+        "try again in {wait}."
     ),
     "time.minutes": "{minutes} min",
     "time.hours": "{hours} h {minutes} min",
@@ -656,6 +676,14 @@ SAY_EN: dict[str, str] = {
     "share.label.negative": "Negative prompt",
     "share.label.made": "Made",
     "share.gallery_empty": "Nothing has been shared here yet.",
+    "share.too_many": (
+        "You have shared {limit} clips in the last hour, as many as one visitor may; the next share frees up "
+        "in {wait}. Your links that are shared stay shared."
+    ),
+    "share.views_limited": (
+        "This address has opened {limit} shared pages in the last minute, as many as one address may; "
+        "try again in {seconds} s."
+    ),
     "continue.unreadable": "Could not read the clip's last frame: {reason}",
     "continue.unreadable_title": "Cannot continue",
     "continue.note": (
@@ -795,6 +823,7 @@ SAY_ZH: dict[str, str] = {
     "problem.improve_empty": "请写几个词，或提供一张起始图片，再来优化",
     "problem.too_long": "{count} 个字符；上限为 {limit}",
     "problem.not_text": "第 {position} 个字符（{code}）不是有效文字；请删除后重试",
+    "problem.control": "第 {position} 个字符（{code}）是不可见的控制字符；请删除后重试",
     "problem.required_image": "必填；请提供 JPEG 或 PNG 文件，或 http(s) URL",
     "problem.image_small": "{width}x{height} 像素太小；每条边至少需要 {min} 像素",
     "problem.image_aspect": "画面比例 {ratio}（{width}x{height} 像素）超出允许范围 {allowed}",
@@ -873,6 +902,18 @@ SAY_ZH: dict[str, str] = {
         "免费预览每个网络地址每小时允许生成 {limit} 个视频，已经用完，所以这一个没有开始；"
         "下一个名额将在 {wait} 后空出。"
     ),
+    "spend.key_checks": (
+        "每位访客和每个网络地址每分钟最多向 WaveSpeed 验证 {limit} 次密钥，已经用完，所以这一次没有验证；"
+        "请在 {wait} 后再试，没有发送任何内容。"
+    ),
+    "spend.uploads_bytes": (
+        "你的网络地址在最近 {window} 内已上传 {limit} MB，达到上限，所以这个文件没有保存；请在 {wait} 后再试。"
+    ),
+    "spend.uploads_count": (
+        "你的网络地址在最近 {window} 内已上传 {limit} 个文件，达到上限，所以这个文件没有保存；请在 {wait} 后再试。"
+    ),
+    "spend.upload_too_large": "这次上传超过 {limit} MB，超过每个地址在 {window} 内可上传的总量，所以没有保存。",
+    "spend.uploads_full": "服务器的上传空间已被仍在使用的文件占满，所以这个文件没有保存；请在 {wait} 后再试。",
     "time.minutes": "{minutes} 分钟",
     "time.hours": "{hours} 小时 {minutes} 分钟",
     "sign_in.refusal": (
@@ -975,6 +1016,13 @@ SAY_ZH: dict[str, str] = {
     "share.label.negative": "反向提示词",
     "share.label.made": "制作时间",
     "share.gallery_empty": "这里还没有人分享视频。",
+    "share.too_many": (
+        "你在过去一小时内已分享 {limit} 个视频，这是每位访客的上限；下一次分享将在 {wait} 后可用。"
+        "已分享的链接保持不变。"
+    ),
+    "share.views_limited": (
+        "这个网络地址在过去一分钟内已打开 {limit} 个分享页面，这是每个地址的上限；请在 {seconds} 秒后再试。"
+    ),
     "continue.unreadable": "无法读取视频的最后一帧：{reason}",
     "continue.unreadable_title": "无法继续",
     "continue.note": (

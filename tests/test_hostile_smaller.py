@@ -103,3 +103,29 @@ def test_a_lone_surrogate_is_refused_before_anything_is_sent_and_the_app_keeps_a
 
     event, outputs = call(app, "text_to_video", ["a kite over the sea", "", "16:9", 5])
     assert event == "complete" and outputs[1]["path"].endswith(".mp4"), outputs
+
+
+# -- control characters and bidi overrides (they would reach the operator's terminal) ----------------
+
+
+@pytest.mark.parametrize(
+    "prompt, negative, field, code",
+    [
+        ("sunset\x1b[2K\x1b[1A\x1b]0;pwned\x07 over the sea", "", "prompt", "U+001B"),
+        ("a kite over the sea", "blur\u202e the sky", "negative_prompt", "U+202E"),
+    ],
+    ids=["prompt-esc", "negative-prompt-bidi"],
+)
+def test_a_control_character_is_refused_before_anything_is_sent_and_the_app_keeps_answering(
+    app, prompt, negative, field, code
+):
+    before = len(app.simulator.log)
+    event, message = call(app, "text_to_video", [prompt, negative, "16:9", 5])
+    assert event == "refused", (event, message)  # by the validators, before it is queued
+    refused = [check for check in message["detail"] if not check["is_valid"]]
+    assert [check["parameter_name"] for check in refused] == [field]  # beside the field at fault
+    assert "is an invisible control character" in refused[0]["message"] and code in refused[0]["message"]
+    assert len(app.simulator.log) == before  # not one request reached the API
+
+    event, outputs = call(app, "text_to_video", ["a kite over the sea", "", "16:9", 5])
+    assert event == "complete" and outputs[1]["path"].endswith(".mp4"), outputs

@@ -12,6 +12,7 @@ from kling.api.params import PROMPT_MAX_CHARS
 from kling.app import scripts
 from kling.app.tabs.visitor_session import Visitor
 from kling.app.widgets import I2VForm, Parts, T2VForm
+from kling.config import Settings
 
 
 def stand_ins(*names: str) -> SimpleNamespace:
@@ -65,7 +66,8 @@ def test_fill_names_settings_as_the_api_does_and_leaves_the_rest_alone():
 
 def test_a_shared_link_fills_its_tab_handler_reached_without_a_page():
     _, t2v, parts = forms()
-    visitor = Visitor(SimpleNamespace(), parts)  # type: ignore[arg-type]  # prefill uses no service
+    # prefill uses no service: the generation holds only the settings the key checks are made from
+    visitor = Visitor(SimpleNamespace(settings=Settings()), parts)  # type: ignore[arg-type]
     request: Any = SimpleNamespace(query_params={"tab": "t2v", "prompt": "rain", "aspect_ratio": "9:16", "key": "x"})
     updates = visitor.prefill(request)
     assert updates[parts.tabs].selected == "t2v"

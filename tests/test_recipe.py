@@ -5,6 +5,7 @@ showcase)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,7 +14,15 @@ import numpy as np
 import pytest
 
 from kling.errors import NotAVideoError
-from kling.media.recipe import PREVIEW_NOTE, RECIPE_TAG, Recipe, read_recipe, write_recipe
+from kling.media.recipe import (
+    PREVIEW_NOTE,
+    RECIPE_TAG,
+    Recipe,
+    copy_with_recipe,
+    film_recipe,
+    read_recipe,
+    write_recipe,
+)
 from kling.store.journal import Journal
 from kling.store.stamps import job_recipe, stamp_film
 from tests.conftest import finish, make_runner
@@ -131,6 +140,23 @@ def test_a_film_carries_its_clips_task_ids_and_prompts(tmp_path):
     assert recipe is not None and recipe.preview is True
     assert recipe.clips == ({"task_id": "t0", "prompt": "first shot"}, {"task_id": "t1", "prompt": "second shot"})
     assert packet_bytes(film) == before
+
+
+def test_a_copy_without_ids_keeps_the_recipe_and_frames_and_names_no_task_id(tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4")
+    write_recipe(clip, RECIPE)
+    copy_with_recipe(clip, tmp_path / "shared.mp4", RECIPE.without_ids())
+    with av.open(str(tmp_path / "shared.mp4")) as container:
+        tags = json.dumps(dict(container.metadata), ensure_ascii=False)
+    assert "task-123" not in tags and "A paper lantern" in tags and "2026-01-02T03:04:05Z" in tags
+    assert read_recipe(tmp_path / "shared.mp4") == dataclasses.replace(RECIPE, task_id="")
+    assert packet_bytes(tmp_path / "shared.mp4") == packet_bytes(clip)
+    assert read_recipe(clip) == RECIPE  # the owner's clip keeps its whole recipe
+
+    film = film_recipe([("t0", "first shot"), ("t1", "second shot")], made="2026-01-02T03:04:05Z")
+    shared = film.without_ids().tags()
+    assert not any("t0" in value or "t1" in value for value in shared.values())
+    assert shared["comment"] == "Film of first shot; second shot" and "second shot" in shared[RECIPE_TAG]
 
 
 def test_a_showcase_clip_carries_its_recipe_before_its_sha256_enters_the_manifest(tmp_path):

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
+from kling.controls import control_at
 from kling.errors import Problem, ValidationError
 from kling.media.images import ImageSource, Preparer, is_url, prepare_image, unencodable_at
 
@@ -60,13 +61,19 @@ def _text(value: object, field: str, limit: int, required: bool, problems: list[
     if not isinstance(value, str | None):
         problems.append(Problem(field, f"must be text, not {type(value).__name__}"))
         return ""
-    text = (value or "").strip()
+    text = (value or "").replace("\r\n", "\n").strip()  # a Windows line end is a newline; a lone CR is refused
     position = unencodable_at(text)
+    control = control_at(text)
     if position is not None:
         # A lone surrogate (U+D800..U+DFFF) fits in a Python str but in no UTF-8 request body.
         code = f"U+{ord(text[position]):04X}"
         message = f"character {position + 1} ({code}) is not valid text; remove it and try again"
         problems.append(Problem(field, message, "not_text", (("position", position + 1), ("code", code))))
+    elif control is not None:
+        # Stored, shared and printed by the CLI later: an ESC sequence there would drive the terminal.
+        code = f"U+{ord(text[control]):04X}"
+        message = f"character {control + 1} ({code}) is an invisible control character; remove it and try again"
+        problems.append(Problem(field, message, "control", (("position", control + 1), ("code", code))))
     elif required and not text:
         problems.append(Problem(field, "required; describe the video you want", "required_prompt"))
     elif len(text) > limit:

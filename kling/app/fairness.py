@@ -164,9 +164,12 @@ class ImageReader:
         keep_s: float = 120.0,
         keep_bytes: int = 64 << 20,
         clock: Callable[[], float] = time.monotonic,
+        on_read: Callable[[str], None] | None = None,
     ) -> None:
         self.decodes = decodes
         self.decode = decode
+        # Told each upload a click reads (UploadShelf.used): a file in use is not removed to make room.
+        self.on_read = on_read
         self.keep_s = keep_s
         self.keep_bytes = keep_bytes
         self._clock = clock
@@ -185,6 +188,8 @@ class ImageReader:
         if key is None:  # bytes, a data URI, a missing file: decoded (or refused) as they come
             with self.decodes.hold(who):
                 return self.decode(source, field)
+        if self.on_read is not None:
+            self.on_read(key[0])
         mine, pending = self._claim(key, who)
         if not mine:
             return pending.result().outcome()
@@ -299,12 +304,14 @@ class Fairness:
         return Share(self, who, run, preview_at)
 
     @classmethod
-    def from_settings(cls, settings: Settings, decode: Preparer = prepare_image) -> Fairness:
+    def from_settings(
+        cls, settings: Settings, decode: Preparer = prepare_image, on_read: Callable[[str], None] | None = None
+    ) -> Fairness:
         decodes = InFlight("decodes", per_visitor=settings.decodes_in_flight, per_address=settings.decodes_in_flight)
         return cls(
             runs=InFlight(
                 "runs", per_visitor=settings.in_flight_per_visitor, per_address=settings.in_flight_per_address
             ),
             previews=HourlyQuota("previews_hourly", settings.previews_per_hour_per_ip),
-            images=ImageReader(decodes, decode),
+            images=ImageReader(decodes, decode, on_read=on_read),
         )

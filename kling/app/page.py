@@ -13,6 +13,7 @@ import hashlib
 import gradio as gr
 
 from kling.app.api_labels import name_api_inputs_in_english
+from kling.app.edge import check_inputs_at_the_edge
 from kling.app.handlers import Handlers
 from kling.app.prompt_help_page import api_inputs, wire_prompt_help
 from kling.app.result_poster import posters_script
@@ -106,6 +107,7 @@ def build_page(
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     name_api_inputs_in_english(demo)  # "Use via API" names each input, not "[object Object]"
+    check_inputs_at_the_edge(demo)  # a hand-made request's wrong value is refused, not an unhandled error
     return demo, handlers
 
 

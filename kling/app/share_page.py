@@ -20,13 +20,26 @@ IMAGE_NAMES = {".png": "image.png", ".jpg": "image.jpg", ".jpeg": "image.jpg", "
 SHARED_QUERY = "shared"  # the page's query names the share whose start image fills the form
 
 
-def public_base(settings: Settings, request_base: str) -> str:
-    """Where links point: KLING_PUBLIC_URL, else the Space's own host, else the request's own address."""
+def public_base(settings: Settings, page_url: str = "") -> str:
+    """Where links point: KLING_PUBLIC_URL, else the Space's own host, else `page_url` (the owner's
+    own browser's address, for the link it shows them), else "" (links relative to the page).
+
+    Never a request's Host header: anyone can write one, and a shared page must not point at it."""
     if settings.public_url:
         return settings.public_url.rstrip("/")
-    if settings.space_host:
+    if settings.on_space and settings.space_host:
         return f"https://{settings.space_host}"
-    return request_base.rstrip("/")
+    return page_url.rstrip("/")
+
+
+def unfurl_note(settings: Settings) -> str | None:
+    """What the log says once when shared pages can only carry relative links."""
+    if public_base(settings):
+        return None
+    return (
+        "Shared links (/clip/<id>) use relative addresses: chat apps and social sites unfurl them only "
+        "with absolute ones. Set KLING_PUBLIC_URL to this app's public address to have them."
+    )
 
 
 def clip_url(base: str, share_id: str, name: str = "") -> str:

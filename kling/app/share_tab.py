@@ -18,6 +18,7 @@ import gradio as gr
 
 from kling.app.opening import Opening
 from kling.app.share_page import SHARED_QUERY, clip_url, gallery_html, public_base
+from kling.app.sliding_window import SlidingWindow
 from kling.app.tabs.common import Session, Updates, lang_of, private, private_with_notices
 from kling.app.tabs.generate import Generation
 from kling.app.views import task_id_in_status
@@ -25,9 +26,10 @@ from kling.errors import ShareRefused
 from kling.store.journal import Journal
 from kling.store.share_links import CLIP, Share
 from kling.store.sharing import Sharing
-from kling.strings import say, text
+from kling.strings import minutes_text, say, text
 
 GALLERY_SIZE = 48
+HOUR_S = 3600.0
 # The page's own address, the links' base when no public URL is configured (kept in a hidden box).
 PAGE_BASE_JS = "() => window.location.origin + window.location.pathname"
 GALLERY_CSS = """
@@ -77,6 +79,9 @@ class ShareHandlers:
     def __init__(self, generation: Generation, sharing: Sharing) -> None:
         self.g = generation
         self.sharing = sharing
+        # Each share writes a poster and a copy of the clip: counted per visitor (the username when
+        # signed in, else the address: a new browser id is free to make).
+        self.shares = SlidingWindow(generation.settings.shares_per_hour_per_visitor, HOUR_S)
 
     def _link(self, share: Share, page_url: str) -> str:
         return clip_url(public_base(self.g.settings, page_url or ""), share.id)
@@ -113,15 +118,21 @@ class ShareHandlers:
         request: gr.Request | None = None,
         profile: gr.OAuthProfile | None = None,
     ) -> Updates:
-        owner, lang = (await self.g.who(request, profile, session)).owner, lang_of(session)
+        who, lang = await self.g.who(request, profile, session), lang_of(session)
         subject = self._subject(kind, source)
         if not subject:
             gr.Warning(say(lang, "share.none"), title=say(lang, "share.title"))
             return {box.share: gr.skip()}
+        wait = self.shares.take(who.visitor)
+        if wait:
+            limit, left = self.g.settings.shares_per_hour_per_visitor, minutes_text(wait, lang)
+            gr.Warning(say(lang, "share.too_many", limit=limit, wait=left), title=say(lang, "share.title"))
+            return {box.share: gr.skip()}
         act = self.sharing.share_clip if kind == CLIP else self.sharing.share_film
         try:
-            share = await asyncio.to_thread(act, owner, subject)
+            share = await asyncio.to_thread(act, who.owner, subject)
         except ShareRefused as exc:
+            self.shares.give_back(who.visitor)  # refused before any work: it does not count
             gr.Warning(say(lang, f"share.{exc.reason}"), title=say(lang, "share.title"))
             return {box.share: gr.skip()}
         gr.Info(say(lang, "share.shared"), title=say(lang, "share.title"))
@@ -166,13 +177,13 @@ class ShareHandlers:
 
     async def gallery(self, session: Session | None) -> str:
         shares = await asyncio.to_thread(self.sharing.store.newest, GALLERY_SIZE)
-        clips = [clip for clip in await asyncio.to_thread(lambda: [self.sharing.resolve(s.id) for s in shares]) if clip]
-        return gallery_html(clips, public_base(self.g.settings, ""), lang_of(session))
+        clips = [clip for clip in await asyncio.to_thread(lambda: [self.sharing.served(s.id) for s in shares]) if clip]
+        return gallery_html(clips, public_base(self.g.settings), lang_of(session))
 
     def start_image(self, request: gr.Request | None = None) -> Any:
         """The start image of the share a "Try these settings" link names, while it is shared."""
         share_id = dict(request.query_params).get(SHARED_QUERY, "") if request is not None else ""
-        clip = self.sharing.resolve(share_id) if share_id else None
+        clip = self.sharing.served(share_id) if share_id else None
         if clip is None or clip.image is None:
             return gr.skip()
         return self.g.clips.servable(clip.image)

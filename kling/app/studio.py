@@ -24,17 +24,20 @@ from kling.app.hf_user import HfUsers
 from kling.app.identity import shelf_key, state_secret
 from kling.app.page import build_page, theme
 from kling.app.scripts import style
+from kling.app.share_page import unfurl_note
 from kling.app.share_routes import share_routes
 from kling.app.share_tab import GALLERY_CSS
 from kling.app.tabs.generate import Generation
+from kling.app.upload_guard import UploadGuard, UploadLimits
 from kling.config import Settings
 from kling.jobs.guard import SpendGuard
 from kling.jobs.runner import Runner
 from kling.media.images import Preparer, prepare_image
-from kling.store.clips import ClipShelf
+from kling.store.clips import ClipShelf, gradio_cache
 from kling.store.journal import Journal
 from kling.store.sharing import Sharing
 from kling.store.showcase import ShowcaseClip, load_showcase
+from kling.store.uploads import UploadShelf
 from kling.strings import i18n
 
 
@@ -53,6 +56,8 @@ class Studio:
     showcase: dict[str, ShowcaseClip] = field(default_factory=dict)
     # What reads an uploaded image (params.prepare_image); tests wrap it to count and time decodes.
     decode: Preparer = prepare_image
+    # What Gradio's upload route stored, under KLING_UPLOADS_MB; `upload_shelf()` makes it when first asked.
+    uploads: UploadShelf | None = None
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Studio:
@@ -80,7 +85,7 @@ class Studio:
             self.clips,
             secret=self.secret,
             hf_users=self.hf_users,
-            fairness=Fairness.from_settings(self.settings, self.decode),
+            fairness=Fairness.from_settings(self.settings, self.decode, on_read=self.upload_shelf().used),
         )
         return build_page(self.settings, generation, self.journal, self.showcase)
 
@@ -90,16 +95,19 @@ class Studio:
         hook that resumes unfinished paid tasks, the webhook route when KLING_PUBLIC_URL is set, and
         the optional share link and MCP server."""
         runner = self.runner
+        sharing = Sharing(self.settings.folder, self.journal)  # its start-up sweep: shared files with no share
 
         @asynccontextmanager
         async def resume_on_start(app: Any) -> AsyncIterator[None]:
             # Half-written files a killed process left, and whatever a cap lowered since the last run.
-            removed = runner.disk.at_start(runner.journal)
+            removed = runner.disk.at_start(runner.journal) + sharing.sweep_orphans()
             if removed:
                 print(f"Removed {len(removed)} file(s) from the data folder to keep it bounded.", flush=True)
             resumed = runner.resume_unfinished()
             if resumed:
                 print(f"Resuming {len(resumed)} unfinished task(s) paid with this Space's key.", flush=True)
+            if note := unfurl_note(self.settings):
+                print(note, flush=True)
             yield
 
         return {
@@ -114,7 +122,16 @@ class Studio:
             "app_kwargs": {
                 "lifespan": resume_on_start,
                 "routes": self.webhook_routes() + self.share_routes(),
-                "middleware": [Middleware(GzipPage)],  # the page's HTML and config, compressed
+                "middleware": [
+                    Middleware(GzipPage),  # the page's HTML and config, compressed
+                    # Gradio's upload route: bytes and files per address, and the folder's cap.
+                    Middleware(
+                        UploadGuard,
+                        limits=UploadLimits.from_settings(self.settings),
+                        shelf=self.upload_shelf(),
+                        settings=self.settings,
+                    ),
+                ],
             },
             # Gradio runs at most `max_threads` events at once whatever their concurrency_limit
             # (its queue has that many worker slots), async or not: 40 would make the 41st visitor
@@ -125,6 +142,14 @@ class Studio:
             "mcp_server": self.settings.mcp,
             "max_file_size": self.settings.gradio_max_file_size,
         }
+
+    def upload_shelf(self) -> UploadShelf:
+        """Gradio's upload folder under its cap: one for the app, shared by the upload guard (what
+        was stored) and the image fields (what a click read, so it is kept)."""
+        if self.uploads is None:
+            settings = self.settings
+            self.uploads = UploadShelf(gradio_cache(), settings.uploads_bytes, keep_s=settings.upload_keep_s)
+        return self.uploads
 
     def showcase_files(self) -> list[str]:
         """The files of the showcase folder the page may serve: each clip whose hash was checked at

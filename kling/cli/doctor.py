@@ -24,6 +24,7 @@ from kling.api.client import AsyncKlingClient
 from kling.api.params import format_price, price_cents
 from kling.api.schema_check import SchemaReport, check
 from kling.config import Settings
+from kling.controls import escape_controls
 from kling.errors import AuthenticationError, KlingError
 
 OK, INFO, WARNING, PROBLEM = "ok", "info", "warning", "problem"
@@ -164,7 +165,7 @@ def findings(settings: Settings, *, backend_factory: Callable[[Settings], Backen
 def command(settings: Settings, *, out: Callable[[str], None] = print) -> int:
     found = findings(settings)
     for finding in found:
-        out(finding.line())
+        out(escape_controls(finding.line()))  # findings quote WaveSpeed's answers and the data folder's path
     problems = sum(f.mark == PROBLEM for f in found)
     warnings = sum(f.mark == WARNING for f in found)
     out(f"{problems} problem(s), {warnings} warning(s).")

@@ -21,7 +21,9 @@ from kling.api.params import ASPECT_RATIOS, DEFAULT_GUIDANCE, DURATIONS, I2VRequ
 from kling.cli import improve as cli_improve
 from kling.cli.shares import command as shares_command
 from kling.cli.shares import register as register_shares
+from kling.cli.shares import sweep_orphans as sweep_shared
 from kling.config import Settings
+from kling.controls import escape_controls
 from kling.errors import JournalError, KlingError, NotFoundError, Problem, SubmitUncertainError, ValidationError
 from kling.jobs.run import RunState
 from kling.jobs.runner import Runner
@@ -179,7 +181,8 @@ def _history(journal: Journal, limit: int) -> int:
         where = job.local_path if job.clip_saved else (job.error or "no clip saved")
         if job.pruned is not None:
             where = f"clip pruned {time.strftime('%Y-%m-%d', time.localtime(job.pruned))}"
-        print(f"{when}  {job.id}  {job.mode:7}  {job.model.split('/')[-1]:24}  {job.status:10}  {price:6}  {where}")
+        line = f"{when}  {job.id}  {job.mode:7}  {job.model.split('/')[-1]:24}  {job.status:10}  {price:6}  {where}"
+        print(escape_controls(line))  # a row's error is WaveSpeed's text; rows may predate the prompt checks
     return EXIT_OK
 
 
@@ -197,7 +200,7 @@ def _prune(journal: Journal, older_than: str, *, dry_run: bool) -> int:
         return EXIT_BAD_INPUT
     pruned = prune_paid_clips(journal, days, dry_run=dry_run)
     for each in pruned:
-        print(f"{each.job.id}  {each.job.local_path}", flush=True)
+        print(escape_controls(f"{each.job.id}  {each.job.local_path}"), flush=True)
     megabytes = sum(each.size for each in pruned) / 1e6
     verb = "Would remove" if dry_run else "Removed"
     _say(f"{verb} {len(pruned)} paid clip(s) saved more than {days:g} days ago ({megabytes:.1f} MB).")
@@ -215,10 +218,11 @@ def _lost_submits(journal: Journal, args: argparse.Namespace) -> int:
         for job in lost:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created))
             seen = ", ".join(job.candidates) or "none"
-            print(
+            line = (
                 f"{when}  {job.id}  {job.status:9}  {job.model.split('/')[-1]:24}  {format_price(job.price_cents):6}"
                 f"  owner {job.owner[:16]}  address {job.ip_hash or '-'}  candidates: {seen}"
             )
+            print(escape_controls(line))
         return EXIT_OK
     try:
         if args.command == "dismiss":
@@ -293,7 +297,10 @@ def _journal_command(args: argparse.Namespace) -> int:
     if args.command == "history":
         return _history(journal, args.limit)
     if args.command == "prune":
-        return _prune(journal, args.older_than, dry_run=args.dry_run)
+        pruned = _prune(journal, args.older_than, dry_run=args.dry_run)
+        if pruned == EXIT_OK:
+            sweep_shared(settings, dry_run=args.dry_run)
+        return pruned
     return _lost_submits(journal, args)
 
 

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from kling.config import Settings
+from kling.controls import escape_controls
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -41,7 +42,25 @@ def command(args: argparse.Namespace) -> int:
     for share in shares:
         subject = share.subject if share.kind == "clip" else f"film:{share.subject}"
         title = " ".join(share.title.split())
-        print(f"{share.id}\t{subject}\t{iso_utc(share.created)}\t{title[:120]}")
+        # Each field on its own, so the tabs between them stay tabs: a visitor wrote the title.
+        fields = (share.id, subject, iso_utc(share.created), title[:120])
+        print("\t".join(escape_controls(field) for field in fields))
     if not shares:
         print("Nothing is shared.", file=sys.stderr)
     return EXIT_OK
+
+
+def sweep_orphans(settings: Settings, *, dry_run: bool) -> list[str]:
+    """`prune`'s second part: files of the shared folder whose share is gone (posters and copies an
+    older version or a crash left). stdout: one line per file; stderr: the count."""
+    from kling.store.journal import Journal
+    from kling.store.sharing import Sharing
+
+    if not settings.folder.posters.is_dir():
+        return []  # nothing was ever shared here
+    swept = Sharing(settings.folder, Journal(settings.journal_path)).sweep_orphans(dry_run=dry_run)
+    for path in swept:
+        print(f"shared  {path}", flush=True)
+    verb = "Would remove" if dry_run else "Removed"
+    print(f"{verb} {len(swept)} shared file(s) whose link is no longer shared.", file=sys.stderr)
+    return [str(path) for path in swept]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from kling.controls import escape_controls
 from kling.store.journal import Job, Journal
 from kling.store.usage import as_json, as_table, daily, prompt_rows, usage_rows
 
@@ -31,5 +32,7 @@ def command(days_raw: str, *, as_json_output: bool, key: str | None, journal_pat
     if not key:
         print("No WAVESPEED_API_KEY: nothing here was paid by this Space's key.", file=sys.stderr)
     result = daily(jobs, days=days, now=now, prompt_calls=calls)
-    print(as_json(result) if as_json_output else as_table(result), flush=True)
+    # JSON escapes control characters itself; the table goes through the CLI's one escaping, line by line.
+    table = "\n".join(escape_controls(line) for line in as_table(result).splitlines())
+    print(as_json(result) if as_json_output else table, flush=True)
     return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class Recipe:
         if self.preview:
             data["note"] = PREVIEW_NOTE
         if self.clips:
-            data["clips"] = [dict(clip) for clip in self.clips]
+            data["clips"] = [{name: value for name, value in clip.items() if value} for clip in self.clips]
         return data
 
     @classmethod
@@ -81,6 +81,11 @@ class Recipe:
             ),
         )
 
+    def without_ids(self) -> Recipe:
+        """The recipe a shared link serves: prompt, settings, model and date, no task id (a film keeps
+        its clips' prompts only). A link must name nothing but itself."""
+        return replace(self, task_id="", clips=tuple({"prompt": clip.get("prompt", "")} for clip in self.clips))
+
     def settings_line(self) -> str:
         """One readable line: "kwaivgi/kling-v2.0-t2v-master, 5 s, 16:9, negative: blur"."""
         parts = [self.model] if self.model else []
@@ -98,12 +103,14 @@ class Recipe:
 
     def comment(self) -> str:
         if self.clips:
-            return "Film of " + "; ".join(f"{clip['task_id']}: {clip['prompt']}" for clip in self.clips)
-        return " · ".join(part for part in (self.settings_line(), f"task {self.task_id}", self.made) if part)
+            listed = (": ".join(filter(None, (clip.get("task_id"), clip.get("prompt", "")))) for clip in self.clips)
+            return "Film of " + "; ".join(listed)
+        task = f"task {self.task_id}" if self.task_id else ""
+        return " · ".join(part for part in (self.settings_line(), task, self.made) if part)
 
     def tags(self) -> dict[str, str]:
         """The MP4 tags this recipe is written as (text without NUL: FFmpeg cuts a tag there)."""
-        title = self.prompt or ("Film: " + " / ".join(clip["prompt"] for clip in self.clips))
+        title = self.prompt or ("Film: " + " / ".join(clip.get("prompt", "") for clip in self.clips))
         tags = {"title": title, "comment": self.comment(), RECIPE_TAG: json.dumps(self.to_json(), ensure_ascii=False)}
         return {name: value.replace("\x00", "") for name, value in tags.items()}
 
@@ -140,6 +147,16 @@ def write_recipe(clip: Path, recipe: Recipe) -> bool:
     except av.FFmpegError as exc:
         raise NotAVideoError(f"{clip.name} could not be read as a video: {exc}") from None
     return True
+
+
+def copy_with_recipe(clip: Path, out: Path, recipe: Recipe) -> None:
+    """A copy of `clip` at `out` (written atomically) carrying `recipe` in place of its own tags:
+    the same packets, so the same frames. NotAVideoError when `clip` cannot be read as one."""
+    try:
+        with replacing(Path(out)) as tmp:
+            _remux_with_tags(Path(clip), tmp, recipe.tags())
+    except av.FFmpegError as exc:
+        raise NotAVideoError(f"{Path(clip).name} could not be read as a video: {exc}") from None
 
 
 def _remux_with_tags(source: Path, out: Path, tags: dict[str, str]) -> None:

@@ -111,6 +111,11 @@ class ShareStore:
                 cursor = db.execute("DELETE FROM shares WHERE id = ? AND owner = ?", (share_id, owner))
             return cursor.rowcount > 0
 
+    def ids(self) -> set[str]:
+        """Every share's id: what the files of the shared folder may be named after."""
+        with self._lock:
+            return {row["id"] for row in self._db.execute("SELECT id FROM shares")}
+
     def newest(self, limit: int = 60) -> list[Share]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM shares ORDER BY created DESC LIMIT ?", (limit,)).fetchall()

@@ -76,6 +76,9 @@ def prompt_ideas(inputs: PromptInputs) -> None:
     # No column names: Gradio names them after the inputs' labels and would show those as
     # translation keys (a Dataset's headers are not translated). The table reads without.
     ideas.dataset.headers = []
+    # A click sends only the values: Gradio would send each input's props again too, and their
+    # gr.I18n labels are not JSON, so /gradio_api/call/load_example failed even for a good index.
+    ideas.input_component_props = [{} for _ in ideas.input_component_props]
 
 
 def wire_i2v(p: Parts, gen: Generation, *, concurrency: int) -> None:

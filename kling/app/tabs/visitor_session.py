@@ -13,7 +13,7 @@ import gradio as gr
 import httpx
 from gradio.utils import get_space
 
-from kling.app.key_check import unchecked_key
+from kling.app.key_check import Checked, KeyChecks, unchecked_key
 from kling.app.link_note import image_note
 from kling.app.opening import Opening
 from kling.app.scripts import script
@@ -49,6 +49,8 @@ class Visitor:
         self.parts = parts
         self.showcase = showcase or {}
         self.opening = Opening()  # what the other parts of the page say in the opening answer
+        # Asking WaveSpeed about a key, per visitor and per address, answers kept by fingerprint.
+        self.checks = KeyChecks(generation.settings.key_checks_per_minute)
 
     async def restore(
         self,
@@ -90,26 +92,36 @@ class Visitor:
         return await self.opening.updates(updates[self.parts.session], request, profile, updates)
 
     async def save_key(
-        self, typed: str | None, session: Session | None, i2v_duration: int | str, t2v_duration: int | str
+        self,
+        typed: str | None,
+        session: Session | None,
+        i2v_duration: int | str,
+        t2v_duration: int | str,
+        request: gr.Request | None = None,
+        profile: gr.OAuthProfile | None = None,
     ) -> Updates:
         """Check the key with WaveSpeed (its balance, which is free) before keeping it: a refused
-        key leaves the page as it was, in the mode it really is in."""
+        key leaves the page as it was, in the mode it really is in. A key checked a moment ago is
+        answered from memory; past the checks a visitor and an address may ask for, nothing is sent."""
         key, session = (typed or "").strip(), session or {}
         lang = lang_of(session)
         if not key:  # nothing to save: the key already saved stays
             gr.Warning(say(lang, "key.paste_first"), title=say(lang, "notice.title"))
             return {self.parts.key.box: gr.skip()}
-        balance: float | None = None
-        try:
-            balance = await self.g.runner.backend.client(key).balance()
-        except AuthenticationError:
+        checked = self.checks.known(key)
+        if checked is None:
+            wait = self.checks.take(await self.g.who(request, profile, session))
+            if wait > 0:
+                return self._busy(session, wait, i2v_duration, t2v_duration)
+            checked = await self._ask(key)
+        if checked is not None and not checked.accepted:
             kept = session.get("key", "")
             return {
                 self.parts.key.box: gr.skip(),  # the typed text stays, so a typo can be fixed
                 **self._session(session, i2v_duration, t2v_duration),
                 self.parts.key.info: key_status(self.g.settings, kept, refused=True, lang=lang),
             }
-        except (KlingError, httpx.HTTPError):  # WaveSpeed out of reach: the key may be fine
+        if checked is None:  # WaveSpeed out of reach: the key may be fine
             gr.Warning(say(lang, "key.unchecked"), title=say(lang, "notice.title"))
             return {
                 self.parts.key_store: key,
@@ -122,8 +134,30 @@ class Visitor:
             self.parts.key.box: "",
             **self._session({**session, "key": key}, i2v_duration, t2v_duration),
         }
-        updates[self.parts.key.info] = key_status(self.g.settings, key, balance, lang=lang)
+        updates[self.parts.key.info] = key_status(self.g.settings, key, checked.balance, lang=lang)
         return updates
+
+    async def _ask(self, key: str) -> Checked | None:
+        """WaveSpeed's answer for `key` (its balance, or a 401), kept for the next check of the same
+        key; None when WaveSpeed could not be asked (nothing kept: the next check asks again)."""
+        try:
+            checked = Checked(True, await self.g.runner.backend.client(key).balance())
+        except AuthenticationError:
+            checked = Checked(False)
+        except (KlingError, httpx.HTTPError):
+            return None
+        self.checks.remember(key, checked)
+        return checked
+
+    def _busy(self, session: Session, wait_s: float, i2v_duration: int | str, t2v_duration: int | str) -> Updates:
+        """Too many checks: the typed key stays in the box, nothing was sent, the page is as it was."""
+        lang = lang_of(session)
+        kept = key_status(self.g.settings, session.get("key", ""), lang=lang)
+        return {
+            self.parts.key.box: gr.skip(),
+            **self._session(session, i2v_duration, t2v_duration),
+            self.parts.key.info: f"{self.checks.refusal(lang, wait_s)} {kept}",
+        }
 
     def clear_key(self, session: Session | None, i2v_duration: int | str, t2v_duration: int | str) -> Updates:
         return {
