@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from tests.conftest import launch_app, stop
+from tests.helpers.launch import launch_app, stop
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

@@ -22,7 +22,7 @@ Three pages are opened in turn:
   from ours (so it never drifts): the same components, layout and words, with everything the
   page adds to them taken away: every event (the opening answer and the page's scripts with
   them), the style sheet and the theme (Gradio's default). Only its Generate is wired, as above;
-- small: tests/bare_page.py, one component of each kind the page uses (44 in all, where ours
+- small: tests/helpers/bare_page.py, one component of each kind the page uses (44 in all, where ours
   has about 300), shown for scale: it tells what the number of components costs, which no
   event or script of ours can remove.
 
@@ -106,11 +106,11 @@ PROBE = """(() => {
 
 
 def serve_small(port: int) -> None:
-    """tests/bare_page.py's page, its Go wired to answer in the status panel above its player."""
+    """tests/helpers/bare_page.py's page, its Go wired to answer in the status panel above its player."""
     import gradio as gr
 
     sys.path.insert(0, str(ROOT))
-    from tests.bare_page import bare_page
+    from tests.helpers.bare_page import bare_page
 
     demo = bare_page()
     blocks = list(demo.blocks.values())

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import launch_app, stop  # noqa: E402 (after the path it needs)
+from tests.helpers.launch import launch_app, stop  # noqa: E402 (after the path it needs)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from kling.cli.main import _parser
-
-from .conftest import ROOT
+from tests.helpers.paths import ROOT
 
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))

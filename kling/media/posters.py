@@ -4,7 +4,7 @@ A Text to Video example has no photo, and without a showcase (what most duplicat
 its tile would be an empty card. Each example gets a still drawn from its prompt and aspect
 ratio instead: a sky in colours seeded by the prompt, the scene's opening words, and the ratio.
 The posters are committed beside the photos' thumbnails (`assets/thumbs/<key>.jpg`); after
-changing an example, remake them with `python -m kling.media.thumbs` (tests/test_thumbs.py checks
+changing an example, remake them with `python -m kling.media.thumbs` (tests/media/test_thumbs.py checks
 that they match what this module draws).
 """
 

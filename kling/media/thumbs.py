@@ -4,7 +4,7 @@ saved clips, for History's rows (`clip_thumb`, made once and kept beside the las
 The photos are full size (the request sends them); the gallery shows them a few hundred pixels
 wide, so the page loads `assets/thumbs/<name>.jpg` instead and the full photo only when an example
 is used. The thumbnails are committed; after changing a photo, remake them with
-`python -m kling.media.thumbs` (tests/test_thumbs.py checks that they match their photos). The
+`python -m kling.media.thumbs` (tests/media/test_thumbs.py checks that they match their photos). The
 same command draws the Text to Video examples' posters (kling/media/posters.py).
 """
 

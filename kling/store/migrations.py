@@ -14,7 +14,7 @@ from kling.errors import JournalError
 
 # The schema is the sum of these steps, in order: `PRAGMA user_version` counts the ones a journal
 # has had. A change to the schema is a new step at the end (never an edit of an old one), and a
-# case in tests/test_journal_migrations.py.
+# case in tests/store/test_journal_migrations.py.
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first release.
     """
