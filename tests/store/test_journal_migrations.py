@@ -224,3 +224,59 @@ def test_a_version_3_journal_gets_lost_submits_that_every_limit_counts(tmp_path)
     assert [job.id for job in journal.claims("b2")] == [lost] and journal.claims("b") == []
     journal.close()
     assert Journal(path).lost_submits()[0].id == lost  # reopened: the same row, no step run twice
+
+
+# The schema every journal ends at, written down once: (column, type, NOT NULL, default). A step that
+# lost a column's NOT NULL or its default would leave old rows NULL where today's code expects text,
+# and a fresh journal, made by the same steps, could not show it.
+SCHEMA_TASKS = [
+    ("id", "TEXT", False, None),
+    ("model", "TEXT", True, None),
+    ("mode", "TEXT", True, None),
+    ("owner", "TEXT", True, None),
+    ("key_fingerprint", "TEXT", True, None),
+    ("params", "TEXT", True, None),
+    ("status", "TEXT", True, None),
+    ("error_code", "INTEGER", False, None),
+    ("error", "TEXT", True, "''"),
+    ("output_url", "TEXT", True, "''"),
+    ("local_path", "TEXT", True, "''"),
+    ("price_cents", "INTEGER", True, None),
+    ("inference_ms", "INTEGER", False, None),
+    ("nsfw", "INTEGER", True, "0"),
+    ("created", "REAL", True, None),
+    ("updated", "REAL", True, None),
+    ("ip_hash", "TEXT", True, "''"),
+    ("continues", "TEXT", False, None),
+    ("pruned", "REAL", False, None),
+    ("candidates", "TEXT", True, "''"),
+]
+SCHEMA_PROMPT_CALLS = [
+    ("id", "INTEGER", False, None),
+    ("owner", "TEXT", True, None),
+    ("ip_hash", "TEXT", True, "''"),
+    ("key_fingerprint", "TEXT", True, None),
+    ("price_mills", "INTEGER", True, None),
+    ("created", "REAL", True, None),
+]
+
+
+def table_schema(db: sqlite3.Connection, table: str) -> list[tuple[str, str, bool, str | None]]:
+    return [(row[1], row[2], bool(row[3]), row[4]) for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+@pytest.mark.parametrize("start", ["first-release", "fresh"])
+def test_every_journal_ends_at_the_written_down_schema_and_old_rows_hold_no_nulls(tmp_path, start):
+    path = tmp_path / "data" / "jobs.sqlite3"
+    if start == "first-release":
+        first_release_journal(path, old_rows(tmp_path))
+    Journal(path).close()
+    db = sqlite3.connect(path)
+    assert table_schema(db, "tasks") == SCHEMA_TASKS
+    assert table_schema(db, "prompt_calls") == SCHEMA_PROMPT_CALLS
+    not_null = [name for name, _, required, default in SCHEMA_TASKS if required and default is not None]
+    nulls = db.execute(f"SELECT count(*) FROM tasks WHERE {' OR '.join(f'{c} IS NULL' for c in not_null)}").fetchone()
+    assert nulls == (0,)
+    if start == "first-release":  # the old rows were filled by the steps' defaults
+        assert set(db.execute("SELECT ip_hash, candidates FROM tasks")) == {("", "")}
+    db.close()

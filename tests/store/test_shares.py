@@ -144,6 +144,21 @@ def test_the_page_is_rendered_once_per_share_while_viewed_many_times(sharing):
         assert http.get(f"/clip/{again.id}").status_code == 200 and renders[-1] == again.id
 
 
+def test_a_link_answers_404_from_the_next_request_after_another_sharing_stops_it(sharing):
+    """The routes, the Share tab and the command line each hold their own Sharing: an unshare made
+    through another one (or another process) must not be outlived by what the routes keep."""
+    share = sharing.share_clip("web:me", "t-mine")
+    with TestClient(routes_app(sharing, Settings(share_views_per_minute=999))) as http:
+        assert http.get(f"/clip/{share.id}").status_code == 200  # now kept by the routes' Sharing
+        assert http.get(f"/clip/{share.id}/video.mp4").status_code == 200
+        assert http.get(f"/clip/{share.id}/poster.jpg").status_code == 200
+        elsewhere = Sharing(sharing.folder, Journal(sharing.folder.journal))
+        assert elsewhere.unshare(share.id, owner=None) is True
+        assert http.get(f"/clip/{share.id}").status_code == 404
+        assert http.get(f"/clip/{share.id}/video.mp4").status_code == 404
+        assert http.get(f"/clip/{share.id}/poster.jpg").status_code == 404
+
+
 def test_views_past_the_per_address_limit_get_429_while_another_address_is_served(sharing):
     share = sharing.share_clip("web:me", "t-mine")
     settings = Settings(share_views_per_minute=3, trusted_proxies=1)
