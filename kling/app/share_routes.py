@@ -28,9 +28,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kling.app.identity import address_key, client_address
+from kling.app.identity import address_key
 from kling.app.share_page import IMAGE_NAMES, POSTER, VIDEO, clip_page, public_base
 from kling.app.sliding_window import SlidingWindow
+from kling.app.visitor import request_address
 from kling.config import Settings
 from kling.store.sharing import SharedClip, Sharing
 from kling.strings import Lang, language, say
@@ -101,9 +102,7 @@ class ViewLimits:
         self.files = SlidingWindow(settings.share_views_per_minute * FILES_PER_VIEW, 60.0)
 
     def address(self, request: Request) -> str:
-        peer = request.client.host if request.client is not None else ""
-        on_space, proxies = self.settings.on_space, self.settings.trusted_proxies
-        return address_key(client_address(peer, request.headers, on_space=on_space, trusted_proxies=proxies))
+        return address_key(request_address(request, self.settings))
 
     async def refusal(self, window: SlidingWindow, request: Request) -> Response | None:
         """429 with one sentence and Retry-After once the request's address has had its minute."""

@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kling.app.identity import address_key, clean_username, client_address
+from kling.app.identity import address_key, clean_username
 from kling.app.sliding_window import SlidingWindow, take_all
+from kling.app.visitor import request_address
 from kling.config import Settings
 from kling.store.uploads import UploadShelf
 from kling.strings import Lang, language, minutes_text, spend_text
@@ -113,7 +115,7 @@ class UploadGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        keys, lang = self.keys(scope, headers), language(headers.get("accept-language"))
+        keys, lang = self.keys(scope), language(headers.get("accept-language"))
         length = _content_length(headers)
         if length is None:
             await self._streamed(scope, receive, send, keys, lang)
@@ -129,12 +131,9 @@ class UploadGuard:
         finally:
             self.shelf.release(length)
 
-    def keys(self, scope: Scope, headers: Headers) -> list[str]:
+    def keys(self, scope: Scope) -> list[str]:
         """What the limits count by: the address as the trusted proxy saw it, and the signed-in user."""
-        peer = (scope.get("client") or ("", 0))[0]
-        settings = self.settings
-        address = client_address(peer, headers, on_space=settings.on_space, trusted_proxies=settings.trusted_proxies)
-        keys = [f"address:{address_key(address)}"]
+        keys = [f"address:{address_key(request_address(HTTPConnection(scope), self.settings))}"]
         user = _signed_in_user(scope)
         return [*keys, f"user:{user}"] if user else keys
 

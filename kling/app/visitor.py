@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from starlette.requests import HTTPConnection
 
 from kling.app.hf_user import HfUsers
 from kling.app.identity import Identity, client_address, identify
 from kling.config import Settings
 
 
-def request_address(request: gr.Request | None, settings: Settings) -> str:
-    """The visitor's address as the trusted proxy saw it (see identity.client_address)."""
+def request_address(request: gr.Request | HTTPConnection | None, settings: Settings) -> str:
+    """The visitor's address as the trusted proxy saw it (see identity.client_address), from a
+    handler's gr.Request or a plain route's or middleware's Starlette connection."""
     if request is None:
         return client_address("", {}, on_space=settings.on_space, trusted_proxies=settings.trusted_proxies)
     client: Any = getattr(request, "client", None)

@@ -60,7 +60,7 @@ def sweep_orphans(settings: Settings, *, dry_run: bool) -> list[str]:
         return []  # nothing was ever shared here
     swept = Sharing(settings.folder, Journal(settings.journal_path)).sweep_orphans(dry_run=dry_run)
     for path in swept:
-        print(f"shared  {path}", flush=True)
+        print(escape_controls(f"shared  {path}"), flush=True)
     verb = "Would remove" if dry_run else "Removed"
     print(f"{verb} {len(swept)} shared file(s) whose link is no longer shared.", file=sys.stderr)
     return [str(path) for path in swept]

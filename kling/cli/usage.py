@@ -32,7 +32,8 @@ def command(days_raw: str, *, as_json_output: bool, key: str | None, journal_pat
     if not key:
         print("No WAVESPEED_API_KEY: nothing here was paid by this Space's key.", file=sys.stderr)
     result = daily(jobs, days=days, now=now, prompt_calls=calls)
-    # JSON escapes control characters itself; the table goes through the CLI's one escaping, line by line.
-    table = "\n".join(escape_controls(line) for line in as_table(result).splitlines())
-    print(as_json(result) if as_json_output else table, flush=True)
+    if as_json_output:  # JSON escapes control characters itself
+        print(as_json(result), flush=True)
+    else:  # the CLI's one escaping, line by line (it escapes newlines too)
+        print("\n".join(escape_controls(line) for line in as_table(result).splitlines()), flush=True)
     return 0

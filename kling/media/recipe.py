@@ -141,17 +141,14 @@ def write_recipe(clip: Path, recipe: Recipe) -> bool:
     clip = Path(clip)
     if read_recipe(clip) == recipe:
         return False
-    try:
-        with replacing(clip) as tmp:
-            _remux_with_tags(clip, tmp, recipe.tags())
-    except av.FFmpegError as exc:
-        raise NotAVideoError(f"{clip.name} could not be read as a video: {exc}") from None
+    copy_with_recipe(clip, clip, recipe)
     return True
 
 
 def copy_with_recipe(clip: Path, out: Path, recipe: Recipe) -> None:
-    """A copy of `clip` at `out` (written atomically) carrying `recipe` in place of its own tags:
-    the same packets, so the same frames. NotAVideoError when `clip` cannot be read as one."""
+    """A copy of `clip` at `out` (written atomically, so `out` may be `clip` itself) carrying `recipe`
+    in place of its own tags: the same packets, so the same frames. NotAVideoError when `clip`
+    cannot be read as one."""
     try:
         with replacing(Path(out)) as tmp:
             _remux_with_tags(Path(clip), tmp, recipe.tags())
